@@ -1,0 +1,198 @@
+//! Choosing how a parameter is captured, by trait, at compile time.
+//!
+//! The generated code calls `(&&&&Param(&value)).__instrument_capture()`. Method resolution picks
+//! the first of these that applies (autoref specialization), so no type is checked at run time:
+//! 1. `AsRef<str>`: the text itself, exact size known;
+//! 2. `Serialize`: JSON through `serde_json`;
+//! 3. `Debug`: the `{:?}` text;
+//! 4. anything else: `<unserializable: TypeName>`.
+//!
+//! Excluded values need their id; only `Serialize` values can offer it (see [`super::ids`]).
+
+use std::fmt::{self, Debug};
+
+use serde::Serialize;
+
+use super::bounded::BoundedText;
+use super::ids::{Ids, find_ids};
+
+/// Why writing a value's text stopped before the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStop {
+    /// The byte limit was reached; the text is truncated.
+    Limit,
+    /// The value's own `Serialize`/`Debug` impl failed.
+    Failed,
+}
+
+/// A parameter value seen through the capability it has. Implemented by the adapters below; the
+/// runtime never learns the concrete type.
+pub trait Capture {
+    /// The value's full type name.
+    fn type_name(&self) -> &'static str;
+    /// The exact byte size of the value's text, when known without writing it.
+    fn exact_len(&self) -> Option<usize> {
+        None
+    }
+    /// Writes the value's text into `out`, stopping at its limit.
+    fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop>;
+    /// The ids of the value, for the placeholder of an excluded parameter.
+    fn ids(&self) -> Ids {
+        Ids::None
+    }
+    /// Whether the value can be written at all.
+    fn is_writable(&self) -> bool {
+        true
+    }
+}
+
+/// Wraps a parameter reference for the method resolution that picks its [`Capture`] adapter.
+pub struct Param<'a, T: ?Sized>(pub &'a T);
+
+/// Captures text-like values (`String`, `&str`, `Cow<str>`, newtypes implementing `AsRef<str>`).
+pub struct AsText<'a, T: ?Sized>(&'a T);
+/// Captures `Serialize` values as JSON.
+pub struct AsJson<'a, T: ?Sized>(&'a T);
+/// Captures `Debug` values as their `{:?}` text.
+pub struct AsDebug<'a, T: ?Sized>(&'a T);
+/// Stands for a value with no way to be written.
+pub struct Opaque<T: ?Sized>(std::marker::PhantomData<fn(&T)>);
+
+impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+    fn exact_len(&self) -> Option<usize> {
+        Some(self.0.as_ref().len())
+    }
+    fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        if out.push(self.0.as_ref().as_bytes()) {
+            Ok(())
+        } else {
+            Err(WriteStop::Limit)
+        }
+    }
+}
+
+impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+    fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        match serde_json::to_writer(&mut *out, self.0) {
+            Ok(()) => Ok(()),
+            Err(_) if out.overflowed() => Err(WriteStop::Limit),
+            Err(_) => Err(WriteStop::Failed),
+        }
+    }
+    fn ids(&self) -> Ids {
+        find_ids(self.0)
+    }
+}
+
+impl<T: Debug + ?Sized> Capture for AsDebug<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+    fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        match fmt::write(out, format_args!("{:?}", self.0)) {
+            Ok(()) => Ok(()),
+            Err(_) if out.overflowed() => Err(WriteStop::Limit),
+            Err(_) => Err(WriteStop::Failed),
+        }
+    }
+}
+
+impl<T: ?Sized> Capture for Opaque<T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+    fn write_text(&self, _out: &mut BoundedText) -> Result<(), WriteStop> {
+        Err(WriteStop::Failed)
+    }
+    fn is_writable(&self) -> bool {
+        false
+    }
+}
+
+/// First choice: text-like values.
+pub trait ViaText<'a, T: ?Sized> {
+    /// The adapter for this value.
+    fn __instrument_capture(&self) -> AsText<'a, T>;
+}
+impl<'a, T: AsRef<str> + ?Sized> ViaText<'a, T> for &&&Param<'a, T> {
+    fn __instrument_capture(&self) -> AsText<'a, T> {
+        AsText(self.0)
+    }
+}
+
+/// Second choice: `Serialize` values.
+pub trait ViaJson<'a, T: ?Sized> {
+    /// The adapter for this value.
+    fn __instrument_capture(&self) -> AsJson<'a, T>;
+}
+impl<'a, T: Serialize + ?Sized> ViaJson<'a, T> for &&Param<'a, T> {
+    fn __instrument_capture(&self) -> AsJson<'a, T> {
+        AsJson(self.0)
+    }
+}
+
+/// Third choice: `Debug` values.
+pub trait ViaDebug<'a, T: ?Sized> {
+    /// The adapter for this value.
+    fn __instrument_capture(&self) -> AsDebug<'a, T>;
+}
+impl<'a, T: Debug + ?Sized> ViaDebug<'a, T> for &Param<'a, T> {
+    fn __instrument_capture(&self) -> AsDebug<'a, T> {
+        AsDebug(self.0)
+    }
+}
+
+/// Last choice: values with no way to be written.
+pub trait ViaOpaque<T: ?Sized> {
+    /// The adapter for this value.
+    fn __instrument_capture(&self) -> Opaque<T>;
+}
+impl<T: ?Sized> ViaOpaque<T> for Param<'_, T> {
+    fn __instrument_capture(&self) -> Opaque<T> {
+        Opaque(std::marker::PhantomData)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(capture: &dyn Capture) -> String {
+        let mut out = BoundedText::new(1024);
+        capture.write_text(&mut out).unwrap();
+        out.finish(None)
+    }
+
+    #[derive(Serialize)]
+    struct Point {
+        x: i32,
+    }
+    #[derive(Debug)]
+    struct OnlyDebug;
+    struct Nothing;
+
+    #[test]
+    fn picks_the_best_adapter_by_trait() {
+        let s = String::from("hello");
+        assert_eq!(text_of(&(&&&&Param(&s)).__instrument_capture()), "hello");
+        let p = Point { x: 3 };
+        assert_eq!(
+            text_of(&(&&&&Param(&p)).__instrument_capture()),
+            r#"{"x":3}"#
+        );
+        assert_eq!(
+            text_of(&(&&&&Param(&OnlyDebug)).__instrument_capture()),
+            "OnlyDebug"
+        );
+        let opaque = (&&&&Param(&Nothing)).__instrument_capture();
+        assert!(!Capture::is_writable(&opaque));
+        assert!(opaque.type_name().ends_with("Nothing"));
+        assert_eq!(text_of(&(&&&&Param(&42u8)).__instrument_capture()), "42");
+    }
+}

@@ -1,0 +1,189 @@
+//! A text buffer that stops accepting bytes at a limit, so serializing a huge value costs about
+//! what serializing the limit costs.
+
+use std::fmt;
+use std::io;
+
+/// Text written by a capture, bounded to a byte limit.
+///
+/// Writes past the limit fail, which makes `serde_json` and `fmt` stop early. [`finish`] turns
+/// the buffer into the attribute text, cut at a UTF-8 boundary with the truncation marker when
+/// the value did not fit.
+///
+/// [`finish`]: BoundedText::finish
+#[derive(Debug)]
+pub struct BoundedText {
+    buf: Vec<u8>,
+    limit: usize,
+    offered: usize,
+    overflowed: bool,
+}
+
+/// How a finished capture relates to its value's full text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginalSize {
+    /// The value's full text is this many bytes.
+    Exact(usize),
+    /// Writing stopped at the limit; the value's full text is at least this many bytes.
+    AtLeast(usize),
+}
+
+impl BoundedText {
+    /// A buffer that keeps at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(limit.min(256)),
+            limit,
+            offered: 0,
+            overflowed: false,
+        }
+    }
+
+    /// Whether a write went past the limit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Appends `bytes`, keeping what fits. Returns `false` once the limit is passed.
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        self.offered = self.offered.saturating_add(bytes.len());
+        let room = self.limit - self.buf.len();
+        if bytes.len() <= room {
+            self.buf.extend_from_slice(bytes);
+            return true;
+        }
+        self.buf.extend_from_slice(&bytes[..room]);
+        self.overflowed = true;
+        false
+    }
+
+    /// The attribute text: the whole value when it fit, else its head cut at a UTF-8 boundary
+    /// followed by `... (truncated, original size: N bytes)`, never longer than the limit.
+    /// `known_size` overrides the size in the marker when the caller knows the exact size.
+    pub fn finish(self, known_size: Option<usize>) -> String {
+        if !self.overflowed {
+            return into_string_lossy_tail(self.buf);
+        }
+        let size = match known_size {
+            Some(n) => OriginalSize::Exact(n),
+            None => OriginalSize::AtLeast(self.offered),
+        };
+        let marker = truncation_marker(size);
+        let keep = floor_char_boundary(&self.buf, self.limit.saturating_sub(marker.len()));
+        let mut buf = self.buf;
+        buf.truncate(keep);
+        let mut text = into_string_lossy_tail(buf);
+        if text.len() + marker.len() <= self.limit {
+            text.push_str(&marker);
+        }
+        text
+    }
+}
+
+/// The marker appended to a cut value.
+pub fn truncation_marker(size: OriginalSize) -> String {
+    match size {
+        OriginalSize::Exact(n) => format!("... (truncated, original size: {n} bytes)"),
+        OriginalSize::AtLeast(n) => format!("... (truncated, original size: at least {n} bytes)"),
+    }
+}
+
+/// The largest index `<= at` that does not split a UTF-8 sequence of `bytes`.
+pub fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
+    if at >= bytes.len() {
+        return bytes.len();
+    }
+    let mut i = at;
+    while i > 0 && (bytes[i] & 0b1100_0000) == 0b1000_0000 {
+        i -= 1;
+    }
+    i
+}
+
+/// Converts bytes that are valid UTF-8 except perhaps for a cut sequence at the end.
+fn into_string_lossy_tail(mut buf: Vec<u8>) -> String {
+    match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            buf = e.into_bytes();
+            if std::str::from_utf8(&buf[valid..]).is_err() && valid + 4 >= buf.len() {
+                buf.truncate(valid);
+                String::from_utf8(buf).unwrap_or_default()
+            } else {
+                String::from_utf8_lossy(&buf).into_owned()
+            }
+        }
+    }
+}
+
+impl io::Write for BoundedText {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.push(bytes) {
+            Ok(bytes.len())
+        } else {
+            Err(io::Error::other("capture limit reached"))
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Write for BoundedText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.push(s.as_bytes()) {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn keeps_text_that_fits_exactly() {
+        let mut text = BoundedText::new(5);
+        assert!(text.push(b"hello"));
+        assert_eq!(text.finish(None), "hello");
+    }
+
+    #[test]
+    fn cuts_one_byte_over_with_marker_within_limit() {
+        let limit = 100;
+        let value = "é".repeat(50) + "x"; // 101 bytes
+        let mut text = BoundedText::new(limit);
+        text.write_str(&value).unwrap_err();
+        let out = text.finish(Some(value.len()));
+        assert!(out.len() <= limit, "{} > {limit}", out.len());
+        assert!(out.ends_with("... (truncated, original size: 101 bytes)"));
+        let head = out.trim_end_matches("... (truncated, original size: 101 bytes)");
+        assert!(head.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn unknown_size_says_at_least() {
+        let mut text = BoundedText::new(60);
+        let _ = text.push(&[b'a'; 100]);
+        let out = text.finish(None);
+        assert!(
+            out.ends_with("(truncated, original size: at least 100 bytes)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn floor_boundary_never_splits() {
+        let s = "aé€😀".as_bytes();
+        for at in 0..=s.len() {
+            let cut = floor_char_boundary(s, at);
+            assert!(std::str::from_utf8(&s[..cut]).is_ok());
+            assert!(cut <= at);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Capture configuration: byte limits and the name lists that decide what is recorded.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use arc_swap::ArcSwap;
+use std::sync::LazyLock;
+
+/// Default maximum size of one captured value, in bytes (2 MiB).
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 2 * 1024 * 1024;
+/// Default maximum size of all parameter attributes of one span, in bytes (4 MiB).
+pub const DEFAULT_MAX_SPAN_BYTES: usize = 4 * 1024 * 1024;
+
+/// Parameter names excluded by default: their values are replaced by a placeholder that keeps the
+/// value's type and id. These are the original `otel` package's 16 names.
+pub const DEFAULT_EXCLUDED: [&str; 16] = [
+    "agent_state",
+    "messages",
+    "in_context_messages",
+    "message_sequence",
+    "content",
+    "tool_returns",
+    "memory",
+    "sources",
+    "context",
+    "source_code",
+    "system",
+    "text_chunks",
+    "embeddings",
+    "embedding",
+    "file_bytes",
+    "chunks",
+];
+
+/// Parameter names never excluded by the default list.
+pub const DEFAULT_NEVER_EXCLUDED: [&str; 1] = ["request_data"];
+
+/// Name patterns that mark a parameter as a secret, recorded as `[redacted]`. A pattern matches
+/// when its `_`-separated words appear, in order and adjacent, among the parameter name's words
+/// (`openai_api_key` matches `api_key`; `max_tokens` does not match `token`).
+pub const DEFAULT_SECRET_NAMES: [&str; 11] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "credential",
+    "credentials",
+    "private_key",
+    "secret_key",
+];
+
+/// What parameter capture records and how much.
+///
+/// ```
+/// use instrument_runtime::CaptureConfig;
+/// let config = CaptureConfig { max_value_bytes: 1024, ..CaptureConfig::default() };
+/// assert!(config.is_secret("db_password"));
+/// assert!(!config.is_secret("max_tokens"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureConfig {
+    /// Maximum bytes of one parameter value; longer values are cut with a marker.
+    pub max_value_bytes: usize,
+    /// Maximum bytes of all parameter attributes of one span; past it the rest are dropped.
+    pub max_span_bytes: usize,
+    /// Names whose values are replaced by an `(excluded ...)` placeholder.
+    pub excluded_by_default: Vec<Cow<'static, str>>,
+    /// Names the default exclusion list never applies to.
+    pub never_excluded: Vec<Cow<'static, str>>,
+    /// Name patterns recorded as `[redacted]`.
+    pub secret_names: Vec<Cow<'static, str>>,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        let owned = |names: &[&'static str]| names.iter().map(|n| Cow::Borrowed(*n)).collect();
+        Self {
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            max_span_bytes: DEFAULT_MAX_SPAN_BYTES,
+            excluded_by_default: owned(&DEFAULT_EXCLUDED),
+            never_excluded: owned(&DEFAULT_NEVER_EXCLUDED),
+            secret_names: owned(&DEFAULT_SECRET_NAMES),
+        }
+    }
+}
+
+impl CaptureConfig {
+    /// Whether `name` looks like a secret under [`CaptureConfig::secret_names`].
+    pub fn is_secret(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let words: Vec<&str> = lower.split('_').filter(|w| !w.is_empty()).collect();
+        self.secret_names.iter().any(|pattern| {
+            let wanted: Vec<&str> = pattern.split('_').filter(|w| !w.is_empty()).collect();
+            !wanted.is_empty() && words.windows(wanted.len()).any(|window| window == wanted)
+        })
+    }
+
+    /// Whether the default exclusion list applies to `name`.
+    pub fn is_excluded_by_default(&self, name: &str) -> bool {
+        !self.never_excluded.iter().any(|n| n == name)
+            && self.excluded_by_default.iter().any(|n| n == name)
+    }
+}
+
+static CONFIG: LazyLock<ArcSwap<CaptureConfig>> =
+    LazyLock::new(|| ArcSwap::from_pointee(CaptureConfig::default()));
+static GENERATION: AtomicU32 = AtomicU32::new(1);
+
+/// The capture configuration in force.
+pub fn capture_config() -> Arc<CaptureConfig> {
+    CONFIG.load_full()
+}
+
+/// Replaces the capture configuration for every span started from now on.
+pub fn set_capture_config(config: CaptureConfig) {
+    CONFIG.store(Arc::new(config));
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// Runs `f` with the configuration in force, without taking a reference count.
+pub(crate) fn with_config<R>(f: impl FnOnce(&CaptureConfig) -> R) -> R {
+    f(&CONFIG.load())
+}
+
+/// A number that changes whenever the configuration is replaced; never zero.
+pub(crate) fn generation() -> u32 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_match_whole_words() {
+        let config = CaptureConfig::default();
+        for name in [
+            "password",
+            "db_password",
+            "api_key",
+            "openai_api_key",
+            "Authorization",
+            "access_token",
+            "apikey",
+        ] {
+            assert!(config.is_secret(name), "{name} should be secret");
+        }
+        for name in [
+            "max_tokens",
+            "tokenizer",
+            "agent_id",
+            "keyboard",
+            "api",
+            "passwords_count",
+        ] {
+            assert!(!config.is_secret(name), "{name} should not be secret");
+        }
+    }
+
+    #[test]
+    fn default_exclusions_are_the_original_sixteen() {
+        let config = CaptureConfig::default();
+        assert_eq!(config.excluded_by_default.len(), 16);
+        assert!(config.is_excluded_by_default("messages"));
+        assert!(config.is_excluded_by_default("agent_state"));
+        assert!(!config.is_excluded_by_default("request_data"));
+        assert!(!config.is_excluded_by_default("agent_id"));
+    }
+
+    #[test]
+    fn never_excluded_wins_over_excluded() {
+        let mut config = CaptureConfig::default();
+        config.excluded_by_default.push("request_data".into());
+        assert!(!config.is_excluded_by_default("request_data"));
+    }
+}

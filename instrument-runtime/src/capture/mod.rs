@@ -1,0 +1,280 @@
+//! Parameter capture: turns a call's arguments into bounded span attributes.
+//!
+//! Each parameter gets one of three treatments, decided by its name and the configuration
+//! ([`Treatment`]): its value text (bounded per value and per span), an `(excluded ...)`
+//! placeholder that keeps its type and id, or `[redacted]`.
+
+mod autoref;
+mod bounded;
+mod config;
+mod ids;
+mod type_name;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use opentelemetry::KeyValue;
+
+pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText, WriteStop};
+pub use bounded::{BoundedText, floor_char_boundary};
+pub use config::{
+    CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
+    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config,
+};
+pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
+pub use type_name::{base_type_name, short_type_name, type_path};
+
+pub(crate) use config::{generation, with_config};
+
+use crate::diagnostics::report_failure;
+
+/// Attribute set on a span whose parameters did not all fit in `max_span_bytes`.
+pub const TRUNCATED_KEY: &str = "parameters.truncated";
+/// Attribute giving why parameters were dropped.
+pub const TRUNCATED_REASON_KEY: &str = "parameters.truncated_reason";
+/// The text recorded for a parameter whose name looks like a secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// What the macro says about one parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamRule {
+    /// Decided by the configuration's lists.
+    Default,
+    /// Named in `exclude = [...]`.
+    Exclude,
+    /// Named in `include = [...]`: the default exclusion list does not apply.
+    Include,
+}
+
+/// How a parameter is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Treatment {
+    /// Its value text.
+    Record,
+    /// A placeholder with its type and id.
+    Exclude,
+    /// `[redacted]`.
+    Redact,
+}
+
+impl Treatment {
+    /// Decides the treatment of parameter `name` under `rule` and `config`. Secrets are always
+    /// redacted, even when excluded or included explicitly.
+    pub fn decide(name: &str, rule: ParamRule, config: &CaptureConfig) -> Self {
+        if config.is_secret(name) {
+            return Treatment::Redact;
+        }
+        match rule {
+            ParamRule::Exclude => Treatment::Exclude,
+            ParamRule::Include => Treatment::Record,
+            ParamRule::Default if config.is_excluded_by_default(name) => Treatment::Exclude,
+            ParamRule::Default => Treatment::Record,
+        }
+    }
+}
+
+/// One parameter to capture: its attribute key, treatment and value.
+pub(crate) struct ParamValue<'a> {
+    pub key: &'static str,
+    pub treatment: Treatment,
+    pub value: &'a dyn Capture,
+}
+
+/// Appends the attributes of `params` to `attrs`, within the limits of `config`.
+pub(crate) fn capture_params<'a>(
+    params: impl Iterator<Item = ParamValue<'a>>,
+    config: &CaptureConfig,
+    attrs: &mut Vec<KeyValue>,
+) {
+    let mut used = 0usize;
+    for param in params {
+        let remaining = config.max_span_bytes.saturating_sub(used + param.key.len());
+        let text = match param.treatment {
+            Treatment::Redact => REDACTED.to_owned(),
+            Treatment::Exclude => excluded_placeholder(param.value),
+            Treatment::Record => {
+                let limit = config.max_value_bytes.min(remaining);
+                match value_text(param.value, limit) {
+                    ValueText::Cut(_) if limit < config.max_value_bytes => {
+                        mark_truncated(config, attrs);
+                        return;
+                    }
+                    ValueText::Whole(text) | ValueText::Cut(text) => text,
+                }
+            }
+        };
+        if text.len() > remaining {
+            mark_truncated(config, attrs);
+            return;
+        }
+        used += param.key.len() + text.len();
+        attrs.push(KeyValue::new(param.key, text));
+    }
+}
+
+fn mark_truncated(config: &CaptureConfig, attrs: &mut Vec<KeyValue>) {
+    attrs.push(KeyValue::new(TRUNCATED_KEY, true));
+    attrs.push(KeyValue::new(
+        TRUNCATED_REASON_KEY,
+        format!("Total size exceeded {} bytes", config.max_span_bytes),
+    ));
+}
+
+/// A value's text, whole or cut at the limit.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ValueText {
+    Whole(String),
+    Cut(String),
+}
+
+/// Writes `value`'s text within `limit` bytes. A failing or panicking `Serialize`/`Debug` impl
+/// gives `<serialization failed: T>` and is counted; it never reaches the caller.
+pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
+    if !value.is_writable() {
+        return ValueText::Whole(format!(
+            "<unserializable: {}>",
+            short_type_name(value.type_name())
+        ));
+    }
+    let mut out = BoundedText::new(limit);
+    match catch_unwind(AssertUnwindSafe(|| value.write_text(&mut out))) {
+        Ok(Ok(())) => ValueText::Whole(out.finish(None)),
+        Ok(Err(WriteStop::Limit)) => ValueText::Cut(out.finish(value.exact_len())),
+        Ok(Err(WriteStop::Failed)) | Err(_) => {
+            report_failure(
+                "a parameter's Serialize/Debug impl failed or panicked while being captured",
+            );
+            ValueText::Whole(format!(
+                "<serialization failed: {}>",
+                short_type_name(value.type_name())
+            ))
+        }
+    }
+}
+
+/// The placeholder of an excluded value: `<Type (excluded, id=42)>`,
+/// `<Vec<Message> (excluded, ids=[m1,m2,m3,m4,m5] (12 total))>` or `<Type (excluded)>`.
+pub(crate) fn excluded_placeholder(value: &dyn Capture) -> String {
+    let ty = short_type_name(value.type_name());
+    let ids = catch_unwind(AssertUnwindSafe(|| value.ids())).unwrap_or_else(|_| {
+        report_failure("a parameter's Serialize impl panicked while looking for its id");
+        Ids::None
+    });
+    match ids {
+        Ids::None => format!("<{ty} (excluded)>"),
+        Ids::One(id) => format!("<{ty} (excluded, id={id})>"),
+        Ids::Many { ids, total } if ids.is_empty() => format!("<{ty} (excluded, {total} total)>"),
+        Ids::Many { ids, total } => {
+            format!("<{ty} (excluded, ids=[{}] ({total} total))>", ids.join(","))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Message {
+        id: &'static str,
+    }
+
+    struct Panics;
+    impl Serialize for Panics {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            panic!("boom")
+        }
+    }
+
+    struct Fails;
+    impl Serialize for Fails {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("nope"))
+        }
+    }
+
+    fn capture<T: Serialize>(value: &T) -> impl Capture + '_ {
+        (&&Param(value)).__instrument_capture()
+    }
+
+    #[test]
+    fn placeholders() {
+        let one = Message { id: "m1" };
+        assert_eq!(
+            excluded_placeholder(&capture(&one)),
+            "<Message (excluded, id=m1)>"
+        );
+        let many: Vec<Message> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|id| Message { id })
+            .collect();
+        assert_eq!(
+            excluded_placeholder(&capture(&many)),
+            "<Vec<Message> (excluded, ids=[a,b,c,d,e] (6 total))>"
+        );
+        assert_eq!(excluded_placeholder(&capture(&5u8)), "<u8 (excluded)>");
+    }
+
+    #[test]
+    fn failing_and_panicking_impls_are_contained() {
+        assert_eq!(
+            value_text(&capture(&Fails), 100),
+            ValueText::Whole("<serialization failed: Fails>".into())
+        );
+        assert_eq!(
+            value_text(&capture(&Panics), 100),
+            ValueText::Whole("<serialization failed: Panics>".into())
+        );
+    }
+
+    #[test]
+    fn treatment_order() {
+        let config = CaptureConfig::default();
+        assert_eq!(
+            Treatment::decide("messages", ParamRule::Default, &config),
+            Treatment::Exclude
+        );
+        assert_eq!(
+            Treatment::decide("messages", ParamRule::Include, &config),
+            Treatment::Record
+        );
+        assert_eq!(
+            Treatment::decide("agent_id", ParamRule::Exclude, &config),
+            Treatment::Exclude
+        );
+        assert_eq!(
+            Treatment::decide("api_key", ParamRule::Include, &config),
+            Treatment::Redact
+        );
+        assert_eq!(
+            Treatment::decide("request_data", ParamRule::Default, &config),
+            Treatment::Record
+        );
+    }
+
+    #[test]
+    fn span_budget_drops_the_rest() {
+        let config = CaptureConfig {
+            max_value_bytes: 100,
+            max_span_bytes: 150,
+            ..CaptureConfig::default()
+        };
+        let a = "a".repeat(90);
+        let b = "b".repeat(90);
+        let (ca, cb) = (capture(&a), capture(&b));
+        let mut attrs = Vec::new();
+        let params = [("parameter.a", &ca as &dyn Capture), ("parameter.b", &cb)];
+        capture_params(
+            params.iter().map(|(key, value)| ParamValue {
+                key,
+                treatment: Treatment::Record,
+                value: *value,
+            }),
+            &config,
+            &mut attrs,
+        );
+        let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str().to_owned()).collect();
+        assert_eq!(keys, ["parameter.a", TRUNCATED_KEY, TRUNCATED_REASON_KEY]);
+        assert_eq!(attrs[2].value.as_str(), "Total size exceeded 150 bytes");
+    }
+}

@@ -1,0 +1,121 @@
+//! Helpers on the current span: its trace id, extra attributes, events.
+
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, Key, KeyValue, Value};
+
+use crate::capture::{self, BoundedText};
+
+/// Longest attribute key kept by [`log_attributes`] and [`log_event`], in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// The trace id of the current span as 32 lowercase hex digits, or `None` outside a span.
+///
+/// ```
+/// assert_eq!(instrument_runtime::get_trace_id(), None);
+/// ```
+pub fn get_trace_id() -> Option<String> {
+    Context::map_current(|cx| {
+        let span_context = cx.span().span_context().clone();
+        span_context
+            .is_valid()
+            .then(|| format!("{:032x}", span_context.trace_id()))
+    })
+}
+
+/// Sets attributes on the current span. String values are bounded like parameters; empty keys
+/// are skipped and long keys cut. Does nothing outside a recording span.
+///
+/// ```
+/// instrument_runtime::log_attributes([("order.id", "o-17"), ("order.items", "3")]);
+/// ```
+pub fn log_attributes<K, V>(attributes: impl IntoIterator<Item = (K, V)>)
+where
+    K: Into<Key>,
+    V: Into<Value>,
+{
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attributes(bounded(attributes));
+        }
+    });
+}
+
+/// Adds an event with attributes to the current span. Does nothing outside a recording span.
+///
+/// ```
+/// instrument_runtime::log_event("cache.miss", [("cache.key", "user:42")]);
+/// ```
+pub fn log_event<K, V>(name: impl Into<String>, attributes: impl IntoIterator<Item = (K, V)>)
+where
+    K: Into<Key>,
+    V: Into<Value>,
+{
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            span.add_event(name.into(), bounded(attributes));
+        }
+    });
+}
+
+fn bounded<K: Into<Key>, V: Into<Value>>(
+    attributes: impl IntoIterator<Item = (K, V)>,
+) -> Vec<KeyValue> {
+    let max_value = capture::capture_config().max_value_bytes;
+    attributes
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let key = bounded_key(key.into())?;
+            Some(KeyValue::new(key, bounded_value(value.into(), max_value)))
+        })
+        .collect()
+}
+
+fn bounded_key(key: Key) -> Option<Key> {
+    let text = key.as_str();
+    if text.is_empty() {
+        return None;
+    }
+    if text.len() <= MAX_KEY_BYTES {
+        return Some(key);
+    }
+    let cut = capture::floor_char_boundary(text.as_bytes(), MAX_KEY_BYTES);
+    Some(Key::new(text[..cut].to_owned()))
+}
+
+fn bounded_value(value: Value, max: usize) -> Value {
+    match value {
+        Value::String(s) if s.as_str().len() > max => {
+            let mut out = BoundedText::new(max);
+            out.push(s.as_str().as_bytes());
+            Value::from(out.finish(Some(s.as_str().len())))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_bounded_and_empty_ones_dropped() {
+        let huge = "k".repeat(10_000);
+        let attrs = bounded(
+            [("", "a"), (huge.as_str(), "b"), ("ok", "c")]
+                .map(|(k, v)| (Key::new(k.to_owned()), v)),
+        );
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(attrs[0].key.as_str().len(), MAX_KEY_BYTES);
+        assert_eq!(attrs[1].key.as_str(), "ok");
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let value = bounded_value(Value::from("x".repeat(500)), 100);
+        let text = value.as_str();
+        assert!(text.len() <= 100);
+        assert!(text.ends_with("(truncated, original size: 500 bytes)"));
+    }
+}

@@ -1,0 +1,52 @@
+//! Runtime of the `instrument` toolkit.
+//!
+//! The macros of `instrument-macros` emit thin wrappers that call into this crate; everything
+//! that runs lives here: [setup](Telemetry) of the tracer provider, the span lifecycle of
+//! instrumented calls, [parameter capture](CaptureConfig) with its limits, exclusions and
+//! redaction, the [console exporter](ConsoleExporter), and helpers on the current span.
+//!
+//! Most users depend on the `instrument` facade crate, which re-exports this one.
+
+mod capture;
+mod console;
+mod current;
+mod diagnostics;
+mod setup;
+mod span;
+mod state;
+
+pub use capture::{
+    CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
+    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY,
+    TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name,
+};
+pub use console::{ConsoleExporter, render_trace};
+pub use current::{MAX_KEY_BYTES, get_trace_id, log_attributes, log_event};
+pub use diagnostics::instrumentation_failures;
+pub use opentelemetry::KeyValue;
+pub use opentelemetry::trace::SpanKind;
+pub use setup::{
+    DEFAULT_EXPORT_TIMEOUT, Protocol, SCOPE_NAME, SetupError, Telemetry, TelemetryBuilder,
+    TelemetryGuard, init,
+};
+pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
+pub use state::enabled as is_enabled;
+
+/// Items the macro expansions name. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::capture::{Capture, Param, ParamRule};
+    pub use crate::span::{
+        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, call, start,
+    };
+    pub use crate::state::enabled;
+    pub use opentelemetry::trace::SpanKind;
+
+    /// The traits whose methods the expansions call; imported anonymously.
+    pub mod prelude {
+        pub use crate::capture::{ViaDebug as _, ViaJson as _, ViaOpaque as _, ViaText as _};
+        pub use crate::span::{
+            ViaAnyError as _, ViaDebugError as _, ViaDisplayError as _, ViaPlainValue as _,
+        };
+    }
+}

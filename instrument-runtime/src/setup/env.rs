@@ -1,0 +1,248 @@
+//! The standard OpenTelemetry environment variables, read once at setup. A bad value is reported
+//! on stderr, naming the variable, and the default is used instead.
+
+use opentelemetry_sdk::trace::Sampler;
+
+use crate::diagnostics::warn;
+
+/// Wire protocol of the OTLP exporter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP over gRPC (port 4317 by convention).
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (port 4318 by convention); the specification's default.
+    HttpProtobuf,
+}
+
+/// What the environment says, each field `None` where the variable is unset or invalid.
+#[derive(Debug, Default)]
+pub(crate) struct EnvSettings {
+    pub sdk_disabled: bool,
+    pub service_name: Option<String>,
+    pub resource_attributes: Vec<(String, String)>,
+    pub endpoint: Option<String>,
+    pub protocol: Option<Protocol>,
+    pub sampler: Option<Sampler>,
+}
+
+impl EnvSettings {
+    /// Reads the process environment.
+    pub fn from_process() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let endpoint_var = if get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some() {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        } else {
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        };
+        let protocol_var = if get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").is_some() {
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+        } else {
+            "OTEL_EXPORTER_OTLP_PROTOCOL"
+        };
+        Self {
+            sdk_disabled: get("OTEL_SDK_DISABLED")
+                .is_some_and(|v| parse_bool("OTEL_SDK_DISABLED", &v)),
+            service_name: get("OTEL_SERVICE_NAME"),
+            resource_attributes: get("OTEL_RESOURCE_ATTRIBUTES")
+                .map(|v| parse_resource_attributes(&v))
+                .unwrap_or_default(),
+            endpoint: get(endpoint_var).and_then(|v| valid_endpoint(endpoint_var, v)),
+            protocol: get(protocol_var).and_then(|v| parse_protocol(protocol_var, &v)),
+            sampler: get("OTEL_TRACES_SAMPLER")
+                .and_then(|v| parse_sampler(&v, get("OTEL_TRACES_SAMPLER_ARG").as_deref())),
+        }
+    }
+}
+
+fn parse_bool(var: &str, value: &str) -> bool {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            warn(&format!(
+                "{var}={value:?} is not true or false; treating it as false"
+            ));
+            false
+        }
+    }
+}
+
+/// Checks that an endpoint is an `http://` or `https://` URL with a host.
+pub(crate) fn valid_endpoint(var: &str, value: String) -> Option<String> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(char::is_whitespace) =>
+        {
+            Some(value)
+        }
+        _ => {
+            warn(&format!(
+                "{var}={value:?} is not an http:// or https:// URL with a host; spans go to the console instead"
+            ));
+            None
+        }
+    }
+}
+
+fn parse_protocol(var: &str, value: &str) -> Option<Protocol> {
+    match value {
+        "grpc" => Some(Protocol::Grpc),
+        "http/protobuf" => Some(Protocol::HttpProtobuf),
+        "http/json" => {
+            warn(&format!(
+                "{var}=http/json is not supported; using http/protobuf"
+            ));
+            Some(Protocol::HttpProtobuf)
+        }
+        _ => {
+            warn(&format!(
+                "{var}={value:?} is not grpc or http/protobuf; using http/protobuf"
+            ));
+            None
+        }
+    }
+}
+
+fn parse_sampler(value: &str, arg: Option<&str>) -> Option<Sampler> {
+    let ratio = || match arg.map(str::parse::<f64>) {
+        None => 1.0,
+        Some(Ok(r)) if (0.0..=1.0).contains(&r) => r,
+        Some(_) => {
+            warn(&format!(
+                "OTEL_TRACES_SAMPLER_ARG={:?} is not a ratio between 0 and 1; using 1.0",
+                arg.unwrap_or_default()
+            ));
+            1.0
+        }
+    };
+    Some(match value {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()),
+        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        "parentbased_traceidratio" => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio())))
+        }
+        other => {
+            warn(&format!(
+                "OTEL_TRACES_SAMPLER={other:?} is not a known sampler (always_on, always_off, traceidratio, \
+                 parentbased_always_on, parentbased_always_off, parentbased_traceidratio); using parentbased_always_on"
+            ));
+            return None;
+        }
+    })
+}
+
+/// Parses `key1=value1,key2=value2`, percent-decoding values; malformed pairs are reported.
+fn parse_resource_attributes(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .filter_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Some((k.trim().to_owned(), percent_decode(v.trim())))
+            }
+            _ => {
+                warn(&format!(
+                    "OTEL_RESOURCE_ATTRIBUTES has a malformed pair {pair:?}; skipping it"
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(byte) = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> EnvSettings {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvSettings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_the_standard_variables() {
+        let s = settings(&[
+            ("OTEL_SERVICE_NAME", "svc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment.name=prod,team=a%2Cb",
+            ),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ("OTEL_SDK_DISABLED", "TRUE"),
+        ]);
+        assert!(s.sdk_disabled);
+        assert_eq!(s.service_name.as_deref(), Some("svc"));
+        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert_eq!(s.protocol, Some(Protocol::Grpc));
+        assert_eq!(s.resource_attributes[1], ("team".into(), "a,b".into()));
+        assert!(matches!(s.sampler, Some(Sampler::TraceIdRatioBased(r)) if r == 0.25));
+    }
+
+    #[test]
+    fn bad_values_fall_back() {
+        let s = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_SDK_DISABLED", "maybe"),
+        ]);
+        assert!(!s.sdk_disabled);
+        assert_eq!(s.endpoint, None);
+        assert_eq!(s.protocol, None);
+        assert!(s.sampler.is_none());
+    }
+
+    #[test]
+    fn signal_specific_endpoint_wins() {
+        let s = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318"),
+        ]);
+        assert_eq!(s.endpoint.as_deref(), Some("http://b:4318"));
+    }
+}

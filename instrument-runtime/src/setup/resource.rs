@@ -1,0 +1,148 @@
+//! The resource every span carries: service, host and device identity.
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::Resource;
+use opentelemetry_semantic_conventions::attribute::{
+    DEPLOYMENT_ENVIRONMENT_NAME, DEVICE_ID, HOST_NAME, SERVICE_NAME, SERVICE_VERSION,
+};
+
+/// The pre-1.27 name of `deployment.environment.name`, still set by many deployments.
+const LEGACY_DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment";
+
+/// What the resource is built from.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ResourceInputs {
+    pub service_name: Option<String>,
+    pub service_version: Option<String>,
+    pub environment: Option<String>,
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Builds the resource. Later sources win: detected values, then `OTEL_RESOURCE_ATTRIBUTES`,
+/// then the builder's explicit settings. `device.id` is left out in production.
+pub(crate) fn build(inputs: &ResourceInputs) -> Resource {
+    let from_attrs = |key: &str| {
+        inputs
+            .attributes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let service_name = inputs
+        .service_name
+        .clone()
+        .or_else(|| from_attrs(SERVICE_NAME))
+        .unwrap_or_else(executable_name);
+    let environment = inputs
+        .environment
+        .clone()
+        .or_else(|| from_attrs(DEPLOYMENT_ENVIRONMENT_NAME))
+        .or_else(|| from_attrs(LEGACY_DEPLOYMENT_ENVIRONMENT));
+
+    let mut attrs: Vec<KeyValue> = Vec::new();
+    attrs.push(KeyValue::new(
+        HOST_NAME,
+        gethostname::gethostname().to_string_lossy().into_owned(),
+    ));
+    if !environment.as_deref().is_some_and(is_production) {
+        attrs.push(KeyValue::new(DEVICE_ID, device_id()));
+    }
+    attrs.extend(
+        inputs
+            .attributes
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    if let Some(version) = &inputs.service_version {
+        attrs.push(KeyValue::new(SERVICE_VERSION, version.clone()));
+    }
+    if let Some(environment) = &inputs.environment {
+        attrs.push(KeyValue::new(
+            DEPLOYMENT_ENVIRONMENT_NAME,
+            environment.clone(),
+        ));
+    }
+    Resource::builder_empty()
+        .with_attributes(attrs)
+        .with_service_name(service_name)
+        .build()
+}
+
+fn is_production(environment: &str) -> bool {
+    matches!(
+        environment.to_ascii_lowercase().as_str(),
+        "production" | "prod"
+    )
+}
+
+/// The running executable's name: the default `service.name`.
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+/// A stable, anonymous machine id: a hash of the OS machine id (or of the host name), so the
+/// raw machine id never leaves the host.
+fn device_id() -> String {
+    let source = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+    let seed = format!("instrument.device.id:{source}");
+    format!(
+        "{:016x}{:016x}",
+        fnv1a(seed.as_bytes(), 0xcbf2_9ce4_8422_2325),
+        fnv1a(seed.as_bytes(), 0x8422_2325_cbf2_9ce4)
+    )
+}
+
+fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
+    bytes.iter().fold(basis, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::Key;
+
+    #[test]
+    fn resource_has_identity_and_device_outside_production() {
+        let resource = build(&ResourceInputs {
+            service_name: Some("svc".into()),
+            service_version: Some("1.2.3".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            resource.get(&Key::new(SERVICE_NAME)).unwrap().as_str(),
+            "svc"
+        );
+        assert_eq!(
+            resource.get(&Key::new(SERVICE_VERSION)).unwrap().as_str(),
+            "1.2.3"
+        );
+        assert!(resource.get(&Key::new(HOST_NAME)).is_some());
+        let id = resource
+            .get(&Key::new(DEVICE_ID))
+            .unwrap()
+            .as_str()
+            .into_owned();
+        assert_eq!(id.len(), 32);
+        assert_eq!(id, device_id(), "device id is stable");
+    }
+
+    #[test]
+    fn no_device_id_in_production() {
+        let resource = build(&ResourceInputs {
+            attributes: vec![(DEPLOYMENT_ENVIRONMENT_NAME.into(), "production".into())],
+            ..Default::default()
+        });
+        assert!(resource.get(&Key::new(DEVICE_ID)).is_none());
+    }
+}

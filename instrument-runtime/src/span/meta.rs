@@ -1,0 +1,228 @@
+//! The `static` metadata every `#[trace_method]` expansion emits, and what is derived from it
+//! once per call site (span names for methods, parameter treatments).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::trace::SpanKind;
+
+use crate::capture::{CaptureConfig, ParamRule, Treatment, base_type_name, type_path};
+
+/// One parameter of an instrumented function, as the macro saw it.
+#[derive(Debug)]
+pub struct ParamMeta {
+    /// The parameter's name in the source.
+    pub name: &'static str,
+    /// Its attribute key, `parameter.<name>`.
+    pub key: &'static str,
+    /// What the macro's `exclude`/`include` said about it.
+    pub rule: ParamRule,
+}
+
+/// Call-site metadata of an instrumented function. Built in a `static` by the macro.
+#[derive(Debug)]
+pub struct SpanMeta {
+    name: &'static str,
+    function: &'static str,
+    file: &'static str,
+    line: u32,
+    kind: SpanKind,
+    params: &'static [ParamMeta],
+    named_after_self: bool,
+    self_names: OnceLock<SelfNames>,
+    treatments: AtomicU64,
+}
+
+/// Span name and function path of a method whose type is only known as `Self`.
+#[derive(Debug)]
+struct SelfNames {
+    self_type: &'static str,
+    span_name: String,
+    function: String,
+}
+
+/// Treatments of the first `CACHED_PARAMS` parameters are cached, two bits each.
+const CACHED_PARAMS: usize = 16;
+
+impl SpanMeta {
+    /// Metadata of a function whose span name and path are known at compile time.
+    pub const fn new(
+        name: &'static str,
+        function: &'static str,
+        file: &'static str,
+        line: u32,
+        kind: SpanKind,
+        params: &'static [ParamMeta],
+    ) -> Self {
+        Self {
+            name,
+            function,
+            file,
+            line,
+            kind,
+            params,
+            named_after_self: false,
+            self_names: OnceLock::new(),
+            treatments: AtomicU64::new(0),
+        }
+    }
+
+    /// Metadata of a method named `{Self}.{method}`, where `Self` is resolved at run time from
+    /// the type name the call site passes.
+    pub const fn method_of_self(
+        method: &'static str,
+        file: &'static str,
+        line: u32,
+        kind: SpanKind,
+        params: &'static [ParamMeta],
+    ) -> Self {
+        let mut meta = Self::new(method, method, file, line, kind, params);
+        meta.named_after_self = true;
+        meta
+    }
+
+    /// The parameters, in signature order.
+    pub fn params(&self) -> &'static [ParamMeta] {
+        self.params
+    }
+
+    /// Source file of the function.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// Source line of the function.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// Span kind.
+    pub fn kind(&self) -> SpanKind {
+        self.kind.clone()
+    }
+
+    /// The span name and `code.function.name` for a call with `Self = self_type`.
+    pub fn names(
+        &'static self,
+        self_type: Option<&'static str>,
+    ) -> (Cow<'static, str>, Cow<'static, str>) {
+        let Some(self_type) = self_type.filter(|_| self.named_after_self) else {
+            return (Cow::Borrowed(self.name), Cow::Borrowed(self.function));
+        };
+        let cached = self
+            .self_names
+            .get_or_init(|| self.self_names_for(self_type));
+        if cached.self_type == self_type {
+            (
+                Cow::Borrowed(cached.span_name.as_str()),
+                Cow::Borrowed(cached.function.as_str()),
+            )
+        } else {
+            // A default method of a trait, called on another implementor than the first.
+            let fresh = self.self_names_for(self_type);
+            (Cow::Owned(fresh.span_name), Cow::Owned(fresh.function))
+        }
+    }
+
+    fn self_names_for(&self, self_type: &'static str) -> SelfNames {
+        SelfNames {
+            self_type,
+            span_name: format!("{}.{}", base_type_name(self_type), self.name),
+            function: format!("{}::{}", type_path(self_type), self.function),
+        }
+    }
+
+    /// The treatment of parameter `index` under the configuration in force, cached per call
+    /// site until the configuration changes.
+    pub(crate) fn treatment(
+        &self,
+        index: usize,
+        generation: u32,
+        config: &CaptureConfig,
+    ) -> Treatment {
+        let param = &self.params[index];
+        if index >= CACHED_PARAMS {
+            return Treatment::decide(param.name, param.rule, config);
+        }
+        let mut cached = self.treatments.load(Ordering::Relaxed);
+        if (cached >> 32) as u32 != generation {
+            cached = self.decide_all(generation, config);
+        }
+        decode((cached >> (index * 2)) & 0b11)
+    }
+
+    fn decide_all(&self, generation: u32, config: &CaptureConfig) -> u64 {
+        let mut bits = u64::from(generation) << 32;
+        for (i, param) in self.params.iter().take(CACHED_PARAMS).enumerate() {
+            bits |= encode(Treatment::decide(param.name, param.rule, config)) << (i * 2);
+        }
+        self.treatments.store(bits, Ordering::Relaxed);
+        bits
+    }
+}
+
+fn encode(treatment: Treatment) -> u64 {
+    match treatment {
+        Treatment::Record => 0,
+        Treatment::Exclude => 1,
+        Treatment::Redact => 2,
+    }
+}
+
+fn decode(bits: u64) -> Treatment {
+    match bits {
+        1 => Treatment::Exclude,
+        2 => Treatment::Redact,
+        _ => Treatment::Record,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static PARAMS: [ParamMeta; 3] = [
+        ParamMeta {
+            name: "agent_id",
+            key: "parameter.agent_id",
+            rule: ParamRule::Default,
+        },
+        ParamMeta {
+            name: "messages",
+            key: "parameter.messages",
+            rule: ParamRule::Default,
+        },
+        ParamMeta {
+            name: "token",
+            key: "parameter.token",
+            rule: ParamRule::Include,
+        },
+    ];
+    static META: SpanMeta =
+        SpanMeta::method_of_self("step", "lib.rs", 7, SpanKind::Internal, &PARAMS);
+    static FREE: SpanMeta = SpanMeta::new("run", "app::run", "lib.rs", 3, SpanKind::Internal, &[]);
+
+    #[test]
+    fn method_names_come_from_self() {
+        let (name, function) = META.names(Some("app::agents::Agent<u8>"));
+        assert_eq!(name, "Agent.step");
+        assert_eq!(function, "app::agents::Agent::step");
+        let (other, _) = META.names(Some("app::Other"));
+        assert_eq!(other, "Other.step");
+        assert_eq!(FREE.names(None).0, "run");
+    }
+
+    #[test]
+    fn treatments_are_cached_per_generation() {
+        let config = CaptureConfig::default();
+        assert_eq!(META.treatment(0, 5, &config), Treatment::Record);
+        assert_eq!(META.treatment(1, 5, &config), Treatment::Exclude);
+        assert_eq!(META.treatment(2, 5, &config), Treatment::Redact);
+        let open = CaptureConfig {
+            excluded_by_default: vec![],
+            ..CaptureConfig::default()
+        };
+        assert_eq!(META.treatment(1, 6, &open), Treatment::Record);
+    }
+}

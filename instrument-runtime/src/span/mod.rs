@@ -1,0 +1,151 @@
+//! What the `#[trace_method]` expansion calls: start a span, run the body with it current,
+//! record how the call ended, end the span.
+
+mod future;
+mod meta;
+mod outcome;
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, EXCEPTION_MESSAGE,
+    EXCEPTION_TYPE,
+};
+
+use crate::capture::{self, Capture, ParamValue};
+use crate::state;
+
+pub use future::Instrumented;
+pub use meta::{ParamMeta, SpanMeta};
+pub use outcome::{Outcome, Returned, ViaAnyError, ViaDebugError, ViaDisplayError, ViaPlainValue};
+
+/// Name of the event recorded for an error or a panic.
+pub const EXCEPTION_EVENT: &str = "exception";
+/// Name of the event recorded when an instrumented future is dropped before it completes.
+pub const CANCELLED_EVENT: &str = "cancelled";
+
+/// A started span, current while the instrumented body runs.
+#[derive(Debug)]
+pub struct ActiveSpan {
+    cx: Context,
+}
+
+/// Starts the span of one call of the function described by `meta`, as a child of the current
+/// context, and records `params` when the span is sampled. `self_type` is
+/// `type_name::<Self>()` for methods named after their `Self` type.
+///
+/// Returns `None` when no tracer is installed.
+pub fn start(
+    meta: &'static SpanMeta,
+    self_type: Option<&'static str>,
+    params: &[&dyn Capture],
+) -> Option<ActiveSpan> {
+    state::with_tracer(|tracer| {
+        let parent = Context::current();
+        let (name, function) = meta.names(self_type);
+        let attributes = vec![
+            KeyValue::new(CODE_FUNCTION_NAME, function),
+            KeyValue::new(CODE_FILE_PATH, meta.file()),
+            KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
+        ];
+        let builder = SpanBuilder::from_name(name)
+            .with_kind(meta.kind())
+            .with_attributes(attributes);
+        let mut span = tracer.build_with_context(builder, &parent);
+        if span.is_recording() && !params.is_empty() {
+            let mut attrs = Vec::with_capacity(params.len());
+            let generation = capture::generation();
+            capture::with_config(|config| {
+                let values = params.iter().enumerate().map(|(i, value)| ParamValue {
+                    key: meta.params()[i].key,
+                    treatment: meta.treatment(i, generation, config),
+                    value: *value,
+                });
+                capture::capture_params(values, config, &mut attrs);
+            });
+            span.set_attributes(attrs);
+        }
+        ActiveSpan {
+            cx: parent.with_span(span),
+        }
+    })
+}
+
+/// Runs a synchronous body with `span` current. A panic is recorded and continues unwinding.
+#[inline]
+pub fn call<R>(span: &Option<ActiveSpan>, body: impl FnOnce() -> R) -> R {
+    match span {
+        None => body(),
+        Some(active) => active.call(body),
+    }
+}
+
+impl ActiveSpan {
+    fn call<R>(&self, body: impl FnOnce() -> R) -> R {
+        let _current = self.cx.clone().attach();
+        match catch_unwind(AssertUnwindSafe(body)) {
+            Ok(value) => value,
+            Err(payload) => {
+                self.record_panic(payload.as_ref());
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    /// The context holding this span, to make it current.
+    pub(crate) fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// Records how the call ended and ends the span.
+    pub fn finish(self, outcome: Outcome) {
+        let span = self.cx.span();
+        match outcome {
+            Outcome::Returned => {}
+            Outcome::Ok => span.set_status(Status::Ok),
+            Outcome::Err {
+                error_type,
+                message,
+            } => {
+                record_failure(&self.cx, error_type, message);
+            }
+        }
+        span.end();
+    }
+
+    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+        record_failure(&self.cx, "panic", message);
+        self.cx.span().end();
+    }
+
+    pub(crate) fn record_cancelled(&self) {
+        let span = self.cx.span();
+        span.add_event(CANCELLED_EVENT, Vec::new());
+        span.set_status(Status::error("cancelled"));
+        span.end();
+    }
+}
+
+fn record_failure(cx: &Context, error_type: &'static str, message: String) {
+    let span = cx.span();
+    if !span.is_recording() {
+        return;
+    }
+    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+    span.add_event(
+        EXCEPTION_EVENT,
+        vec![
+            KeyValue::new(EXCEPTION_TYPE, error_type),
+            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+        ],
+    );
+    span.set_status(Status::error(message));
+}

@@ -1,0 +1,2 @@
+pub use instrument_macros::*;
+pub use instrument_runtime::*;
