@@ -30,6 +30,7 @@ pub struct SpanMeta {
     kind: SpanKind,
     params: &'static [ParamMeta],
     named_after_self: bool,
+    explicit_name: bool,
     self_names: OnceLock<SelfNames>,
     treatments: AtomicU64,
 }
@@ -63,15 +64,17 @@ impl SpanMeta {
             kind,
             params,
             named_after_self: false,
+            explicit_name: false,
             self_names: OnceLock::new(),
             treatments: AtomicU64::new(0),
         }
     }
 
-    /// Metadata of a method named `{Self}.{method}`, where `Self` is resolved at run time from
-    /// the type name the call site passes.
+    /// Metadata of a method named `{Self}.{method}` (or `name`, when given), where `Self` is
+    /// resolved at run time from the type name the call site passes.
     pub const fn method_of_self(
         method: &'static str,
+        name: Option<&'static str>,
         file: &'static str,
         line: u32,
         kind: SpanKind,
@@ -79,6 +82,10 @@ impl SpanMeta {
     ) -> Self {
         let mut meta = Self::new(method, method, file, line, kind, params);
         meta.named_after_self = true;
+        if let Some(name) = name {
+            meta.name = name;
+            meta.explicit_name = true;
+        }
         meta
     }
 
@@ -126,11 +133,12 @@ impl SpanMeta {
     }
 
     fn self_names_for(&self, self_type: &'static str) -> SelfNames {
-        SelfNames {
-            self_type,
-            span_name: format!("{}.{}", base_type_name(self_type), self.name),
-            function: format!("{}::{}", type_path(self_type), self.function),
-        }
+        let span_name = if self.explicit_name {
+            self.name.to_owned()
+        } else {
+            format!("{}.{}", base_type_name(self_type), self.name)
+        };
+        SelfNames { self_type, span_name, function: format!("{}::{}", type_path(self_type), self.function) }
     }
 
     /// The treatment of parameter `index` under the configuration in force, cached per call
@@ -200,7 +208,7 @@ mod tests {
         },
     ];
     static META: SpanMeta =
-        SpanMeta::method_of_self("step", "lib.rs", 7, SpanKind::Internal, &PARAMS);
+        SpanMeta::method_of_self("step", None, "lib.rs", 7, SpanKind::Internal, &PARAMS);
     static FREE: SpanMeta = SpanMeta::new("run", "app::run", "lib.rs", 3, SpanKind::Internal, &[]);
 
     #[test]
