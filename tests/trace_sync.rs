@@ -276,7 +276,7 @@ fn impl_block_instruments_every_method() {
     assert_eq!(Planner::constant(), 1);
     assert_eq!(attr(&span("Planner.plan"), "parameter.goal").as_deref(), Some("win"));
     assert_eq!(attr(&span("Planner.plan"), "code.function.name").as_deref(), Some("trace_sync::Planner::plan"));
-    assert_eq!(attr(&span("Planner.hide"), "parameter.draft_plan").as_deref(), Some("<str (excluded)>"));
+    assert_eq!(attr(&span("Planner.hide"), "parameter.draft_plan").as_deref(), Some("<&str (excluded)>"));
     span("Planner.special");
     assert_eq!(spans().len(), 3, "const fn is left alone");
 }
