@@ -104,12 +104,21 @@ async fn a_thousand_concurrent_tasks_do_not_cross_talk() {
     let requests: HashMap<_, _> = all
         .iter()
         .filter(|s| s.name == "request")
-        .map(|s| (s.span_context.span_id(), (attr(s, "parameter.id").unwrap(), s.span_context.trace_id())))
+        .map(|s| {
+            (
+                s.span_context.span_id(),
+                (attr(s, "parameter.id").unwrap(), s.span_context.trace_id()),
+            )
+        })
         .collect();
     assert_eq!(requests.len(), 1000);
     for child in all.iter().filter(|s| s.name == "handle") {
         let (parent_id, parent_trace) = &requests[&child.parent_span_id];
-        assert_eq!(attr(child, "parameter.id").as_ref(), Some(parent_id), "child under its own request");
+        assert_eq!(
+            attr(child, "parameter.id").as_ref(),
+            Some(parent_id),
+            "child under its own request"
+        );
         assert_eq!(&child.span_context.trace_id(), parent_trace);
     }
     let traces: std::collections::HashSet<_> = requests.values().map(|(_, t)| *t).collect();
@@ -124,7 +133,10 @@ async fn async_errors_set_status() {
     let all = spans();
     assert_eq!(all[0].status, Status::Ok);
     assert_eq!(error_description(&all[1]).as_deref(), Some("went wrong"));
-    assert_eq!(attr(&all[1], "error.type").as_deref(), Some("alloc::string::String"));
+    assert_eq!(
+        attr(&all[1], "error.type").as_deref(),
+        Some("alloc::string::String")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +157,10 @@ async fn async_panic_is_recorded_and_propagates() {
     assert!(error.is_panic());
     let s = span("explode_later");
     assert_eq!(error_description(&s).as_deref(), Some("async kaboom 7"));
-    assert!(event(&s, "cancelled").is_none(), "a panic is not a cancellation");
+    assert!(
+        event(&s, "cancelled").is_none(),
+        "a panic is not a cancellation"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,5 +181,9 @@ async fn async_methods_trait_methods_and_async_trait() {
     let children: Vec<_> = spans().into_iter().filter(|s| s.name == "handle").collect();
     assert_eq!(children.len(), 2);
     assert_eq!(children[0].parent_span_id, think.span_context.span_id());
-    assert_eq!(children[1].parent_span_id, fetch.span_context.span_id(), "async_trait body keeps the span current");
+    assert_eq!(
+        children[1].parent_span_id,
+        fetch.span_context.span_id(),
+        "async_trait body keeps the span current"
+    );
 }

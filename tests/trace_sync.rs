@@ -99,7 +99,9 @@ impl Agent {
 
     #[trace_method]
     fn create(name: &str) -> Agent {
-        Agent { name: name.to_owned() }
+        Agent {
+            name: name.to_owned(),
+        }
     }
 }
 
@@ -158,10 +160,24 @@ fn free_fn_records_parameters_and_code_location() {
     assert_eq!(s.span_kind, SpanKind::Internal);
     assert_eq!(attr(&s, "parameter.a").as_deref(), Some("2"));
     assert_eq!(attr(&s, "parameter.b").as_deref(), Some("3"));
-    assert_eq!(attr(&s, "code.function.name").as_deref(), Some("trace_sync::add"));
-    assert_eq!(attr(&s, "code.file.path").as_deref(), Some("tests/trace_sync.rs"));
-    assert_eq!(attr(&s, "code.line.number").as_deref(), Some("14"), "the line of `fn add`");
-    assert_eq!(s.status, Status::Unset, "a non-Result return leaves the status unset");
+    assert_eq!(
+        attr(&s, "code.function.name").as_deref(),
+        Some("trace_sync::add")
+    );
+    assert_eq!(
+        attr(&s, "code.file.path").as_deref(),
+        Some("tests/trace_sync.rs")
+    );
+    assert_eq!(
+        attr(&s, "code.line.number").as_deref(),
+        Some("14"),
+        "the line of `fn add`"
+    );
+    assert_eq!(
+        s.status,
+        Status::Unset,
+        "a non-Result return leaves the status unset"
+    );
 }
 
 #[test]
@@ -175,11 +191,23 @@ fn ok_sets_status_ok_and_err_records_the_exception() {
     assert_eq!(all[0].status, Status::Ok);
     assert_eq!(all[1].status, Status::Ok);
     let failed = &all[2];
-    assert_eq!(error_description(failed).as_deref(), Some("invalid digit found in string"));
-    assert_eq!(attr(failed, "error.type").as_deref(), Some("core::num::error::ParseIntError"));
+    assert_eq!(
+        error_description(failed).as_deref(),
+        Some("invalid digit found in string")
+    );
+    assert_eq!(
+        attr(failed, "error.type").as_deref(),
+        Some("core::num::error::ParseIntError")
+    );
     let exception = event(failed, "exception").expect("exception event");
-    assert!(exception.contains(&("exception.type".into(), "core::num::error::ParseIntError".into())));
-    assert!(exception.contains(&("exception.message".into(), "invalid digit found in string".into())));
+    assert!(exception.contains(&(
+        "exception.type".into(),
+        "core::num::error::ParseIntError".into()
+    )));
+    assert!(exception.contains(&(
+        "exception.message".into(),
+        "invalid digit found in string".into()
+    )));
 }
 
 #[test]
@@ -196,11 +224,17 @@ fn pattern_generic_and_impl_trait_parameters() {
     let _t = start();
     assert_eq!(pair((1, 2), true), 3);
     let s = span("pair");
-    assert_eq!(parameter_keys(&s), ["parameter.left", "parameter.right", "parameter._unused"]);
+    assert_eq!(
+        parameter_keys(&s),
+        ["parameter.left", "parameter.right", "parameter._unused"]
+    );
     assert_eq!(attr(&s, "parameter.right").as_deref(), Some("2"));
 
     assert_eq!(generic(&vec![1, 2]), vec![1, 2]);
-    assert_eq!(attr(&span("generic"), "parameter.value").as_deref(), Some("[1,2]"));
+    assert_eq!(
+        attr(&span("generic"), "parameter.value").as_deref(),
+        Some("[1,2]")
+    );
 
     assert_eq!(shows(5).to_string(), "<5>");
     let value = attr(&span("shows"), "parameter.value").unwrap();
@@ -212,8 +246,14 @@ fn debug_and_unserializable_values() {
     let _t = start();
     by_debug(NotSerializable, Opaque);
     let s = span("by_debug");
-    assert_eq!(attr(&s, "parameter.value").as_deref(), Some("NotSerializable"));
-    assert_eq!(attr(&s, "parameter.other").as_deref(), Some("<unserializable: Opaque>"));
+    assert_eq!(
+        attr(&s, "parameter.value").as_deref(),
+        Some("NotSerializable")
+    );
+    assert_eq!(
+        attr(&s, "parameter.other").as_deref(),
+        Some("<unserializable: Opaque>")
+    );
 }
 
 #[test]
@@ -223,7 +263,10 @@ fn nested_calls_are_parent_and_child() {
     let parent = span("outer");
     let child = span("inner");
     assert_eq!(child.parent_span_id, parent.span_context.span_id());
-    assert_eq!(child.span_context.trace_id(), parent.span_context.trace_id());
+    assert_eq!(
+        child.span_context.trace_id(),
+        parent.span_context.trace_id()
+    );
 }
 
 #[test]
@@ -231,7 +274,10 @@ fn panic_is_recorded_and_keeps_unwinding() {
     let _t = start();
     let caught = std::panic::catch_unwind(|| explode("why"));
     let payload = caught.expect_err("the panic continues");
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("kaboom: why"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("kaboom: why")
+    );
     let s = span("explode");
     assert_eq!(error_description(&s).as_deref(), Some("kaboom: why"));
     assert_eq!(attr(&s, "error.type").as_deref(), Some("panic"));
@@ -245,13 +291,19 @@ fn secrets_are_redacted_and_skip_all_records_nothing() {
     assert!(login("ada", "hunter2", "sk-123", 5));
     let s = span("login");
     assert_eq!(attr(&s, "parameter.user").as_deref(), Some("ada"));
-    assert_eq!(attr(&s, "parameter.password").as_deref(), Some("[redacted]"));
+    assert_eq!(
+        attr(&s, "parameter.password").as_deref(),
+        Some("[redacted]")
+    );
     assert_eq!(attr(&s, "parameter.api_key").as_deref(), Some("[redacted]"));
     assert_eq!(attr(&s, "parameter.max_tokens").as_deref(), Some("5"));
     quiet("hint", 1);
     assert!(parameter_keys(&span("quiet")).is_empty());
     unit_return(true);
-    assert_eq!(attr(&span("unit_return"), "parameter.flag").as_deref(), Some("true"));
+    assert_eq!(
+        attr(&span("unit_return"), "parameter.flag").as_deref(),
+        Some("true")
+    );
 }
 
 #[test]
@@ -261,9 +313,19 @@ fn methods_are_named_after_their_type() {
     assert_eq!(agent.greet("bob"), "ada greets bob");
     let greet = span("Agent.greet");
     assert_eq!(attr(&greet, "parameter.who").as_deref(), Some("bob"));
-    assert_eq!(parameter_keys(&greet), ["parameter.who"], "self is never captured");
-    assert_eq!(attr(&greet, "code.function.name").as_deref(), Some("trace_sync::Agent::greet"));
-    assert_eq!(attr(&span("create"), "parameter.name").as_deref(), Some("ada"));
+    assert_eq!(
+        parameter_keys(&greet),
+        ["parameter.who"],
+        "self is never captured"
+    );
+    assert_eq!(
+        attr(&greet, "code.function.name").as_deref(),
+        Some("trace_sync::Agent::greet")
+    );
+    assert_eq!(
+        attr(&span("create"), "parameter.name").as_deref(),
+        Some("ada")
+    );
 }
 
 #[test]
@@ -274,9 +336,18 @@ fn impl_block_instruments_every_method() {
     assert_eq!(planner.hide("x"), 1);
     assert_eq!(planner.special(), 7);
     assert_eq!(Planner::constant(), 1);
-    assert_eq!(attr(&span("Planner.plan"), "parameter.goal").as_deref(), Some("win"));
-    assert_eq!(attr(&span("Planner.plan"), "code.function.name").as_deref(), Some("trace_sync::Planner::plan"));
-    assert_eq!(attr(&span("Planner.hide"), "parameter.draft_plan").as_deref(), Some("<&str (excluded)>"));
+    assert_eq!(
+        attr(&span("Planner.plan"), "parameter.goal").as_deref(),
+        Some("win")
+    );
+    assert_eq!(
+        attr(&span("Planner.plan"), "code.function.name").as_deref(),
+        Some("trace_sync::Planner::plan")
+    );
+    assert_eq!(
+        attr(&span("Planner.hide"), "parameter.draft_plan").as_deref(),
+        Some("<&str (excluded)>")
+    );
     span("Planner.special");
     assert_eq!(spans().len(), 3, "const fn is left alone");
 }
@@ -289,6 +360,12 @@ fn trait_impl_methods() {
     let all = spans();
     assert_eq!(all[0].name, "Search.call");
     assert_eq!(all[0].status, Status::Ok);
-    assert_eq!(error_description(&all[1]).as_deref(), Some("tool failed: bad"));
-    assert_eq!(attr(&all[1], "error.type").as_deref(), Some("trace_sync::ToolError"));
+    assert_eq!(
+        error_description(&all[1]).as_deref(),
+        Some("tool failed: bad")
+    );
+    assert_eq!(
+        attr(&all[1], "error.type").as_deref(),
+        Some("trace_sync::ToolError")
+    );
 }

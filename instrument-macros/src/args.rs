@@ -60,11 +60,17 @@ impl RawOptions {
             if !allowed.contains(&key.as_str()) {
                 return Err(syn::Error::new(
                     option.key.span(),
-                    format!("unknown option `{key}`; expected one of: {}", allowed.join(", ")),
+                    format!(
+                        "unknown option `{key}`; expected one of: {}",
+                        allowed.join(", ")
+                    ),
                 ));
             }
             if self.0[..i].iter().any(|earlier| earlier.key == option.key) {
-                return Err(syn::Error::new(option.key.span(), format!("duplicate option `{key}`")));
+                return Err(syn::Error::new(
+                    option.key.span(),
+                    format!("duplicate option `{key}`"),
+                ));
             }
         }
         Ok(())
@@ -83,7 +89,10 @@ impl RawOption {
     /// The value as a string literal.
     pub fn string(&self) -> syn::Result<syn::LitStr> {
         match &self.value {
-            OptionValue::Expr(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) => Ok(s.clone()),
+            OptionValue::Expr(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            })) => Ok(s.clone()),
             OptionValue::Expr(expr) => Err(syn::Error::new_spanned(
                 expr,
                 format!("`{}` expects a string literal", self.key),
@@ -95,14 +104,20 @@ impl RawOption {
     /// The value as a string literal or a bare identifier, with its span.
     pub fn word(&self) -> syn::Result<(String, Span)> {
         match &self.value {
-            OptionValue::Expr(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) => Ok((s.value(), s.span())),
+            OptionValue::Expr(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            })) => Ok((s.value(), s.span())),
             OptionValue::Expr(Expr::Path(p)) if p.path.get_ident().is_some() => {
                 let ident = p.path.get_ident().expect("checked above");
                 Ok((ident.to_string(), ident.span()))
             }
             OptionValue::Expr(expr) => Err(syn::Error::new_spanned(
                 expr,
-                format!("`{}` expects a name, e.g. `{} = \"client\"`", self.key, self.key),
+                format!(
+                    "`{}` expects a name, e.g. `{} = \"client\"`",
+                    self.key, self.key
+                ),
             )),
             _ => Err(self.expected("a name")),
         }
@@ -120,7 +135,10 @@ impl RawOption {
     pub fn flag(&self) -> syn::Result<()> {
         match &self.value {
             OptionValue::Flag => Ok(()),
-            _ => Err(syn::Error::new(self.key.span(), format!("`{}` takes no value", self.key))),
+            _ => Err(syn::Error::new(
+                self.key.span(),
+                format!("`{}` takes no value", self.key),
+            )),
         }
     }
 

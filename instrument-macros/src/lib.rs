@@ -26,7 +26,8 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
     if cfg!(feature = "off") {
-        return trace_method::validate_only(attr.into(), item.clone().into()).map_or(item, Into::into);
+        return trace_method::validate_only(attr.into(), item.clone().into())
+            .map_or(item, Into::into);
     }
     trace_method::expand(attr.into(), item.into()).into()
 }

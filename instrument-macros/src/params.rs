@@ -12,7 +12,10 @@ pub(crate) struct Params {
 
 impl Params {
     pub fn of(sig: &Signature) -> Self {
-        let mut params = Params { has_receiver: false, bindings: Vec::new() };
+        let mut params = Params {
+            has_receiver: false,
+            bindings: Vec::new(),
+        };
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(_) => params.has_receiver = true,

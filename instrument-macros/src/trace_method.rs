@@ -57,7 +57,10 @@ impl TraceOptions {
             }
         }
         if let Some(both) = options.include.iter().find(|i| options.exclude.contains(i)) {
-            return Err(syn::Error::new(both.span(), format!("`{both}` is both excluded and included")));
+            return Err(syn::Error::new(
+                both.span(),
+                format!("`{both}` is both excluded and included"),
+            ));
         }
         if let Some(skip_all) = &options.skip_all {
             if !options.exclude.is_empty() || !options.include.is_empty() {
@@ -107,7 +110,13 @@ fn span_kind(option: &RawOption) -> syn::Result<Ident> {
         .map(|(_, variant)| Ident::new(variant, span))
         .ok_or_else(|| {
             let names: Vec<_> = KINDS.iter().map(|(n, _)| *n).collect();
-            syn::Error::new(span, format!("unknown span kind `{word}`; expected one of: {}", names.join(", ")))
+            syn::Error::new(
+                span,
+                format!(
+                    "unknown span kind `{word}`; expected one of: {}",
+                    names.join(", ")
+                ),
+            )
         })
 }
 
@@ -119,7 +128,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Validates `#[trace_method(attr)]` on `item` without instrumenting it (feature `off`):
 /// the errors with the item unchanged, or `None` when all is well.
 pub(crate) fn validate_only(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
-    try_expand(attr, item.clone()).err().map(|error| with_item(error, item))
+    try_expand(attr, item.clone())
+        .err()
+        .map(|error| with_item(error, item))
 }
 
 fn with_item(error: syn::Error, item: TokenStream) -> TokenStream {
@@ -161,7 +172,10 @@ fn instrument_impl(mut block: ItemImpl, options: &TraceOptions) -> syn::Result<T
     let mut bound_names: Vec<Ident> = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
-        let own = method.attrs.iter().position(|a| a.path().is_ident("trace_method"));
+        let own = method
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("trace_method"));
         let own_options = match own {
             Some(index) => {
                 let attr = method.attrs.remove(index);
@@ -169,7 +183,10 @@ fn instrument_impl(mut block: ItemImpl, options: &TraceOptions) -> syn::Result<T
                     syn::Meta::Path(_) => TokenStream::new(),
                     syn::Meta::List(list) => list.tokens,
                     syn::Meta::NameValue(nv) => {
-                        return Err(syn::Error::new_spanned(nv, "expected `#[trace_method(...)]`"));
+                        return Err(syn::Error::new_spanned(
+                            nv,
+                            "expected `#[trace_method(...)]`",
+                        ));
                     }
                 };
                 Some(TraceOptions::parse(tokens)?)
@@ -181,10 +198,23 @@ fn instrument_impl(mut block: ItemImpl, options: &TraceOptions) -> syn::Result<T
         }
         bound_names.extend(Params::of(&method.sig).bindings);
         let options = own_options.as_ref().unwrap_or(options);
-        instrument_fn(&method.sig, &mut method.block, options, Some(owner.as_deref()))?;
+        instrument_fn(
+            &method.sig,
+            &mut method.block,
+            options,
+            Some(owner.as_deref()),
+        )?;
     }
-    if let Some(unknown) = options.exclude.iter().chain(&options.include).find(|n| !bound_names.contains(n)) {
-        return Err(syn::Error::new(unknown.span(), format!("no method of this `impl` has a parameter `{unknown}`")));
+    if let Some(unknown) = options
+        .exclude
+        .iter()
+        .chain(&options.include)
+        .find(|n| !bound_names.contains(n))
+    {
+        return Err(syn::Error::new(
+            unknown.span(),
+            format!("no method of this `impl` has a parameter `{unknown}`"),
+        ));
     }
     Ok(block.into_token_stream())
 }
@@ -192,7 +222,9 @@ fn instrument_impl(mut block: ItemImpl, options: &TraceOptions) -> syn::Result<T
 /// The name of an impl's self type, when it is a plain path.
 fn owner_name(self_ty: &Type) -> Option<String> {
     match self_ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.unraw_string()),
+        Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().map(|s| s.ident.unraw_string())
+        }
         Type::Reference(r) => owner_name(&r.elem),
         Type::Paren(p) => owner_name(&p.elem),
         Type::Group(g) => owner_name(&g.elem),
@@ -275,7 +307,12 @@ fn instrument_fn(
 }
 
 /// The statements that declare the call site's metadata and start the span.
-fn setup_tokens(sig: &Signature, options: &TraceOptions, params: &Params, owner: Option<Option<&str>>) -> TokenStream {
+fn setup_tokens(
+    sig: &Signature,
+    options: &TraceOptions,
+    params: &Params,
+    owner: Option<Option<&str>>,
+) -> TokenStream {
     let krate = &options.krate;
     let fn_name = sig.ident.unraw_string();
     let at = sig.ident.span();
@@ -284,7 +321,11 @@ fn setup_tokens(sig: &Signature, options: &TraceOptions, params: &Params, owner:
     let kind = &options.kind;
     let kind = quote!(#krate::__private::SpanKind::#kind);
 
-    let recorded: &[Ident] = if options.skip_all.is_some() { &[] } else { &params.bindings };
+    let recorded: &[Ident] = if options.skip_all.is_some() {
+        &[]
+    } else {
+        &params.bindings
+    };
     let param_metas = recorded.iter().map(|ident| {
         let name = ident.unraw_string();
         let key = format!("parameter.{name}");
@@ -305,15 +346,24 @@ fn setup_tokens(sig: &Signature, options: &TraceOptions, params: &Params, owner:
     let (meta, self_type) = match owner {
         Some(Some(owner)) => {
             let name = explicit_name.unwrap_or_else(|| format!("{owner}.{fn_name}"));
-            let function = quote!(::core::concat!(::core::module_path!(), "::", #owner, "::", #fn_name));
-            (quote!(#krate::__private::SpanMeta::new(#name, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS)), quote!(::core::option::Option::None))
+            let function =
+                quote!(::core::concat!(::core::module_path!(), "::", #owner, "::", #fn_name));
+            (
+                quote!(#krate::__private::SpanMeta::new(#name, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS)),
+                quote!(::core::option::Option::None),
+            )
         }
         Some(None) => method_of_self(krate, &fn_name, explicit_name, &file, &line, &kind),
-        None if params.has_receiver => method_of_self(krate, &fn_name, explicit_name, &file, &line, &kind),
+        None if params.has_receiver => {
+            method_of_self(krate, &fn_name, explicit_name, &file, &line, &kind)
+        }
         None => {
             let name = explicit_name.unwrap_or_else(|| fn_name.clone());
             let function = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
-            (quote!(#krate::__private::SpanMeta::new(#name, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS)), quote!(::core::option::Option::None))
+            (
+                quote!(#krate::__private::SpanMeta::new(#name, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS)),
+                quote!(::core::option::Option::None),
+            )
         }
     };
     let param_count = recorded.len();
@@ -344,7 +394,9 @@ fn method_of_self(
     };
     (
         quote!(#krate::__private::SpanMeta::method_of_self(#fn_name, #explicit, #file, #line, #kind, &__INSTRUMENT_PARAMS)),
-        quote!(::core::option::Option::Some(::core::any::type_name::<Self>())),
+        quote!(::core::option::Option::Some(
+            ::core::any::type_name::<Self>()
+        )),
     )
 }
 
@@ -353,7 +405,10 @@ fn method_of_self(
 fn fake_return_edge(sig: &Signature) -> TokenStream {
     let (ty, span) = match &sig.output {
         ReturnType::Default => (quote!(()), sig.ident.span()),
-        ReturnType::Type(_, ty) => (erase_impl_trait(ty).into_token_stream(), syn::spanned::Spanned::span(ty)),
+        ReturnType::Type(_, ty) => (
+            erase_impl_trait(ty).into_token_stream(),
+            syn::spanned::Spanned::span(ty),
+        ),
     };
     quote_spanned! {span=>
         #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable)]
@@ -399,12 +454,23 @@ fn erase_in_place(ty: &mut Type) {
 /// The body `#[async_trait]` makes of an `async fn`: statements, then `Box::pin(async move {..})`.
 fn async_trait_body(block: &Block) -> Option<(&[Stmt], &Expr)> {
     let (last, before) = block.stmts.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else { return None };
-    let Expr::Path(func) = &*call.func else { return None };
-    let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     let is_box_pin = segments.ends_with(&["Box".to_owned(), "pin".to_owned()]);
     match call.args.first() {
-        Some(future @ Expr::Async(_)) if is_box_pin && call.args.len() == 1 => Some((before, future)),
+        Some(future @ Expr::Async(_)) if is_box_pin && call.args.len() == 1 => {
+            Some((before, future))
+        }
         _ => None,
     }
 }

@@ -29,7 +29,10 @@ pub fn start() -> MutexGuard<'static, ()> {
             .with_simple_exporter(exporter.clone())
             .install()
             .expect("telemetry installs once per test binary");
-        Installed { exporter, _guard: guard }
+        Installed {
+            exporter,
+            _guard: guard,
+        }
     });
     installed.exporter.reset();
     lock
@@ -37,7 +40,12 @@ pub fn start() -> MutexGuard<'static, ()> {
 
 /// Every span finished since [`start`].
 pub fn spans() -> Vec<SpanData> {
-    INSTALLED.get().expect("start() first").exporter.get_finished_spans().unwrap()
+    INSTALLED
+        .get()
+        .expect("start() first")
+        .exporter
+        .get_finished_spans()
+        .unwrap()
 }
 
 /// The one finished span named `name`.
@@ -45,7 +53,10 @@ pub fn span(name: &str) -> SpanData {
     let all = spans();
     let mut matching = all.iter().filter(|s| s.name == name);
     let found = matching.next().unwrap_or_else(|| {
-        panic!("no span named {name}; have {:?}", all.iter().map(|s| &s.name).collect::<Vec<_>>())
+        panic!(
+            "no span named {name}; have {:?}",
+            all.iter().map(|s| &s.name).collect::<Vec<_>>()
+        )
     });
     assert!(matching.next().is_none(), "more than one span named {name}");
     found.clone()

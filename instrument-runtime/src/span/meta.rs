@@ -138,7 +138,11 @@ impl SpanMeta {
         } else {
             format!("{}.{}", base_type_name(self_type), self.name)
         };
-        SelfNames { self_type, span_name, function: format!("{}::{}", type_path(self_type), self.function) }
+        SelfNames {
+            self_type,
+            span_name,
+            function: format!("{}::{}", type_path(self_type), self.function),
+        }
     }
 
     /// The treatment of parameter `index` under the configuration in force, cached per call
