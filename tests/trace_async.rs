@@ -1,6 +1,10 @@
 //! `#[trace_method]` on async code: context across `.await` and tasks, async methods and traits,
 //! `#[async_trait]`, errors, panics and cancellation.
 
+// Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
+// exporter is shared by the test binary.
+#![allow(clippy::await_holding_lock)]
+
 mod support;
 
 use std::collections::HashMap;

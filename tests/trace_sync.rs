@@ -35,9 +35,9 @@ fn pair((left, right): (u8, u8), _unused: bool) -> u8 {
 }
 
 #[trace_method]
-fn generic<T: Serialize + Clone>(value: &T) -> T
+fn generic<T>(value: &T) -> T
 where
-    T: std::fmt::Debug,
+    T: Serialize + Clone + std::fmt::Debug,
 {
     value.clone()
 }

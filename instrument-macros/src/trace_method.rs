@@ -411,7 +411,7 @@ fn fake_return_edge(sig: &Signature) -> TokenStream {
         ),
     };
     quote_spanned! {span=>
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable)]
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::let_unit_value, clippy::unreachable)]
         if false {
             let __instrument_fake_return: #ty = loop {};
             return __instrument_fake_return;

@@ -160,6 +160,8 @@ impl<T: ?Sized> ViaOpaque<T> for Param<'_, T> {
 }
 
 #[cfg(test)]
+// Autoref specialization needs the exact reference depth the macro emits.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 

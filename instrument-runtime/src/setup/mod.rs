@@ -66,10 +66,8 @@ impl std::error::Error for SetupError {}
 /// reported on stderr and the program runs on without telemetry.
 ///
 /// ```no_run
-/// fn main() {
-///     let _telemetry = instrument_runtime::init();
-///     // ... instrumented code ...
-/// } // spans are flushed here
+/// let _telemetry = instrument_runtime::init();
+/// // ... instrumented code; spans are flushed when `_telemetry` drops ...
 /// ```
 pub fn init() -> TelemetryGuard {
     Telemetry::builder().install().unwrap_or_else(|error| {

@@ -67,7 +67,7 @@ fn http_traces_url(endpoint: &str) -> String {
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest);
     match after_scheme.find('/') {
-        Some(i) if after_scheme[i..].trim_end_matches('/').len() > 0 => endpoint.to_owned(),
+        Some(i) if !after_scheme[i..].trim_end_matches('/').is_empty() => endpoint.to_owned(),
         _ => format!("{}/v1/traces", endpoint.trim_end_matches('/')),
     }
 }

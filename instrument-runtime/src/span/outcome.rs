@@ -91,6 +91,8 @@ impl<T: ?Sized> ViaPlainValue for Returned<'_, T> {
 }
 
 #[cfg(test)]
+// Autoref specialization needs the exact reference depth the macro emits.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 
