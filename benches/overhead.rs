@@ -62,7 +62,9 @@ fn measure(mut f: impl FnMut(u64) -> u64) -> f64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut results: Vec<(&str, f64)> = Vec::new();
 
     results.push(("plain fn", measure(|i| plain(i, "abc"))));
@@ -71,23 +73,38 @@ fn main() {
         "#[trace_method] async disabled",
         measure(|i| runtime.block_on(traced_async(i, "abc"))),
     ));
-    results.push(("plain async (block_on)", measure(|i| runtime.block_on(async { plain(i, "abc") }))));
+    results.push((
+        "plain async (block_on)",
+        measure(|i| runtime.block_on(async { plain(i, "abc") })),
+    ));
 
-    let guard = Telemetry::builder().ignore_env().service_name("bench").with_exporter(Discard).install().unwrap();
-    results.push(("#[trace_method] enabled, 2 args", measure(|i| traced(i, "abc"))));
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("bench")
+        .with_exporter(Discard)
+        .install()
+        .unwrap();
+    results.push((
+        "#[trace_method] enabled, 2 args",
+        measure(|i| traced(i, "abc")),
+    ));
     results.push((
         "#[trace_method] async enabled, 2 args",
         measure(|i| runtime.block_on(traced_async(i, "abc"))),
     ));
     drop(guard);
 
-    let provider = SdkTracerProvider::builder().with_batch_exporter(Discard).build();
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .build();
     let tracer = provider.tracer("raw");
     results.push((
         "raw SDK start + 2 attributes + end",
         measure(|i| {
-            let builder = SpanBuilder::from_name("raw")
-                .with_attributes(vec![KeyValue::new("parameter.a", i.to_string()), KeyValue::new("parameter.b", "abc")]);
+            let builder = SpanBuilder::from_name("raw").with_attributes(vec![
+                KeyValue::new("parameter.a", i.to_string()),
+                KeyValue::new("parameter.b", "abc"),
+            ]);
             let mut span = tracer.build_with_context(builder, &Context::current());
             let out = plain(i, "abc");
             span.end();
@@ -98,8 +115,15 @@ fn main() {
 
     let base = results[0].1;
     let raw = results.last().unwrap().1;
-    println!("{:<40} {:>12} {:>12} {:>12}", "case", "ns/call", "vs plain", "vs raw SDK");
+    println!(
+        "{:<40} {:>12} {:>12} {:>12}",
+        "case", "ns/call", "vs plain", "vs raw SDK"
+    );
     for (name, ns) in &results {
-        println!("{name:<40} {ns:>12.1} {:>11.2}x {:>11.2}x", ns / base, ns / raw);
+        println!(
+            "{name:<40} {ns:>12.1} {:>11.2}x {:>11.2}x",
+            ns / base,
+            ns / raw
+        );
     }
 }

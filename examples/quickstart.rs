@@ -59,7 +59,10 @@ async fn main() {
     let _telemetry = instrument::Telemetry::builder()
         .service_name("quickstart")
         .service_version(env!("CARGO_PKG_VERSION"))
-        .capture(instrument::CaptureConfig { max_value_bytes: 64, ..Default::default() })
+        .capture(instrument::CaptureConfig {
+            max_value_bytes: 64,
+            ..Default::default()
+        })
         .install()
         .unwrap_or_else(|error| {
             eprintln!("telemetry off: {error}");
@@ -68,7 +71,10 @@ async fn main() {
 
     let agent = Agent { name: "ada".into() };
     let messages: Vec<Message> = (1..=8)
-        .map(|i| Message { id: format!("msg-{i}"), text: "the quick brown fox jumps over the lazy dog ".repeat(4) })
+        .map(|i| Message {
+            id: format!("msg-{i}"),
+            text: "the quick brown fox jumps over the lazy dog ".repeat(4),
+        })
         .collect();
     match agent.step("user-7", &messages).await {
         Ok(reply) => println!("reply: {reply}"),

@@ -3,8 +3,12 @@
 use std::sync::{Arc, Mutex};
 
 use instrument::{Protocol, Telemetry, trace_method};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -24,12 +28,20 @@ impl TraceService for Receiver {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         self.requests.lock().unwrap().push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
 fn text(attributes: &[KeyValue], key: &str) -> Option<String> {
-    let value = attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?.value.as_ref()?;
+    let value = attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()?;
     Some(match value {
         any_value::Value::StringValue(s) => s.clone(),
         any_value::Value::IntValue(i) => i.to_string(),
@@ -80,30 +92,55 @@ async fn spans_arrive_over_otlp_grpc() {
         .expect("telemetry installs");
 
     let messages = vec![
-        Message { id: "m1".into(), content: "a".repeat(10_000) },
-        Message { id: "m2".into(), content: "b".into() },
+        Message {
+            id: "m1".into(),
+            content: "a".repeat(10_000),
+        },
+        Message {
+            id: "m2".into(),
+            content: "b".into(),
+        },
     ];
     assert_eq!(checkout("o-1", &messages[..1]).await, Ok(60));
     assert!(checkout("o-2", &messages).await.is_err());
 
-    tokio::task::spawn_blocking(move || guard.shutdown()).await.unwrap().expect("clean shutdown");
+    tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .unwrap()
+        .expect("clean shutdown");
 
     let requests = receiver.requests.lock().unwrap().clone();
     assert!(!requests.is_empty(), "the receiver got exports");
     let resource_spans: Vec<_> = requests.iter().flat_map(|r| &r.resource_spans).collect();
     let resource = resource_spans[0].resource.as_ref().unwrap();
-    assert_eq!(text(&resource.attributes, "service.name").as_deref(), Some("e2e-service"));
-    assert_eq!(text(&resource.attributes, "service.version").as_deref(), Some("9.9.9"));
+    assert_eq!(
+        text(&resource.attributes, "service.name").as_deref(),
+        Some("e2e-service")
+    );
+    assert_eq!(
+        text(&resource.attributes, "service.version").as_deref(),
+        Some("9.9.9")
+    );
     assert!(text(&resource.attributes, "host.name").is_some());
 
-    let spans: Vec<&Span> = resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans).collect();
+    let spans: Vec<&Span> = resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect();
     assert_eq!(spans.len(), 4);
     let checkouts: Vec<_> = spans.iter().filter(|s| s.name == "checkout").collect();
     let prices: Vec<_> = spans.iter().filter(|s| s.name == "price").collect();
     assert_eq!((checkouts.len(), prices.len()), (2, 2));
 
-    let ok = checkouts.iter().find(|s| text(&s.attributes, "parameter.order_id").as_deref() == Some("o-1")).unwrap();
-    let failed = checkouts.iter().find(|s| text(&s.attributes, "parameter.order_id").as_deref() == Some("o-2")).unwrap();
+    let ok = checkouts
+        .iter()
+        .find(|s| text(&s.attributes, "parameter.order_id").as_deref() == Some("o-1"))
+        .unwrap();
+    let failed = checkouts
+        .iter()
+        .find(|s| text(&s.attributes, "parameter.order_id").as_deref() == Some("o-2"))
+        .unwrap();
     assert_eq!(ok.status.as_ref().unwrap().code, StatusCode::Ok as i32);
     let status = failed.status.as_ref().unwrap();
     assert_eq!(status.code, StatusCode::Error as i32);
@@ -113,12 +150,21 @@ async fn spans_arrive_over_otlp_grpc() {
         text(&failed.attributes, "parameter.messages").as_deref(),
         Some("<&[Message] (excluded, ids=[m1,m2] (2 total))>")
     );
-    assert_eq!(text(&ok.attributes, "code.function.name").as_deref(), Some("otlp_grpc::checkout"));
+    assert_eq!(
+        text(&ok.attributes, "code.function.name").as_deref(),
+        Some("otlp_grpc::checkout")
+    );
 
     for parent in [ok, failed] {
-        let child = prices.iter().find(|p| p.parent_span_id == parent.span_id).expect("price under checkout");
+        let child = prices
+            .iter()
+            .find(|p| p.parent_span_id == parent.span_id)
+            .expect("price under checkout");
         assert_eq!(child.trace_id, parent.trace_id);
-        assert_eq!(child.kind, opentelemetry_proto::tonic::trace::v1::span::SpanKind::Client as i32);
+        assert_eq!(
+            child.kind,
+            opentelemetry_proto::tonic::trace::v1::span::SpanKind::Client as i32
+        );
         assert!(parent.parent_span_id.is_empty(), "checkout is a root span");
     }
     server.abort();

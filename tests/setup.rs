@@ -29,7 +29,11 @@ fn install_twice_unreachable_collector_and_reinstall() {
         assert_eq!(work(1), 2, "the user's call goes on");
         let started = Instant::now();
         let _ = first.shutdown();
-        assert!(started.elapsed() < Duration::from_secs(15), "shutdown took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "shutdown took {:?}",
+            started.elapsed()
+        );
         assert!(!instrument::is_enabled());
     }
 
