@@ -31,12 +31,50 @@ pub enum OriginalSize {
 impl BoundedText {
     /// A buffer that keeps at most `limit` bytes.
     pub fn new(limit: usize) -> Self {
+        Self::with_buffer(Vec::new(), limit)
+    }
+
+    /// A buffer that keeps at most `limit` bytes, writing into `buf` (cleared first), so a
+    /// caller can reuse one allocation across captures.
+    pub fn with_buffer(mut buf: Vec<u8>, limit: usize) -> Self {
+        buf.clear();
         Self {
-            buf: Vec::with_capacity(limit.min(256)),
+            buf,
             limit,
             offered: 0,
             overflowed: false,
         }
+    }
+
+    /// The finished text as an exactly-sized `String` (see [`BoundedText::finish`]), and the
+    /// buffer back for reuse.
+    pub fn finish_reusing(mut self, known_size: Option<usize>) -> (String, Vec<u8>) {
+        let marker = self.overflowed.then(|| self.marker(known_size));
+        let keep = match &marker {
+            Some(marker) => floor_char_boundary(&self.buf, self.limit.saturating_sub(marker.len())),
+            None => self.buf.len(),
+        };
+        let valid = match std::str::from_utf8(&self.buf[..keep]) {
+            Ok(text) => text.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let head = std::str::from_utf8(&self.buf[..valid]).unwrap_or_default();
+        let mut text = String::with_capacity(valid + marker.as_ref().map_or(0, String::len));
+        text.push_str(head);
+        if let Some(marker) = marker {
+            if text.len() + marker.len() <= self.limit {
+                text.push_str(&marker);
+            }
+        }
+        self.buf.clear();
+        (text, self.buf)
+    }
+
+    fn marker(&self, known_size: Option<usize>) -> String {
+        truncation_marker(match known_size {
+            Some(n) => OriginalSize::Exact(n),
+            None => OriginalSize::AtLeast(self.offered),
+        })
     }
 
     /// Whether a write went past the limit.
@@ -61,22 +99,7 @@ impl BoundedText {
     /// followed by `... (truncated, original size: N bytes)`, never longer than the limit.
     /// `known_size` overrides the size in the marker when the caller knows the exact size.
     pub fn finish(self, known_size: Option<usize>) -> String {
-        if !self.overflowed {
-            return into_string_lossy_tail(self.buf);
-        }
-        let size = match known_size {
-            Some(n) => OriginalSize::Exact(n),
-            None => OriginalSize::AtLeast(self.offered),
-        };
-        let marker = truncation_marker(size);
-        let keep = floor_char_boundary(&self.buf, self.limit.saturating_sub(marker.len()));
-        let mut buf = self.buf;
-        buf.truncate(keep);
-        let mut text = into_string_lossy_tail(buf);
-        if text.len() + marker.len() <= self.limit {
-            text.push_str(&marker);
-        }
-        text
+        self.finish_reusing(known_size).0
     }
 }
 
@@ -98,23 +121,6 @@ pub fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
         i -= 1;
     }
     i
-}
-
-/// Converts bytes that are valid UTF-8 except perhaps for a cut sequence at the end.
-fn into_string_lossy_tail(mut buf: Vec<u8>) -> String {
-    match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            buf = e.into_bytes();
-            if std::str::from_utf8(&buf[valid..]).is_err() && valid + 4 >= buf.len() {
-                buf.truncate(valid);
-                String::from_utf8(buf).unwrap_or_default()
-            } else {
-                String::from_utf8_lossy(&buf).into_owned()
-            }
-        }
-    }
 }
 
 impl io::Write for BoundedText {

@@ -79,11 +79,11 @@ pub(crate) struct ParamValue<'a> {
     pub value: &'a dyn Capture,
 }
 
-/// Appends the attributes of `params` to `attrs`, within the limits of `config`.
+/// Hands the attributes of `params` to `record`, within the limits of `config`.
 pub(crate) fn capture_params<'a>(
     params: impl Iterator<Item = ParamValue<'a>>,
     config: &CaptureConfig,
-    attrs: &mut Vec<KeyValue>,
+    mut record: impl FnMut(KeyValue),
 ) {
     let mut used = 0usize;
     for param in params {
@@ -95,7 +95,7 @@ pub(crate) fn capture_params<'a>(
                 let limit = config.max_value_bytes.min(remaining);
                 match value_text(param.value, limit) {
                     ValueText::Cut(_) if limit < config.max_value_bytes => {
-                        mark_truncated(config, attrs);
+                        mark_truncated(config, record);
                         return;
                     }
                     ValueText::Whole(text) | ValueText::Cut(text) => text,
@@ -103,17 +103,17 @@ pub(crate) fn capture_params<'a>(
             }
         };
         if text.len() > remaining {
-            mark_truncated(config, attrs);
+            mark_truncated(config, record);
             return;
         }
         used += param.key.len() + text.len();
-        attrs.push(KeyValue::new(param.key, text));
+        record(KeyValue::new(param.key, text));
     }
 }
 
-fn mark_truncated(config: &CaptureConfig, attrs: &mut Vec<KeyValue>) {
-    attrs.push(KeyValue::new(TRUNCATED_KEY, true));
-    attrs.push(KeyValue::new(
+fn mark_truncated(config: &CaptureConfig, mut record: impl FnMut(KeyValue)) {
+    record(KeyValue::new(TRUNCATED_KEY, true));
+    record(KeyValue::new(
         TRUNCATED_REASON_KEY,
         format!("Total size exceeded {} bytes", config.max_span_bytes),
     ));
@@ -126,6 +126,14 @@ pub(crate) enum ValueText {
     Cut(String),
 }
 
+thread_local! {
+    /// The buffer values are written into before being copied to an exactly-sized `String`.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A scratch buffer larger than this is freed rather than kept for the thread's next capture.
+const MAX_KEPT_SCRATCH: usize = 64 * 1024;
+
 /// Writes `value`'s text within `limit` bytes. A failing or panicking `Serialize`/`Debug` impl
 /// gives `<serialization failed: T>` and is counted; it never reaches the caller.
 pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
@@ -135,19 +143,29 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
             short_type_name(value.type_name())
         ));
     }
-    let mut out = BoundedText::new(limit);
-    match catch_unwind(AssertUnwindSafe(|| value.write_text(&mut out))) {
-        Ok(Ok(())) => ValueText::Whole(out.finish(None)),
-        Ok(Err(WriteStop::Limit)) => ValueText::Cut(out.finish(value.exact_len())),
+    let mut out = BoundedText::with_buffer(SCRATCH.take(), limit);
+    let written = catch_unwind(AssertUnwindSafe(|| value.write_text(&mut out)));
+    let cut = match written {
+        Ok(Ok(())) => false,
+        Ok(Err(WriteStop::Limit)) => true,
         Ok(Err(WriteStop::Failed)) | Err(_) => {
             report_failure(
                 "a parameter's Serialize/Debug impl failed or panicked while being captured",
             );
-            ValueText::Whole(format!(
+            return ValueText::Whole(format!(
                 "<serialization failed: {}>",
                 short_type_name(value.type_name())
-            ))
+            ));
         }
+    };
+    let (text, buffer) = out.finish_reusing(if cut { value.exact_len() } else { None });
+    if buffer.capacity() <= MAX_KEPT_SCRATCH {
+        SCRATCH.set(buffer);
+    }
+    if cut {
+        ValueText::Cut(text)
+    } else {
+        ValueText::Whole(text)
     }
 }
 
@@ -271,7 +289,7 @@ mod tests {
                 value: *value,
             }),
             &config,
-            &mut attrs,
+            |kv| attrs.push(kv),
         );
         let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str().to_owned()).collect();
         assert_eq!(keys, ["parameter.a", TRUNCATED_KEY, TRUNCATED_REASON_KEY]);

@@ -27,6 +27,9 @@ pub const EXCEPTION_EVENT: &str = "exception";
 /// Name of the event recorded when an instrumented future is dropped before it completes.
 pub const CANCELLED_EVENT: &str = "cancelled";
 
+/// Number of `code.*` attributes every span starts with.
+const CODE_ATTRIBUTES: usize = 3;
+
 /// A started span, current while the instrumented body runs.
 #[derive(Debug)]
 pub struct ActiveSpan {
@@ -46,17 +49,19 @@ pub fn start(
     state::with_tracer(|tracer| {
         let parent = Context::current();
         let (name, function) = meta.names(self_type);
-        let attributes = vec![
+        // Room for the parameters, a truncation flag and reason, and `error.type`, so that the
+        // span's attribute list (which the SDK keeps) never grows.
+        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + params.len() + 3);
+        attributes.extend([
             KeyValue::new(CODE_FUNCTION_NAME, function),
             KeyValue::new(CODE_FILE_PATH, meta.file()),
             KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
-        ];
+        ]);
         let builder = SpanBuilder::from_name(name)
             .with_kind(meta.kind())
             .with_attributes(attributes);
         let mut span = tracer.build_with_context(builder, &parent);
         if span.is_recording() && !params.is_empty() {
-            let mut attrs = Vec::with_capacity(params.len());
             let generation = capture::generation();
             capture::with_config(|config| {
                 let values = params.iter().enumerate().map(|(i, value)| ParamValue {
@@ -64,9 +69,8 @@ pub fn start(
                     treatment: meta.treatment(i, generation, config),
                     value: *value,
                 });
-                capture::capture_params(values, config, &mut attrs);
+                capture::capture_params(values, config, |kv| span.set_attribute(kv));
             });
-            span.set_attributes(attrs);
         }
         ActiveSpan {
             cx: parent.with_span(span),
