@@ -369,3 +369,31 @@ fn trait_impl_methods() {
         Some("trace_sync::ToolError")
     );
 }
+
+#[trace_method]
+fn annotated(order: u32) -> Option<String> {
+    instrument::log_attributes([("order.items", "3"), ("", "dropped: empty key")]);
+    instrument::log_event("cache.miss", [("cache.key", format!("order:{order}"))]);
+    instrument::get_trace_id()
+}
+
+#[test]
+fn helpers_work_on_the_current_span() {
+    let _t = start();
+    assert_eq!(instrument::get_trace_id(), None, "no span outside");
+    let trace_id = annotated(9).expect("a trace id inside the span");
+    let s = span("annotated");
+    assert_eq!(trace_id.len(), 32);
+    assert!(
+        trace_id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    assert_eq!(trace_id, format!("{:032x}", s.span_context.trace_id()));
+    assert_eq!(attr(&s, "order.items").as_deref(), Some("3"));
+    assert!(s.attributes.iter().all(|kv| !kv.key.as_str().is_empty()));
+    assert_eq!(
+        event(&s, "cache.miss").unwrap(),
+        vec![("cache.key".to_owned(), "order:9".to_owned())]
+    );
+}
