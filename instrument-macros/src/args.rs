@@ -11,7 +11,7 @@ pub(crate) enum OptionValue {
     /// A bare `key`.
     Flag,
     /// `key = [a, b, c]`.
-    List(Vec<Ident>),
+    List(Vec<Expr>),
     /// `key = expression`.
     Expr(Expr),
 }
@@ -35,7 +35,7 @@ impl Parse for RawOptions {
                 if input.peek(syn::token::Bracket) {
                     let content;
                     bracketed!(content in input);
-                    let items = content.parse_terminated(Ident::parse_any, Token![,])?;
+                    let items = content.parse_terminated(Expr::parse, Token![,])?;
                     OptionValue::List(items.into_iter().collect())
                 } else {
                     OptionValue::Expr(input.parse()?)
@@ -79,11 +79,27 @@ impl RawOptions {
 
 impl RawOption {
     /// The value as a list of names.
-    pub fn list(&self) -> syn::Result<&[Ident]> {
-        match &self.value {
-            OptionValue::List(items) => Ok(items),
-            _ => Err(self.expected("a list of parameter names, e.g. `[messages, agent_state]`")),
-        }
+    pub fn names(&self) -> syn::Result<Vec<Ident>> {
+        let OptionValue::List(items) = &self.value else {
+            return Err(self.expected("a list of parameter names, e.g. `[messages, agent_state]`"));
+        };
+        items
+            .iter()
+            .map(|item| match item {
+                Expr::Path(p) if p.path.get_ident().is_some() => {
+                    Ok(p.path.get_ident().cloned().expect("checked"))
+                }
+                other => Err(syn::Error::new_spanned(other, "expected a parameter name")),
+            })
+            .collect()
+    }
+
+    /// The value as a list of numbers, each with its span.
+    pub fn numbers(&self) -> syn::Result<Vec<(f64, Span)>> {
+        let OptionValue::List(items) = &self.value else {
+            return Err(self.expected("a list of numbers, e.g. `[1.0, 5.0, 10.0]`"));
+        };
+        items.iter().map(number).collect()
     }
 
     /// The value as a string literal.
@@ -142,7 +158,34 @@ impl RawOption {
         }
     }
 
+    /// The key's span.
+    pub fn span(&self) -> Span {
+        self.key.span()
+    }
+
     fn expected(&self, what: &str) -> syn::Error {
         syn::Error::new(self.key.span(), format!("`{}` expects {what}", self.key))
     }
+}
+
+/// A numeric literal, possibly negated.
+fn number(expr: &Expr) -> syn::Result<(f64, Span)> {
+    let span = syn::spanned::Spanned::span(expr);
+    let value = match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(f),
+            ..
+        }) => f.base10_parse::<f64>()?,
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse::<f64>()?,
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => -number(expr)?.0,
+        other => return Err(syn::Error::new_spanned(other, "expected a number")),
+    };
+    Ok((value, span))
 }

@@ -3,8 +3,12 @@
 //! `instrument` facade crate.
 
 mod args;
+mod metric;
+mod metrics_derive;
+mod names;
 mod params;
 mod trace_method;
+mod wrap;
 
 use proc_macro::TokenStream;
 
@@ -30,4 +34,46 @@ pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
             .map_or(item, Into::into);
     }
     trace_method::expand(attr.into(), item.into()).into()
+}
+
+/// Times a function (sync or async, free fn or method) or every method of an `impl` block.
+///
+/// `histogram = "name"` records each call's duration in milliseconds; `counter = "name"` counts
+/// calls. Both carry `function`, `module`, `result` (`ok` | `error` | `cancelled`, for fns
+/// returning a `Result`) and the request context attributes in scope. Options: `unit`,
+/// `description`, `buckets = [..]` (explicit boundaries), `err` (assert at compile time that the
+/// function returns a `Result`, through any alias), `crate = path`.
+///
+/// ```ignore
+/// #[instrument::metric(histogram = "hist_tool_execution_time_ms", counter = "count_tool_execution")]
+/// async fn run_tool(name: &str) -> Result<Output, ToolError> { ... }
+/// ```
+#[proc_macro_attribute]
+pub fn metric(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if cfg!(feature = "off") {
+        return metric::validate_only(attr.into(), item.clone().into()).map_or(item, Into::into);
+    }
+    metric::expand(attr.into(), item.into()).into()
+}
+
+/// Declares a set of instruments: every field is a `Counter`, `UpDownCounter`, `Histogram`,
+/// `Gauge` or `ObservableGauge`, and the struct gets `new(&Meter)` and a process-wide
+/// `global()` that records into whichever meter provider is installed, even one installed after
+/// the first call.
+///
+/// Struct attribute `#[metrics(scope = "...")]` names the meter scope and prefixes field-derived
+/// names; field attribute `#[metric(name, unit, description, buckets = [..], callback = path)]`;
+/// the doc comment is the default description.
+///
+/// ```ignore
+/// #[derive(instrument::Metrics)]
+/// struct AgentMetrics {
+///     /// Time to first token.
+///     #[metric(name = "hist_ttft_ms", unit = "ms")]
+///     ttft: Histogram<f64>,
+/// }
+/// ```
+#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+pub fn derive_metrics(input: TokenStream) -> TokenStream {
+    metrics_derive::expand(input.into()).into()
 }

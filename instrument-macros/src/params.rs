@@ -24,10 +24,6 @@ impl Params {
         }
         params
     }
-
-    pub fn contains(&self, name: &Ident) -> bool {
-        self.bindings.iter().any(|b| b == name)
-    }
 }
 
 fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {

@@ -1,16 +1,21 @@
 //! Runtime of the `instrument` toolkit.
 //!
 //! The macros of `instrument-macros` emit thin wrappers that call into this crate; everything
-//! that runs lives here: [setup](Telemetry) of the tracer provider, the span lifecycle of
-//! instrumented calls, [parameter capture](CaptureConfig) with its limits, exclusions and
-//! redaction, the [console exporter](ConsoleExporter), and helpers on the current span.
+//! that runs lives here: [setup](Telemetry) of the tracer and meter providers, the span
+//! lifecycle of instrumented calls, [parameter capture](CaptureConfig) with its limits,
+//! exclusions and redaction, [metrics] (timing, instrument sets, the built-in registry),
+//! request-scoped [context] attributes, the [console exporter](ConsoleExporter), and helpers on
+//! the current span.
 //!
 //! Most users depend on the `instrument` facade crate, which re-exports this one.
 
+mod call_name;
 mod capture;
 mod console;
+pub mod context;
 mod current;
 mod diagnostics;
+pub mod metrics;
 mod setup;
 mod span;
 mod state;
@@ -23,6 +28,8 @@ pub use capture::{
 pub use console::{ConsoleExporter, render_trace};
 pub use current::{MAX_KEY_BYTES, get_trace_id, log_attributes, log_event};
 pub use diagnostics::instrumentation_failures;
+pub use instrument_macros::Metrics;
+pub use metrics::{ConsoleMetricExporter, EndpointMetrics, PoolMetrics};
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
 pub use setup::{
@@ -31,15 +38,20 @@ pub use setup::{
 };
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
 pub use state::enabled as is_enabled;
+pub use state::{meter, metrics_enabled};
 
 /// Items the macro expansions name. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule};
+    pub use crate::metrics::{
+        GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, assert_returns_result,
+    };
     pub use crate::span::{
         ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, call, start,
     };
-    pub use crate::state::enabled;
+    pub use crate::state::{enabled, metrics_enabled};
+    pub use opentelemetry;
     pub use opentelemetry::trace::SpanKind;
 
     /// The traits whose methods the expansions call; imported anonymously.

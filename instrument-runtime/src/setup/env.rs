@@ -1,6 +1,9 @@
 //! The standard OpenTelemetry environment variables, read once at setup. A bad value is reported
 //! on stderr, naming the variable, and the default is used instead.
 
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::Sampler;
 
 use crate::diagnostics::warn;
@@ -23,6 +26,8 @@ pub(crate) struct EnvSettings {
     pub endpoint: Option<String>,
     pub protocol: Option<Protocol>,
     pub sampler: Option<Sampler>,
+    pub metric_interval: Option<Duration>,
+    pub temporality: Option<Temporality>,
 }
 
 impl EnvSettings {
@@ -59,6 +64,9 @@ impl EnvSettings {
             protocol: get(protocol_var).and_then(|v| parse_protocol(protocol_var, &v)),
             sampler: get("OTEL_TRACES_SAMPLER")
                 .and_then(|v| parse_sampler(&v, get("OTEL_TRACES_SAMPLER_ARG").as_deref())),
+            metric_interval: get("OTEL_METRIC_EXPORT_INTERVAL").and_then(|v| parse_interval(&v)),
+            temporality: get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
+                .and_then(|v| parse_temporality(&v)),
         }
     }
 }
@@ -92,6 +100,32 @@ pub(crate) fn valid_endpoint(var: &str, value: String) -> Option<String> {
         _ => {
             warn(&format!(
                 "{var}={value:?} is not an http:// or https:// URL with a host; spans go to the console instead"
+            ));
+            None
+        }
+    }
+}
+
+fn parse_interval(value: &str) -> Option<Duration> {
+    match value.parse::<u64>() {
+        Ok(millis) if millis > 0 => Some(Duration::from_millis(millis)),
+        _ => {
+            warn(&format!(
+                "OTEL_METRIC_EXPORT_INTERVAL={value:?} is not a positive number of milliseconds; using 60000"
+            ));
+            None
+        }
+    }
+}
+
+fn parse_temporality(value: &str) -> Option<Temporality> {
+    match value.to_ascii_lowercase().as_str() {
+        "cumulative" => Some(Temporality::Cumulative),
+        "delta" => Some(Temporality::Delta),
+        "lowmemory" => Some(Temporality::LowMemory),
+        _ => {
+            warn(&format!(
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE={value:?} is not cumulative, delta or lowmemory; using cumulative"
             ));
             None
         }
@@ -214,7 +248,11 @@ mod tests {
             ("OTEL_TRACES_SAMPLER", "traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
             ("OTEL_SDK_DISABLED", "TRUE"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1500"),
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"),
         ]);
+        assert_eq!(s.metric_interval, Some(Duration::from_millis(1500)));
+        assert_eq!(s.temporality, Some(Temporality::Delta));
         assert!(s.sdk_disabled);
         assert_eq!(s.service_name.as_deref(), Some("svc"));
         assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
@@ -230,7 +268,14 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
             ("OTEL_TRACES_SAMPLER", "sometimes"),
             ("OTEL_SDK_DISABLED", "maybe"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "-5"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "sometimes",
+            ),
         ]);
+        assert_eq!(s.metric_interval, None);
+        assert_eq!(s.temporality, None);
         assert!(!s.sdk_disabled);
         assert_eq!(s.endpoint, None);
         assert_eq!(s.protocol, None);

@@ -1,11 +1,13 @@
 //! Telemetry setup: one [`init`] call, or a [`Telemetry::builder`] for control.
 //!
-//! With an OTLP endpoint (builder or `OTEL_EXPORTER_OTLP_ENDPOINT`) spans go to the collector
-//! through a batch processor; without one they are printed as a tree on stderr by the
-//! [`ConsoleExporter`](crate::ConsoleExporter). The returned [`TelemetryGuard`] flushes and shuts
+//! With an OTLP endpoint (builder or `OTEL_EXPORTER_OTLP_ENDPOINT`) spans and metrics go to the
+//! collector through a batch processor and a periodic reader; without one, spans are printed as
+//! a tree on stderr by the [`ConsoleExporter`](crate::ConsoleExporter) and a summary of every
+//! instrument is printed at shutdown. The returned [`TelemetryGuard`] flushes and shuts
 //! everything down when dropped.
 
 mod env;
+mod guard;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
@@ -14,27 +16,37 @@ use std::fmt;
 use std::time::Duration;
 
 use opentelemetry::global;
-use opentelemetry::trace::{TracerProvider as _, noop::NoopTracerProvider};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{
+    MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
+};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
     TracerProviderBuilder,
 };
 
 pub use env::Protocol;
+pub use guard::TelemetryGuard;
 
 use crate::capture::{CaptureConfig, set_capture_config};
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
+use crate::metrics::ConsoleMetricExporter;
 use crate::state;
 use env::EnvSettings;
 use resource::ResourceInputs;
 
-/// Instrumentation scope name of the spans this crate makes.
+/// Instrumentation scope name of the spans and metrics this crate makes.
 pub const SCOPE_NAME: &str = "instrument";
 /// Default timeout of one export and of shutdown.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default interval between two metric exports to a collector (the specification's 60 s).
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the console exporter receives finished spans.
 const CONSOLE_EXPORT_DELAY: Duration = Duration::from_millis(200);
+/// The console metric summary is printed at shutdown, not periodically.
+const CONSOLE_METRIC_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Why setup did not install telemetry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +54,7 @@ const CONSOLE_EXPORT_DELAY: Duration = Duration::from_millis(200);
 pub enum SetupError {
     /// Telemetry is installed already; drop its guard first.
     AlreadyInstalled,
-    /// The exporter could not be built.
+    /// An exporter could not be built.
     Exporter(String),
     /// Flushing or shutting down failed (for example, the collector could not be reached).
     Shutdown(String),
@@ -54,7 +66,7 @@ impl fmt::Display for SetupError {
             SetupError::AlreadyInstalled => {
                 f.write_str("telemetry is already installed; drop its guard first")
             }
-            SetupError::Exporter(e) => write!(f, "cannot build the span exporter: {e}"),
+            SetupError::Exporter(e) => write!(f, "cannot build the exporter: {e}"),
             SetupError::Shutdown(e) => write!(f, "telemetry shutdown failed: {e}"),
         }
     }
@@ -87,9 +99,10 @@ impl Telemetry {
     }
 }
 
-type ExporterSetup = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+type SpanSetup = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProviderBuilder>;
 
-/// Configures and installs the tracer provider.
+/// Configures and installs the tracer and meter providers.
 ///
 /// ```no_run
 /// use instrument_runtime::{Protocol, Telemetry};
@@ -107,7 +120,10 @@ pub struct TelemetryBuilder {
     endpoint: Option<String>,
     protocol: Option<Protocol>,
     sampler: Option<Sampler>,
-    exporter: Option<ExporterSetup>,
+    span_exporter: Option<SpanSetup>,
+    metric_exporter: Option<MetricSetup>,
+    metric_interval: Option<Duration>,
+    temporality: Option<Temporality>,
     capture: Option<CaptureConfig>,
     export_timeout: Option<Duration>,
     ignore_env: bool,
@@ -119,7 +135,8 @@ impl fmt::Debug for TelemetryBuilder {
             .field("resource", &self.resource)
             .field("endpoint", &self.endpoint)
             .field("protocol", &self.protocol)
-            .field("custom_exporter", &self.exporter.is_some())
+            .field("custom_span_exporter", &self.span_exporter.is_some())
+            .field("custom_metric_exporter", &self.metric_exporter.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +190,19 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Interval between metric exports; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Metric temporality; default `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, else
+    /// cumulative (the standard; the original package forced delta).
+    pub fn temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = Some(temporality);
+        self
+    }
+
     /// Parameter capture limits and name lists.
     pub fn capture(mut self, config: CaptureConfig) -> Self {
         self.capture = Some(config);
@@ -181,13 +211,25 @@ impl TelemetryBuilder {
 
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.exporter = Some(Box::new(move |b| b.with_batch_exporter(exporter)));
+        self.span_exporter = Some(Box::new(move |b| b.with_batch_exporter(exporter)));
         self
     }
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.exporter = Some(Box::new(move |b| b.with_simple_exporter(exporter)));
+        self.span_exporter = Some(Box::new(move |b| b.with_simple_exporter(exporter)));
+        self
+    }
+
+    /// Sends metrics to `exporter` through a periodic reader instead of OTLP or the console.
+    pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
+        self.metric_exporter = Some(Box::new(move |b, interval| {
+            b.with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(interval)
+                    .build(),
+            )
+        }));
         self
     }
 
@@ -197,7 +239,7 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Installs the tracer provider and returns the guard that shuts it down.
+    /// Installs the tracer and meter providers and returns the guard that shuts them down.
     ///
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is inert.
     pub fn install(self) -> Result<TelemetryGuard, SetupError> {
@@ -217,14 +259,16 @@ impl TelemetryBuilder {
         let mut attributes = env.resource_attributes;
         attributes.append(&mut resource_inputs.attributes);
         resource_inputs.attributes = attributes;
+        let resource = resource::build(&resource_inputs);
 
         let sampler = self
             .sampler
             .or(env.sampler)
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
-        let mut builder = SdkTracerProvider::builder()
-            .with_resource(resource::build(&resource_inputs))
+        let mut spans = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
             .with_sampler(sampler);
+        let mut metrics = SdkMeterProvider::builder().with_resource(resource);
 
         let endpoint = match self.endpoint {
             Some(endpoint) => env::valid_endpoint("the builder's endpoint", endpoint),
@@ -235,15 +279,28 @@ impl TelemetryBuilder {
             .or(env.protocol)
             .unwrap_or(Protocol::HttpProtobuf);
         let timeout = self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT);
-        let mut exporter_runtime = None;
-        builder = match (self.exporter, endpoint) {
-            (Some(setup), _) => setup(builder),
-            (None, Some(endpoint)) => {
-                let (processor, runtime) = otlp_processor(&endpoint, protocol, timeout)?;
-                exporter_runtime = runtime;
-                builder.with_span_processor(processor)
+        let interval = self
+            .metric_interval
+            .or(env.metric_interval)
+            .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
+        let temporality = self
+            .temporality
+            .or(env.temporality)
+            .unwrap_or(Temporality::Cumulative);
+
+        let mut otlp = match &endpoint {
+            Some(endpoint) if self.span_exporter.is_none() || self.metric_exporter.is_none() => {
+                Some(otlp_exporters(endpoint, protocol, timeout, temporality)?)
             }
-            (None, None) => builder.with_span_processor(
+            _ => None,
+        };
+        spans = match (
+            self.span_exporter,
+            otlp.as_mut().and_then(|o| o.spans.take()),
+        ) {
+            (Some(setup), _) => setup(spans),
+            (None, Some(processor)) => spans.with_span_processor(processor),
+            (None, None) => spans.with_span_processor(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -253,18 +310,43 @@ impl TelemetryBuilder {
                     .build(),
             ),
         };
-        let provider = builder.build();
-        if !state::install_tracer(provider.tracer(SCOPE_NAME)) {
-            let _ = provider.shutdown();
+        metrics = match (
+            self.metric_exporter,
+            otlp.as_mut().and_then(|o| o.metrics.take()),
+        ) {
+            (Some(setup), _) => setup(metrics, interval),
+            (None, Some(reader)) => reader(metrics, interval),
+            (None, None) => metrics.with_reader(
+                PeriodicReader::builder(ConsoleMetricExporter::stderr(temporality))
+                    .with_interval(CONSOLE_METRIC_INTERVAL)
+                    .build(),
+            ),
+        };
+
+        let tracer_provider = spans.build();
+        let meter_provider = metrics.build();
+        if !state::install_tracer(tracer_provider.tracer(SCOPE_NAME)) {
+            let _ = tracer_provider.shutdown();
+            let _ = meter_provider.shutdown();
             return Err(SetupError::AlreadyInstalled);
         }
-        global::set_tracer_provider(provider.clone());
+        state::install_meter_provider(meter_provider.clone());
+        global::set_tracer_provider(tracer_provider.clone());
+        global::set_meter_provider(meter_provider.clone());
         Ok(TelemetryGuard {
-            provider: Some(provider),
-            runtime: exporter_runtime,
+            tracer_provider: Some(tracer_provider),
+            meter_provider: Some(meter_provider),
+            runtime: otlp.and_then(|o| o.runtime),
             timeout,
         })
     }
+}
+
+/// OTLP pipelines not yet handed to a provider, and the runtime driving them.
+struct OtlpPipelines {
+    spans: Option<BatchSpanProcessor>,
+    metrics: Option<MetricSetup>,
+    runtime: Option<ExporterRuntime>,
 }
 
 #[cfg(feature = "otlp")]
@@ -284,93 +366,35 @@ fn stop_exporter_runtime(runtime: ExporterRuntime) {
 }
 
 #[cfg(feature = "otlp")]
-fn otlp_processor(
+fn otlp_exporters(
     endpoint: &str,
     protocol: Protocol,
     timeout: Duration,
-) -> Result<(BatchSpanProcessor, Option<ExporterRuntime>), SetupError> {
-    let built = otlp::build(endpoint, protocol, timeout)?;
-    let processor = BatchSpanProcessor::builder(built.exporter).build();
-    Ok((processor, built.runtime))
+    temporality: Temporality,
+) -> Result<OtlpPipelines, SetupError> {
+    let built = otlp::build(endpoint, protocol, timeout, temporality)?;
+    let metric_exporter = built.metrics;
+    Ok(OtlpPipelines {
+        spans: Some(BatchSpanProcessor::builder(built.spans).build()),
+        metrics: Some(Box::new(move |b, interval| {
+            b.with_reader(
+                PeriodicReader::builder(metric_exporter)
+                    .with_interval(interval)
+                    .build(),
+            )
+        })),
+        runtime: built.runtime,
+    })
 }
 
 #[cfg(not(feature = "otlp"))]
-fn otlp_processor(
+fn otlp_exporters(
     endpoint: &str,
     _protocol: Protocol,
     _timeout: Duration,
-) -> Result<(BatchSpanProcessor, Option<ExporterRuntime>), SetupError> {
+    _temporality: Temporality,
+) -> Result<OtlpPipelines, SetupError> {
     Err(SetupError::Exporter(format!(
         "an OTLP endpoint ({endpoint}) is set but the `otlp` feature is off"
     )))
-}
-
-/// Keeps telemetry installed; dropping it flushes pending spans and shuts the provider down.
-#[must_use = "telemetry is shut down when the guard is dropped"]
-pub struct TelemetryGuard {
-    provider: Option<SdkTracerProvider>,
-    runtime: Option<ExporterRuntime>,
-    timeout: Duration,
-}
-
-impl fmt::Debug for TelemetryGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TelemetryGuard")
-            .field("installed", &self.provider.is_some())
-            .finish()
-    }
-}
-
-impl TelemetryGuard {
-    /// A guard that owns nothing: telemetry is off.
-    pub fn inert() -> Self {
-        Self {
-            provider: None,
-            runtime: None,
-            timeout: DEFAULT_EXPORT_TIMEOUT,
-        }
-    }
-
-    /// Whether this guard installed telemetry.
-    pub fn is_installed(&self) -> bool {
-        self.provider.is_some()
-    }
-
-    /// Exports every finished span now.
-    pub fn force_flush(&self) -> Result<(), SetupError> {
-        match &self.provider {
-            Some(provider) => provider
-                .force_flush()
-                .map_err(|e| SetupError::Shutdown(e.to_string())),
-            None => Ok(()),
-        }
-    }
-
-    /// Flushes and shuts down now, reporting failure (a dropped guard only logs it).
-    pub fn shutdown(mut self) -> Result<(), SetupError> {
-        self.shutdown_inner()
-    }
-
-    fn shutdown_inner(&mut self) -> Result<(), SetupError> {
-        let Some(provider) = self.provider.take() else {
-            return Ok(());
-        };
-        state::uninstall_tracer();
-        global::set_tracer_provider(NoopTracerProvider::new());
-        let result = provider
-            .shutdown_with_timeout(self.timeout)
-            .map_err(|e| SetupError::Shutdown(e.to_string()));
-        if let Some(runtime) = self.runtime.take() {
-            stop_exporter_runtime(runtime);
-        }
-        result
-    }
-}
-
-impl Drop for TelemetryGuard {
-    fn drop(&mut self) {
-        if let Err(error) = self.shutdown_inner() {
-            warn(&error.to_string());
-        }
-    }
 }

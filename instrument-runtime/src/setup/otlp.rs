@@ -1,28 +1,31 @@
-//! The OTLP span exporter (feature `otlp`), over gRPC or HTTP/protobuf.
+//! The OTLP exporters (feature `otlp`) for spans and metrics, over gRPC or HTTP/protobuf.
 //!
-//! The gRPC exporter runs on a small Tokio runtime owned by the telemetry guard, so it works from
-//! a plain `main`, a current-thread runtime, or a multi-thread one alike, and never depends on
-//! the application's runtime being alive at shutdown.
+//! The gRPC exporters run on a small Tokio runtime owned by the telemetry guard, so they work
+//! from a plain `main`, a current-thread runtime, or a multi-thread one alike, and never depend
+//! on the application's runtime being alive at shutdown.
 
 use std::time::Duration;
 
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{MetricExporter, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::metrics::Temporality;
 
-use super::Protocol;
-use super::SetupError;
+use super::{Protocol, SetupError};
 
-/// The exporter and, for gRPC, the runtime that drives it.
-pub(crate) struct OtlpExporter {
-    pub exporter: SpanExporter,
+/// The exporters and, for gRPC, the runtime that drives them.
+pub(crate) struct OtlpExporters {
+    pub spans: SpanExporter,
+    pub metrics: MetricExporter,
     pub runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// Builds an exporter sending to `endpoint` with `protocol`.
+/// Builds exporters sending to `endpoint` with `protocol`.
 pub(crate) fn build(
     endpoint: &str,
     protocol: Protocol,
     timeout: Duration,
-) -> Result<OtlpExporter, SetupError> {
+    temporality: Temporality,
+) -> Result<OtlpExporters, SetupError> {
+    let failed = |e: opentelemetry_otlp::ExporterBuildError| SetupError::Exporter(e.to_string());
     match protocol {
         Protocol::Grpc => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,44 +34,59 @@ pub(crate) fn build(
                 .enable_all()
                 .build()
                 .map_err(|e| SetupError::Exporter(format!("cannot start the OTLP runtime: {e}")))?;
-            let exporter = {
-                let _entered = runtime.enter();
-                SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint)
-                    .with_timeout(timeout)
-                    .build()
-            }
-            .map_err(|e| SetupError::Exporter(e.to_string()))?;
-            Ok(OtlpExporter {
-                exporter,
+            let _entered = runtime.enter();
+            let spans = SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .with_timeout(timeout)
+                .build()
+                .map_err(failed)?;
+            let metrics = MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .with_timeout(timeout)
+                .with_temporality(temporality)
+                .build()
+                .map_err(failed)?;
+            drop(_entered);
+            Ok(OtlpExporters {
+                spans,
+                metrics,
                 runtime: Some(runtime),
             })
         }
         Protocol::HttpProtobuf => {
-            let exporter = SpanExporter::builder()
+            let spans = SpanExporter::builder()
                 .with_http()
-                .with_endpoint(http_traces_url(endpoint))
+                .with_endpoint(http_signal_url(endpoint, "traces"))
                 .with_timeout(timeout)
                 .build()
-                .map_err(|e| SetupError::Exporter(e.to_string()))?;
-            Ok(OtlpExporter {
-                exporter,
+                .map_err(failed)?;
+            let metrics = MetricExporter::builder()
+                .with_http()
+                .with_endpoint(http_signal_url(endpoint, "metrics"))
+                .with_timeout(timeout)
+                .with_temporality(temporality)
+                .build()
+                .map_err(failed)?;
+            Ok(OtlpExporters {
+                spans,
+                metrics,
                 runtime: None,
             })
         }
     }
 }
 
-/// The traces URL for a base endpoint: `http://host:4318` becomes `http://host:4318/v1/traces`;
+/// The signal URL for a base endpoint: `http://host:4318` becomes `http://host:4318/v1/traces`;
 /// a URL that already has a path is used as it is.
-fn http_traces_url(endpoint: &str) -> String {
+fn http_signal_url(endpoint: &str, signal: &str) -> String {
     let after_scheme = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest);
     match after_scheme.find('/') {
         Some(i) if !after_scheme[i..].trim_end_matches('/').is_empty() => endpoint.to_owned(),
-        _ => format!("{}/v1/traces", endpoint.trim_end_matches('/')),
+        _ => format!("{}/v1/{signal}", endpoint.trim_end_matches('/')),
     }
 }
 
@@ -77,11 +95,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_url_gets_the_traces_path() {
-        assert_eq!(http_traces_url("http://c:4318"), "http://c:4318/v1/traces");
-        assert_eq!(http_traces_url("http://c:4318/"), "http://c:4318/v1/traces");
+    fn http_url_gets_the_signal_path() {
         assert_eq!(
-            http_traces_url("http://c:4318/custom/path"),
+            http_signal_url("http://c:4318", "traces"),
+            "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            http_signal_url("http://c:4318/", "metrics"),
+            "http://c:4318/v1/metrics"
+        );
+        assert_eq!(
+            http_signal_url("http://c:4318/custom/path", "traces"),
             "http://c:4318/custom/path"
         );
     }

@@ -1,13 +1,13 @@
 //! The `static` metadata every `#[trace_method]` expansion emits, and what is derived from it
-//! once per call site (span names for methods, parameter treatments).
+//! once per call site (parameter treatments).
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::trace::SpanKind;
 
-use crate::capture::{CaptureConfig, ParamRule, Treatment, base_type_name, type_path};
+use crate::call_name::CallName;
+use crate::capture::{CaptureConfig, ParamRule, Treatment};
 
 /// One parameter of an instrumented function, as the macro saw it.
 #[derive(Debug)]
@@ -23,24 +23,12 @@ pub struct ParamMeta {
 /// Call-site metadata of an instrumented function. Built in a `static` by the macro.
 #[derive(Debug)]
 pub struct SpanMeta {
-    name: &'static str,
-    function: &'static str,
+    name: CallName,
     file: &'static str,
     line: u32,
     kind: SpanKind,
     params: &'static [ParamMeta],
-    named_after_self: bool,
-    explicit_name: bool,
-    self_names: OnceLock<SelfNames>,
     treatments: AtomicU64,
-}
-
-/// Span name and function path of a method whose type is only known as `Self`.
-#[derive(Debug)]
-struct SelfNames {
-    self_type: &'static str,
-    span_name: String,
-    function: String,
 }
 
 /// Treatments of the first `CACHED_PARAMS` parameters are cached, two bits each.
@@ -56,18 +44,7 @@ impl SpanMeta {
         kind: SpanKind,
         params: &'static [ParamMeta],
     ) -> Self {
-        Self {
-            name,
-            function,
-            file,
-            line,
-            kind,
-            params,
-            named_after_self: false,
-            explicit_name: false,
-            self_names: OnceLock::new(),
-            treatments: AtomicU64::new(0),
-        }
+        Self::with_name(CallName::fixed(name, function), file, line, kind, params)
     }
 
     /// Metadata of a method named `{Self}.{method}` (or `name`, when given), where `Self` is
@@ -80,13 +57,24 @@ impl SpanMeta {
         kind: SpanKind,
         params: &'static [ParamMeta],
     ) -> Self {
-        let mut meta = Self::new(method, method, file, line, kind, params);
-        meta.named_after_self = true;
-        if let Some(name) = name {
-            meta.name = name;
-            meta.explicit_name = true;
+        Self::with_name(CallName::of_self(method, name), file, line, kind, params)
+    }
+
+    const fn with_name(
+        name: CallName,
+        file: &'static str,
+        line: u32,
+        kind: SpanKind,
+        params: &'static [ParamMeta],
+    ) -> Self {
+        Self {
+            name,
+            file,
+            line,
+            kind,
+            params,
+            treatments: AtomicU64::new(0),
         }
-        meta
     }
 
     /// The parameters, in signature order.
@@ -114,35 +102,7 @@ impl SpanMeta {
         &'static self,
         self_type: Option<&'static str>,
     ) -> (Cow<'static, str>, Cow<'static, str>) {
-        let Some(self_type) = self_type.filter(|_| self.named_after_self) else {
-            return (Cow::Borrowed(self.name), Cow::Borrowed(self.function));
-        };
-        let cached = self
-            .self_names
-            .get_or_init(|| self.self_names_for(self_type));
-        if cached.self_type == self_type {
-            (
-                Cow::Borrowed(cached.span_name.as_str()),
-                Cow::Borrowed(cached.function.as_str()),
-            )
-        } else {
-            // A default method of a trait, called on another implementor than the first.
-            let fresh = self.self_names_for(self_type);
-            (Cow::Owned(fresh.span_name), Cow::Owned(fresh.function))
-        }
-    }
-
-    fn self_names_for(&self, self_type: &'static str) -> SelfNames {
-        let span_name = if self.explicit_name {
-            self.name.to_owned()
-        } else {
-            format!("{}.{}", base_type_name(self_type), self.name)
-        };
-        SelfNames {
-            self_type,
-            span_name,
-            function: format!("{}::{}", type_path(self_type), self.function),
-        }
+        self.name.resolve(self_type)
     }
 
     /// The treatment of parameter `index` under the configuration in force, cached per call
@@ -213,17 +173,6 @@ mod tests {
     ];
     static META: SpanMeta =
         SpanMeta::method_of_self("step", None, "lib.rs", 7, SpanKind::Internal, &PARAMS);
-    static FREE: SpanMeta = SpanMeta::new("run", "app::run", "lib.rs", 3, SpanKind::Internal, &[]);
-
-    #[test]
-    fn method_names_come_from_self() {
-        let (name, function) = META.names(Some("app::agents::Agent<u8>"));
-        assert_eq!(name, "Agent.step");
-        assert_eq!(function, "app::agents::Agent::step");
-        let (other, _) = META.names(Some("app::Other"));
-        assert_eq!(other, "Other.step");
-        assert_eq!(FREE.names(None).0, "run");
-    }
 
     #[test]
     fn treatments_are_cached_per_generation() {

@@ -16,6 +16,7 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 use crate::capture::{self, Capture, ParamValue};
+use crate::context;
 use crate::state;
 
 pub use future::Instrumented;
@@ -49,14 +50,17 @@ pub fn start(
     state::with_tracer(|tracer| {
         let parent = Context::current();
         let (name, function) = meta.names(self_type);
+        let scoped = context::current_attributes(&parent);
+        let scoped = scoped.as_deref().map_or(&[][..], Vec::as_slice);
         // Room for the parameters, a truncation flag and reason, and `error.type`, so that the
         // span's attribute list (which the SDK keeps) never grows.
-        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + params.len() + 3);
+        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + scoped.len() + params.len() + 3);
         attributes.extend([
             KeyValue::new(CODE_FUNCTION_NAME, function),
             KeyValue::new(CODE_FILE_PATH, meta.file()),
             KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
         ]);
+        attributes.extend_from_slice(scoped);
         let builder = SpanBuilder::from_name(name)
             .with_kind(meta.kind())
             .with_attributes(attributes);

@@ -1,0 +1,154 @@
+//! Request-scoped attributes: key-values that every span started by `#[trace_method]` and every
+//! metric recorded by `#[metric]` or the built-in registry carries while they are in scope.
+//!
+//! A scope lives in the OpenTelemetry [`Context`], so it follows a task across `.await` (the
+//! scoped future makes it current on every poll) and is not seen by other tasks. A spawned task
+//! gets the attributes only when asked, with [`ContextAttributesExt::with_current_attributes`].
+//! Updates are copy-on-write: [`set_attributes`] replaces the scope's list with an updated copy,
+//! so a snapshot taken earlier (or a child scope) never changes under its reader.
+//!
+//! ```
+//! use instrument_runtime::context;
+//! use instrument_runtime::KeyValue;
+//!
+//! context::in_scope([KeyValue::new("organization.id", "org-1")], || {
+//!     context::add_attribute("agent.id", "agent-7");
+//!     assert_eq!(context::attributes().len(), 2);
+//! });
+//! assert!(context::attributes().is_empty());
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use opentelemetry::context::{FutureExt as _, WithContext};
+use opentelemetry::{Context, Key, KeyValue, Value};
+
+/// The attribute list of one scope, shared by everything running in it.
+#[derive(Clone, Debug)]
+struct AttributeScope(Arc<ArcSwap<Vec<KeyValue>>>);
+
+impl AttributeScope {
+    fn new(attributes: Vec<KeyValue>) -> Self {
+        Self(Arc::new(ArcSwap::from_pointee(attributes)))
+    }
+
+    fn snapshot(&self) -> Arc<Vec<KeyValue>> {
+        self.0.load_full()
+    }
+
+    fn merge(&self, updates: Vec<KeyValue>) {
+        self.0.rcu(|current| Arc::new(merged(current, &updates)));
+    }
+}
+
+/// `base` with `updates` applied: an update replaces the value of an existing key, or is added.
+fn merged(base: &[KeyValue], updates: &[KeyValue]) -> Vec<KeyValue> {
+    let mut out = base.to_vec();
+    for update in updates {
+        match out.iter_mut().find(|kv| kv.key == update.key) {
+            Some(existing) => existing.value = update.value.clone(),
+            None => out.push(update.clone()),
+        }
+    }
+    out
+}
+
+/// A context holding a new scope: the current scope's attributes with `attributes` applied.
+fn context_with_scope(attributes: impl IntoIterator<Item = KeyValue>) -> Context {
+    let updates: Vec<KeyValue> = attributes.into_iter().collect();
+    Context::map_current(|cx| {
+        let base = cx
+            .get::<AttributeScope>()
+            .map(AttributeScope::snapshot)
+            .unwrap_or_default();
+        cx.with_value(AttributeScope::new(merged(&base, &updates)))
+    })
+}
+
+/// Runs `future` in a new scope holding the current scope's attributes plus `attributes`.
+pub fn scope<F: Future>(
+    attributes: impl IntoIterator<Item = KeyValue>,
+    future: F,
+) -> WithContext<F> {
+    future.with_context(context_with_scope(attributes))
+}
+
+/// Runs `f` in a new scope holding the current scope's attributes plus `attributes`.
+pub fn in_scope<R>(attributes: impl IntoIterator<Item = KeyValue>, f: impl FnOnce() -> R) -> R {
+    let _current = context_with_scope(attributes).attach();
+    f()
+}
+
+/// Sets attributes in the current scope (replacing the values of keys it has). Returns `false`,
+/// doing nothing, outside a scope.
+pub fn set_attributes(attributes: impl IntoIterator<Item = KeyValue>) -> bool {
+    Context::map_current(|cx| match cx.get::<AttributeScope>() {
+        Some(scope) => {
+            scope.merge(attributes.into_iter().collect());
+            true
+        }
+        None => false,
+    })
+}
+
+/// Sets one attribute in the current scope. Returns `false`, doing nothing, outside a scope.
+pub fn add_attribute(key: impl Into<Key>, value: impl Into<Value>) -> bool {
+    set_attributes([KeyValue::new(key, value)])
+}
+
+/// The attributes of the current scope (empty outside any scope).
+pub fn attributes() -> Vec<KeyValue> {
+    Context::map_current(|cx| {
+        current_attributes(cx)
+            .map(|a| a.to_vec())
+            .unwrap_or_default()
+    })
+}
+
+/// The attributes of the scope in `cx`, if any.
+pub(crate) fn current_attributes(cx: &Context) -> Option<Arc<Vec<KeyValue>>> {
+    cx.get::<AttributeScope>().map(AttributeScope::snapshot)
+}
+
+/// Carrying the current context into another task.
+pub trait ContextAttributesExt: Future + Sized {
+    /// Runs this future with the current context (its span and a copy of its attributes), for
+    /// handing to `tokio::spawn` and the like. The copy is the task's own: what it sets does not
+    /// reach the spawning task, and the other way round.
+    fn with_current_attributes(self) -> WithContext<Self> {
+        self.with_context(context_with_scope([]))
+    }
+}
+
+impl<F: Future> ContextAttributesExt for F {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_nest_copy_on_write() {
+        in_scope([KeyValue::new("a", 1)], || {
+            let before = attributes();
+            in_scope([KeyValue::new("b", 2)], || {
+                assert!(add_attribute("a", 10));
+                assert_eq!(
+                    attributes(),
+                    vec![KeyValue::new("a", 10), KeyValue::new("b", 2)]
+                );
+            });
+            assert_eq!(
+                attributes(),
+                before,
+                "the child's update stays in the child"
+            );
+            assert!(set_attributes([KeyValue::new("c", "x")]));
+            assert_eq!(before.len(), 1, "a snapshot never changes");
+            assert_eq!(attributes().len(), 2);
+        });
+        assert!(attributes().is_empty());
+        assert!(!add_attribute("outside", true));
+    }
+}

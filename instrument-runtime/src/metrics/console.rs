@@ -1,0 +1,195 @@
+//! The local default metric exporter: a summary of every instrument on stderr, printed when the
+//! telemetry guard shuts down (and at every export interval, if one is set).
+
+use std::fmt::{self, Write as _};
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+
+/// Prints each export as a table of instruments and their data points.
+pub struct ConsoleMetricExporter {
+    out: Mutex<Box<dyn Write + Send>>,
+    temporality: Temporality,
+}
+
+impl fmt::Debug for ConsoleMetricExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleMetricExporter")
+            .field("temporality", &self.temporality)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsoleMetricExporter {
+    /// An exporter printing to stderr.
+    pub fn stderr(temporality: Temporality) -> Self {
+        Self::to_writer(std::io::stderr(), temporality)
+    }
+
+    /// An exporter printing to `out`.
+    pub fn to_writer(out: impl Write + Send + 'static, temporality: Temporality) -> Self {
+        Self {
+            out: Mutex::new(Box::new(out)),
+            temporality,
+        }
+    }
+}
+
+impl PushMetricExporter for ConsoleMetricExporter {
+    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        let text = render_metrics(metrics);
+        if !text.is_empty() {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+        std::future::ready(Ok(()))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+}
+
+/// Renders every metric with data as `name (unit) kind: values {attributes}` lines.
+pub fn render_metrics(metrics: &ResourceMetrics) -> String {
+    let mut out = String::new();
+    for scope in metrics.scope_metrics() {
+        for metric in scope.metrics() {
+            render_metric(&mut out, metric);
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("metrics\n{out}")
+    }
+}
+
+fn render_metric(out: &mut String, metric: &Metric) {
+    let unit = if metric.unit().is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", metric.unit())
+    };
+    let head = format!("  {}{unit}", metric.name());
+    match metric.data() {
+        AggregatedMetrics::F64(data) => render_data(out, &head, data),
+        AggregatedMetrics::U64(data) => render_data(out, &head, data),
+        AggregatedMetrics::I64(data) => render_data(out, &head, data),
+    }
+}
+
+fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &MetricData<T>) {
+    match data {
+        MetricData::Gauge(gauge) => {
+            for point in gauge.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} gauge: {}{}",
+                    point.value(),
+                    attrs(point.attributes())
+                );
+            }
+        }
+        MetricData::Sum(sum) => {
+            let kind = if sum.is_monotonic() {
+                "counter"
+            } else {
+                "up-down counter"
+            };
+            for point in sum.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} {kind}: {}{}",
+                    point.value(),
+                    attrs(point.attributes())
+                );
+            }
+        }
+        MetricData::Histogram(histogram) => {
+            for point in histogram.data_points() {
+                let range = match (point.min(), point.max()) {
+                    (Some(min), Some(max)) => format!(" min={min:.3} max={max:.3}"),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "{head} histogram: count={} sum={:.3}{range}{}",
+                    point.count(),
+                    point.sum(),
+                    attrs(point.attributes())
+                );
+            }
+        }
+        MetricData::ExponentialHistogram(histogram) => {
+            for point in histogram.data_points() {
+                let _ = writeln!(
+                    out,
+                    "{head} exponential histogram: count={}{}",
+                    point.count(),
+                    attrs(point.attributes())
+                );
+            }
+        }
+    }
+}
+
+fn attrs<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
+    let parts: Vec<String> = attributes
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  {{{}}}", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let meter = provider.meter("test");
+        meter
+            .u64_counter("count_user_message")
+            .with_unit("1")
+            .build()
+            .add(3, &[KeyValue::new("agent.id", "a1")]);
+        let histogram = meter.f64_histogram("hist_ttft_ms").with_unit("ms").build();
+        histogram.record(2.0, &[]);
+        histogram.record(4.0, &[]);
+        provider.force_flush().unwrap();
+        let text = render_metrics(&exporter.get_finished_metrics().unwrap()[0]);
+        assert!(
+            text.contains("count_user_message (1) counter: 3  {agent.id=a1}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hist_ttft_ms (ms) histogram: count=2 sum=6.000 min=2.000 max=4.000"),
+            "{text}"
+        );
+    }
+}

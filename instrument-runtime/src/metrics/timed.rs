@@ -1,0 +1,217 @@
+//! What the `#[metric]` expansion calls: time a call and record it into a histogram and/or a
+//! counter, with `function`, `module`, `result` and the request context attributes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::{Context, KeyValue};
+use pin_project_lite::pin_project;
+
+use super::GlobalInstruments;
+use crate::call_name::CallName;
+use crate::context::current_attributes;
+use crate::setup::SCOPE_NAME;
+use crate::span::Outcome;
+
+/// Attribute naming the timed function.
+pub const FUNCTION_KEY: &str = "function";
+/// Attribute naming the timed function's module.
+pub const MODULE_KEY: &str = "module";
+/// Attribute saying how the call ended: `ok`, `error` or `cancelled`.
+pub const RESULT_KEY: &str = "result";
+
+/// Call-site metadata of a `#[metric]` function. Built in a `static` by the macro.
+pub struct MetricMeta {
+    name: CallName,
+    module: &'static str,
+    histogram: Option<&'static str>,
+    counter: Option<&'static str>,
+    unit: &'static str,
+    description: &'static str,
+    buckets: &'static [f64],
+    instruments: GlobalInstruments<TimedInstruments>,
+}
+
+impl std::fmt::Debug for MetricMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricMeta")
+            .field("histogram", &self.histogram)
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The instruments of one call site.
+struct TimedInstruments {
+    histogram: Option<Histogram<f64>>,
+    counter: Option<Counter<u64>>,
+}
+
+/// What a `#[metric]` records, as the macro validated it.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricSpec {
+    /// Histogram of durations in milliseconds, if any.
+    pub histogram: Option<&'static str>,
+    /// Counter of calls, if any.
+    pub counter: Option<&'static str>,
+    /// Unit of the histogram.
+    pub unit: &'static str,
+    /// Description of the instruments.
+    pub description: &'static str,
+    /// Explicit histogram bucket boundaries; empty for the SDK's defaults.
+    pub buckets: &'static [f64],
+}
+
+impl MetricMeta {
+    /// Metadata of a function whose name is known at compile time.
+    pub const fn new(name: &'static str, module: &'static str, spec: MetricSpec) -> Self {
+        Self::with_name(CallName::fixed(name, name), module, spec)
+    }
+
+    /// Metadata of a method named after its `Self` type at run time.
+    pub const fn method_of_self(
+        method: &'static str,
+        module: &'static str,
+        spec: MetricSpec,
+    ) -> Self {
+        Self::with_name(CallName::of_self(method, None), module, spec)
+    }
+
+    const fn with_name(name: CallName, module: &'static str, spec: MetricSpec) -> Self {
+        Self {
+            name,
+            module,
+            histogram: spec.histogram,
+            counter: spec.counter,
+            unit: spec.unit,
+            description: spec.description,
+            buckets: spec.buckets,
+            instruments: GlobalInstruments::new(),
+        }
+    }
+
+    fn make_instruments(&self, meter: &Meter) -> TimedInstruments {
+        TimedInstruments {
+            histogram: self.histogram.map(|name| {
+                let builder = meter
+                    .f64_histogram(name)
+                    .with_unit(self.unit)
+                    .with_description(self.description);
+                if self.buckets.is_empty() {
+                    builder.build()
+                } else {
+                    builder.with_boundaries(self.buckets.to_vec()).build()
+                }
+            }),
+            counter: self.counter.map(|name| {
+                meter
+                    .u64_counter(name)
+                    .with_unit("1")
+                    .with_description(self.description)
+                    .build()
+            }),
+        }
+    }
+}
+
+/// A running measurement. Finished by the expansion with the call's outcome; dropped unfinished,
+/// it records `result = cancelled` (or `error` while a panic unwinds).
+#[derive(Debug)]
+pub struct Timer {
+    meta: &'static MetricMeta,
+    self_type: Option<&'static str>,
+    started: Instant,
+    finished: bool,
+}
+
+impl Timer {
+    /// Starts timing a call of the function described by `meta`.
+    pub fn start(meta: &'static MetricMeta, self_type: Option<&'static str>) -> Self {
+        Self {
+            meta,
+            self_type,
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+
+    /// Records the call with how it ended.
+    pub fn finish(mut self, outcome: Outcome) {
+        let result = match outcome {
+            Outcome::Returned => None,
+            Outcome::Ok => Some("ok"),
+            Outcome::Err { .. } => Some("error"),
+        };
+        self.record(result);
+        self.finished = true;
+    }
+
+    fn record(&self, result: Option<&'static str>) {
+        let elapsed_ms = self.started.elapsed().as_secs_f64() * 1_000.0;
+        let instruments = self
+            .meta
+            .instruments
+            .get(SCOPE_NAME, |meter| self.meta.make_instruments(meter));
+        let (function, _) = self.meta.name.resolve(self.self_type);
+        let scoped = Context::map_current(current_attributes);
+        let mut attributes = Vec::with_capacity(3 + scoped.as_ref().map_or(0, |a| a.len()));
+        attributes.push(KeyValue::new(FUNCTION_KEY, function));
+        attributes.push(KeyValue::new(MODULE_KEY, self.meta.module));
+        if let Some(result) = result {
+            attributes.push(KeyValue::new(RESULT_KEY, result));
+        }
+        if let Some(scoped) = scoped {
+            attributes.extend(scoped.iter().cloned());
+        }
+        if let Some(histogram) = &instruments.histogram {
+            histogram.record(elapsed_ms, &attributes);
+        }
+        if let Some(counter) = &instruments.counter {
+            counter.add(1, &attributes);
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.record(Some(if std::thread::panicking() {
+                "error"
+            } else {
+                "cancelled"
+            }));
+        }
+    }
+}
+
+pin_project! {
+    /// Times an async body. Its output hands the timer back for the caller to finish; dropped
+    /// before completion, the timer records `result = cancelled`.
+    pub struct Timed<F> {
+        #[pin]
+        inner: F,
+        timer: Option<Timer>,
+    }
+}
+
+impl<F> Timed<F> {
+    /// Wraps `inner`; with no timer it only forwards polls.
+    pub fn new(timer: Option<Timer>, inner: F) -> Self {
+        Self { inner, timer }
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = (F::Output, Option<Timer>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.inner.poll(cx) {
+            Poll::Ready(output) => Poll::Ready((output, this.timer.take())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+use instrument::Metrics;
+use instrument::__private::opentelemetry::metrics::{Counter, Histogram};
+
+#[derive(Metrics)]
+struct AppMetrics {
+    requests: Counter<u64>,
+    latency: Histogram<i64>,
+    label: String,
+}
+
+fn main() {}

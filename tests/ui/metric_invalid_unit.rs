@@ -1,0 +1,6 @@
+use instrument::metric;
+
+#[metric(histogram = "latency", unit = "µs")]
+fn first() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument::metric;
+
+#[metric(unit = "ms")]
+fn nothing_named() {}
+
+fn main() {}
