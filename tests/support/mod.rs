@@ -7,35 +7,155 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use instrument::{Telemetry, TelemetryGuard};
 use opentelemetry::trace::Status;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, InMemoryMetricExporterBuilder, Temporality,
+};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 
 struct Installed {
     exporter: InMemorySpanExporter,
-    _guard: TelemetryGuard,
+    metric_exporter: InMemoryMetricExporter,
+    guard: TelemetryGuard,
 }
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Installs telemetry with an in-memory exporter (once), takes the test lock and clears the
-/// spans recorded so far. Hold the returned guard for the whole test.
+/// Installs telemetry with in-memory span and metric exporters (once), takes the test lock and
+/// clears what was recorded so far. Hold the returned guard for the whole test.
+///
+/// Metrics use delta temporality, so each [`metrics`] call sees only what was recorded since the
+/// previous one.
 pub fn start() -> MutexGuard<'static, ()> {
     let lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let installed = INSTALLED.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
+        let metric_exporter = InMemoryMetricExporterBuilder::new()
+            .with_temporality(Temporality::Delta)
+            .build();
         let guard = Telemetry::builder()
             .ignore_env()
             .service_name("instrument-tests")
             .with_simple_exporter(exporter.clone())
+            .with_metric_exporter(metric_exporter.clone())
             .install()
             .expect("telemetry installs once per test binary");
         Installed {
             exporter,
-            _guard: guard,
+            metric_exporter,
+            guard,
         }
     });
+    installed.guard.force_flush().unwrap();
     installed.exporter.reset();
+    installed.metric_exporter.reset();
     lock
+}
+
+/// One data point of a metric: its attributes (sorted by key) and values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub attributes: Vec<(String, String)>,
+    /// Counter or gauge value, or histogram count.
+    pub count: f64,
+    /// Histogram sum (zero for counters and gauges).
+    pub sum: f64,
+    /// Histogram bucket bounds.
+    pub bounds: Vec<f64>,
+}
+
+impl Point {
+    /// The value of attribute `key`.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One exported metric: its identity and data points.
+#[derive(Debug, Clone)]
+pub struct MetricInfo {
+    pub name: String,
+    pub unit: String,
+    pub description: String,
+    pub points: Vec<Point>,
+}
+
+/// Flushes metrics and returns every metric exported since the last call.
+pub fn metrics() -> Vec<MetricInfo> {
+    let installed = INSTALLED.get().expect("start() first");
+    installed.guard.force_flush().unwrap();
+    let exported = installed.metric_exporter.get_finished_metrics().unwrap();
+    installed.metric_exporter.reset();
+    let mut out = Vec::new();
+    for metric in exported
+        .iter()
+        .flat_map(|rm| rm.scope_metrics())
+        .flat_map(|sm| sm.metrics())
+    {
+        let mut points = Vec::new();
+        match metric.data() {
+            AggregatedMetrics::F64(data) => collect_points(data, &mut points, |v| v),
+            AggregatedMetrics::U64(data) => collect_points(data, &mut points, |v| v as f64),
+            AggregatedMetrics::I64(data) => collect_points(data, &mut points, |v| v as f64),
+        }
+        out.push(MetricInfo {
+            name: metric.name().to_owned(),
+            unit: metric.unit().to_owned(),
+            description: metric.description().to_owned(),
+            points,
+        });
+    }
+    out
+}
+
+/// The data points of metric `name` among `metrics`.
+pub fn points(metrics: &[MetricInfo], name: &str) -> Vec<Point> {
+    metrics
+        .iter()
+        .filter(|m| m.name == name)
+        .flat_map(|m| m.points.clone())
+        .collect()
+}
+
+fn sorted<'a>(attrs: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> Vec<(String, String)> {
+    let mut v: Vec<_> = attrs
+        .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn collect_points<T: Copy>(data: &MetricData<T>, out: &mut Vec<Point>, to_f64: impl Fn(T) -> f64) {
+    let point = |attributes, count, sum, bounds| Point {
+        attributes,
+        count,
+        sum,
+        bounds,
+    };
+    match data {
+        MetricData::Sum(sum) => out.extend(
+            sum.data_points()
+                .map(|p| point(sorted(p.attributes()), to_f64(p.value()), 0.0, Vec::new())),
+        ),
+        MetricData::Gauge(gauge) => out.extend(
+            gauge
+                .data_points()
+                .map(|p| point(sorted(p.attributes()), to_f64(p.value()), 0.0, Vec::new())),
+        ),
+        MetricData::Histogram(h) => out.extend(h.data_points().map(|p| {
+            point(
+                sorted(p.attributes()),
+                p.count() as f64,
+                to_f64(p.sum()),
+                p.bounds().collect(),
+            )
+        })),
+        MetricData::ExponentialHistogram(_) => {}
+    }
 }
 
 /// Every span finished since [`start`].
