@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use instrument::trace_method;
+use instrument::{KeyValue, context, metric, trace_method};
 use serde::Serialize;
 
 #[derive(Serialize, Clone)]
@@ -30,7 +30,9 @@ struct Agent {
 
 impl Agent {
     /// `messages` is on the default exclusion list: recorded as its type and ids only.
+    /// `#[metric]` times each step into a histogram.
     #[trace_method]
+    #[metric(histogram = "hist_step_execution_time_ms")]
     async fn step(&self, user_id: &str, messages: &[Message]) -> Result<String, ToolError> {
         let summary = summarize(&messages[0].text);
         let _ = self.call_tool("search").await;
@@ -76,9 +78,16 @@ async fn main() {
             text: "the quick brown fox jumps over the lazy dog ".repeat(4),
         })
         .collect();
-    match agent.step("user-7", &messages).await {
+    // Every span and metric recorded inside the scope carries `organization.id`.
+    let scoped = context::scope(
+        [KeyValue::new("organization.id", "org-42")],
+        agent.step("user-7", &messages),
+    );
+    match scoped.await {
         Ok(reply) => println!("reply: {reply}"),
         Err(error) => println!("step failed: {error}"),
     }
-    println!("(the span tree is printed on stderr when the telemetry guard drops)");
+    println!(
+        "(the span tree and a metrics summary are printed on stderr when the telemetry guard drops)"
+    );
 }

@@ -1,15 +1,23 @@
-//! End to end: spans exported over real OTLP/gRPC to a receiver started inside the test.
+//! End to end: spans and metrics exported over real OTLP/gRPC to a receiver started inside the
+//! test.
 
 use std::sync::{Arc, Mutex};
 
-use instrument::{Protocol, Telemetry, trace_method};
+use instrument::{KeyValue, Protocol, Telemetry, context, metric, trace_method};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{KeyValue as ProtoKeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use tokio::net::TcpListener;
@@ -19,6 +27,23 @@ use tokio_stream::wrappers::TcpListenerStream;
 #[derive(Clone, Default)]
 struct Receiver {
     requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    metric_requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.metric_requests
+            .lock()
+            .unwrap()
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
 }
 
 #[tonic::async_trait]
@@ -34,7 +59,7 @@ impl TraceService for Receiver {
     }
 }
 
-fn text(attributes: &[KeyValue], key: &str) -> Option<String> {
+fn text(attributes: &[ProtoKeyValue], key: &str) -> Option<String> {
     let value = attributes
         .iter()
         .find(|kv| kv.key == key)?
@@ -57,6 +82,7 @@ struct Message {
 }
 
 #[trace_method]
+#[metric(histogram = "checkout_duration_ms", counter = "checkout_calls")]
 async fn checkout(order_id: &str, messages: &[Message]) -> Result<u32, String> {
     let total = price(messages.len() as u32).await;
     if total > 100 {
@@ -79,6 +105,7 @@ async fn spans_arrive_over_otlp_grpc() {
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(TraceServiceServer::new(receiver.clone()))
+            .add_service(MetricsServiceServer::new(receiver.clone()))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
 
@@ -101,8 +128,11 @@ async fn spans_arrive_over_otlp_grpc() {
             content: "b".into(),
         },
     ];
-    assert_eq!(checkout("o-1", &messages[..1]).await, Ok(60));
-    assert!(checkout("o-2", &messages).await.is_err());
+    context::scope([KeyValue::new("organization.id", "org-e2e")], async {
+        assert_eq!(checkout("o-1", &messages[..1]).await, Ok(60));
+        assert!(checkout("o-2", &messages).await.is_err());
+    })
+    .await;
 
     tokio::task::spawn_blocking(move || guard.shutdown())
         .await
@@ -154,6 +184,47 @@ async fn spans_arrive_over_otlp_grpc() {
         text(&ok.attributes, "code.function.name").as_deref(),
         Some("otlp_grpc::checkout")
     );
+
+    assert_eq!(
+        text(&ok.attributes, "organization.id").as_deref(),
+        Some("org-e2e")
+    );
+
+    let metric_requests = receiver.metric_requests.lock().unwrap().clone();
+    let exported: Vec<_> = metric_requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .collect();
+    let histogram = exported
+        .iter()
+        .find(|m| m.name == "checkout_duration_ms")
+        .expect("histogram arrived");
+    assert_eq!(histogram.unit, "ms");
+    let Some(Data::Histogram(data)) = &histogram.data else {
+        panic!("not a histogram: {histogram:?}")
+    };
+    let mut results: Vec<(String, u64)> = data
+        .data_points
+        .iter()
+        .map(|p| (text(&p.attributes, "result").unwrap(), p.count))
+        .collect();
+    results.sort();
+    assert_eq!(results, vec![("error".to_owned(), 1), ("ok".to_owned(), 1)]);
+    assert!(
+        data.data_points
+            .iter()
+            .all(|p| text(&p.attributes, "organization.id").as_deref() == Some("org-e2e"))
+    );
+    let calls = exported
+        .iter()
+        .find(|m| m.name == "checkout_calls")
+        .expect("counter arrived");
+    let Some(Data::Sum(sum)) = &calls.data else {
+        panic!("not a sum")
+    };
+    assert!(sum.is_monotonic);
 
     for parent in [ok, failed] {
         let child = prices

@@ -124,14 +124,14 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
         MetricData::Histogram(histogram) => {
             for point in histogram.data_points() {
                 let range = match (point.min(), point.max()) {
-                    (Some(min), Some(max)) => format!(" min={min:.3} max={max:.3}"),
+                    (Some(min), Some(max)) => format!(" min={} max={}", number(min), number(max)),
                     _ => String::new(),
                 };
                 let _ = writeln!(
                     out,
-                    "{head} histogram: count={} sum={:.3}{range}{}",
+                    "{head} histogram: count={} sum={}{range}{}",
                     point.count(),
-                    point.sum(),
+                    number(point.sum()),
                     attrs(point.attributes())
                 );
             }
