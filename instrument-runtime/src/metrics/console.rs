@@ -149,10 +149,24 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
     }
 }
 
+/// A value with at most six decimals, trailing zeros dropped.
+fn number<T: fmt::Display>(value: T) -> String {
+    let text = value.to_string();
+    match text.parse::<f64>() {
+        Ok(v) if text.contains('.') => {
+            let fixed = format!("{v:.6}");
+            fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
+        }
+        _ => text,
+    }
+}
+
+/// Attributes sorted by key, so equal sets read the same.
 fn attrs<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
-    let parts: Vec<String> = attributes
+    let mut parts: Vec<String> = attributes
         .map(|kv| format!("{}={}", kv.key, kv.value))
         .collect();
+    parts.sort();
     if parts.is_empty() {
         String::new()
     } else {
