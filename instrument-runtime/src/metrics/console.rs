@@ -202,8 +202,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("hist_ttft_ms (ms) histogram: count=2 sum=6.000 min=2.000 max=4.000"),
+            text.contains("hist_ttft_ms (ms) histogram: count=2 sum=6 min=2 max=4"),
             "{text}"
         );
+        assert_eq!(number(0.000_123_4f64), "0.000123");
     }
 }
