@@ -1,4 +1,5 @@
-//! Per-call overhead of `#[trace_method]` against a plain call and the raw SDK, in one run.
+//! Per-call overhead of `#[trace_method]` and `#[metric]` against a plain call and the raw SDK,
+//! in one run.
 //!
 //! `cargo bench --bench overhead`. Every traced case exports to the same discarding exporter
 //! through the same batch processor. Timings are medians of several rounds; compare the ratios,
@@ -7,10 +8,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use instrument::{Telemetry, trace_method};
+use instrument::{Telemetry, metric, trace_method};
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 
 /// Drops every span.
@@ -22,6 +26,27 @@ impl SpanExporter for Discard {
         drop(batch);
         std::future::ready(Ok(()))
     }
+}
+
+impl PushMetricExporter for Discard {
+    fn export(&self, _metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+#[inline(never)]
+#[metric(histogram = "bench_ms")]
+fn timed(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
 }
 
 #[inline(never)]
@@ -69,6 +94,7 @@ fn main() {
 
     results.push(("plain fn", measure(|i| plain(i, "abc"))));
     results.push(("#[trace_method] disabled", measure(|i| traced(i, "abc"))));
+    results.push(("#[metric] disabled", measure(|i| timed(i, "abc"))));
     results.push((
         "#[trace_method] async disabled",
         measure(|i| runtime.block_on(traced_async(i, "abc"))),
@@ -82,12 +108,14 @@ fn main() {
         .ignore_env()
         .service_name("bench")
         .with_exporter(Discard)
+        .with_metric_exporter(Discard)
         .install()
         .unwrap();
     results.push((
         "#[trace_method] enabled, 2 args",
         measure(|i| traced(i, "abc")),
     ));
+    results.push(("#[metric] enabled", measure(|i| timed(i, "abc"))));
     results.push((
         "#[trace_method] async enabled, 2 args",
         measure(|i| runtime.block_on(traced_async(i, "abc"))),
