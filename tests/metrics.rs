@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use instrument::context::{self, ContextAttributesExt};
 use instrument::{KeyValue, Metrics, metric, trace_method};
-use opentelemetry::metrics::{Counter, Gauge, Histogram, UpDownCounter};
+use opentelemetry::metrics::{
+    AsyncInstrument, Counter, Gauge, Histogram, ObservableGauge, UpDownCounter,
+};
 use support::{attr, metrics, points, span, spans, start};
 
 #[metric(histogram = "test_sync_ms", counter = "test_sync_calls", buckets = [1.0, 10.0, 100.0], description = "sync calls")]
@@ -73,6 +75,16 @@ struct AppMetrics {
     queue: UpDownCounter<i64>,
     /// Tokens in the last reply.
     last_tokens: Gauge<u64>,
+    /// Cost so far.
+    #[metric(unit = "USD")]
+    spent: Counter<f64>,
+    /// Queue depth, read when metrics are collected.
+    #[metric(callback = observe_depth)]
+    depth: ObservableGauge<i64>,
+}
+
+fn observe_depth(observer: &dyn AsyncInstrument<i64>) {
+    observer.observe(7, &[KeyValue::new("queue", "main")]);
 }
 
 #[test]
@@ -84,6 +96,7 @@ fn names_units_descriptions_and_buckets_are_as_declared() {
     app.ttft.record(70.0, &[]);
     app.queue.add(3, &[]);
     app.last_tokens.record(42, &[]);
+    app.spent.add(0.25, &[]);
     let all = metrics();
     let find = |name: &str| {
         all.iter()
@@ -117,6 +130,12 @@ fn names_units_descriptions_and_buckets_are_as_declared() {
     assert_eq!(find("app.queue").description, "Items waiting");
     assert_eq!(points(&all, "app.queue")[0].count, 3.0);
     assert_eq!(points(&all, "app.last_tokens")[0].count, 42.0);
+    assert_eq!(points(&all, "app.spent")[0].count, 0.25);
+    let depth = points(&all, "app.depth");
+    assert_eq!(
+        (depth[0].count, depth[0].attr("queue")),
+        (7.0, Some("main"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
