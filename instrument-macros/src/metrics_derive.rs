@@ -97,7 +97,24 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
         return Err(errors);
     }
 
+    // Observable gauges are held only to keep their callback registered: read them once, so
+    // the user's crate gets no dead-code warning for them.
+    let observable: Vec<&Ident> = fields
+        .iter()
+        .filter(|f| instrument_kind(&f.ty).is_ok_and(|(kind, _)| kind == "observable_gauge"))
+        .filter_map(|f| f.ident.as_ref())
+        .collect();
     let name = &input.ident;
+    let keep_alive = (!observable.is_empty()).then(|| {
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn keep_alive(set: &#name) {
+                    #(let _ = &set.#observable;)*
+                }
+            };
+        }
+    });
     let scope_tokens = match &scope {
         Some(scope) => quote!(#scope),
         None => quote!(::core::env!("CARGO_PKG_NAME")),
@@ -117,6 +134,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
                 INSTANCE.get(#scope_tokens, Self::new)
             }
         }
+        #keep_alive
     })
 }
 
