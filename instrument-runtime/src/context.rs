@@ -57,14 +57,17 @@ fn merged(base: &[KeyValue], updates: &[KeyValue]) -> Vec<KeyValue> {
 
 /// A context holding a new scope: the current scope's attributes with `attributes` applied.
 fn context_with_scope(attributes: impl IntoIterator<Item = KeyValue>) -> Context {
+    Context::map_current(|cx| with_scope(cx, attributes))
+}
+
+/// `cx` with a new scope: `cx`'s scope attributes with `attributes` applied.
+pub(crate) fn with_scope(cx: &Context, attributes: impl IntoIterator<Item = KeyValue>) -> Context {
     let updates: Vec<KeyValue> = attributes.into_iter().collect();
-    Context::map_current(|cx| {
-        let base = cx
-            .get::<AttributeScope>()
-            .map(AttributeScope::snapshot)
-            .unwrap_or_default();
-        cx.with_value(AttributeScope::new(merged(&base, &updates)))
-    })
+    let base = cx
+        .get::<AttributeScope>()
+        .map(AttributeScope::snapshot)
+        .unwrap_or_default();
+    cx.with_value(AttributeScope::new(merged(&base, &updates)))
 }
 
 /// Runs `future` in a new scope holding the current scope's attributes plus `attributes`.

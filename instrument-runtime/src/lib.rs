@@ -15,6 +15,8 @@ mod console;
 pub mod context;
 mod current;
 mod diagnostics;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod metrics;
 mod setup;
 mod span;
@@ -29,7 +31,7 @@ pub use console::{ConsoleExporter, render_trace};
 pub use current::{MAX_KEY_BYTES, get_trace_id, log_attributes, log_event};
 pub use diagnostics::instrumentation_failures;
 pub use instrument_macros::Metrics;
-pub use metrics::{ConsoleMetricExporter, EndpointMetrics, PoolMetrics};
+pub use metrics::{ConsoleMetricExporter, EndpointMetrics, HttpServerMetrics, PoolMetrics};
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
 pub use setup::{

@@ -2,7 +2,7 @@
 //! package's names, units and descriptions: endpoint metrics for the HTTP layer and pool
 //! metrics for the connection-pool monitor.
 
-use opentelemetry::metrics::{Counter, Gauge, Histogram};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, UpDownCounter};
 
 use crate::Metrics;
 
@@ -58,4 +58,20 @@ pub struct PoolMetrics {
     /// Time spent waiting for a connection, in milliseconds.
     #[metric(name = "db_checkout_latency_ms", unit = "ms")]
     pub checkout_latency_ms: Histogram<f64>,
+}
+
+/// The semantic-convention HTTP server metrics.
+#[derive(Metrics)]
+#[metrics(scope = "instrument", crate = crate)]
+pub struct HttpServerMetrics {
+    /// Duration of HTTP server requests.
+    #[metric(
+        name = "http.server.request.duration",
+        unit = "s",
+        buckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+    )]
+    pub request_duration: Histogram<f64>,
+    /// Number of active HTTP server requests.
+    #[metric(name = "http.server.active_requests", unit = "{request}")]
+    pub active_requests: UpDownCounter<i64>,
 }

@@ -125,12 +125,7 @@ impl ActiveSpan {
     }
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-string payload".to_owned());
-        record_failure(&self.cx, "panic", message);
+        record_failure(&self.cx, "panic", panic_message(payload));
         self.cx.span().end();
     }
 
@@ -140,6 +135,15 @@ impl ActiveSpan {
         span.set_status(Status::error("cancelled"));
         span.end();
     }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }
 
 fn record_failure(cx: &Context, error_type: &'static str, message: String) {

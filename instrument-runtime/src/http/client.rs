@@ -1,0 +1,191 @@
+//! The client layer: one CLIENT span per outgoing request, and `traceparent` injected so the
+//! server continues the trace.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response, Uri};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
+    URL_FULL,
+};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::propagation;
+use crate::state;
+
+/// A `tower::Layer` for HTTP clients (hyper-util's client, or any tower HTTP service): a
+/// CLIENT span per request and W3C trace context injected into its headers.
+///
+/// ```no_run
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use tower_layer::Layer;
+///
+/// let client = Client::builder(TokioExecutor::new()).build_http::<String>();
+/// let traced = instrument_runtime::http::HttpClientLayer.layer(client);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpClientLayer;
+
+impl<S> Layer<S> for HttpClientLayer {
+    type Service = HttpClientService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpClientService { inner }
+    }
+}
+
+/// The service [`HttpClientLayer`] wraps around a client.
+#[derive(Clone, Debug)]
+pub struct HttpClientService<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpClientService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Display,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ClientFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let parent = Context::current();
+        let span = state::enabled()
+            .then(|| {
+                let method = request.method().as_str().to_owned();
+                let attributes = client_attributes(&method, request.uri());
+                state::with_tracer(|tracer| {
+                    let builder = SpanBuilder::from_name(method)
+                        .with_kind(SpanKind::Client)
+                        .with_attributes(attributes);
+                    tracer.build_with_context(builder, &parent)
+                })
+            })
+            .flatten();
+        let cx = span.map(|span| parent.with_span(span));
+        propagation::inject_context(cx.as_ref().unwrap_or(&parent), request.headers_mut());
+        ClientFuture {
+            inner: self.inner.call(request),
+            cx,
+        }
+    }
+}
+
+/// `http.request.method`, `server.address`, `server.port` and `url.full` (without credentials).
+fn client_attributes(method: &str, uri: &Uri) -> Vec<KeyValue> {
+    let mut attributes = vec![KeyValue::new(HTTP_REQUEST_METHOD, method.to_owned())];
+    if let Some(host) = uri.host() {
+        attributes.push(KeyValue::new(SERVER_ADDRESS, host.to_owned()));
+    }
+    let default_port = if uri.scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
+    attributes.push(KeyValue::new(
+        SERVER_PORT,
+        i64::from(uri.port_u16().unwrap_or(default_port)),
+    ));
+    attributes.push(KeyValue::new(URL_FULL, url_without_credentials(uri)));
+    attributes
+}
+
+/// The URL with any `user:password@` removed.
+fn url_without_credentials(uri: &Uri) -> String {
+    let Some(host) = uri.host() else {
+        return uri.to_string();
+    };
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    format!("{scheme}://{host}{port}{path}")
+}
+
+pin_project! {
+    /// The response future of [`HttpClientService`]; ends the CLIENT span with the response.
+    pub struct ClientFuture<F> {
+        #[pin]
+        inner: F,
+        cx: Option<Context>,
+    }
+
+    impl<F> PinnedDrop for ClientFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(cx) = this.project().cx.take() {
+                let span = cx.span();
+                span.add_event(crate::span::CANCELLED_EVENT, Vec::new());
+                span.set_status(Status::error("cancelled"));
+                span.end();
+            }
+        }
+    }
+}
+
+impl<F, B, E> Future for ClientFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Display,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.inner.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        if let Some(span_cx) = this.cx.take() {
+            let span = span_cx.span();
+            match &result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+                    if status >= 400 {
+                        span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
+                        span.set_status(Status::error(format!("HTTP {status}")));
+                    }
+                }
+                Err(error) => {
+                    span.set_attribute(KeyValue::new(ERROR_TYPE, std::any::type_name::<E>()));
+                    span.set_status(Status::error(error.to_string()));
+                }
+            }
+            span.end();
+        }
+        Poll::Ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_url_full() {
+        let uri: Uri = "https://user:secret@api.example.com:8443/v1/agents?limit=2"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url_without_credentials(&uri),
+            "https://api.example.com:8443/v1/agents?limit=2"
+        );
+        let attributes = client_attributes("GET", &uri);
+        assert!(attributes.contains(&KeyValue::new(SERVER_ADDRESS, "api.example.com")));
+        assert!(attributes.contains(&KeyValue::new(SERVER_PORT, 8443)));
+        let plain: Uri = "http://localhost/x".parse().unwrap();
+        assert!(client_attributes("GET", &plain).contains(&KeyValue::new(SERVER_PORT, 80)));
+    }
+}

@@ -1,0 +1,127 @@
+//! The end of a server request: ends its span and records its metrics once, when the response
+//! body has been sent (or dropped), so a streamed response counts until its last chunk.
+
+use std::time::Instant;
+
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_SCHEME,
+};
+
+use crate::metrics::{EndpointMetrics, HttpServerMetrics};
+
+/// Attribute of the original endpoint metrics: the route template, or `unknown`.
+pub const ENDPOINT_PATH_KEY: &str = "endpoint_path";
+/// Attribute of the original endpoint metrics: the request method.
+pub const METHOD_KEY: &str = "method";
+/// Attribute of the original endpoint metrics: the response status code.
+pub const STATUS_CODE_KEY: &str = "status_code";
+
+/// What is known about a request when its response is complete.
+pub(crate) struct Completion {
+    pub cx: Context,
+    /// Whether `cx` holds a server span this request started (not a parent's span).
+    pub owns_span: bool,
+    pub started: Instant,
+    pub method: String,
+    pub scheme: &'static str,
+    pub route: Option<String>,
+    pub status: Option<u16>,
+    pub scoped: Vec<KeyValue>,
+    pub endpoint_metrics: bool,
+    pub semconv_metrics: bool,
+    pub finished: bool,
+}
+
+impl Completion {
+    /// Records a failure of the inner service (no response at all).
+    pub fn record_error(&self, error_type: &str, message: String) {
+        if !self.owns_span {
+            return;
+        }
+        let span = self.cx.span();
+        span.set_attribute(KeyValue::new(ERROR_TYPE, error_type.to_owned()));
+        span.add_event(
+            crate::span::EXCEPTION_EVENT,
+            vec![
+                KeyValue::new("exception.type", error_type.to_owned()),
+                KeyValue::new("exception.message", message.clone()),
+            ],
+        );
+        span.set_status(Status::error(message));
+    }
+
+    /// Sets the response status on the span: ERROR and `error.type` for 5xx.
+    pub fn record_status(&mut self, status: u16) {
+        self.status = Some(status);
+        if !self.owns_span {
+            return;
+        }
+        let span = self.cx.span();
+        span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        if status >= 500 {
+            span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
+            span.set_status(Status::error(format!("HTTP {status}")));
+        }
+    }
+
+    /// Ends the span and records the metrics, once.
+    pub fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        if self.owns_span {
+            self.cx.span().end();
+        }
+        let status = self.status.map(i64::from);
+        if self.endpoint_metrics {
+            let mut attributes = vec![
+                KeyValue::new(
+                    ENDPOINT_PATH_KEY,
+                    self.route.clone().unwrap_or_else(|| "unknown".to_owned()),
+                ),
+                KeyValue::new(METHOD_KEY, self.method.clone()),
+                KeyValue::new(STATUS_CODE_KEY, status.unwrap_or(0)),
+            ];
+            attributes.extend(self.scoped.iter().cloned());
+            let metrics = EndpointMetrics::global();
+            metrics.requests.add(1, &attributes);
+            metrics
+                .e2e_ms
+                .record(elapsed.as_secs_f64() * 1_000.0, &attributes);
+        }
+        if self.semconv_metrics {
+            let metrics = HttpServerMetrics::global();
+            metrics.active_requests.add(-1, &self.active_attributes());
+            let mut attributes = self.active_attributes();
+            if let Some(route) = &self.route {
+                attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+            }
+            if let Some(status) = status {
+                attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, status));
+                if status >= 500 {
+                    attributes.push(KeyValue::new(ERROR_TYPE, status.to_string()));
+                }
+            }
+            metrics
+                .request_duration
+                .record(elapsed.as_secs_f64(), &attributes);
+        }
+    }
+
+    /// The attributes of `http.server.active_requests`.
+    pub fn active_attributes(&self) -> Vec<KeyValue> {
+        vec![
+            KeyValue::new(HTTP_REQUEST_METHOD, self.method.clone()),
+            KeyValue::new(URL_SCHEME, self.scheme),
+        ]
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

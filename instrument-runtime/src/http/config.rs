@@ -1,0 +1,207 @@
+//! What the HTTP server layer records: excluded routes, header attributes, which endpoints get
+//! metrics, and whether errors carry a trace-id header.
+
+use http::HeaderName;
+use regex::Regex;
+
+/// Routes that get no span and no metrics by default, matched against `"{METHOD} {path}"`.
+pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["^GET /v1/health$"];
+
+/// Endpoints that get the original's endpoint metrics by default, matched against
+/// `"{METHOD} {route}"`: the agent message endpoints.
+pub const DEFAULT_ENDPOINT_METRIC_ROUTES: &[&str] =
+    &["^POST /v1/agents/\\{agent_id\\}/messages(/stream|/async)?$"];
+
+/// Request headers copied into the request context (so every span and metric recorded while
+/// handling the request carries them), with their attribute names.
+pub const DEFAULT_HEADER_ATTRIBUTES: &[(&str, &str)] = &[
+    ("x-organization-id", "organization.id"),
+    ("x-project-id", "project.id"),
+    ("x-base-template-id", "base_template.id"),
+    ("x-template-id", "template.id"),
+    ("x-agent-id", "agent.id"),
+];
+
+/// Request headers recorded on the server span only.
+pub const DEFAULT_SPAN_HEADER_ATTRIBUTES: &[(&str, &str)] =
+    &[("user_id", "user.id"), ("user-agent", "client")];
+
+/// A pattern or header name that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfigError(String);
+
+impl std::fmt::Display for HttpConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpConfigError {}
+
+/// Configuration of [`HttpLayer`](super::HttpLayer).
+///
+/// ```
+/// use instrument_runtime::http::HttpConfig;
+/// let config = HttpConfig::default()
+///     .excluded_routes(["^GET /healthz$"])?
+///     .endpoint_metrics(["^POST /v1/"])?
+///     .trace_id_header("x-trace-id")?;
+/// # Ok::<_, instrument_runtime::http::HttpConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub(crate) excluded_routes: Vec<Regex>,
+    pub(crate) endpoint_metric_routes: Vec<Regex>,
+    pub(crate) header_attributes: Vec<(HeaderName, &'static str)>,
+    pub(crate) span_header_attributes: Vec<(HeaderName, &'static str)>,
+    pub(crate) semconv_metrics: bool,
+    pub(crate) trace_id_header: Option<HeaderName>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let regexes = |patterns: &[&str]| {
+            patterns
+                .iter()
+                .map(|p| Regex::new(p).expect("valid default"))
+                .collect()
+        };
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            pairs
+                .iter()
+                .map(|(h, a)| (HeaderName::from_static(h), *a))
+                .collect()
+        };
+        Self {
+            excluded_routes: regexes(DEFAULT_EXCLUDED_ROUTES),
+            endpoint_metric_routes: regexes(DEFAULT_ENDPOINT_METRIC_ROUTES),
+            header_attributes: headers(DEFAULT_HEADER_ATTRIBUTES),
+            span_header_attributes: headers(DEFAULT_SPAN_HEADER_ATTRIBUTES),
+            semconv_metrics: true,
+            trace_id_header: None,
+        }
+    }
+}
+
+fn compile<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Result<Vec<Regex>, HttpConfigError> {
+    patterns
+        .into_iter()
+        .map(|p| {
+            Regex::new(p).map_err(|e| HttpConfigError(format!("invalid route pattern {p:?}: {e}")))
+        })
+        .collect()
+}
+
+fn header(name: &str) -> Result<HeaderName, HttpConfigError> {
+    HeaderName::try_from(name)
+        .map_err(|e| HttpConfigError(format!("invalid header name {name:?}: {e}")))
+}
+
+impl HttpConfig {
+    /// Requests whose `"{METHOD} {path}"` matches one of `patterns` get no span and no metrics.
+    pub fn excluded_routes<'a>(
+        mut self,
+        patterns: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, HttpConfigError> {
+        self.excluded_routes = compile(patterns)?;
+        Ok(self)
+    }
+
+    /// Requests whose `"{METHOD} {route}"` matches one of `patterns` record
+    /// `count_endpoint_requests` and `hist_endpoint_e2e_ms`. Empty: none do.
+    pub fn endpoint_metrics<'a>(
+        mut self,
+        patterns: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, HttpConfigError> {
+        self.endpoint_metric_routes = compile(patterns)?;
+        Ok(self)
+    }
+
+    /// Headers copied into the request context as attributes, replacing the defaults.
+    pub fn header_attributes<'a>(
+        mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'static str)>,
+    ) -> Result<Self, HttpConfigError> {
+        self.header_attributes = pairs
+            .into_iter()
+            .map(|(h, a)| Ok((header(h)?, a)))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Headers recorded on the server span only, replacing the defaults.
+    pub fn span_header_attributes<'a>(
+        mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'static str)>,
+    ) -> Result<Self, HttpConfigError> {
+        self.span_header_attributes = pairs
+            .into_iter()
+            .map(|(h, a)| Ok((header(h)?, a)))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Records the semantic-convention metrics `http.server.request.duration` and
+    /// `http.server.active_requests` (on by default).
+    pub fn semconv_metrics(mut self, on: bool) -> Self {
+        self.semconv_metrics = on;
+        self
+    }
+
+    /// Adds a response header carrying the trace id (off by default).
+    pub fn trace_id_header(mut self, name: &str) -> Result<Self, HttpConfigError> {
+        self.trace_id_header = Some(header(name)?);
+        Ok(self)
+    }
+
+    pub(crate) fn is_excluded(&self, method: &str, path: &str) -> bool {
+        !self.excluded_routes.is_empty() && {
+            let line = format!("{method} {path}");
+            self.excluded_routes.iter().any(|r| r.is_match(&line))
+        }
+    }
+
+    pub(crate) fn wants_endpoint_metrics(&self, method: &str, route: Option<&str>) -> bool {
+        match route {
+            Some(route) if !self.endpoint_metric_routes.is_empty() => {
+                let line = format!("{method} {route}");
+                self.endpoint_metric_routes
+                    .iter()
+                    .any(|r| r.is_match(&line))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_original() {
+        let config = HttpConfig::default();
+        assert!(config.is_excluded("GET", "/v1/health"));
+        assert!(!config.is_excluded("GET", "/v1/health/deep"));
+        assert!(!config.is_excluded("POST", "/v1/health"));
+        for route in [
+            "/v1/agents/{agent_id}/messages",
+            "/v1/agents/{agent_id}/messages/stream",
+            "/v1/agents/{agent_id}/messages/async",
+        ] {
+            assert!(
+                config.wants_endpoint_metrics("POST", Some(route)),
+                "{route}"
+            );
+        }
+        assert!(!config.wants_endpoint_metrics("GET", Some("/v1/agents/{agent_id}/messages")));
+        assert!(!config.wants_endpoint_metrics("POST", None));
+        assert_eq!(config.header_attributes.len(), 5);
+    }
+
+    #[test]
+    fn bad_patterns_and_headers_are_errors() {
+        assert!(HttpConfig::default().excluded_routes(["("]).is_err());
+        assert!(HttpConfig::default().trace_id_header("bad header").is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! The server layer: one SERVER span per request, header attributes in the request context,
+//! endpoint metrics, panics answered as a JSON 500 carrying the trace id.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    HTTP_REQUEST_METHOD, HTTP_ROUTE, URL_PATH, URL_SCHEME,
+};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::InstrumentedBody;
+use super::completion::Completion;
+use super::config::HttpConfig;
+use super::error::error_body;
+use super::propagation;
+use crate::metrics::HttpServerMetrics;
+use crate::span::panic_message;
+use crate::{context, state};
+
+/// A `tower::Layer` instrumenting an HTTP server (axum, hyper 1, any tower service).
+///
+/// With axum, add it with `Router::layer` so that the matched route template names the span.
+///
+/// ```no_run
+/// # #[cfg(feature = "axum")] {
+/// use axum::{Router, routing::get};
+/// let app: Router = Router::new()
+///     .route("/v1/agents/{agent_id}", get(|| async { "ok" }))
+///     .layer(instrument_runtime::http::HttpLayer::new());
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct HttpLayer {
+    config: Arc<HttpConfig>,
+}
+
+impl HttpLayer {
+    /// A layer with the default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A layer with `config`.
+    pub fn with_config(config: HttpConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<S> Layer<S> for HttpLayer {
+    type Service = HttpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service [`HttpLayer`] wraps around a server.
+#[derive(Clone, Debug)]
+pub struct HttpService<S> {
+    inner: S,
+    config: Arc<HttpConfig>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Display,
+{
+    type Response = Response<InstrumentedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (tracing, metrics) = (state::enabled(), state::metrics_enabled());
+        if !(tracing || metrics)
+            || self
+                .config
+                .is_excluded(request.method().as_str(), request.uri().path())
+        {
+            return ResponseFuture {
+                inner: self.inner.call(request),
+                completion: None,
+                trace_id_header: None,
+            };
+        }
+        let completion = self.begin(&request, tracing, metrics);
+        let inner = {
+            let _current = completion.cx.clone().attach();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner,
+            completion: Some(completion),
+            trace_id_header: self.config.trace_id_header.clone(),
+        }
+    }
+}
+
+impl<S> HttpService<S> {
+    /// Starts the request's span and metrics.
+    fn begin<B>(&self, request: &Request<B>, tracing: bool, metrics: bool) -> Completion {
+        let method = request.method().as_str().to_owned();
+        let route = matched_route(request);
+        let scheme = if request.uri().scheme_str() == Some("https") {
+            "https"
+        } else {
+            "http"
+        };
+        let headers = request.headers();
+        let header_values = |pairs: &[(HeaderName, &'static str)]| -> Vec<KeyValue> {
+            pairs
+                .iter()
+                .filter_map(|(name, key)| {
+                    let value = headers.get(name)?.to_str().ok()?;
+                    Some(KeyValue::new(*key, value.to_owned()))
+                })
+                .collect()
+        };
+        let scoped = header_values(&self.config.header_attributes);
+        let mut parent = propagation::extract(headers);
+        if !scoped.is_empty() {
+            parent = context::with_scope(&parent, scoped.clone());
+        }
+        let started_span = tracing
+            .then(|| {
+                let name = match &route {
+                    Some(route) => format!("{method} {route}"),
+                    None => method.clone(),
+                };
+                let mut attributes = vec![
+                    KeyValue::new(HTTP_REQUEST_METHOD, method.clone()),
+                    KeyValue::new(URL_PATH, request.uri().path().to_owned()),
+                    KeyValue::new(URL_SCHEME, scheme),
+                ];
+                if let Some(route) = &route {
+                    attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+                }
+                attributes.extend(scoped.iter().cloned());
+                attributes.extend(header_values(&self.config.span_header_attributes));
+                state::with_tracer(|tracer| {
+                    let builder = SpanBuilder::from_name(name)
+                        .with_kind(SpanKind::Server)
+                        .with_attributes(attributes);
+                    tracer.build_with_context(builder, &parent)
+                })
+            })
+            .flatten();
+        let owns_span = started_span.is_some();
+        let cx = match started_span {
+            Some(span) => parent.with_span(span),
+            None => parent,
+        };
+        let completion = Completion {
+            cx,
+            owns_span,
+            started: Instant::now(),
+            endpoint_metrics: metrics
+                && self
+                    .config
+                    .wants_endpoint_metrics(&method, route.as_deref()),
+            semconv_metrics: metrics && self.config.semconv_metrics,
+            method,
+            scheme,
+            route,
+            status: None,
+            scoped,
+            finished: false,
+        };
+        if completion.semconv_metrics {
+            HttpServerMetrics::global()
+                .active_requests
+                .add(1, &completion.active_attributes());
+        }
+        completion
+    }
+}
+
+/// The route template axum matched, if any.
+#[cfg(feature = "axum")]
+fn matched_route<B>(request: &Request<B>) -> Option<String> {
+    request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+}
+
+/// Without axum, no route template is known.
+#[cfg(not(feature = "axum"))]
+fn matched_route<B>(_request: &Request<B>) -> Option<String> {
+    None
+}
+
+pin_project! {
+    /// The response future of [`HttpService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        completion: Option<Completion>,
+        trace_id_header: Option<HeaderName>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Display,
+{
+    type Output = Result<Response<InstrumentedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(completion) = this.completion.as_ref() else {
+            return this
+                .inner
+                .poll(cx)
+                .map(|r| r.map(|response| response.map(|b| InstrumentedBody::inner(b, None))));
+        };
+        let current = completion.cx.clone().attach();
+        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)));
+        drop(current);
+        let mut completion = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            _ => this.completion.take().expect("checked above"),
+        };
+        let trace_id = trace_id_of(&completion.cx);
+        Poll::Ready(match polled {
+            Ok(Poll::Pending) => unreachable!("returned above"),
+            Ok(Poll::Ready(Ok(response))) => {
+                completion.record_status(response.status().as_u16());
+                let (mut parts, body) = response.into_parts();
+                add_trace_id_header(
+                    &mut parts.headers,
+                    this.trace_id_header.as_ref(),
+                    trace_id.as_deref(),
+                );
+                Ok(Response::from_parts(
+                    parts,
+                    InstrumentedBody::inner(body, Some(completion)),
+                ))
+            }
+            Ok(Poll::Ready(Err(error))) => {
+                completion.record_error(std::any::type_name::<E>(), error.to_string());
+                completion.finish();
+                Err(error)
+            }
+            Err(payload) => {
+                completion.record_error("panic", panic_message(payload.as_ref()));
+                completion.record_status(500);
+                let body = error_body("Internal Server Error", trace_id.as_deref());
+                let mut response = Response::new(InstrumentedBody::full(body, Some(completion)));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                add_trace_id_header(
+                    response.headers_mut(),
+                    this.trace_id_header.as_ref(),
+                    trace_id.as_deref(),
+                );
+                Ok(response)
+            }
+        })
+    }
+}
+
+fn trace_id_of(cx: &Context) -> Option<String> {
+    let span_context = cx.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| format!("{:032x}", span_context.trace_id()))
+}
+
+fn add_trace_id_header(
+    headers: &mut http::HeaderMap,
+    name: Option<&HeaderName>,
+    trace_id: Option<&str>,
+) {
+    if let (Some(name), Some(Ok(value))) = (name, trace_id.map(HeaderValue::from_str)) {
+        headers.insert(name.clone(), value);
+    }
+}
