@@ -168,6 +168,19 @@ pub fn spans() -> Vec<SpanData> {
         .unwrap()
 }
 
+/// Waits (up to 5 s) until at least `count` spans have finished, and returns them. A server
+/// span ends when its response body has been sent, which a client may see slightly earlier.
+pub fn wait_for_spans(count: usize) -> Vec<SpanData> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let all = spans();
+        if all.len() >= count || std::time::Instant::now() > deadline {
+            return all;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The one finished span named `name`.
 pub fn span(name: &str) -> SpanData {
     let all = spans();

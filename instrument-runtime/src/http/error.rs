@@ -84,8 +84,8 @@ impl axum::response::IntoResponse for HttpError {
                         KeyValue::new("exception.message", self.detail.clone()),
                     ],
                 );
+                // `error.type` is left to the server layer, which sets the status code as it.
                 if self.status.is_server_error() {
-                    span.set_attribute(KeyValue::new("error.type", self.error_type));
                     span.set_status(Status::error(self.detail.clone()));
                 }
             }
