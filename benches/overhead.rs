@@ -9,39 +9,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use instrument::{Telemetry, metric, trace_method};
+
+#[path = "support/discard.rs"]
+mod discard;
+use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-
-/// Drops every span.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        drop(batch);
-        std::future::ready(Ok(()))
-    }
-}
-
-impl PushMetricExporter for Discard {
-    fn export(&self, _metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(Ok(()))
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 #[inline(never)]
 #[metric(histogram = "bench_ms")]

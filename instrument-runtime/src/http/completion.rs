@@ -35,13 +35,12 @@ pub(crate) struct Completion {
 }
 
 impl Completion {
-    /// Records a failure of the inner service (no response at all).
-    pub fn record_error(&self, error_type: &str, message: String) {
+    /// Records an `exception` event and status ERROR on the server span.
+    pub fn record_exception(&self, error_type: &str, message: String) {
         if !self.owns_span {
             return;
         }
         let span = self.cx.span();
-        span.set_attribute(KeyValue::new(ERROR_TYPE, error_type.to_owned()));
         span.add_event(
             crate::span::EXCEPTION_EVENT,
             vec![
@@ -50,6 +49,16 @@ impl Completion {
             ],
         );
         span.set_status(Status::error(message));
+    }
+
+    /// Records a failure with no response status (the inner service or the body failed).
+    pub fn record_error(&self, error_type: &str, message: String) {
+        if self.owns_span {
+            self.cx
+                .span()
+                .set_attribute(KeyValue::new(ERROR_TYPE, error_type.to_owned()));
+        }
+        self.record_exception(error_type, message);
     }
 
     /// Sets the response status on the span: ERROR and `error.type` for 5xx.

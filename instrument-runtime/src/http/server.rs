@@ -265,7 +265,7 @@ where
                 Err(error)
             }
             Err(payload) => {
-                completion.record_error("panic", panic_message(payload.as_ref()));
+                completion.record_exception("panic", panic_message(payload.as_ref()));
                 completion.record_status(500);
                 let body = error_body("Internal Server Error", trace_id.as_deref());
                 let mut response = Response::new(InstrumentedBody::full(body, Some(completion)));
