@@ -449,3 +449,32 @@ async fn two_services_share_one_trace_through_the_client_layer() {
         "{url}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_tower_service_and_its_errors_become_json_500s() {
+    use tower::ServiceExt as _;
+    let _t = start();
+    let failing = tower::service_fn(|_request: http::Request<Full<Bytes>>| async {
+        Err::<http::Response<Full<Bytes>>, _>(std::io::Error::other("backend refused"))
+    });
+    let service = HttpLayer::new().layer(failing);
+    let request = http::Request::post("/v1/jobs")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = service
+        .oneshot(request)
+        .await
+        .expect("the layer answers instead of failing");
+    assert_eq!(response.status(), 500);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let all = wait_for_spans(1);
+    let server = named(&all, "POST");
+    assert_eq!(body["trace_id"], trace_id(server));
+    assert_eq!(attr(server, "error.type").as_deref(), Some("500"));
+    assert!(
+        event(server, "exception")
+            .unwrap()
+            .contains(&("exception.message".into(), "backend refused".into()))
+    );
+}

@@ -212,7 +212,9 @@ fn matched_route<B>(_request: &Request<B>) -> Option<String> {
 }
 
 pin_project! {
-    /// The response future of [`HttpService`].
+        /// The response future of [`HttpService`]. A panic or an error of the inner service is
+    /// answered as a 500 with the JSON body `{"detail", "trace_id"}`.
+
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -260,28 +262,40 @@ where
                 ))
             }
             Ok(Poll::Ready(Err(error))) => {
-                completion.record_error(std::any::type_name::<E>(), error.to_string());
-                completion.finish();
-                Err(error)
+                completion.record_exception(std::any::type_name::<E>(), error.to_string());
+                Ok(internal_error_response(
+                    completion,
+                    this.trace_id_header.as_ref(),
+                    trace_id.as_deref(),
+                ))
             }
             Err(payload) => {
                 completion.record_exception("panic", panic_message(payload.as_ref()));
-                completion.record_status(500);
-                let body = error_body("Internal Server Error", trace_id.as_deref());
-                let mut response = Response::new(InstrumentedBody::full(body, Some(completion)));
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                response
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                add_trace_id_header(
-                    response.headers_mut(),
+                Ok(internal_error_response(
+                    completion,
                     this.trace_id_header.as_ref(),
                     trace_id.as_deref(),
-                );
-                Ok(response)
+                ))
             }
         })
     }
+}
+
+/// The 500 the layer answers for a panic or an error of the inner service.
+fn internal_error_response<B>(
+    mut completion: Completion,
+    trace_id_header: Option<&HeaderName>,
+    trace_id: Option<&str>,
+) -> Response<InstrumentedBody<B>> {
+    completion.record_status(500);
+    let body = error_body("Internal Server Error", trace_id);
+    let mut response = Response::new(InstrumentedBody::full(body, Some(completion)));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    add_trace_id_header(response.headers_mut(), trace_id_header, trace_id);
+    response
 }
 
 fn trace_id_of(cx: &Context) -> Option<String> {
