@@ -5,10 +5,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);
-static LAST_REPORT_SECS: AtomicU64 = AtomicU64::new(0);
+static FAILURE_REPORTS: RateLimit = RateLimit::new();
 
-/// Minimum number of seconds between two failure reports on stderr.
+/// Minimum number of seconds between two reports of one kind on stderr.
 const REPORT_INTERVAL_SECS: u64 = 10;
+
+/// Lets one report through per [`REPORT_INTERVAL_SECS`].
+pub(crate) struct RateLimit {
+    last_secs: AtomicU64,
+}
+
+impl RateLimit {
+    pub(crate) const fn new() -> Self {
+        Self {
+            last_secs: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a report may go out now (and, if so, the next one waits an interval).
+    pub(crate) fn allow(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            .max(1);
+        let last = self.last_secs.load(Ordering::Relaxed);
+        (last == 0 || now.saturating_sub(last) >= REPORT_INTERVAL_SECS)
+            && self
+                .last_secs
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
 
 /// How many failures inside instrumentation have been caught since the process started
 /// (a panicking `Debug` impl, an exporter error at setup, ...).
@@ -24,16 +52,7 @@ pub fn instrumentation_failures() -> u64 {
 /// Counts a failure and reports it on stderr unless another report went out recently.
 pub(crate) fn report_failure(what: &str) {
     let total = FAILURES.fetch_add(1, Ordering::Relaxed) + 1;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let last = LAST_REPORT_SECS.load(Ordering::Relaxed);
-    if (last == 0 || now.saturating_sub(last) >= REPORT_INTERVAL_SECS)
-        && LAST_REPORT_SECS
-            .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    if FAILURE_REPORTS.allow() {
         eprintln!("instrument: warning: {what} ({total} instrumentation failures so far)");
     }
 }

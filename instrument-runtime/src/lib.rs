@@ -14,6 +14,7 @@ mod capture;
 mod console;
 pub mod context;
 mod current;
+pub mod db;
 mod diagnostics;
 #[cfg(feature = "http")]
 pub mod http;
@@ -31,7 +32,9 @@ pub use console::{ConsoleExporter, render_trace};
 pub use current::{MAX_KEY_BYTES, get_trace_id, log_attributes, log_event};
 pub use diagnostics::instrumentation_failures;
 pub use instrument_macros::Metrics;
-pub use metrics::{ConsoleMetricExporter, EndpointMetrics, HttpServerMetrics, PoolMetrics};
+pub use metrics::{
+    ConsoleMetricExporter, DbMetrics, EndpointMetrics, HttpServerMetrics, PoolMetrics,
+};
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
 pub use setup::{

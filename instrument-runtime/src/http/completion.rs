@@ -82,8 +82,10 @@ impl Completion {
         }
         let elapsed = self.started.elapsed();
         if self.owns_span {
+            crate::db::repeated::report_on_end(&self.cx);
             self.cx.span().end();
         }
+
         let status = self.status.map(i64::from);
         if self.endpoint_metrics {
             let mut attributes = vec![

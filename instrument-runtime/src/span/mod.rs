@@ -121,11 +121,13 @@ impl ActiveSpan {
                 record_failure(&self.cx, error_type, message);
             }
         }
+        crate::db::repeated::report_on_end(&self.cx);
         span.end();
     }
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
         record_failure(&self.cx, "panic", panic_message(payload));
+        crate::db::repeated::report_on_end(&self.cx);
         self.cx.span().end();
     }
 
@@ -133,6 +135,7 @@ impl ActiveSpan {
         let span = self.cx.span();
         span.add_event(CANCELLED_EVENT, Vec::new());
         span.set_status(Status::error("cancelled"));
+        crate::db::repeated::report_on_end(&self.cx);
         span.end();
     }
 }

@@ -1,0 +1,107 @@
+//! Database instrumentation settings (the original's `enabled`, `sql_truncate_length`,
+//! `monitor_joined_loading` → `monitor_repeated_queries`, `log_instrumentation_errors`).
+
+use std::sync::{Arc, LazyLock};
+
+use arc_swap::ArcSwap;
+
+/// What database instrumentation records.
+///
+/// ```
+/// use instrument_runtime::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation};
+/// {
+///     let _guard = temporary_instrumentation(InstrumentationConfig { sql_truncate_length: 80, ..Default::default() });
+///     assert_eq!(instrumentation_config().sql_truncate_length, 80);
+/// }
+/// assert_eq!(instrumentation_config().sql_truncate_length, 1000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstrumentationConfig {
+    /// Record query spans, metrics and detections at all.
+    pub enabled: bool,
+    /// Longest `db.query.text` kept, in bytes; longer text is cut and ends in `...`.
+    pub sql_truncate_length: usize,
+    /// Report a statement shape repeated under one parent span (N+1 queries).
+    pub monitor_repeated_queries: bool,
+    /// How many executions of one shape under one parent make a repeated-query report.
+    pub repeated_query_threshold: u32,
+    /// Warn (rate-limited) about failures inside the instrumentation.
+    pub log_instrumentation_errors: bool,
+    /// Record bind values as `db.query.parameters` (off: values may be personal data).
+    pub record_bind_values: bool,
+}
+
+impl Default for InstrumentationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sql_truncate_length: 1000,
+            monitor_repeated_queries: true,
+            repeated_query_threshold: 10,
+            log_instrumentation_errors: true,
+            record_bind_values: false,
+        }
+    }
+}
+
+static CONFIG: LazyLock<ArcSwap<InstrumentationConfig>> =
+    LazyLock::new(|| ArcSwap::from_pointee(InstrumentationConfig::default()));
+
+/// The database instrumentation settings in force.
+pub fn instrumentation_config() -> Arc<InstrumentationConfig> {
+    CONFIG.load_full()
+}
+
+/// Replaces the database instrumentation settings.
+pub fn set_instrumentation_config(config: InstrumentationConfig) {
+    CONFIG.store(Arc::new(config));
+}
+
+/// Whether queries are being instrumented: enabled in the settings and a tracer installed.
+pub fn is_instrumentation_active() -> bool {
+    CONFIG.load().enabled && crate::state::enabled()
+}
+
+/// Uses `config` until the returned guard drops (also when a panic unwinds), then restores the
+/// settings that were in force.
+pub fn temporary_instrumentation(config: InstrumentationConfig) -> InstrumentationGuard {
+    let previous = CONFIG.swap(Arc::new(config));
+    InstrumentationGuard {
+        previous: Some(previous),
+    }
+}
+
+/// Restores the previous database instrumentation settings when dropped.
+#[must_use = "the settings are restored when the guard drops"]
+#[derive(Debug)]
+pub struct InstrumentationGuard {
+    previous: Option<Arc<InstrumentationConfig>>,
+}
+
+impl Drop for InstrumentationGuard {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            CONFIG.store(previous);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_settings_are_restored_on_panic() {
+        let before = instrumentation_config();
+        let result = std::panic::catch_unwind(|| {
+            let _guard = temporary_instrumentation(InstrumentationConfig {
+                enabled: false,
+                ..Default::default()
+            });
+            assert!(!instrumentation_config().enabled);
+            panic!("inside");
+        });
+        assert!(result.is_err());
+        assert_eq!(instrumentation_config(), before);
+    }
+}

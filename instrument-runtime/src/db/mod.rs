@@ -1,0 +1,30 @@
+//! Database instrumentation: statement spans named by the semantic conventions, the
+//! `db.client.operation.duration` metric, transactions, repeated-query (N+1) detection and
+//! sync-in-async detection, for sqlx (feature `sqlx`) and diesel (feature `diesel`).
+//!
+//! The parts that do not depend on a driver live here: [`InstrumentationConfig`], the SQL
+//! [`summarize`]r, the query and transaction spans.
+
+mod config;
+#[cfg(feature = "diesel")]
+pub mod diesel;
+mod query;
+pub(crate) mod repeated;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
+mod summary;
+mod sync_detection;
+mod transaction;
+
+pub use config::{
+    InstrumentationConfig, InstrumentationGuard, instrumentation_config, is_instrumentation_active,
+    set_instrumentation_config, temporary_instrumentation,
+};
+pub use query::{
+    AFFECTED_ROWS_KEY, DbTarget, PARAMETERS_KEY, QueryError, QueryOutcome, QuerySpan,
+    RETURNED_ROWS_KEY, SYNC_IN_ASYNC_KEY,
+};
+pub use repeated::{REPEATED_COUNT_KEY, REPEATED_QUERY_EVENT};
+pub use summary::{QuerySummary, normalize, summarize};
+pub use sync_detection::sync_in_async_queries;
+pub use transaction::{DEPTH_KEY, OUTCOME_KEY, STATEMENT_COUNT_KEY, TransactionSpan};

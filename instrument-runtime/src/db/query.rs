@@ -1,0 +1,242 @@
+//! One database statement as a CLIENT span and a `db.client.operation.duration` measurement,
+//! shared by the sqlx and diesel integrations.
+
+use std::time::Instant;
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
+    DB_RESPONSE_STATUS_CODE, DB_SYSTEM_NAME, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT,
+};
+
+use super::config::{InstrumentationConfig, instrumentation_config};
+use super::summary::{normalize, summarize};
+use super::{repeated, sync_detection};
+use crate::metrics::DbMetrics;
+use crate::state;
+
+/// Attribute: rows a query returned.
+pub const RETURNED_ROWS_KEY: &str = "db.response.returned_rows";
+/// Attribute: rows a statement changed.
+pub const AFFECTED_ROWS_KEY: &str = "db.response.affected_rows";
+/// Attribute: bind values, recorded only when `record_bind_values` is on.
+pub const PARAMETERS_KEY: &str = "db.query.parameters";
+/// Attribute: a synchronous query made on an async runtime's worker thread.
+pub const SYNC_IN_ASYNC_KEY: &str = "db.sync_in_async";
+
+/// Which database a statement runs against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DbTarget {
+    /// `db.system.name`: `sqlite`, `postgresql`, ...
+    pub system: &'static str,
+    /// `db.namespace`: the database name (or file).
+    pub namespace: Option<String>,
+    /// `server.address`.
+    pub server_address: Option<String>,
+    /// `server.port`.
+    pub server_port: Option<u16>,
+}
+
+/// How a statement ended.
+#[derive(Debug, Default)]
+pub struct QueryOutcome {
+    /// Rows returned, for queries.
+    pub returned_rows: Option<u64>,
+    /// Rows changed, for statements.
+    pub affected_rows: Option<u64>,
+    /// The failure, if any.
+    pub error: Option<QueryError>,
+}
+
+/// A failed statement.
+#[derive(Debug)]
+pub struct QueryError {
+    /// SQLSTATE (or the driver's code), when the database answered with one.
+    pub code: Option<String>,
+    /// `error.type`: the code, or the error's kind.
+    pub error_type: String,
+    /// The error text.
+    pub message: String,
+}
+
+/// A statement in progress.
+#[derive(Debug)]
+pub struct QuerySpan {
+    cx: Option<Context>,
+    started: Instant,
+    low_cardinality: Vec<KeyValue>,
+    finished: bool,
+}
+
+impl QuerySpan {
+    /// Starts the span of `sql` against `target`, as a child of the current context. `binds`
+    /// renders the bind values, called only when they are recorded. `synchronous` marks calls
+    /// that block their thread (diesel), for sync-in-async detection.
+    pub fn start(
+        target: &DbTarget,
+        sql: &str,
+        binds: impl FnOnce() -> Option<String>,
+        synchronous: bool,
+    ) -> Self {
+        let config = instrumentation_config();
+        if !config.enabled || !(state::enabled() || state::metrics_enabled()) {
+            return Self {
+                cx: None,
+                started: Instant::now(),
+                low_cardinality: Vec::new(),
+                finished: true,
+            };
+        }
+        let summary = summarize(sql);
+        let mut low_cardinality = vec![KeyValue::new(DB_SYSTEM_NAME, target.system)];
+        if let Some(namespace) = &target.namespace {
+            low_cardinality.push(KeyValue::new(DB_NAMESPACE, namespace.clone()));
+        }
+        if let Some(operation) = &summary.operation {
+            low_cardinality.push(KeyValue::new(DB_OPERATION_NAME, operation.clone()));
+        }
+        if let Some(collection) = &summary.collection {
+            low_cardinality.push(KeyValue::new(DB_COLLECTION_NAME, collection.clone()));
+        }
+        if let Some(address) = &target.server_address {
+            low_cardinality.push(KeyValue::new(SERVER_ADDRESS, address.clone()));
+        }
+        if let Some(port) = target.server_port {
+            low_cardinality.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+        let parent = Context::current();
+        let sync_in_async = synchronous && sync_detection::on_async_worker();
+        if sync_in_async {
+            sync_detection::report(&summary.summary, &low_cardinality);
+        }
+        let name = summary
+            .summary
+            .clone()
+            .unwrap_or_else(|| target.system.to_owned());
+        let cx = state::enabled()
+            .then(|| {
+                let mut attributes = low_cardinality.clone();
+                if let Some(text) = &summary.summary {
+                    attributes.push(KeyValue::new(DB_QUERY_SUMMARY, text.clone()));
+                }
+                attributes.push(KeyValue::new(DB_QUERY_TEXT, truncate_sql(sql, &config)));
+                if config.record_bind_values {
+                    if let Some(binds) = binds() {
+                        attributes
+                            .push(KeyValue::new(PARAMETERS_KEY, truncate_sql(&binds, &config)));
+                    }
+                }
+                if sync_in_async {
+                    attributes.push(KeyValue::new(SYNC_IN_ASYNC_KEY, true));
+                }
+                state::with_tracer(|tracer| {
+                    let builder = SpanBuilder::from_name(name.clone())
+                        .with_kind(SpanKind::Client)
+                        .with_attributes(attributes);
+                    tracer.build_with_context(builder, &parent)
+                })
+            })
+            .flatten()
+            .map(|span| parent.with_span(span));
+        let parent_span = parent.span().span_context().clone();
+        if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
+            repeated::record(
+                parent_span.span_id(),
+                normalize(sql),
+                &name,
+                &truncate_sql(sql, &config),
+            );
+        }
+        Self {
+            cx,
+            started: Instant::now(),
+            low_cardinality,
+            finished: false,
+        }
+    }
+
+    /// The context holding this statement's span (for nesting transactions).
+    pub fn context(&self) -> Option<&Context> {
+        self.cx.as_ref()
+    }
+
+    /// Records how the statement ended, ends the span and records the duration.
+    pub fn finish(mut self, outcome: QueryOutcome) {
+        self.end(outcome);
+    }
+
+    fn end(&mut self, outcome: QueryOutcome) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if let Some(rows) = outcome.returned_rows {
+                span.set_attribute(KeyValue::new(RETURNED_ROWS_KEY, rows as i64));
+            }
+            if let Some(rows) = outcome.affected_rows {
+                span.set_attribute(KeyValue::new(AFFECTED_ROWS_KEY, rows as i64));
+            }
+            if let Some(error) = &outcome.error {
+                if let Some(code) = &error.code {
+                    span.set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
+                }
+                span.set_attribute(KeyValue::new(ERROR_TYPE, error.error_type.clone()));
+                span.add_event(
+                    crate::span::EXCEPTION_EVENT,
+                    vec![
+                        KeyValue::new("exception.type", error.error_type.clone()),
+                        KeyValue::new("exception.message", error.message.clone()),
+                    ],
+                );
+                span.set_status(Status::error(error.message.clone()));
+            }
+            span.end();
+        }
+        if state::metrics_enabled() {
+            let mut attributes = std::mem::take(&mut self.low_cardinality);
+            if let Some(error) = &outcome.error {
+                attributes.push(KeyValue::new(ERROR_TYPE, error.error_type.clone()));
+            }
+            DbMetrics::global()
+                .operation_duration
+                .record(elapsed.as_secs_f64(), &attributes);
+        }
+    }
+}
+
+impl Drop for QuerySpan {
+    fn drop(&mut self) {
+        self.end(QueryOutcome::default());
+    }
+}
+
+/// `sql` cut to `sql_truncate_length` bytes at a character boundary, ending in `...` when cut.
+pub(crate) fn truncate_sql(sql: &str, config: &InstrumentationConfig) -> String {
+    if sql.len() <= config.sql_truncate_length {
+        return sql.to_owned();
+    }
+    let cut = crate::capture::floor_char_boundary(sql.as_bytes(), config.sql_truncate_length);
+    format!("{}...", &sql[..cut])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_is_truncated_at_the_limit() {
+        let config = InstrumentationConfig {
+            sql_truncate_length: 10,
+            ..Default::default()
+        };
+        assert_eq!(truncate_sql("SELECT 1", &config), "SELECT 1");
+        assert_eq!(
+            truncate_sql("SELECT * FROM users", &config),
+            "SELECT * F..."
+        );
+        assert_eq!(truncate_sql("SELECT ééééé", &config), "SELECT é...");
+    }
+}

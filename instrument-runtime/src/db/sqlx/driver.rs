@@ -1,0 +1,57 @@
+//! What the wrapper needs to know of each sqlx driver: the database it talks to, rows affected,
+//! and bind values.
+
+use sqlx::Database;
+
+use crate::db::query::DbTarget;
+
+/// A sqlx database the wrapper supports (`Sqlite` with `sqlx-sqlite`, `Postgres` with
+/// `sqlx-postgres`).
+pub trait SqlxDriver: Database {
+    /// `db.system.name`, `db.namespace`, `server.address` and `server.port` of a pool.
+    fn target(options: &<Self::Connection as sqlx::Connection>::Options) -> DbTarget;
+    /// Rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// The bind values, for `db.query.parameters` when they are recorded.
+    fn binds(arguments: &Self::Arguments) -> String;
+}
+
+#[cfg(feature = "sqlx-sqlite")]
+impl SqlxDriver for sqlx::Sqlite {
+    fn target(options: &sqlx::sqlite::SqliteConnectOptions) -> DbTarget {
+        DbTarget {
+            system: "sqlite",
+            namespace: Some(options.get_filename().display().to_string()),
+            server_address: None,
+            server_port: None,
+        }
+    }
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn binds(arguments: &sqlx::sqlite::SqliteArguments) -> String {
+        format!("{arguments:?}")
+    }
+}
+
+#[cfg(feature = "sqlx-postgres")]
+impl SqlxDriver for sqlx::Postgres {
+    fn target(options: &sqlx::postgres::PgConnectOptions) -> DbTarget {
+        DbTarget {
+            system: "postgresql",
+            namespace: options.get_database().map(str::to_owned),
+            server_address: Some(options.get_host().to_owned()),
+            server_port: Some(options.get_port()),
+        }
+    }
+
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn binds(arguments: &sqlx::postgres::PgArguments) -> String {
+        format!("{arguments:?}")
+    }
+}

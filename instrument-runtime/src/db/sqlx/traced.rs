@@ -1,0 +1,186 @@
+//! Running one sqlx statement under a query span: the statement is taken apart (its SQL read
+//! for the span, its arguments kept as they were) and handed to the real executor.
+
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use futures_core::Stream;
+use futures_core::future::BoxFuture;
+use futures_core::stream::BoxStream;
+use sqlx::{Database, Either, Error, Execute, Executor, SqlStr};
+use sqlx_core::error::BoxDynError;
+
+use super::driver::SqlxDriver;
+use crate::db::query::{DbTarget, QueryError, QueryOutcome, QuerySpan};
+
+/// A statement taken apart: what sqlx needs to run it, without the original wrapper.
+struct Captured<DB: Database> {
+    sql: SqlStr,
+    arguments: Option<Result<Option<DB::Arguments>, BoxDynError>>,
+    statement: Option<DB::Statement>,
+    persistent: bool,
+}
+
+impl<DB: Database> Execute<'_, DB> for Captured<DB> {
+    fn sql(self) -> SqlStr {
+        self.sql
+    }
+
+    fn statement(&self) -> Option<&DB::Statement> {
+        self.statement.as_ref()
+    }
+
+    fn take_arguments(&mut self) -> Result<Option<DB::Arguments>, BoxDynError> {
+        self.arguments.take().unwrap_or(Ok(None))
+    }
+
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
+
+fn capture<'q, DB: SqlxDriver, E: Execute<'q, DB>>(
+    mut query: E,
+    target: &DbTarget,
+) -> (Captured<DB>, QuerySpan) {
+    let statement = query.statement().cloned();
+    let persistent = query.persistent();
+    let arguments = query.take_arguments();
+    let sql = query.sql();
+    let span = QuerySpan::start(
+        target,
+        sql.as_str(),
+        || arguments.as_ref().ok()?.as_ref().map(DB::binds),
+        false,
+    );
+    (
+        Captured {
+            sql,
+            arguments: Some(arguments),
+            statement,
+            persistent,
+        },
+        span,
+    )
+}
+
+/// One item of a `fetch_many` stream: a statement's result or a row.
+type Step<DB> = Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>;
+
+/// `error.type`, SQLSTATE and text of a sqlx error.
+pub(crate) fn query_error(error: &Error) -> QueryError {
+    match error {
+        Error::Database(database) => {
+            let code = database.code().map(|c| c.into_owned());
+            QueryError {
+                error_type: code.clone().unwrap_or_else(|| "database".to_owned()),
+                code,
+                message: database.message().to_owned(),
+            }
+        }
+        other => {
+            let debug = format!("{other:?}");
+            let variant = debug
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or("sqlx")
+                .to_owned();
+            QueryError {
+                code: None,
+                error_type: variant,
+                message: other.to_string(),
+            }
+        }
+    }
+}
+
+/// `fetch_many` of `executor` under a query span ending with the stream.
+pub(crate) fn fetch_many<'e, 'q: 'e, DB, X, E>(
+    executor: X,
+    target: &DbTarget,
+    query: E,
+) -> BoxStream<'e, Step<DB>>
+where
+    DB: SqlxDriver,
+    X: Executor<'e, Database = DB>,
+    E: 'q + Execute<'q, DB>,
+{
+    let (query, span) = capture(query, target);
+    Box::pin(TracedStream::<'e, DB> {
+        inner: executor.fetch_many(query),
+        span: Some(span),
+        returned: 0,
+        affected: 0,
+    })
+}
+
+/// `fetch_optional` of `executor` under a query span.
+pub(crate) fn fetch_optional<'e, 'q: 'e, DB, X, E>(
+    executor: X,
+    target: &DbTarget,
+    query: E,
+) -> BoxFuture<'e, Result<Option<DB::Row>, Error>>
+where
+    DB: SqlxDriver,
+    X: Executor<'e, Database = DB>,
+    E: 'q + Execute<'q, DB>,
+{
+    let (query, span) = capture(query, target);
+    let fetched = executor.fetch_optional(query);
+    Box::pin(async move {
+        let result = fetched.await;
+        span.finish(match &result {
+            Ok(row) => QueryOutcome {
+                returned_rows: Some(u64::from(row.is_some())),
+                ..Default::default()
+            },
+            Err(error) => QueryOutcome {
+                error: Some(query_error(error)),
+                ..Default::default()
+            },
+        });
+        result
+    })
+}
+
+/// A result stream that counts rows and ends its query span when it ends.
+struct TracedStream<'e, DB: Database> {
+    inner: BoxStream<'e, Step<DB>>,
+    span: Option<QuerySpan>,
+    returned: u64,
+    affected: u64,
+}
+
+impl<DB: SqlxDriver> Stream for TracedStream<'_, DB> {
+    type Item = Step<DB>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let polled = this.inner.as_mut().poll_next(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(Either::Left(result)))) => {
+                this.affected += DB::rows_affected(result)
+            }
+            Poll::Ready(Some(Ok(Either::Right(_)))) => this.returned += 1,
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(span) = this.span.take() {
+                    span.finish(QueryOutcome {
+                        error: Some(query_error(error)),
+                        ..Default::default()
+                    });
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(span) = this.span.take() {
+                    span.finish(QueryOutcome {
+                        returned_rows: Some(this.returned),
+                        affected_rows: Some(this.affected),
+                        error: None,
+                    });
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
