@@ -123,8 +123,7 @@ impl QuerySpan {
                 attributes.push(KeyValue::new(DB_QUERY_TEXT, truncate_sql(sql, &config)));
                 if config.record_bind_values {
                     if let Some(binds) = binds() {
-                        attributes
-                            .push(KeyValue::new(PARAMETERS_KEY, truncate_sql(&binds, &config)));
+                        attributes.push(KeyValue::new(PARAMETERS_KEY, bounded_binds(binds)));
                     }
                 }
                 if sync_in_async {
@@ -213,7 +212,19 @@ impl Drop for QuerySpan {
     }
 }
 
+/// Bind values cut to the parameter capture limit (`max_value_bytes`).
+fn bounded_binds(binds: String) -> String {
+    let limit = crate::capture_config().max_value_bytes;
+    if binds.len() <= limit {
+        return binds;
+    }
+    let mut out = crate::capture::BoundedText::new(limit);
+    out.push(binds.as_bytes());
+    out.finish(Some(binds.len()))
+}
+
 /// `sql` cut to `sql_truncate_length` bytes at a character boundary, ending in `...` when cut.
+
 pub(crate) fn truncate_sql(sql: &str, config: &InstrumentationConfig) -> String {
     if sql.len() <= config.sql_truncate_length {
         return sql.to_owned();

@@ -19,9 +19,17 @@ pub trait SqlxDriver: Database {
 #[cfg(feature = "sqlx-sqlite")]
 impl SqlxDriver for sqlx::Sqlite {
     fn target(options: &sqlx::sqlite::SqliteConnectOptions) -> DbTarget {
+        let filename = options.get_filename().display().to_string();
+        // sqlx names each in-memory database `file:sqlx-in-memory-N`.
+        let namespace = if filename.starts_with("file:sqlx-in-memory") {
+            ":memory:".to_owned()
+        } else {
+            filename
+        };
         DbTarget {
             system: "sqlite",
-            namespace: Some(options.get_filename().display().to_string()),
+            namespace: Some(namespace),
+
             server_address: None,
             server_port: None,
         }

@@ -1,0 +1,413 @@
+//! sqlx instrumentation on SQLite in-process: statement spans, truncation, bind values,
+//! errors, transactions, repeated-query detection and the duration metric.
+
+// Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
+// exporters are shared by the test binary.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use instrument::db::sqlx::{InstrumentedPool, PoolExt};
+use instrument::db::{InstrumentationConfig, temporary_instrumentation};
+use instrument::trace_method;
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+use sqlx::Sqlite;
+use sqlx::sqlite::SqlitePoolOptions;
+use support::{attr, error_description, metrics, points, spans, start};
+
+async fn pool() -> InstrumentedPool<Sqlite> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap()
+        .instrumented();
+    sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, org TEXT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+fn by_name<'a>(all: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
+    all.iter().filter(|s| s.name == name).collect()
+}
+
+#[derive(sqlx::FromRow, Debug, PartialEq)]
+struct User {
+    id: i64,
+    name: String,
+}
+
+#[trace_method(skip_all)]
+async fn crud(pool: &InstrumentedPool<Sqlite>) -> Vec<User> {
+    sqlx::query("INSERT INTO users (id, name, org) VALUES ($1, $2, $3)")
+        .bind(1)
+        .bind("secret-name")
+        .bind("org-1")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET org = $1 WHERE id = $2")
+        .bind("org-2")
+        .bind(1)
+        .execute(pool)
+        .await
+        .unwrap();
+    let users: Vec<User> = sqlx::query_as("SELECT id, name FROM users WHERE org = $1")
+        .bind("org-2")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let one: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = ?")
+        .bind(1)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+    assert_eq!(one, Some((1,)));
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(99)
+        .execute(pool)
+        .await
+        .unwrap();
+    users
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_spans_are_named_and_attributed_by_the_conventions() {
+    let _t = start();
+    let pool = pool().await;
+    let users = crud(&pool).await;
+    assert_eq!(
+        users,
+        vec![User {
+            id: 1,
+            name: "secret-name".into()
+        }]
+    );
+    let all = spans();
+    let parent = by_name(&all, "crud")[0];
+    let create = by_name(&all, "CREATE TABLE users")[0];
+    assert_eq!(
+        attr(create, "db.operation.name").as_deref(),
+        Some("CREATE TABLE")
+    );
+    let insert = by_name(&all, "INSERT users")[0];
+    assert_eq!(insert.span_kind, SpanKind::Client);
+    assert_eq!(insert.parent_span_id, parent.span_context.span_id());
+    for (key, value) in [
+        ("db.system.name", "sqlite"),
+        ("db.namespace", ":memory:"),
+        ("db.operation.name", "INSERT"),
+        ("db.collection.name", "users"),
+        ("db.query.summary", "INSERT users"),
+        (
+            "db.query.text",
+            "INSERT INTO users (id, name, org) VALUES ($1, $2, $3)",
+        ),
+        ("db.response.affected_rows", "1"),
+    ] {
+        assert_eq!(attr(insert, key).as_deref(), Some(value), "{key}");
+    }
+    assert_eq!(
+        attr(
+            by_name(&all, "UPDATE users")[0],
+            "db.response.affected_rows"
+        )
+        .as_deref(),
+        Some("1")
+    );
+    let selects = by_name(&all, "SELECT users");
+    assert_eq!(selects.len(), 2);
+    assert_eq!(
+        attr(selects[0], "db.response.returned_rows").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        attr(
+            by_name(&all, "DELETE users")[0],
+            "db.response.affected_rows"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    for span in &all {
+        for kv in &span.attributes {
+            assert!(
+                !kv.value.as_str().contains("secret-name"),
+                "bind values are never recorded: {span:?}"
+            );
+        }
+    }
+    let durations = points(&metrics(), "db.client.operation.duration");
+    let insert_point = durations
+        .iter()
+        .find(|p| p.attr("db.operation.name") == Some("INSERT"))
+        .expect("an INSERT point");
+    assert_eq!(insert_point.attr("db.collection.name"), Some("users"));
+    assert_eq!(insert_point.attr("db.system.name"), Some("sqlite"));
+    assert!(
+        insert_point.attr("db.query.text").is_none(),
+        "the metric keeps low-cardinality attributes only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
+    let _t = start();
+    let pool = pool().await;
+    {
+        let _config = temporary_instrumentation(InstrumentationConfig {
+            sql_truncate_length: 20,
+            record_bind_values: true,
+            ..Default::default()
+        });
+        sqlx::query("SELECT id, name, org FROM users WHERE name = $1")
+            .bind("ada")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    }
+    let all = spans();
+    let select = by_name(&all, "SELECT users")[0];
+    assert_eq!(
+        attr(select, "db.query.text").as_deref(),
+        Some("SELECT id, name, org...")
+    );
+    assert!(attr(select, "db.query.parameters").unwrap().contains("ada"));
+    sqlx::query("SELECT id FROM users WHERE name = $1")
+        .bind("bob")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let all = spans();
+    assert!(
+        attr(all.last().unwrap(), "db.query.parameters").is_none(),
+        "restored after the guard"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_statements_are_errors_with_their_code() {
+    let _t = start();
+    let pool = pool().await;
+    assert!(
+        sqlx::query("SELECT * FROM missing_table")
+            .fetch_all(&pool)
+            .await
+            .is_err()
+    );
+    sqlx::query("INSERT INTO users (id, name) VALUES (1, 'a')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        sqlx::query("INSERT INTO users (id, name) VALUES (2, 'a')")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+    let all = spans();
+    let missing = by_name(&all, "SELECT missing_table")[0];
+    assert!(matches!(missing.status, Status::Error { .. }));
+    assert_eq!(
+        attr(missing, "db.response.status_code").as_deref(),
+        Some("1")
+    );
+    assert_eq!(attr(missing, "error.type").as_deref(), Some("1"));
+    let duplicate = by_name(&all, "INSERT users")
+        .into_iter()
+        .find(|s| s.status != Status::Unset)
+        .unwrap();
+    assert_eq!(
+        attr(duplicate, "db.response.status_code").as_deref(),
+        Some("2067"),
+        "SQLITE_CONSTRAINT_UNIQUE"
+    );
+    assert!(error_description(duplicate).unwrap().contains("UNIQUE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_commit_roll_back_drop_and_nest() {
+    let _t = start();
+    let pool = pool().await;
+
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO users (id, name) VALUES (1, 'kept')")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    {
+        let mut savepoint = tx.begin().await.unwrap();
+        sqlx::query("INSERT INTO users (id, name) VALUES (2, 'nested')")
+            .execute(&mut savepoint)
+            .await
+            .unwrap();
+        savepoint.commit().await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO users (id, name) VALUES (3, 'undone')")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO users (id, name) VALUES (4, 'undone')")
+        .execute(&mut tx)
+        .await
+        .unwrap_err();
+    tx.rollback().await.unwrap();
+
+    {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO users (id, name) VALUES (5, 'dropped')")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+    }
+    let count: (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count.0, 2, "only the committed rows remain");
+
+    let all = spans();
+    let transactions = by_name(&all, "TRANSACTION");
+    assert_eq!(transactions.len(), 3);
+    let outcome = |s: &SpanData| attr(s, "db.transaction.outcome").unwrap();
+    let committed = transactions
+        .iter()
+        .find(|s| outcome(s) == "commit")
+        .unwrap();
+    let rolled_back = transactions
+        .iter()
+        .find(|s| outcome(s) == "rollback")
+        .unwrap();
+    let dropped = transactions
+        .iter()
+        .find(|s| outcome(s) == "implicit_rollback")
+        .unwrap();
+    assert_eq!(
+        attr(committed, "db.transaction.statement_count").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        attr(rolled_back, "db.transaction.statement_count").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        attr(dropped, "db.transaction.statement_count").as_deref(),
+        Some("1")
+    );
+    let savepoint = by_name(&all, "SAVEPOINT")[0];
+    assert_eq!(
+        savepoint.parent_span_id,
+        committed.span_context.span_id(),
+        "savepoints nest"
+    );
+    assert_eq!(
+        attr(savepoint, "db.transaction.depth").as_deref(),
+        Some("1")
+    );
+    let inserts = by_name(&all, "INSERT users");
+    let nested_insert = inserts
+        .iter()
+        .find(|s| attr(s, "db.query.text").unwrap().contains("nested"))
+        .unwrap();
+    assert_eq!(
+        nested_insert.parent_span_id,
+        savepoint.span_context.span_id()
+    );
+    let dropped_insert = inserts
+        .iter()
+        .find(|s| attr(s, "db.query.text").unwrap().contains("dropped"))
+        .unwrap();
+    assert_eq!(
+        dropped_insert.parent_span_id,
+        dropped.span_context.span_id()
+    );
+}
+
+#[trace_method(skip_all)]
+async fn load_each(pool: &InstrumentedPool<Sqlite>, count: i64) {
+    for id in 0..count {
+        sqlx::query("SELECT id, name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_queries_are_reported_once_per_parent_and_shape() {
+    let _t = start();
+    let pool = pool().await;
+    load_each(&pool, 20).await;
+    load_each(&pool, 9).await;
+    let all = spans();
+    let parents = by_name(&all, "load_each");
+    assert_eq!(parents.len(), 2);
+    let events: Vec<Vec<_>> = parents
+        .iter()
+        .map(|p| {
+            p.events
+                .iter()
+                .filter(|e| e.name == "db.repeated_query")
+                .collect()
+        })
+        .collect();
+    assert_eq!(events[0].len(), 1, "twenty identical selects: one report");
+    assert!(events[1].is_empty(), "nine: below the threshold of ten");
+    let event = events[0][0];
+    let value = |key: &str| {
+        event
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    };
+    assert_eq!(value("db.repeated_query.count").as_deref(), Some("20"));
+    assert_eq!(value("db.query.summary").as_deref(), Some("SELECT users"));
+    assert_eq!(
+        value("db.query.text").as_deref(),
+        Some("SELECT id, name FROM users WHERE id = $1")
+    );
+    let reports = points(&metrics(), "db.client.query.repeated");
+    assert_eq!(reports.iter().map(|p| p.count).sum::<f64>(), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acquired_connections_are_traced_and_monitoring_can_be_switched_off() {
+    let _t = start();
+    let pool = pool().await;
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("INSERT INTO users (id, name) VALUES (1, 'via conn')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    {
+        let _off = temporary_instrumentation(InstrumentationConfig {
+            enabled: false,
+            ..Default::default()
+        });
+        assert!(!instrument::db::is_instrumentation_active());
+        sqlx::query("SELECT * FROM users")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    }
+    assert!(instrument::db::is_instrumentation_active());
+    let all = spans();
+    assert_eq!(by_name(&all, "INSERT users").len(), 1);
+    assert!(
+        by_name(&all, "SELECT users").is_empty(),
+        "disabled by configuration"
+    );
+}
