@@ -273,7 +273,7 @@ async fn transactions_commit_roll_back_drop_and_nest() {
     assert_eq!(count.0, 2, "only the committed rows remain");
 
     let all = spans();
-    let transactions = by_name(&all, "TRANSACTION");
+    let transactions = by_name(&all, "transaction");
     assert_eq!(transactions.len(), 3);
     let outcome = |s: &SpanData| attr(s, "db.transaction.outcome").unwrap();
     let committed = transactions
@@ -300,7 +300,7 @@ async fn transactions_commit_roll_back_drop_and_nest() {
         attr(dropped, "db.transaction.statement_count").as_deref(),
         Some("1")
     );
-    let savepoint = by_name(&all, "SAVEPOINT")[0];
+    let savepoint = by_name(&all, "savepoint")[0];
     assert_eq!(
         savepoint.parent_span_id,
         committed.span_context.span_id(),

@@ -27,4 +27,6 @@ pub use query::{
 pub use repeated::{REPEATED_COUNT_KEY, REPEATED_QUERY_EVENT};
 pub use summary::{QuerySummary, normalize, summarize};
 pub use sync_detection::sync_in_async_queries;
-pub use transaction::{DEPTH_KEY, OUTCOME_KEY, STATEMENT_COUNT_KEY, TransactionSpan};
+pub use transaction::{
+    DEPTH_KEY, OUTCOME_KEY, SAVEPOINT_SPAN, STATEMENT_COUNT_KEY, TRANSACTION_SPAN, TransactionSpan,
+};

@@ -10,6 +10,10 @@ use super::query::{DbTarget, QueryError};
 use super::repeated;
 use crate::state;
 
+/// Name of a transaction's span (lowercase, so it never reads as a statement summary).
+pub const TRANSACTION_SPAN: &str = "transaction";
+/// Name of a nested transaction's (savepoint's) span.
+pub const SAVEPOINT_SPAN: &str = "savepoint";
 /// Attribute: how the transaction ended (`commit`, `rollback`, `implicit_rollback`, `failed`).
 pub const OUTCOME_KEY: &str = "db.transaction.outcome";
 /// Attribute: statements executed in the transaction (not counting nested ones).
@@ -40,9 +44,9 @@ impl TransactionSpan {
                     attributes.push(KeyValue::new(DB_NAMESPACE, namespace.clone()));
                 }
                 let name = if depth == 0 {
-                    "TRANSACTION"
+                    TRANSACTION_SPAN
                 } else {
-                    "SAVEPOINT"
+                    SAVEPOINT_SPAN
                 };
                 let parent = Context::current();
                 state::with_tracer(|tracer| {
