@@ -224,7 +224,6 @@ fn bounded_binds(binds: String) -> String {
 }
 
 /// `sql` cut to `sql_truncate_length` bytes at a character boundary, ending in `...` when cut.
-
 pub(crate) fn truncate_sql(sql: &str, config: &InstrumentationConfig) -> String {
     if sql.len() <= config.sql_truncate_length {
         return sql.to_owned();
