@@ -7,8 +7,8 @@ use std::task::{Context as TaskContext, Poll};
 use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
+use sqlx::error::BoxDynError;
 use sqlx::{Database, Either, Error, Execute, Executor, SqlStr};
-use sqlx_core::error::BoxDynError;
 
 use super::driver::SqlxDriver;
 use crate::db::query::{DbTarget, QueryError, QueryOutcome, QuerySpan};
