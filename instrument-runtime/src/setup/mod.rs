@@ -125,7 +125,9 @@ pub struct TelemetryBuilder {
     metric_interval: Option<Duration>,
     temporality: Option<Temporality>,
     capture: Option<CaptureConfig>,
+    db: Option<crate::db::InstrumentationConfig>,
     export_timeout: Option<Duration>,
+
     ignore_env: bool,
 }
 
@@ -209,6 +211,12 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Database instrumentation settings (query text length, repeated-query detection, ...).
+    pub fn db_instrumentation(mut self, config: crate::db::InstrumentationConfig) -> Self {
+        self.db = Some(config);
+        self
+    }
+
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move |b| b.with_batch_exporter(exporter)));
@@ -254,6 +262,10 @@ impl TelemetryBuilder {
         if let Some(config) = self.capture.clone() {
             set_capture_config(config);
         }
+        if let Some(config) = self.db.clone() {
+            crate::db::set_instrumentation_config(config);
+        }
+
         let mut resource_inputs = self.resource;
         resource_inputs.service_name = resource_inputs.service_name.or(env.service_name);
         let mut attributes = env.resource_attributes;
