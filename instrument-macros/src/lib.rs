@@ -29,11 +29,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if cfg!(feature = "off") {
-        return trace_method::validate_only(attr.into(), item.clone().into())
-            .map_or(item, Into::into);
-    }
-    trace_method::expand(attr.into(), item.into()).into()
+    expand_attribute(attr, item, trace_method::try_expand)
 }
 
 /// Times a function (sync or async, free fn or method) or every method of an `impl` block.
@@ -50,10 +46,24 @@ pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn metric(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if cfg!(feature = "off") {
-        return metric::validate_only(attr.into(), item.clone().into()).map_or(item, Into::into);
+    expand_attribute(attr, item, metric::try_expand)
+}
+
+/// Runs an attribute macro: on error, the error and the item unchanged (so one mistake gives
+/// one error); with the `off` feature, the item unchanged once its options are valid.
+fn expand_attribute(
+    attr: TokenStream,
+    item: TokenStream,
+    try_expand: fn(
+        proc_macro2::TokenStream,
+        proc_macro2::TokenStream,
+    ) -> syn::Result<proc_macro2::TokenStream>,
+) -> TokenStream {
+    match try_expand(attr.into(), item.clone().into()) {
+        Ok(_) if cfg!(feature = "off") => item,
+        Ok(expanded) => expanded.into(),
+        Err(error) => wrap::with_item(error, item.into()).into(),
     }
-    metric::expand(attr.into(), item.into()).into()
 }
 
 /// Declares a set of instruments: every field is a `Counter`, `UpDownCounter`, `Histogram`,

@@ -8,7 +8,7 @@ use syn::{Block, Item, Path, Signature, parse_quote};
 use crate::args::RawOptions;
 use crate::names::{buckets, instrument_name, unit};
 use crate::wrap::{
-    CallSiteName, Owner, Wrapping, not_a_function, refuse_const, with_item, wrap_body, wrap_impl,
+    CallSiteName, Owner, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
 };
 
 const ATTR: &str = "metric";
@@ -86,19 +86,8 @@ impl MetricOptions {
     }
 }
 
-/// Expands `#[metric(attr)]` on `item`. On error, the error and the item unchanged.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    try_expand(attr, item.clone()).unwrap_or_else(|error| with_item(error, item))
-}
-
-/// Validates without instrumenting (feature `off`).
-pub(crate) fn validate_only(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
-    try_expand(attr, item.clone())
-        .err()
-        .map(|error| with_item(error, item))
-}
-
-fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+/// Instruments `item` under the options in `attr`, or says what is wrong, on the offending token.
+pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = MetricOptions::parse(attr)?;
     match syn::parse2::<Item>(item)? {
         Item::Fn(mut function) => {

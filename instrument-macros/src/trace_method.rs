@@ -8,8 +8,7 @@ use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 use crate::args::{RawOption, RawOptions};
 use crate::params::Params;
 use crate::wrap::{
-    CallSiteName, Owner, UnrawString, Wrapping, not_a_function, refuse_const, with_item, wrap_body,
-    wrap_impl,
+    CallSiteName, Owner, UnrawString, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
 };
 
 const ATTR: &str = "trace_method";
@@ -122,20 +121,8 @@ fn span_kind(option: &RawOption) -> syn::Result<Ident> {
         })
 }
 
-/// Expands `#[trace_method(attr)]` on `item`. On error, the error and the item unchanged.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    try_expand(attr, item.clone()).unwrap_or_else(|error| with_item(error, item))
-}
-
-/// Validates `#[trace_method(attr)]` on `item` without instrumenting it (feature `off`):
-/// the errors with the item unchanged, or `None` when all is well.
-pub(crate) fn validate_only(attr: TokenStream, item: TokenStream) -> Option<TokenStream> {
-    try_expand(attr, item.clone())
-        .err()
-        .map(|error| with_item(error, item))
-}
-
-fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+/// Instruments `item` under the options in `attr`, or says what is wrong, on the offending token.
+pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = TraceOptions::parse(attr)?;
     match syn::parse2::<Item>(item)? {
         Item::Fn(mut function) => {

@@ -129,19 +129,7 @@ fn query_error(error: &diesel::result::Error) -> QueryError {
             error_type: format!("{kind:?}"),
             message: info.message().to_owned(),
         },
-        other => {
-            let debug = format!("{other:?}");
-            let variant = debug
-                .split(['(', ' ', '{'])
-                .next()
-                .unwrap_or("diesel")
-                .to_owned();
-            QueryError {
-                code: None,
-                error_type: variant,
-                message: other.to_string(),
-            }
-        }
+        other => QueryError::from_variant(other),
     }
 }
 

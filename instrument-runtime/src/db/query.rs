@@ -60,6 +60,24 @@ pub struct QueryError {
     pub message: String,
 }
 
+impl QueryError {
+    /// An error without a database code, typed by its enum variant (`RowNotFound`,
+    /// `PoolTimedOut`, ...) as its `Debug` text starts.
+    pub fn from_variant(error: &(impl std::fmt::Debug + std::fmt::Display)) -> Self {
+        let debug = format!("{error:?}");
+        let variant = debug
+            .split(['(', ' ', '{'])
+            .next()
+            .unwrap_or("error")
+            .to_owned();
+        QueryError {
+            code: None,
+            error_type: variant,
+            message: error.to_string(),
+        }
+    }
+}
+
 /// A statement in progress.
 #[derive(Debug)]
 pub struct QuerySpan {

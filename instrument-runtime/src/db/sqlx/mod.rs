@@ -70,17 +70,7 @@ impl<DB: SqlxDriver> InstrumentedPool<DB> {
     /// Starts a traced transaction.
     pub async fn begin(&self) -> Result<InstrumentedTransaction<'static, DB>, Error> {
         let span = TransactionSpan::start(&self.target, 0);
-        match self.pool.begin().await {
-            Ok(tx) => Ok(InstrumentedTransaction {
-                tx: Some(tx),
-                target: self.target.clone(),
-                span,
-            }),
-            Err(error) => {
-                span.fail(&traced::query_error(&error));
-                Err(error)
-            }
-        }
+        opened(self.pool.begin().await, &self.target, span)
     }
 
     /// Checks out a connection whose statements are traced.
@@ -130,17 +120,11 @@ impl<DB: SqlxDriver> InstrumentedConnection<DB> {
     /// Starts a traced transaction on this connection.
     pub async fn begin(&mut self) -> Result<InstrumentedTransaction<'_, DB>, Error> {
         let span = TransactionSpan::start(&self.target, 0);
-        match sqlx::Connection::begin(&mut *self.conn).await {
-            Ok(tx) => Ok(InstrumentedTransaction {
-                tx: Some(tx),
-                target: self.target.clone(),
-                span,
-            }),
-            Err(error) => {
-                span.fail(&traced::query_error(&error));
-                Err(error)
-            }
-        }
+        opened(
+            sqlx::Connection::begin(&mut *self.conn).await,
+            &self.target,
+            span,
+        )
     }
 
     /// The pooled connection, no longer traced.
@@ -180,6 +164,25 @@ impl<DB: Database> fmt::Debug for InstrumentedTransaction<'_, DB> {
     }
 }
 
+/// The traced transaction `begun` opened, or its error recorded on `span`.
+fn opened<'c, DB: Database>(
+    begun: Result<Transaction<'c, DB>, Error>,
+    target: &Arc<DbTarget>,
+    span: TransactionSpan,
+) -> Result<InstrumentedTransaction<'c, DB>, Error> {
+    match begun {
+        Ok(tx) => Ok(InstrumentedTransaction {
+            tx: Some(tx),
+            target: target.clone(),
+            span,
+        }),
+        Err(error) => {
+            span.fail(&traced::query_error(&error));
+            Err(error)
+        }
+    }
+}
+
 const OPEN: &str = "a transaction stays open until commit or rollback consumes it";
 
 impl<'c, DB: SqlxDriver> InstrumentedTransaction<'c, DB> {
@@ -205,17 +208,11 @@ impl<'c, DB: SqlxDriver> InstrumentedTransaction<'c, DB> {
             let _parent = self.span.attach();
             TransactionSpan::start(&self.target, self.span.depth() + 1)
         };
-        match sqlx::Connection::begin(&mut **self.tx.as_mut().expect(OPEN)).await {
-            Ok(tx) => Ok(InstrumentedTransaction {
-                tx: Some(tx),
-                target: self.target.clone(),
-                span,
-            }),
-            Err(error) => {
-                span.fail(&traced::query_error(&error));
-                Err(error)
-            }
-        }
+        opened(
+            sqlx::Connection::begin(&mut **self.tx.as_mut().expect(OPEN)).await,
+            &self.target,
+            span,
+        )
     }
 }
 

@@ -78,19 +78,7 @@ pub(crate) fn query_error(error: &Error) -> QueryError {
                 message: database.message().to_owned(),
             }
         }
-        other => {
-            let debug = format!("{other:?}");
-            let variant = debug
-                .split(['(', ' ', '{'])
-                .next()
-                .unwrap_or("sqlx")
-                .to_owned();
-            QueryError {
-                code: None,
-                error_type: variant,
-                message: other.to_string(),
-            }
-        }
+        other => QueryError::from_variant(other),
     }
 }
 
