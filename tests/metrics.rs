@@ -318,6 +318,24 @@ fn impl_blocks_and_methods_are_named_after_their_type() {
     );
 }
 
+/// A pool of five connections, two idle, at most ten, at least one.
+struct FixedPool;
+
+impl instrument::pool::PoolStatus for FixedPool {
+    fn size(&self) -> u32 {
+        5
+    }
+    fn idle(&self) -> u32 {
+        2
+    }
+    fn max_size(&self) -> u32 {
+        10
+    }
+    fn min_size(&self) -> u32 {
+        1
+    }
+}
+
 #[test]
 fn built_in_registry_has_the_original_names() {
     let _t = start();
@@ -330,11 +348,8 @@ fn built_in_registry_has_the_original_names() {
         )],
     );
     endpoint.e2e_ms.record(12.0, &[]);
-    let pool = instrument::PoolMetrics::global();
-    pool.connections_total
-        .record(5, &[KeyValue::new("engine_name", "main")]);
-    pool.checkout_latency_ms.record(1.5, &[]);
-    pool.checkout_timeouts.add(1, &[]);
+    let monitor = instrument::pool::PoolMonitor::new("main", "queue", FixedPool, true);
+    monitor.checkout_started().timed_out();
     let all = metrics();
     for name in [
         "count_endpoint_requests",
@@ -350,4 +365,33 @@ fn built_in_registry_has_the_original_names() {
         .find(|m| m.name == "hist_endpoint_e2e_ms")
         .unwrap();
     assert_eq!(e2e.unit, "ms");
+    let gauge = |name: &str| {
+        let point = points(&all, name)
+            .into_iter()
+            .find(|p| p.attr("engine_name") == Some("main"))
+            .unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(point.attr("pool_mode"), Some("queue"));
+        point.count
+    };
+    assert_eq!(gauge("gauge_db_pool_connections_total"), 5.0);
+    assert_eq!(gauge("gauge_db_pool_connections_checked_out"), 3.0);
+    assert_eq!(gauge("gauge_db_pool_connections_available"), 2.0);
+    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 4.0);
+    assert_eq!(gauge("db_pool_in_use"), 3.0);
+    assert_eq!(gauge("db_pool_waiters"), 0.0);
+    assert_eq!(gauge("db_pool_utilization_ratio"), 0.3);
+    let used = points(&all, "db.client.connection.count")
+        .into_iter()
+        .find(|p| p.attr("db.client.connection.state") == Some("used"))
+        .expect("the semantic-convention family is on for this monitor");
+    assert_eq!(
+        (used.count, used.attr("db.client.connection.pool.name")),
+        (3.0, Some("main"))
+    );
+    assert_eq!(points(&all, "db.client.connection.timeouts")[0].count, 1.0);
+    assert_eq!(
+        points(&all, "count_db_pool_connection_errors")[0].attr("exception_type"),
+        Some("PoolTimedOut")
+    );
+    drop(monitor);
 }

@@ -19,6 +19,7 @@ mod diagnostics;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod metrics;
+pub mod pool;
 mod setup;
 mod span;
 mod state;
@@ -34,6 +35,7 @@ pub use diagnostics::instrumentation_failures;
 pub use instrument_macros::Metrics;
 pub use metrics::{
     ConsoleMetricExporter, DbMetrics, EndpointMetrics, HttpServerMetrics, PoolMetrics,
+    PoolSemconvMetrics,
 };
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;

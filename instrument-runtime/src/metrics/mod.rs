@@ -8,7 +8,9 @@ mod timed;
 
 pub use console::{ConsoleMetricExporter, render_metrics};
 pub use global::GlobalInstruments;
-pub use registry::{DbMetrics, EndpointMetrics, HttpServerMetrics, PoolMetrics};
+pub use registry::{
+    DbMetrics, EndpointMetrics, HttpServerMetrics, PoolMetrics, PoolSemconvMetrics,
+};
 pub use timed::{FUNCTION_KEY, MODULE_KEY, MetricMeta, MetricSpec, RESULT_KEY, Timed, Timer};
 
 /// Compiles only when given a `Result`: what `#[metric(err)]` asserts of the return value.

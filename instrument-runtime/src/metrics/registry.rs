@@ -2,7 +2,7 @@
 //! package's names, units and descriptions: endpoint metrics for the HTTP layer and pool
 //! metrics for the connection-pool monitor.
 
-use opentelemetry::metrics::{Counter, Gauge, Histogram, UpDownCounter};
+use opentelemetry::metrics::{Counter, Histogram, ObservableGauge, UpDownCounter};
 
 use crate::Metrics;
 
@@ -18,22 +18,23 @@ pub struct EndpointMetrics {
     pub e2e_ms: Histogram<f64>,
 }
 
-/// Connection-pool metrics.
+/// Connection-pool metrics, with the original's names. The gauges are observed from every
+/// [`PoolMonitor`](crate::pool::PoolMonitor)'s live pool state.
 #[derive(Metrics)]
 #[metrics(scope = "instrument", crate = crate)]
 pub struct PoolMetrics {
     /// Total number of connections in the database pool.
-    #[metric(name = "gauge_db_pool_connections_total", unit = "1")]
-    pub connections_total: Gauge<i64>,
+    #[metric(name = "gauge_db_pool_connections_total", unit = "1", callback = crate::pool::gauges::observe_total)]
+    pub connections_total: ObservableGauge<i64>,
     /// Number of connections currently checked out from the pool.
-    #[metric(name = "gauge_db_pool_connections_checked_out", unit = "1")]
-    pub connections_checked_out: Gauge<i64>,
+    #[metric(name = "gauge_db_pool_connections_checked_out", unit = "1", callback = crate::pool::gauges::observe_in_use)]
+    pub connections_checked_out: ObservableGauge<i64>,
     /// Number of available connections in the pool.
-    #[metric(name = "gauge_db_pool_connections_available", unit = "1")]
-    pub connections_available: Gauge<i64>,
-    /// Number of overflow connections in the pool.
-    #[metric(name = "gauge_db_pool_connections_overflow", unit = "1")]
-    pub connections_overflow: Gauge<i64>,
+    #[metric(name = "gauge_db_pool_connections_available", unit = "1", callback = crate::pool::gauges::observe_available)]
+    pub connections_available: ObservableGauge<i64>,
+    /// Number of overflow connections in the pool (above its minimum).
+    #[metric(name = "gauge_db_pool_connections_overflow", unit = "1", callback = crate::pool::gauges::observe_overflow)]
+    pub connections_overflow: ObservableGauge<i64>,
     /// Duration of database connection usage, from checkout to checkin, in milliseconds.
     #[metric(name = "hist_db_pool_connection_duration_ms", unit = "ms")]
     pub connection_duration_ms: Histogram<f64>,
@@ -44,20 +45,50 @@ pub struct PoolMetrics {
     #[metric(name = "count_db_pool_connection_errors", unit = "1")]
     pub connection_errors: Counter<u64>,
     /// Number of connections currently in use.
-    #[metric(name = "db_pool_in_use", unit = "1")]
-    pub in_use: Gauge<i64>,
+    #[metric(name = "db_pool_in_use", unit = "1", callback = crate::pool::gauges::observe_in_use)]
+    pub in_use: ObservableGauge<i64>,
     /// Number of tasks waiting for a connection.
-    #[metric(name = "db_pool_waiters", unit = "1")]
-    pub waiters: Gauge<i64>,
-    /// Share of the pool's connections in use, from 0 to 1.
-    #[metric(name = "db_pool_utilization_ratio", unit = "1")]
-    pub utilization_ratio: Gauge<f64>,
+    #[metric(name = "db_pool_waiters", unit = "1", callback = crate::pool::gauges::observe_waiters)]
+    pub waiters: ObservableGauge<i64>,
+    /// Share of the pool's maximum connections in use, from 0 to 1.
+    #[metric(name = "db_pool_utilization_ratio", unit = "1", callback = crate::pool::gauges::observe_utilization)]
+    pub utilization_ratio: ObservableGauge<f64>,
     /// Total number of connection checkouts that timed out.
     #[metric(name = "db_pool_checkout_timeout_total", unit = "1")]
     pub checkout_timeouts: Counter<u64>,
     /// Time spent waiting for a connection, in milliseconds.
     #[metric(name = "db_checkout_latency_ms", unit = "ms")]
     pub checkout_latency_ms: Histogram<f64>,
+}
+
+/// The semantic-convention connection-pool metrics, for monitors created with the switch on.
+#[derive(Metrics)]
+#[metrics(scope = "instrument", crate = crate)]
+pub struct PoolSemconvMetrics {
+    /// Connections in the pool, by state (`idle`, `used`).
+    #[metric(name = "db.client.connection.count", unit = "{connection}", callback = crate::pool::gauges::observe_connection_count)]
+    pub count: ObservableGauge<i64>,
+    /// The most connections the pool opens.
+    #[metric(name = "db.client.connection.max", unit = "{connection}", callback = crate::pool::gauges::observe_max)]
+    pub max: ObservableGauge<i64>,
+    /// The fewest idle connections the pool keeps.
+    #[metric(name = "db.client.connection.idle.min", unit = "{connection}", callback = crate::pool::gauges::observe_idle_min)]
+    pub idle_min: ObservableGauge<i64>,
+    /// Requests waiting for a connection.
+    #[metric(name = "db.client.connection.pending_requests", unit = "{request}", callback = crate::pool::gauges::observe_pending)]
+    pub pending_requests: ObservableGauge<i64>,
+    /// Connection requests that timed out.
+    #[metric(name = "db.client.connection.timeouts", unit = "{timeout}")]
+    pub timeouts: Counter<u64>,
+    /// Time to open a connection.
+    #[metric(name = "db.client.connection.create_time", unit = "s")]
+    pub create_time: Histogram<f64>,
+    /// Time waiting for a connection.
+    #[metric(name = "db.client.connection.wait_time", unit = "s")]
+    pub wait_time: Histogram<f64>,
+    /// Time between checkout and checkin.
+    #[metric(name = "db.client.connection.use_time", unit = "s")]
+    pub use_time: Histogram<f64>,
 }
 
 /// The semantic-convention HTTP server metrics.

@@ -1,0 +1,131 @@
+//! Per-connection lifecycle records, sharded by connection id so concurrent checkouts of
+//! different connections never wait on one lock.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+const SHARDS: usize = 16;
+
+/// What a pool monitor knows of one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionLifecycle {
+    /// When the connection was opened.
+    pub created_at: SystemTime,
+    /// Nanoseconds since the monitor started at the current checkout, if checked out.
+    pub checked_out_at_ns: Option<u128>,
+    /// When the connection was last returned to the pool.
+    pub checked_in_at: Option<SystemTime>,
+    /// How many times the connection was checked out.
+    pub checkout_count: u64,
+    /// Whether the connection was detached from the pool.
+    pub detached: bool,
+}
+
+/// The lifecycle records of one pool.
+pub(crate) struct Lifecycles {
+    epoch: Instant,
+    shards: Vec<Mutex<HashMap<u64, ConnectionLifecycle>>>,
+}
+
+impl Lifecycles {
+    pub fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn shard(&self, id: u64) -> std::sync::MutexGuard<'_, HashMap<u64, ConnectionLifecycle>> {
+        self.shards[(id as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Nanoseconds since the records started.
+    pub fn now_ns(&self) -> u128 {
+        self.epoch.elapsed().as_nanos()
+    }
+
+    pub fn created(&self, id: u64) {
+        self.shard(id).insert(
+            id,
+            ConnectionLifecycle {
+                created_at: SystemTime::now(),
+                checked_out_at_ns: None,
+                checked_in_at: None,
+                checkout_count: 0,
+                detached: false,
+            },
+        );
+    }
+
+    /// Marks a checkout.
+    pub fn checked_out(&self, id: u64) {
+        let now = self.now_ns();
+        let mut shard = self.shard(id);
+        let record = shard.entry(id).or_insert_with(|| ConnectionLifecycle {
+            created_at: SystemTime::now(),
+            checked_out_at_ns: None,
+            checked_in_at: None,
+            checkout_count: 0,
+            detached: false,
+        });
+        record.checked_out_at_ns = Some(now);
+        record.checkout_count += 1;
+    }
+
+    /// Marks a checkin; returns how long the connection was out, in nanoseconds.
+    pub fn checked_in(&self, id: u64) -> Option<u128> {
+        let now = self.now_ns();
+        let mut shard = self.shard(id);
+        let record = shard.get_mut(&id)?;
+        record.checked_in_at = Some(SystemTime::now());
+        record
+            .checked_out_at_ns
+            .take()
+            .map(|out| now.saturating_sub(out))
+    }
+
+    pub fn detached(&self, id: u64) {
+        if let Some(record) = self.shard(id).get_mut(&id) {
+            record.detached = true;
+        }
+    }
+
+    pub fn removed(&self, id: u64) -> Option<ConnectionLifecycle> {
+        self.shard(id).remove(&id)
+    }
+
+    pub fn get(&self, id: u64) -> Option<ConnectionLifecycle> {
+        self.shard(id).get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_follow_the_connection() {
+        let records = Lifecycles::new();
+        records.created(7);
+        records.checked_out(7);
+        assert!(records.get(7).unwrap().checked_out_at_ns.is_some());
+        assert!(records.checked_in(7).is_some());
+        let record = records.get(7).unwrap();
+        assert_eq!((record.checkout_count, record.checked_out_at_ns), (1, None));
+        assert!(record.checked_in_at.is_some());
+        records.detached(7);
+        assert!(records.get(7).unwrap().detached);
+        assert!(records.removed(7).is_some());
+        assert_eq!(records.len(), 0);
+    }
+}

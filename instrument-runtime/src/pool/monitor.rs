@@ -1,0 +1,371 @@
+//! The pool-agnostic monitor: receives the original's pool events, keeps per-connection
+//! lifecycle records, and records the pool metrics.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use opentelemetry::{Context, KeyValue};
+
+use super::lifecycle::{ConnectionLifecycle, Lifecycles};
+use crate::context::current_attributes;
+use crate::metrics::{PoolMetrics, PoolSemconvMetrics};
+
+/// Attribute naming the pool.
+pub const ENGINE_NAME_KEY: &str = "engine_name";
+/// Attribute naming the pool's mode (for example `queue`).
+pub const POOL_MODE_KEY: &str = "pool_mode";
+/// Attribute of `count_db_pool_connection_events`: the event.
+pub const EVENT_KEY: &str = "event";
+/// Attribute of `count_db_pool_connection_errors`: the error type.
+pub const EXCEPTION_TYPE_KEY: &str = "exception_type";
+/// Attribute of the semantic-convention pool metrics: the pool name.
+pub const POOL_NAME_KEY: &str = "db.client.connection.pool.name";
+
+/// The events a pool reports (the original's SQLAlchemy pool events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PoolEvent {
+    /// A connection was opened.
+    Connect,
+    /// The pool's first connection was opened.
+    FirstConnect,
+    /// A connection was handed out.
+    Checkout,
+    /// A connection came back.
+    Checkin,
+    /// A connection was found broken and discarded.
+    Invalidate,
+    /// A connection was retired (lifetime or idle limit) and will be replaced.
+    SoftInvalidate,
+    /// A connection was closed.
+    Close,
+    /// A detached connection was closed.
+    CloseDetached,
+    /// A connection was taken out of the pool's management.
+    Detach,
+    /// A connection's state was reset on return.
+    Reset,
+}
+
+impl PoolEvent {
+    /// The event's name, as the `event` attribute carries it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolEvent::Connect => "connect",
+            PoolEvent::FirstConnect => "first_connect",
+            PoolEvent::Checkout => "checkout",
+            PoolEvent::Checkin => "checkin",
+            PoolEvent::Invalidate => "invalidate",
+            PoolEvent::SoftInvalidate => "soft_invalidate",
+            PoolEvent::Close => "close",
+            PoolEvent::CloseDetached => "close_detached",
+            PoolEvent::Detach => "detach",
+            PoolEvent::Reset => "reset",
+        }
+    }
+}
+
+/// The live state of a pool, read when gauges are collected.
+pub trait PoolStatus: Send + Sync + 'static {
+    /// Connections open (idle and in use).
+    fn size(&self) -> u32;
+    /// Connections idle in the pool.
+    fn idle(&self) -> u32;
+    /// The most connections the pool opens.
+    fn max_size(&self) -> u32;
+    /// The fewest connections the pool keeps.
+    fn min_size(&self) -> u32;
+}
+
+/// Watches one pool. Cheap to clone; adapters call its event methods.
+#[derive(Clone)]
+pub struct PoolMonitor {
+    inner: Arc<MonitorInner>,
+}
+
+pub(crate) struct MonitorInner {
+    pub(crate) engine_name: String,
+    pub(crate) pool_mode: String,
+    pub(crate) status: Box<dyn PoolStatus>,
+    pub(crate) waiters: AtomicI64,
+    pub(crate) semconv: bool,
+    checked_out: AtomicI64,
+    first_connect_seen: AtomicBool,
+    lifecycles: Lifecycles,
+}
+
+impl std::fmt::Debug for PoolMonitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolMonitor")
+            .field("engine_name", &self.inner.engine_name)
+            .field("pool_mode", &self.inner.pool_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+static MONITORS: Mutex<Vec<Weak<MonitorInner>>> = Mutex::new(Vec::new());
+
+/// Runs `f` for every live monitor (for the observable gauges).
+pub(crate) fn for_each_monitor(mut f: impl FnMut(&MonitorInner)) {
+    let mut monitors = MONITORS.lock().unwrap_or_else(|e| e.into_inner());
+    monitors.retain(|weak| match weak.upgrade() {
+        Some(monitor) => {
+            f(&monitor);
+            true
+        }
+        None => false,
+    });
+}
+
+impl MonitorInner {
+    /// `engine_name` and `pool_mode`.
+    pub(crate) fn identity(&self) -> [KeyValue; 2] {
+        [
+            KeyValue::new(ENGINE_NAME_KEY, self.engine_name.clone()),
+            KeyValue::new(POOL_MODE_KEY, self.pool_mode.clone()),
+        ]
+    }
+}
+
+impl PoolMonitor {
+    /// A monitor for the pool named `engine_name`, in `pool_mode`, whose live state `status`
+    /// reads. With `semconv`, the `db.client.connection.*` family is recorded as well.
+    pub fn new(
+        engine_name: impl Into<String>,
+        pool_mode: impl Into<String>,
+        status: impl PoolStatus,
+        semconv: bool,
+    ) -> Self {
+        let inner = Arc::new(MonitorInner {
+            engine_name: engine_name.into(),
+            pool_mode: pool_mode.into(),
+            status: Box::new(status),
+            waiters: AtomicI64::new(0),
+            semconv,
+            checked_out: AtomicI64::new(0),
+            first_connect_seen: AtomicBool::new(false),
+            lifecycles: Lifecycles::new(),
+        });
+        MONITORS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&inner));
+        // Registers the observable gauges with the provider in force.
+        let _ = PoolMetrics::global();
+        let _ = PoolSemconvMetrics::global();
+        Self { inner }
+    }
+
+    /// The pool's name.
+    pub fn engine_name(&self) -> &str {
+        &self.inner.engine_name
+    }
+
+    /// Checkouts not yet checked in.
+    pub fn checked_out(&self) -> i64 {
+        self.inner.checked_out.load(Ordering::Relaxed)
+    }
+
+    /// Tasks waiting for a connection.
+    pub fn waiters(&self) -> i64 {
+        self.inner.waiters.load(Ordering::Relaxed)
+    }
+
+    /// The lifecycle record of connection `id`.
+    pub fn lifecycle(&self, id: u64) -> Option<ConnectionLifecycle> {
+        self.inner.lifecycles.get(id)
+    }
+
+    /// How many connections have a lifecycle record.
+    pub fn tracked_connections(&self) -> usize {
+        self.inner.lifecycles.len()
+    }
+
+    fn attributes(&self, extra: &[KeyValue]) -> Vec<KeyValue> {
+        let mut attributes = self.inner.identity().to_vec();
+        attributes.extend_from_slice(extra);
+        if let Some(scoped) = Context::map_current(current_attributes) {
+            attributes.extend(scoped.iter().cloned());
+        }
+        attributes
+    }
+
+    fn count(&self, event: PoolEvent) {
+        let metrics = PoolMetrics::global();
+        metrics.connection_events.add(
+            1,
+            &self.attributes(&[KeyValue::new(EVENT_KEY, event.as_str())]),
+        );
+    }
+
+    /// Connection `id` was opened, taking `create_time`.
+    pub fn connect(&self, id: u64, create_time: Duration) {
+        self.inner.lifecycles.created(id);
+        if !self.inner.first_connect_seen.swap(true, Ordering::Relaxed) {
+            self.count(PoolEvent::FirstConnect);
+        }
+        self.count(PoolEvent::Connect);
+        if self.inner.semconv {
+            PoolSemconvMetrics::global().create_time.record(
+                create_time.as_secs_f64(),
+                &[KeyValue::new(POOL_NAME_KEY, self.inner.engine_name.clone())],
+            );
+        }
+    }
+
+    /// A task starts waiting for a connection; finish the wait with the returned guard.
+    pub fn checkout_started(&self) -> CheckoutWait {
+        self.inner.waiters.fetch_add(1, Ordering::Relaxed);
+        CheckoutWait {
+            monitor: self.clone(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Connection `id` came back to the pool.
+    pub fn checkin(&self, id: u64) {
+        self.inner.checked_out.fetch_sub(1, Ordering::Relaxed);
+        let used = self
+            .inner
+            .lifecycles
+            .checked_in(id)
+            .map(|ns| Duration::from_nanos(ns as u64));
+        let metrics = PoolMetrics::global();
+        if let Some(used) = used {
+            metrics
+                .connection_duration_ms
+                .record(used.as_secs_f64() * 1_000.0, &self.attributes(&[]));
+            if self.inner.semconv {
+                PoolSemconvMetrics::global().use_time.record(
+                    used.as_secs_f64(),
+                    &[KeyValue::new(POOL_NAME_KEY, self.inner.engine_name.clone())],
+                );
+            }
+        }
+        self.count(PoolEvent::Checkin);
+    }
+
+    /// Connection `id` was found broken (`error_type`) and discarded.
+    pub fn invalidate(&self, id: u64, error_type: &str) {
+        self.inner.lifecycles.removed(id);
+        self.count(PoolEvent::Invalidate);
+        self.error(error_type);
+    }
+
+    /// Connection `id` was retired (lifetime or idle limit).
+    pub fn soft_invalidate(&self, id: u64) {
+        self.inner.lifecycles.removed(id);
+        self.count(PoolEvent::SoftInvalidate);
+    }
+
+    /// Connection `id` was closed.
+    pub fn close(&self, id: u64) {
+        let detached = self
+            .inner
+            .lifecycles
+            .removed(id)
+            .is_some_and(|r| r.detached);
+        self.count(if detached {
+            PoolEvent::CloseDetached
+        } else {
+            PoolEvent::Close
+        });
+    }
+
+    /// Connection `id` left the pool's management.
+    pub fn detach(&self, id: u64) {
+        self.inner.lifecycles.detached(id);
+        self.count(PoolEvent::Detach);
+    }
+
+    /// Connection `id` was reset on return.
+    pub fn reset(&self, _id: u64) {
+        self.count(PoolEvent::Reset);
+    }
+
+    /// Counts a pool error of `error_type`.
+    pub fn error(&self, error_type: &str) {
+        PoolMetrics::global().connection_errors.add(
+            1,
+            &self.attributes(&[KeyValue::new(EXCEPTION_TYPE_KEY, error_type.to_owned())]),
+        );
+    }
+}
+
+/// A task waiting for a connection. Dropped without an outcome, the wait counts as abandoned.
+#[derive(Debug)]
+pub struct CheckoutWait {
+    monitor: PoolMonitor,
+    started: Instant,
+    done: bool,
+}
+
+impl CheckoutWait {
+    fn end(&mut self) -> Duration {
+        self.done = true;
+        self.monitor.inner.waiters.fetch_sub(1, Ordering::Relaxed);
+        let waited = self.started.elapsed();
+        let monitor = &self.monitor;
+        PoolMetrics::global()
+            .checkout_latency_ms
+            .record(waited.as_secs_f64() * 1_000.0, &monitor.attributes(&[]));
+        if monitor.inner.semconv {
+            PoolSemconvMetrics::global().wait_time.record(
+                waited.as_secs_f64(),
+                &[KeyValue::new(
+                    POOL_NAME_KEY,
+                    monitor.inner.engine_name.clone(),
+                )],
+            );
+        }
+        waited
+    }
+
+    /// The task got connection `id`.
+    pub fn checked_out(mut self, id: u64) -> Duration {
+        let waited = self.end();
+        self.monitor
+            .inner
+            .checked_out
+            .fetch_add(1, Ordering::Relaxed);
+        self.monitor.inner.lifecycles.checked_out(id);
+        self.monitor.count(PoolEvent::Checkout);
+        waited
+    }
+
+    /// The wait timed out.
+    pub fn timed_out(mut self) -> Duration {
+        let waited = self.end();
+        let monitor = &self.monitor;
+        PoolMetrics::global()
+            .checkout_timeouts
+            .add(1, &monitor.attributes(&[]));
+        if monitor.inner.semconv {
+            PoolSemconvMetrics::global().timeouts.add(
+                1,
+                &[KeyValue::new(
+                    POOL_NAME_KEY,
+                    monitor.inner.engine_name.clone(),
+                )],
+            );
+        }
+        monitor.error("PoolTimedOut");
+        waited
+    }
+
+    /// The checkout failed with `error_type`.
+    pub fn failed(mut self, error_type: &str) -> Duration {
+        let waited = self.end();
+        self.monitor.error(error_type);
+        waited
+    }
+}
+
+impl Drop for CheckoutWait {
+    fn drop(&mut self) {
+        if !self.done {
+            self.end();
+        }
+    }
+}
