@@ -97,6 +97,16 @@ fn header(name: &str) -> Result<HeaderName, HttpConfigError> {
         .map_err(|e| HttpConfigError(format!("invalid header name {name:?}: {e}")))
 }
 
+/// Header names paired with their attribute keys, each name checked.
+fn header_map<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'static str)>,
+) -> Result<Vec<(HeaderName, &'static str)>, HttpConfigError> {
+    pairs
+        .into_iter()
+        .map(|(h, a)| Ok((header(h)?, a)))
+        .collect()
+}
+
 impl HttpConfig {
     /// Requests whose `"{METHOD} {path}"` matches one of `patterns` get no span and no metrics.
     pub fn excluded_routes<'a>(
@@ -122,10 +132,7 @@ impl HttpConfig {
         mut self,
         pairs: impl IntoIterator<Item = (&'a str, &'static str)>,
     ) -> Result<Self, HttpConfigError> {
-        self.header_attributes = pairs
-            .into_iter()
-            .map(|(h, a)| Ok((header(h)?, a)))
-            .collect::<Result<_, _>>()?;
+        self.header_attributes = header_map(pairs)?;
         Ok(self)
     }
 
@@ -134,10 +141,7 @@ impl HttpConfig {
         mut self,
         pairs: impl IntoIterator<Item = (&'a str, &'static str)>,
     ) -> Result<Self, HttpConfigError> {
-        self.span_header_attributes = pairs
-            .into_iter()
-            .map(|(h, a)| Ok((header(h)?, a)))
-            .collect::<Result<_, _>>()?;
+        self.span_header_attributes = header_map(pairs)?;
         Ok(self)
     }
 
