@@ -56,7 +56,7 @@ fn pool(name: &str, size: u32) -> (Arc<SimulatedPool>, PoolMonitor) {
         false,
     );
     for id in 0..u64::from(size) {
-        monitor.connect(id, Duration::from_millis(1));
+        monitor.connect(id, Some(Duration::from_millis(1)));
     }
     let pool = SimulatedPool {
         permits: Arc::new(Semaphore::new(size as usize)),
@@ -91,8 +91,9 @@ async fn use_connection(
     wait.checked_out(id);
     tokio::time::sleep(hold).await;
     pool.in_use.fetch_sub(1, Ordering::Relaxed);
-    pool.idle.lock().unwrap().push(id);
+    // Checked in before it is idle again, as a pool does, so the next checkout is a new one.
     monitor.checkin(id);
+    pool.idle.lock().unwrap().push(id);
     drop(permit);
     true
 }

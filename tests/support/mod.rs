@@ -229,3 +229,29 @@ pub fn event(span: &SpanData, name: &str) -> Option<Vec<(String, String)>> {
             .collect()
     })
 }
+
+/// The sum of metric `name`'s points of pool `engine` (counts for histograms) that carry
+/// attribute `with`, if given.
+pub fn pool_sum(
+    metrics: &[MetricInfo],
+    name: &str,
+    engine: &str,
+    with: Option<(&str, &str)>,
+) -> f64 {
+    points(metrics, name)
+        .iter()
+        .filter(|p| p.attr("engine_name") == Some(engine))
+        .filter(|p| with.is_none_or(|(key, value)| p.attr(key) == Some(value)))
+        .map(|p| p.count)
+        .sum()
+}
+
+/// How many `event`s pool `engine` counted.
+pub fn pool_events(metrics: &[MetricInfo], engine: &str, event: &str) -> f64 {
+    pool_sum(
+        metrics,
+        "count_db_pool_connection_events",
+        engine,
+        Some(("event", event)),
+    )
+}

@@ -16,7 +16,7 @@
 //! }
 //!
 //! let monitor = PoolMonitor::new("main", "queue", Fixed, false);
-//! monitor.connect(1, std::time::Duration::from_millis(3));
+//! monitor.connect(1, Some(std::time::Duration::from_millis(3)));
 //! let wait = monitor.checkout_started();
 //! wait.checked_out(1);
 //! monitor.checkin(1);
@@ -26,6 +26,8 @@
 pub(crate) mod gauges;
 mod lifecycle;
 mod monitor;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 
 pub use lifecycle::ConnectionLifecycle;
 pub use monitor::{

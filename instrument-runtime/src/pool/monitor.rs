@@ -156,6 +156,16 @@ impl PoolMonitor {
         Self { inner }
     }
 
+    /// A handle that does not keep the monitor alive (for hooks stored inside the pool).
+    pub(crate) fn downgrade(&self) -> WeakPoolMonitor {
+        WeakPoolMonitor(Arc::downgrade(&self.inner))
+    }
+
+    /// The live state of the pool.
+    pub(crate) fn status(&self) -> &dyn PoolStatus {
+        &*self.inner.status
+    }
+
     /// The pool's name.
     pub fn engine_name(&self) -> &str {
         &self.inner.engine_name
@@ -198,14 +208,14 @@ impl PoolMonitor {
         );
     }
 
-    /// Connection `id` was opened, taking `create_time`.
-    pub fn connect(&self, id: u64, create_time: Duration) {
+    /// Connection `id` was opened, taking `create_time` where the adapter could measure it.
+    pub fn connect(&self, id: u64, create_time: Option<Duration>) {
         self.inner.lifecycles.created(id);
         if !self.inner.first_connect_seen.swap(true, Ordering::Relaxed) {
             self.count(PoolEvent::FirstConnect);
         }
         self.count(PoolEvent::Connect);
-        if self.inner.semconv {
+        if let (true, Some(create_time)) = (self.inner.semconv, create_time) {
             PoolSemconvMetrics::global().create_time.record(
                 create_time.as_secs_f64(),
                 &[KeyValue::new(POOL_NAME_KEY, self.inner.engine_name.clone())],
@@ -293,6 +303,17 @@ impl PoolMonitor {
     }
 }
 
+/// A monitor held by the pool's own hooks, which must not keep the pool alive through it.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakPoolMonitor(Weak<MonitorInner>);
+
+impl WeakPoolMonitor {
+    /// The monitor, while its pool wrapper lives.
+    pub(crate) fn upgrade(&self) -> Option<PoolMonitor> {
+        self.0.upgrade().map(|inner| PoolMonitor { inner })
+    }
+}
+
 /// A task waiting for a connection. Dropped without an outcome, the wait counts as abandoned.
 #[derive(Debug)]
 pub struct CheckoutWait {
@@ -302,6 +323,11 @@ pub struct CheckoutWait {
 }
 
 impl CheckoutWait {
+    /// When the wait began.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
     fn end(&mut self) -> Duration {
         self.done = true;
         self.monitor.inner.waiters.fetch_sub(1, Ordering::Relaxed);

@@ -20,6 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Either, Error, Execute, Executor, Pool, SqlStr, Transaction};
 
 pub use driver::SqlxDriver;
+pub(crate) use traced::query_error;
 
 use super::query::DbTarget;
 use super::transaction::TransactionSpan;

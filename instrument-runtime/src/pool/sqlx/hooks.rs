@@ -1,0 +1,228 @@
+//! The monitor's sqlx hooks (`after_connect`, `before_acquire`, `after_release`), which run the
+//! application's own hooks of the same names inside them, and the reconciliation that notices
+//! connections sqlx closed without a hook (reaped for age or idleness, closed on a failed ping at
+//! release, closed with the pool).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_core::future::BoxFuture;
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::{Connection, Database, Error};
+
+use super::handoff;
+use super::ids::ConnectionIds;
+use crate::db::sqlx::query_error;
+use crate::pool::monitor::{PoolMonitor, WeakPoolMonitor};
+
+/// `exception_type` of a connection sqlx closed after it failed the ping at release (sqlx does
+/// not say why).
+pub const RELEASE_PING_FAILED: &str = "ReleasePingFailed";
+
+/// An application hook sqlx calls with a connection: `after_connect` answers `()`, the other
+/// two whether to keep the connection.
+pub(crate) type UserHook<DB, T> = Arc<
+    dyn for<'c> Fn(
+            &'c mut <DB as Database>::Connection,
+            PoolConnectionMetadata,
+        ) -> BoxFuture<'c, Result<T, Error>>
+        + Send
+        + Sync,
+>;
+
+/// What the hooks of one monitored pool share.
+pub(crate) struct Tracker<DB: Database> {
+    pub ids: ConnectionIds,
+    pub monitor: WeakPoolMonitor,
+    /// Whether sqlx finished connecting the pool (before, its size reads as zero).
+    pub connected: AtomicBool,
+    /// Whether to ping an idle connection before handing it out (sqlx's `test_before_acquire`,
+    /// which the monitor takes over so that it sees the failure).
+    pub ping_before_acquire: bool,
+    pub max_lifetime: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub after_connect: Option<UserHook<DB, ()>>,
+    pub before_acquire: Option<UserHook<DB, bool>>,
+    pub after_release: Option<UserHook<DB, bool>>,
+}
+
+/// How a connection left the pool.
+enum Removal<'e> {
+    Invalidate(&'e str),
+    SoftInvalidate,
+    Close,
+}
+
+impl<DB: Database> Tracker<DB> {
+    /// The address naming this pool in the acquire handoff.
+    pub fn key(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    fn remove(&self, monitor: Option<&PoolMonitor>, id: Option<u64>, how: Removal<'_>) {
+        let Some(id) = id.filter(|id| self.ids.remove(*id)) else {
+            return;
+        };
+        if let Some(monitor) = monitor {
+            match how {
+                Removal::Invalidate(error_type) => monitor.invalidate(id, error_type),
+                Removal::SoftInvalidate => monitor.soft_invalidate(id),
+                Removal::Close => monitor.close(id),
+            }
+        }
+    }
+
+    fn invalidate(&self, monitor: Option<&PoolMonitor>, id: Option<u64>, error: &Error) {
+        let error_type = query_error(error).error_type;
+        self.remove(monitor, id, Removal::Invalidate(&error_type));
+    }
+
+    /// A connection was opened.
+    pub async fn after_connect(
+        &self,
+        conn: &mut DB::Connection,
+        meta: PoolConnectionMetadata,
+    ) -> Result<(), Error> {
+        if let Some(hook) = &self.after_connect {
+            hook(conn, meta).await?;
+        }
+        let id = self.ids.allocate();
+        if let Some(monitor) = self.monitor.upgrade() {
+            let create_time = handoff::acquire_started(self.key()).map(|s| s.elapsed());
+            monitor.connect(id, create_time);
+        }
+        handoff::hand_out(self.key(), id);
+        // Last, so that the instant is as close as it can be to the one sqlx stamps next.
+        self.ids.insert(id, Instant::now());
+        if let Some(monitor) = self.monitor.upgrade() {
+            self.reconcile(&monitor);
+        }
+        Ok(())
+    }
+
+    /// An idle connection is about to be handed out.
+    pub async fn before_acquire(
+        &self,
+        conn: &mut DB::Connection,
+        meta: PoolConnectionMetadata,
+    ) -> Result<bool, Error> {
+        let id = self.ids.find_by_age(meta.age);
+        let monitor = self.monitor.upgrade();
+        if self.ping_before_acquire
+            && let Err(error) = conn.ping().await
+        {
+            self.invalidate(monitor.as_ref(), id, &error);
+            return Err(error);
+        }
+        if let Some(hook) = &self.before_acquire {
+            match hook(conn, meta).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.remove(monitor.as_ref(), id, Removal::Close);
+                    return Ok(false);
+                }
+                Err(error) => {
+                    self.invalidate(monitor.as_ref(), id, &error);
+                    return Err(error);
+                }
+            }
+        }
+        if let Some(id) = id {
+            handoff::hand_out(self.key(), id);
+        }
+        Ok(true)
+    }
+
+    /// A connection came back and is about to be pinged and put back in the idle queue.
+    pub async fn after_release(
+        &self,
+        conn: &mut DB::Connection,
+        meta: PoolConnectionMetadata,
+    ) -> Result<bool, Error> {
+        let id = self.ids.find_by_age(meta.age);
+        let monitor = self.monitor.upgrade();
+        if let Some(hook) = &self.after_release {
+            match hook(conn, meta).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.remove(monitor.as_ref(), id, Removal::Close);
+                    return Ok(false);
+                }
+                Err(error) => {
+                    self.invalidate(monitor.as_ref(), id, &error);
+                    return Err(error);
+                }
+            }
+        }
+        if let (Some(monitor), Some(id)) = (&monitor, id) {
+            monitor.reset(id);
+        }
+        Ok(true)
+    }
+
+    /// Accounts for connections sqlx closed without a hook: while more connections are known than
+    /// the pool holds, the idle ones it would have closed go first — past `max_lifetime` as
+    /// `soft_invalidate`, past `idle_timeout` as `close` — then the most recently returned, which
+    /// failed its ping at release, as `invalidate`.
+    pub fn reconcile(&self, monitor: &PoolMonitor) {
+        if !self.connected.load(Ordering::Acquire) {
+            return;
+        }
+        let held = monitor.status().size() as usize;
+        let mut excess = self.ids.len().saturating_sub(held);
+        if excess == 0 {
+            return;
+        }
+        let now = SystemTime::now();
+        let mut idle: Vec<(u64, Duration, Duration)> = self
+            .ids
+            .ids()
+            .into_iter()
+            .filter_map(|id| {
+                let record = monitor.lifecycle(id)?;
+                if record.checked_out_at_ns.is_some() {
+                    return None;
+                }
+                let age = now.duration_since(record.created_at).unwrap_or_default();
+                let idle_for = now
+                    .duration_since(record.checked_in_at.unwrap_or(record.created_at))
+                    .unwrap_or_default();
+                Some((id, age, idle_for))
+            })
+            .collect();
+        let past = |limit: Option<Duration>, value: Duration| limit.is_some_and(|l| value > l);
+        let mut removed = Vec::new();
+        for (id, age, idle_for) in &idle {
+            if excess == 0 {
+                break;
+            }
+            let how = if past(self.max_lifetime, *age) {
+                Removal::SoftInvalidate
+            } else if past(self.idle_timeout, *idle_for) {
+                Removal::Close
+            } else {
+                continue;
+            };
+            self.remove(Some(monitor), Some(*id), how);
+            removed.push(*id);
+            excess -= 1;
+        }
+        idle.retain(|(id, ..)| !removed.contains(id));
+        idle.sort_by_key(|(_, _, idle_for)| *idle_for);
+        for (id, ..) in idle.into_iter().take(excess) {
+            self.remove(
+                Some(monitor),
+                Some(id),
+                Removal::Invalidate(RELEASE_PING_FAILED),
+            );
+        }
+    }
+
+    /// Every known connection closed with the pool.
+    pub fn close_all(&self, monitor: &PoolMonitor) {
+        for id in self.ids.ids() {
+            self.remove(Some(monitor), Some(id), Removal::Close);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The pool monitor on real sqlx SQLite pools: checkouts, checkins and use durations after
+//! concurrent use, gauges while connections are held and after, a pool of one timing out,
+//! lifecycle records, a failed health check, lifetime reaping, and 200 tasks on a pool of five.
+
+// Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
+// exporters are shared by the test binary.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use instrument::pool::sqlx::{MonitoredPool, PoolOptionsExt};
+use sqlx::Sqlite;
+use sqlx::sqlite::SqlitePoolOptions;
+use support::{metrics, pool_events, pool_sum, start};
+
+async fn pool(engine: &str, options: SqlitePoolOptions) -> MonitoredPool<Sqlite> {
+    options
+        .monitored(engine)
+        .connect("sqlite::memory:")
+        .await
+        .expect("an in-memory SQLite pool opens")
+}
+
+/// Waits until sqlx has put every connection back in the idle queue (it does so in a task).
+async fn settle(pool: &MonitoredPool<Sqlite>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.num_idle() as u32 != pool.size() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn use_once(pool: &MonitoredPool<Sqlite>, hold: Duration) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT 1").execute(&mut *conn).await?;
+    tokio::time::sleep(hold).await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uses_are_counted_and_timed() {
+    let _t = start();
+    let pool = pool("sqlite-uses", SqlitePoolOptions::new().max_connections(3)).await;
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { use_once(&pool, Duration::from_millis(5)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    sqlx::query("SELECT 2").execute(&pool).await.unwrap();
+    settle(&pool).await;
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-uses", "checkout"), 31.0);
+    assert_eq!(pool_events(&all, "sqlite-uses", "checkin"), 31.0);
+    assert_eq!(
+        pool_events(&all, "sqlite-uses", "connect"),
+        f64::from(pool.size())
+    );
+    assert_eq!(pool_events(&all, "sqlite-uses", "first_connect"), 1.0);
+    assert_eq!(pool_events(&all, "sqlite-uses", "reset"), 31.0);
+    assert_eq!(
+        pool_sum(
+            &all,
+            "hist_db_pool_connection_duration_ms",
+            "sqlite-uses",
+            None
+        ),
+        31.0
+    );
+    assert_eq!(
+        pool_sum(&all, "db_checkout_latency_ms", "sqlite-uses", None),
+        31.0
+    );
+    assert_eq!(pool.monitor().checked_out(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gauges_follow_held_and_released_connections() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-gauges",
+        SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1),
+    )
+    .await;
+    let first = pool.acquire().await.unwrap();
+    let second = pool.acquire().await.unwrap();
+    let gauge =
+        |all: &[support::MetricInfo], name: &str| pool_sum(all, name, "sqlite-gauges", None);
+    let all = metrics();
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 2.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_checked_out"), 2.0);
+    assert_eq!(gauge(&all, "db_pool_in_use"), 2.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_available"), 0.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_overflow"), 1.0);
+    assert_eq!(gauge(&all, "db_pool_utilization_ratio"), 0.5);
+    assert_eq!(gauge(&all, "db_pool_waiters"), 0.0);
+    drop((first, second));
+    settle(&pool).await;
+    let all = metrics();
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 2.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_checked_out"), 0.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_available"), 2.0);
+    assert_eq!(gauge(&all, "db_pool_utilization_ratio"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_acquire_on_a_pool_of_one_times_out() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-single",
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let held = pool.acquire().await.unwrap();
+    let second = pool.acquire().await;
+    assert!(
+        matches!(second, Err(sqlx::Error::PoolTimedOut)),
+        "{second:?}"
+    );
+    drop(held);
+    let all = metrics();
+    assert_eq!(
+        pool_sum(
+            &all,
+            "db_pool_checkout_timeout_total",
+            "sqlite-single",
+            None
+        ),
+        1.0
+    );
+    assert_eq!(
+        pool_sum(
+            &all,
+            "count_db_pool_connection_errors",
+            "sqlite-single",
+            Some(("exception_type", "PoolTimedOut"))
+        ),
+        1.0
+    );
+    let waited: f64 = support::points(&all, "db_checkout_latency_ms")
+        .iter()
+        .filter(|p| p.attr("engine_name") == Some("sqlite-single"))
+        .map(|p| p.sum)
+        .sum();
+    assert!(
+        waited >= 200.0,
+        "the timed-out wait is recorded: {waited} ms"
+    );
+    assert_eq!(pool.monitor().waiters(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_records_match_what_happened() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-lifecycle",
+        SqlitePoolOptions::new().max_connections(2),
+    )
+    .await;
+    let before = std::time::SystemTime::now();
+    let ids = pool.connection_ids();
+    assert_eq!(ids.len(), 1, "connect opens one connection");
+    for _ in 0..3 {
+        let conn = pool.acquire().await.unwrap();
+        assert_eq!(conn.id(), ids[0], "the idle connection is handed out again");
+        let record = pool.monitor().lifecycle(ids[0]).unwrap();
+        assert!(record.checked_out_at_ns.is_some());
+        drop(conn);
+        settle(&pool).await;
+    }
+    let record = pool.monitor().lifecycle(ids[0]).unwrap();
+    assert_eq!(record.checkout_count, 3);
+    assert_eq!(record.checked_out_at_ns, None);
+    assert!(record.checked_in_at.unwrap() >= before);
+    assert!(record.created_at <= before);
+    assert!(!record.detached);
+
+    let first = pool.acquire().await.unwrap();
+    let second = pool.acquire().await.unwrap();
+    assert_ne!(first.id(), second.id(), "a second connection is opened");
+    assert_eq!(pool.monitor().tracked_connections(), 2);
+    let closed = second.id();
+    second.close().await.unwrap();
+    assert_eq!(
+        pool.monitor().lifecycle(closed),
+        None,
+        "closed: record gone"
+    );
+    drop(first);
+    settle(&pool).await;
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-lifecycle", "close"), 1.0);
+    pool.close().await;
+    assert_eq!(pool.monitor().tracked_connections(), 0);
+    assert_eq!(pool_events(&metrics(), "sqlite-lifecycle", "close"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_check_invalidates_the_connection() {
+    let _t = start();
+    let rejected = Arc::new(AtomicU64::new(0));
+    let pool = {
+        let rejected = rejected.clone();
+        SqlitePoolOptions::new()
+            .max_connections(2)
+            .monitored("sqlite-health")
+            .before_acquire(move |_conn, _meta| {
+                let first = rejected.fetch_add(1, Ordering::Relaxed) == 0;
+                Box::pin(async move {
+                    if first {
+                        Err(sqlx::Error::Protocol("connection went bad".into()))
+                    } else {
+                        Ok(true)
+                    }
+                })
+            })
+            .connect("sqlite::memory:")
+            .await
+            .unwrap()
+    };
+    let original = pool.connection_ids()[0];
+    let conn = pool.acquire().await.expect("the pool recovers");
+    assert_ne!(conn.id(), original, "a new connection replaced the bad one");
+    assert_eq!(pool.monitor().lifecycle(original), None);
+    drop(conn);
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-health", "invalidate"), 1.0);
+    assert_eq!(
+        pool_sum(
+            &all,
+            "count_db_pool_connection_errors",
+            "sqlite-health",
+            Some(("exception_type", "Protocol"))
+        ),
+        1.0
+    );
+    assert_eq!(pool_events(&all, "sqlite-health", "connect"), 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reaped_for_its_age_is_soft_invalidated() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-reaped",
+        SqlitePoolOptions::new()
+            .max_connections(2)
+            .max_lifetime(Duration::from_millis(100)),
+    )
+    .await;
+    let original = pool.connection_ids()[0];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.size() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pool.size(), 0, "sqlx's reaper closed the old connection");
+    let conn = pool.acquire().await.unwrap();
+    assert_ne!(conn.id(), original);
+    drop(conn);
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-reaped", "soft_invalidate"), 1.0);
+    assert_eq!(pool.monitor().lifecycle(original), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_tasks_on_a_pool_of_five_stay_consistent() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-hammer",
+        SqlitePoolOptions::new()
+            .max_connections(5)
+            .acquire_timeout(Duration::from_secs(30)),
+    )
+    .await;
+    let uses = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (pool, uses) = (pool.clone(), uses.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    use_once(&pool, Duration::ZERO).await.unwrap();
+                    uses.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    settle(&pool).await;
+    let uses = uses.load(Ordering::Relaxed);
+    let monitor = pool.monitor();
+    assert!(uses >= 200, "{uses} uses");
+    assert_eq!(
+        monitor.checked_out(),
+        0,
+        "checkouts = checkins + in use (0)"
+    );
+    assert_eq!(monitor.waiters(), 0);
+    assert_eq!(
+        monitor.tracked_connections(),
+        pool.size() as usize,
+        "one record per open connection, no leak"
+    );
+    let counted: u64 = pool
+        .connection_ids()
+        .iter()
+        .map(|id| monitor.lifecycle(*id).unwrap().checkout_count)
+        .sum();
+    assert_eq!(counted, uses);
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-hammer", "checkout"), uses as f64);
+    assert_eq!(pool_events(&all, "sqlite-hammer", "checkin"), uses as f64);
+}
