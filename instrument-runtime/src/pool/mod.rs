@@ -23,6 +23,8 @@
 //! assert_eq!(monitor.lifecycle(1).unwrap().checkout_count, 1);
 //! ```
 
+#[cfg(feature = "deadpool")]
+pub mod deadpool;
 pub(crate) mod gauges;
 mod lifecycle;
 mod monitor;

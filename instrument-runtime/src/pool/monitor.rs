@@ -156,11 +156,13 @@ impl PoolMonitor {
         Self { inner }
     }
 
+    #[cfg(feature = "sqlx")]
     /// A handle that does not keep the monitor alive (for hooks stored inside the pool).
     pub(crate) fn downgrade(&self) -> WeakPoolMonitor {
         WeakPoolMonitor(Arc::downgrade(&self.inner))
     }
 
+    #[cfg(feature = "sqlx")]
     /// The live state of the pool.
     pub(crate) fn status(&self) -> &dyn PoolStatus {
         &*self.inner.status
@@ -303,10 +305,12 @@ impl PoolMonitor {
     }
 }
 
+#[cfg(feature = "sqlx")]
 /// A monitor held by the pool's own hooks, which must not keep the pool alive through it.
 #[derive(Clone, Debug)]
 pub(crate) struct WeakPoolMonitor(Weak<MonitorInner>);
 
+#[cfg(feature = "sqlx")]
 impl WeakPoolMonitor {
     /// The monitor, while its pool wrapper lives.
     pub(crate) fn upgrade(&self) -> Option<PoolMonitor> {
@@ -323,6 +327,7 @@ pub struct CheckoutWait {
 }
 
 impl CheckoutWait {
+    #[cfg(feature = "sqlx")]
     /// When the wait began.
     pub(crate) fn started(&self) -> Instant {
         self.started
