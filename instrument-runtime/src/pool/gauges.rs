@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::AsyncInstrument;
 
-use super::monitor::{MonitorInner, POOL_NAME_KEY, for_each_monitor};
+use super::monitor::{MonitorInner, for_each_monitor};
 
 fn observe_each(observer: &dyn AsyncInstrument<i64>, value: impl Fn(&MonitorInner) -> i64) {
-    for_each_monitor(|monitor| observer.observe(value(monitor), &monitor.identity()));
+    for_each_monitor(|monitor| observer.observe(value(monitor), monitor.identity()));
 }
 
 fn in_use(monitor: &MonitorInner) -> i64 {
@@ -47,17 +47,14 @@ pub(crate) fn observe_waiters(observer: &dyn AsyncInstrument<i64>) {
 pub(crate) fn observe_utilization(observer: &dyn AsyncInstrument<f64>) {
     for_each_monitor(|monitor| {
         let max = monitor.status.max_size().max(1);
-        observer.observe(in_use(monitor) as f64 / f64::from(max), &monitor.identity());
+        observer.observe(in_use(monitor) as f64 / f64::from(max), monitor.identity());
     });
 }
 
 fn observe_semconv(observer: &dyn AsyncInstrument<i64>, value: impl Fn(&MonitorInner) -> i64) {
     for_each_monitor(|monitor| {
         if monitor.semconv {
-            observer.observe(
-                value(monitor),
-                &[KeyValue::new(POOL_NAME_KEY, monitor.engine_name.clone())],
-            );
+            observer.observe(value(monitor), std::slice::from_ref(&monitor.pool_name));
         }
     });
 }
@@ -66,7 +63,7 @@ fn observe_semconv(observer: &dyn AsyncInstrument<i64>, value: impl Fn(&MonitorI
 pub(crate) fn observe_connection_count(observer: &dyn AsyncInstrument<i64>) {
     for_each_monitor(|monitor| {
         if monitor.semconv {
-            let name = KeyValue::new(POOL_NAME_KEY, monitor.engine_name.clone());
+            let name = monitor.pool_name.clone();
             observer.observe(
                 i64::from(monitor.status.idle()),
                 &[

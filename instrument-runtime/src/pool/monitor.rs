@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue, Value};
 
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
 use crate::context::current_attributes;
@@ -86,6 +86,10 @@ pub struct PoolMonitor {
 pub(crate) struct MonitorInner {
     pub(crate) engine_name: String,
     pub(crate) pool_mode: String,
+    /// `engine_name` and `pool_mode` as attributes whose clones share the strings.
+    identity: [KeyValue; 2],
+    /// `db.client.connection.pool.name`, likewise.
+    pub(crate) pool_name: KeyValue,
     pub(crate) status: Box<dyn PoolStatus>,
     pub(crate) waiters: AtomicI64,
     pub(crate) semconv: bool,
@@ -119,11 +123,8 @@ pub(crate) fn for_each_monitor(mut f: impl FnMut(&MonitorInner)) {
 
 impl MonitorInner {
     /// `engine_name` and `pool_mode`.
-    pub(crate) fn identity(&self) -> [KeyValue; 2] {
-        [
-            KeyValue::new(ENGINE_NAME_KEY, self.engine_name.clone()),
-            KeyValue::new(POOL_MODE_KEY, self.pool_mode.clone()),
-        ]
+    pub(crate) fn identity(&self) -> &[KeyValue; 2] {
+        &self.identity
     }
 }
 
@@ -136,9 +137,21 @@ impl PoolMonitor {
         status: impl PoolStatus,
         semconv: bool,
     ) -> Self {
+        let (engine_name, pool_mode) = (engine_name.into(), pool_mode.into());
+        let shared = |key: &'static str, value: &str| {
+            KeyValue::new(
+                key,
+                Value::String(StringValue::from(Arc::<str>::from(value))),
+            )
+        };
         let inner = Arc::new(MonitorInner {
-            engine_name: engine_name.into(),
-            pool_mode: pool_mode.into(),
+            identity: [
+                shared(ENGINE_NAME_KEY, &engine_name),
+                shared(POOL_MODE_KEY, &pool_mode),
+            ],
+            pool_name: shared(POOL_NAME_KEY, &engine_name),
+            engine_name,
+            pool_mode,
             status: Box::new(status),
             waiters: AtomicI64::new(0),
             semconv,
@@ -194,7 +207,8 @@ impl PoolMonitor {
     }
 
     fn attributes(&self, extra: &[KeyValue]) -> Vec<KeyValue> {
-        let mut attributes = self.inner.identity().to_vec();
+        let mut attributes = Vec::with_capacity(4 + extra.len());
+        attributes.extend_from_slice(self.inner.identity());
         attributes.extend_from_slice(extra);
         if let Some(scoped) = Context::map_current(current_attributes) {
             attributes.extend(scoped.iter().cloned());
@@ -220,7 +234,7 @@ impl PoolMonitor {
         if let (true, Some(create_time)) = (self.inner.semconv, create_time) {
             PoolSemconvMetrics::global().create_time.record(
                 create_time.as_secs_f64(),
-                &[KeyValue::new(POOL_NAME_KEY, self.inner.engine_name.clone())],
+                std::slice::from_ref(&self.inner.pool_name),
             );
         }
     }
@@ -251,7 +265,7 @@ impl PoolMonitor {
             if self.inner.semconv {
                 PoolSemconvMetrics::global().use_time.record(
                     used.as_secs_f64(),
-                    &[KeyValue::new(POOL_NAME_KEY, self.inner.engine_name.clone())],
+                    std::slice::from_ref(&self.inner.pool_name),
                 );
             }
         }
@@ -344,10 +358,7 @@ impl CheckoutWait {
         if monitor.inner.semconv {
             PoolSemconvMetrics::global().wait_time.record(
                 waited.as_secs_f64(),
-                &[KeyValue::new(
-                    POOL_NAME_KEY,
-                    monitor.inner.engine_name.clone(),
-                )],
+                std::slice::from_ref(&monitor.inner.pool_name),
             );
         }
         waited
@@ -373,13 +384,9 @@ impl CheckoutWait {
             .checkout_timeouts
             .add(1, &monitor.attributes(&[]));
         if monitor.inner.semconv {
-            PoolSemconvMetrics::global().timeouts.add(
-                1,
-                &[KeyValue::new(
-                    POOL_NAME_KEY,
-                    monitor.inner.engine_name.clone(),
-                )],
-            );
+            PoolSemconvMetrics::global()
+                .timeouts
+                .add(1, std::slice::from_ref(&monitor.inner.pool_name));
         }
         monitor.error("PoolTimedOut");
         waited
