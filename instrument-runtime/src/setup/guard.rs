@@ -9,7 +9,7 @@ use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::{DEFAULT_EXPORT_TIMEOUT, ExporterRuntime, SetupError, stop_exporter_runtime};
+use super::{DEFAULT_SHUTDOWN_TIMEOUT, ExporterRuntime, SetupError, stop_exporter_runtime};
 use crate::diagnostics::warn;
 use crate::state;
 
@@ -39,7 +39,7 @@ impl TelemetryGuard {
             tracer_provider: None,
             meter_provider: None,
             runtime: None,
-            timeout: DEFAULT_EXPORT_TIMEOUT,
+            timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 
@@ -74,6 +74,7 @@ impl TelemetryGuard {
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 result = Err(SetupError::Shutdown(e.to_string()));
             }
+            super::accounting::report_drops();
         }
         if let Some(provider) = self.meter_provider.take() {
             state::uninstall_meter_provider();

@@ -6,6 +6,7 @@
 //! instrument is printed at shutdown. The returned [`TelemetryGuard`] flushes and shuts
 //! everything down when dropped.
 
+mod accounting;
 mod env;
 mod guard;
 #[cfg(feature = "otlp")]
@@ -26,6 +27,10 @@ use opentelemetry_sdk::trace::{
     TracerProviderBuilder,
 };
 
+pub use accounting::{
+    DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, ExportStats,
+    export_stats,
+};
 pub use env::Protocol;
 pub use guard::TelemetryGuard;
 
@@ -39,8 +44,10 @@ use resource::ResourceInputs;
 
 /// Instrumentation scope name of the spans and metrics this crate makes.
 pub const SCOPE_NAME: &str = "instrument";
-/// Default timeout of one export and of shutdown.
+/// Default timeout of one export.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound on shutdown: the queue is drained and exported within it, or given up.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default interval between two metric exports to a collector (the specification's 60 s).
 pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the console exporter receives finished spans.
@@ -127,6 +134,7 @@ pub struct TelemetryBuilder {
     capture: Option<CaptureConfig>,
     db: Option<crate::db::InstrumentationConfig>,
     export_timeout: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
 
     ignore_env: bool,
 }
@@ -192,6 +200,12 @@ impl TelemetryBuilder {
         self
     }
 
+    /// How long shutdown may take to drain and export what is queued; default 30 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// Interval between metric exports; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s.
     pub fn metric_export_interval(mut self, interval: Duration) -> Self {
         self.metric_interval = Some(interval);
@@ -219,7 +233,9 @@ impl TelemetryBuilder {
 
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |b| b.with_batch_exporter(exporter)));
+        self.span_exporter = Some(Box::new(move |b| {
+            b.with_span_processor(accounting::accounted_batch(exporter))
+        }));
         self
     }
 
@@ -233,7 +249,7 @@ impl TelemetryBuilder {
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metric_exporter = Some(Box::new(move |b, interval| {
             b.with_reader(
-                PeriodicReader::builder(exporter)
+                PeriodicReader::builder(accounting::CountingMetricExporter(exporter))
                     .with_interval(interval)
                     .build(),
             )
@@ -349,14 +365,14 @@ impl TelemetryBuilder {
             tracer_provider: Some(tracer_provider),
             meter_provider: Some(meter_provider),
             runtime: otlp.and_then(|o| o.runtime),
-            timeout,
+            timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
         })
     }
 }
 
 /// OTLP pipelines not yet handed to a provider, and the runtime driving them.
 struct OtlpPipelines {
-    spans: Option<BatchSpanProcessor>,
+    spans: Option<accounting::CountingProcessor>,
     metrics: Option<MetricSetup>,
     runtime: Option<ExporterRuntime>,
 }
@@ -387,10 +403,10 @@ fn otlp_exporters(
     let built = otlp::build(endpoint, protocol, timeout, temporality)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
-        spans: Some(BatchSpanProcessor::builder(built.spans).build()),
+        spans: Some(accounting::accounted_batch(built.spans)),
         metrics: Some(Box::new(move |b, interval| {
             b.with_reader(
-                PeriodicReader::builder(metric_exporter)
+                PeriodicReader::builder(accounting::CountingMetricExporter(metric_exporter))
                     .with_interval(interval)
                     .build(),
             )

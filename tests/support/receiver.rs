@@ -1,0 +1,369 @@
+//! A test OTLP receiver on 127.0.0.1 speaking OTLP/gRPC or OTLP/HTTP (protobuf and JSON). It
+//! stores what it receives and can be told to misbehave: refuse the next N exports
+//! (`UNAVAILABLE` / 503), delay every answer, or stop and restart on the same port. Each start
+//! runs on a runtime of its own, so stopping it drops every open connection, as a killed
+//! collector would.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// How the receiver speaks OTLP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// OTLP/gRPC.
+    Grpc,
+    /// OTLP/HTTP: `/v1/traces` and `/v1/metrics`, protobuf or JSON bodies.
+    Http,
+}
+
+/// What the receiver got, and its faults.
+#[derive(Default)]
+pub struct Received {
+    spans: Mutex<Vec<Span>>,
+    span_count: AtomicUsize,
+    metric_requests: Mutex<Vec<ExportMetricsServiceRequest>>,
+    attempts: AtomicUsize,
+    refused: AtomicUsize,
+    refuse_next: AtomicUsize,
+    delay_ms: AtomicU64,
+    count_only: AtomicBool,
+}
+
+impl Received {
+    /// Whether to refuse this export (counting the attempt either way).
+    async fn admit(&self) -> bool {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let delay = self.delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        let refuse = self
+            .refuse_next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if refuse {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        !refuse
+    }
+
+    fn store_spans(&self, request: ExportTraceServiceRequest) {
+        let spans = request
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans);
+        if self.count_only.load(Ordering::Relaxed) {
+            self.span_count.fetch_add(spans.count(), Ordering::Relaxed);
+        } else {
+            let mut stored = self.spans.lock().unwrap();
+            let before = stored.len();
+            stored.extend(spans);
+            self.span_count
+                .fetch_add(stored.len() - before, Ordering::Relaxed);
+        }
+    }
+
+    fn store_metrics(&self, request: ExportMetricsServiceRequest) {
+        self.metric_requests.lock().unwrap().push(request);
+    }
+}
+
+#[derive(Clone)]
+struct Grpc(Arc<Received>);
+
+#[tonic::async_trait]
+impl TraceService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        if !self.0.admit().await {
+            return Err(tonic::Status::unavailable("refusing on purpose"));
+        }
+        self.0.store_spans(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        if !self.0.admit().await {
+            return Err(tonic::Status::unavailable("refusing on purpose"));
+        }
+        self.0.store_metrics(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Decodes an OTLP/HTTP body (protobuf or JSON), or says why it cannot.
+fn decode<T: Message + Default + serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, String> {
+    if is_json(headers) {
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    } else {
+        T::decode(body.as_ref()).map_err(|e| e.to_string())
+    }
+}
+
+/// The success answer, in the request's encoding.
+fn answer<T: Message + serde::Serialize>(headers: &HeaderMap, response: T) -> Response {
+    if is_json(headers) {
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_vec(&response).unwrap(),
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            response.encode_to_vec(),
+        )
+            .into_response()
+    }
+}
+
+async fn http_traces(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
+    if !received.admit().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
+    }
+    match decode::<ExportTraceServiceRequest>(&headers, &body) {
+        Ok(request) => {
+            received.store_spans(request);
+            answer(
+                &headers,
+                ExportTraceServiceResponse {
+                    partial_success: None,
+                },
+            )
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
+    }
+}
+
+async fn http_metrics(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
+    if !received.admit().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
+    }
+    match decode::<ExportMetricsServiceRequest>(&headers, &body) {
+        Ok(request) => {
+            received.store_metrics(request);
+            answer(
+                &headers,
+                ExportMetricsServiceResponse {
+                    partial_success: None,
+                },
+            )
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
+    }
+}
+
+/// A running (or stopped) receiver.
+pub struct Receiver {
+    received: Arc<Received>,
+    address: SocketAddr,
+    wire: Wire,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Receiver {
+    /// Starts a receiver on a free port.
+    pub fn start(wire: Wire) -> Self {
+        let mut receiver = Self {
+            received: Arc::default(),
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            wire,
+            runtime: None,
+        };
+        receiver.restart();
+        receiver
+    }
+
+    /// A port nothing listens on yet: start a receiver there later with [`Receiver::start_on`].
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Starts a receiver on `port`.
+    pub fn start_on(wire: Wire, port: u16) -> Self {
+        let mut receiver = Self {
+            received: Arc::default(),
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            wire,
+            runtime: None,
+        };
+        receiver.restart();
+        receiver
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops listening and drops every open connection.
+    pub fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Listens again on the same port (retrying while the old socket lingers).
+    pub fn restart(&mut self) {
+        self.stop();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match runtime.block_on(tokio::net::TcpListener::bind(self.address)) {
+                Ok(listener) => break listener,
+                Err(error) if Instant::now() > deadline => panic!("cannot listen: {error}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        self.address = listener.local_addr().unwrap();
+        let received = self.received.clone();
+        match self.wire {
+            Wire::Grpc => {
+                let service = Grpc(received);
+                runtime.spawn(
+                    tonic::transport::Server::builder()
+                        .add_service(TraceServiceServer::new(service.clone()))
+                        .add_service(MetricsServiceServer::new(service))
+                        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
+                            listener,
+                        )),
+                );
+            }
+            Wire::Http => {
+                let (traces, metrics) = (received.clone(), received);
+                let app = axum::Router::new()
+                    .route(
+                        "/v1/traces",
+                        axum::routing::post(move |headers, body| {
+                            http_traces(traces.clone(), headers, body)
+                        }),
+                    )
+                    .route(
+                        "/v1/metrics",
+                        axum::routing::post(move |headers, body| {
+                            http_metrics(metrics.clone(), headers, body)
+                        }),
+                    )
+                    .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
+                runtime.spawn(async move { axum::serve(listener, app).await });
+            }
+        }
+        self.runtime = Some(runtime);
+    }
+
+    /// Refuses the next `count` exports.
+    pub fn refuse_next(&self, count: usize) {
+        self.received.refuse_next.store(count, Ordering::Relaxed);
+    }
+
+    /// Waits `delay` before answering each export.
+    pub fn delay_each(&self, delay: Duration) {
+        self.received
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts spans without keeping them (for runs of millions).
+    pub fn count_only(&self) {
+        self.received.count_only.store(true, Ordering::Relaxed);
+    }
+
+    /// Spans received so far.
+    pub fn span_count(&self) -> usize {
+        self.received.span_count.load(Ordering::Relaxed)
+    }
+
+    /// The names of the spans received so far, in arrival order.
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans().into_iter().map(|s| s.name).collect()
+    }
+
+    /// The spans received so far.
+    pub fn spans(&self) -> Vec<Span> {
+        self.received.spans.lock().unwrap().clone()
+    }
+
+    /// Metric export requests received so far.
+    pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.received.metric_requests.lock().unwrap().clone()
+    }
+
+    /// Export requests that arrived (answered or refused).
+    pub fn attempts(&self) -> usize {
+        self.received.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Export requests refused.
+    pub fn refused(&self) -> usize {
+        self.received.refused.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `count` spans arrived or `timeout` passed; whether they did.
+    pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.span_count() < count {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
