@@ -18,6 +18,11 @@ const CHILD: &str = "INSTRUMENT_FAULT_CHILD";
 
 /// Runs scenario `name` in a child process; its output, after checking it succeeded.
 fn run_child(name: &str) -> Output {
+    run_child_with(name, &[])
+}
+
+/// Runs scenario `name` in a child process with environment `vars` added.
+fn run_child_with(name: &str, vars: &[(&str, &str)]) -> Output {
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             name,
@@ -27,6 +32,7 @@ fn run_child(name: &str) -> Output {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
+        .envs(vars.iter().copied())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -298,6 +304,44 @@ fn child_shutdown_with_the_collector_down_is_bounded() {
         "bounded by the 3 s shutdown timeout: {took:?}"
     );
     assert_eq!(export_stats().spans_dropped(), 1_000);
+}
+
+#[test]
+fn bad_environment_values_warn_and_the_program_runs_on() {
+    let output = run_child_with(
+        "child_bad_environment_values_warn_and_the_program_runs_on",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "-5"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for variable in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+    ] {
+        assert!(
+            stderr.contains(variable),
+            "no warning names {variable}: {stderr}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "run in a child process by its parent test"]
+fn child_bad_environment_values_warn_and_the_program_runs_on() {
+    if !is_child() {
+        return;
+    }
+    let guard = instrument::init();
+    assert!(guard.is_installed(), "falls back to the console exporter");
+    make_spans("despite-bad-env", 3);
+    assert_eq!(work("still", 1), 6);
+    drop(guard);
 }
 
 #[test]

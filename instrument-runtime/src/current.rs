@@ -7,6 +7,9 @@ use crate::capture::{self, BoundedText};
 
 /// Longest attribute key kept by [`log_attributes`] and [`log_event`], in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
+/// Most attributes one [`log_attributes`] or [`log_event`] call keeps (the SDK's default limit
+/// of attributes per span); the rest are dropped.
+pub const MAX_ATTRIBUTES_PER_CALL: usize = 128;
 
 /// The trace id of the current span as 32 lowercase hex digits, or `None` outside a span.
 ///
@@ -23,7 +26,8 @@ pub fn get_trace_id() -> Option<String> {
 }
 
 /// Sets attributes on the current span. String values are bounded like parameters; empty keys
-/// are skipped and long keys cut. Does nothing outside a recording span.
+/// are skipped and long keys cut; one call keeps at most [`MAX_ATTRIBUTES_PER_CALL`] attributes
+/// and the span byte limit of parameters in all. Does nothing outside a recording span.
 ///
 /// ```
 /// instrument_runtime::log_attributes([("order.id", "o-17"), ("order.items", "3")]);
@@ -62,14 +66,28 @@ where
 fn bounded<K: Into<Key>, V: Into<Value>>(
     attributes: impl IntoIterator<Item = (K, V)>,
 ) -> Vec<KeyValue> {
-    let max_value = capture::capture_config().max_value_bytes;
+    let config = capture::capture_config();
+    let mut budget = config.max_span_bytes;
     attributes
         .into_iter()
         .filter_map(|(key, value)| {
             let key = bounded_key(key.into())?;
-            Some(KeyValue::new(key, bounded_value(value.into(), max_value)))
+            let value = bounded_value(value.into(), config.max_value_bytes.min(budget));
+            let size = key.as_str().len() + value_len(&value);
+            budget = budget.checked_sub(size)?;
+            Some(KeyValue::new(key, value))
         })
+        .take(MAX_ATTRIBUTES_PER_CALL)
         .collect()
+}
+
+/// The bytes of a value's text (strings) or its fixed size (numbers, booleans, arrays).
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.as_str().len(),
+        Value::Array(array) => format!("{array}").len(),
+        _ => 8,
+    }
 }
 
 fn bounded_key(key: Key) -> Option<Key> {

@@ -30,7 +30,9 @@ pub use capture::{
     TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name,
 };
 pub use console::{ConsoleExporter, render_trace};
-pub use current::{MAX_KEY_BYTES, get_trace_id, log_attributes, log_event};
+pub use current::{
+    MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, get_trace_id, log_attributes, log_event,
+};
 pub use diagnostics::instrumentation_failures;
 pub use instrument_macros::Metrics;
 pub use metrics::{

@@ -1,5 +1,7 @@
 //! A text buffer that stops accepting bytes at a limit, so serializing a huge value costs about
-//! what serializing the limit costs.
+//! what serializing the limit costs. Structured text (JSON, `Debug`) is also stopped when it nests
+//! deeper than [`MAX_NESTING`], so a value that recurses without end is cut long before the
+//! recursion could exhaust the stack.
 
 use std::fmt;
 use std::io;
@@ -17,6 +19,49 @@ pub struct BoundedText {
     limit: usize,
     offered: usize,
     overflowed: bool,
+    nesting: Nesting,
+}
+
+/// How deep structured text may nest (brackets, braces, parentheses outside string literals).
+pub const MAX_NESTING: u32 = 64;
+
+/// The bracket depth of structured text written so far.
+#[derive(Debug, Default)]
+struct Nesting {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    exceeded: bool,
+}
+
+impl Nesting {
+    /// Follows `bytes`; the length of the prefix that stays within [`MAX_NESTING`].
+    fn follow(&mut self, bytes: &[u8]) -> usize {
+        for (at, &byte) in bytes.iter().enumerate() {
+            if self.in_string {
+                match (self.escaped, byte) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'"' => self.in_string = true,
+                b'[' | b'{' | b'(' => {
+                    self.depth += 1;
+                    if self.depth > MAX_NESTING {
+                        self.exceeded = true;
+                        return at;
+                    }
+                }
+                b']' | b'}' | b')' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        bytes.len()
+    }
 }
 
 /// How a finished capture relates to its value's full text.
@@ -43,6 +88,7 @@ impl BoundedText {
             limit,
             offered: 0,
             overflowed: false,
+            nesting: Nesting::default(),
         }
     }
 
@@ -71,6 +117,9 @@ impl BoundedText {
     }
 
     fn marker(&self, known_size: Option<usize>) -> String {
+        if self.nesting.exceeded {
+            return format!("... (truncated, nested deeper than {MAX_NESTING})");
+        }
         truncation_marker(match known_size {
             Some(n) => OriginalSize::Exact(n),
             None => OriginalSize::AtLeast(self.offered),
@@ -93,6 +142,18 @@ impl BoundedText {
         self.buf.extend_from_slice(&bytes[..room]);
         self.overflowed = true;
         false
+    }
+
+    /// Appends structured text (JSON, `Debug`), stopping where it nests deeper than
+    /// [`MAX_NESTING`] as at the byte limit. Returns `false` once either is passed.
+    pub fn push_structured(&mut self, bytes: &[u8]) -> bool {
+        let within = self.nesting.follow(bytes);
+        if within < bytes.len() {
+            self.push(&bytes[..within]);
+            self.overflowed = true;
+            return false;
+        }
+        self.push(bytes)
     }
 
     /// The attribute text: the whole value when it fit, else its head cut at a UTF-8 boundary
@@ -125,7 +186,7 @@ pub fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
 
 impl io::Write for BoundedText {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.push(bytes) {
+        if self.push_structured(bytes) {
             Ok(bytes.len())
         } else {
             Err(io::Error::other("capture limit reached"))
@@ -139,7 +200,7 @@ impl io::Write for BoundedText {
 
 impl fmt::Write for BoundedText {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.push(s.as_bytes()) {
+        if self.push_structured(s.as_bytes()) {
             Ok(())
         } else {
             Err(fmt::Error)
@@ -181,6 +242,19 @@ mod tests {
             out.ends_with("(truncated, original size: at least 100 bytes)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_cut() {
+        let mut text = BoundedText::new(1 << 20);
+        let deep = "[".repeat(100);
+        assert!(!text.push_structured(deep.as_bytes()));
+        let out = text.finish(None);
+        assert!(out.starts_with(&"[".repeat(64)));
+        assert!(out.ends_with("(truncated, nested deeper than 64)"), "{out}");
+        let mut quoted = BoundedText::new(1 << 20);
+        let brackets_in_strings = format!("[\"{}\\\"{}\"]", "[".repeat(100), "{".repeat(100));
+        assert!(quoted.push_structured(brackets_in_strings.as_bytes()));
     }
 
     #[test]
