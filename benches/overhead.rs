@@ -1,9 +1,13 @@
-//! Per-call overhead of `#[trace_method]` and `#[metric]` against a plain call and the raw SDK,
-//! in one run.
+//! Per-call overhead of `#[trace_method]` and `#[metric]` against a plain call, the raw SDK and
+//! the peers (`tracing::instrument` + tracing-opentelemetry over the same SDK provider, and
+//! `fastrace::trace`), in one run; then the cost of capturing a 100 MB argument against a 2 MiB
+//! one, the spans per second exported over OTLP/gRPC to the test receiver with the number
+//! dropped, and the peak resident memory while 1,000,000 spans pass at full speed.
 //!
-//! `cargo bench --bench overhead`. Every traced case exports to the same discarding exporter
-//! through the same batch processor. Timings are medians of several rounds; compare the ratios,
-//! not the absolute numbers, on a shared machine.
+//! `cargo bench --bench overhead` (see `BENCHMARKS.md`). Every traced case exports to the same
+//! discarding exporter through a batch processor. Timings are medians of several rounds; compare
+//! the ratios, not the absolute numbers, on a shared machine (`benches/instructions.sh` gives
+//! instruction counts, the stable figure).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -12,10 +16,14 @@ use instrument::{Telemetry, metric, trace_method};
 
 #[path = "support/discard.rs"]
 mod discard;
+#[allow(dead_code)]
+#[path = "../tests/support/receiver.rs"]
+mod receiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use receiver::{Receiver, Wire};
 
 #[inline(never)]
 #[metric(histogram = "bench_ms")]
@@ -38,6 +46,39 @@ fn traced(a: u64, b: &str) -> u64 {
 #[trace_method]
 async fn traced_async(a: u64, b: &str) -> u64 {
     a + b.len() as u64
+}
+
+#[inline(never)]
+#[tracing::instrument]
+fn tracing_traced(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
+}
+
+#[inline(never)]
+#[tracing::instrument]
+async fn tracing_traced_async(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
+}
+
+#[inline(never)]
+#[fastrace::trace(properties = { "a": "{a}", "b": "{b}" })]
+fn fastrace_traced(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
+}
+
+#[inline(never)]
+#[trace_method]
+fn capture_text(payload: &str) -> usize {
+    payload.len()
+}
+
+/// Drops every fastrace span.
+struct DiscardReporter;
+
+impl fastrace::collector::Reporter for DiscardReporter {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        drop(spans);
+    }
 }
 
 /// Calls per round; `OVERHEAD_CALLS` overrides it (a small number for an instruction count
@@ -126,6 +167,22 @@ fn case_metric_enabled(i: u64) -> u64 {
     timed(i, "abj")
 }
 #[inline(never)]
+fn case_tracing_no_subscriber(i: u64) -> u64 {
+    tracing_traced(i, "abl")
+}
+#[inline(never)]
+fn case_tracing_otel_sync(i: u64) -> u64 {
+    tracing_traced(i, "abm")
+}
+#[inline(never)]
+fn case_tracing_otel_async(i: u64) -> u64 {
+    poll_once(tracing_traced_async(i, "abn"))
+}
+#[inline(never)]
+fn case_fastrace(i: u64) -> u64 {
+    fastrace_traced(i, "abo")
+}
+#[inline(never)]
 fn case_raw_sdk(i: u64) -> u64 {
     let tracer = RAW_TRACER.get().expect("installed before the raw case");
     let builder = SpanBuilder::from_name("raw").with_attributes(vec![
@@ -138,7 +195,96 @@ fn case_raw_sdk(i: u64) -> u64 {
     out
 }
 
+/// Median nanoseconds per capture of a `bytes`-long argument.
+fn capture_cost(bytes: usize) -> f64 {
+    let payload = "x".repeat(bytes);
+    let mut per_call: Vec<f64> = (0..7)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..50 {
+                black_box(capture_text(black_box(&payload)));
+            }
+            started.elapsed().as_nanos() as f64 / 50.0
+        })
+        .collect();
+    per_call.sort_by(f64::total_cmp);
+    per_call[3]
+}
+
+/// Peak resident memory of this process so far, in KiB.
+fn peak_resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Spans per second through OTLP/gRPC to the test receiver with the toolkit's defaults: a
+/// paced run at `rate` spans/s for `seconds`, then `burst` spans at full speed; the spans
+/// received and dropped, and the growth of peak resident memory.
+fn export_throughput(rate: u64, seconds: u64, burst: u64) {
+    let receiver = Receiver::start(Wire::Grpc);
+    receiver.count_only();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("bench")
+        .endpoint(receiver.endpoint())
+        .protocol(instrument::Protocol::Grpc)
+        .install()
+        .unwrap();
+    let before = instrument::export_stats();
+    let started = Instant::now();
+    let per_tick = rate / 100;
+    for tick in 0..seconds * 100 {
+        for i in 0..per_tick {
+            black_box(traced(i, "pace"));
+        }
+        let due = Duration::from_millis(10 * (tick + 1));
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    guard.force_flush().unwrap();
+    let paced_secs = started.elapsed().as_secs_f64();
+    let paced = instrument::export_stats();
+    // Resets the peak to the current resident size, so the burst's own peak is measured.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let peak_before_burst = peak_resident_kib();
+    let burst_started = Instant::now();
+    for i in 0..burst {
+        black_box(traced(i, "burst"));
+    }
+    let burst_secs = burst_started.elapsed().as_secs_f64();
+    let peak_in_burst = peak_resident_kib();
+    let _ = guard.shutdown();
+    let after = instrument::export_stats();
+    println!();
+    println!(
+        "OTLP/gRPC export, paced: {} spans in {paced_secs:.1} s ({:.0} spans/s made), {} \
+         received, {} dropped",
+        paced.spans_ended - before.spans_ended,
+        (paced.spans_ended - before.spans_ended) as f64 / paced_secs,
+        paced.spans_exported - before.spans_exported,
+        paced.spans_dropped() - before.spans_dropped(),
+    );
+    println!(
+        "OTLP/gRPC export, full speed: {burst} spans made in {burst_secs:.2} s ({:.0} spans/s), \
+         {} received, {} dropped (queue of {}); peak resident memory {} MiB before the burst, \
+         {} MiB during it",
+        burst as f64 / burst_secs,
+        after.spans_exported - paced.spans_exported,
+        after.spans_dropped() - paced.spans_dropped(),
+        instrument::DEFAULT_MAX_QUEUE_SIZE,
+        peak_before_burst / 1024,
+        peak_in_burst / 1024,
+    );
+    println!("receiver got {} spans in all", receiver.span_count());
+}
+
 fn main() {
+    let resident_at_start = peak_resident_kib();
     let mut results: Vec<(&str, f64)> = vec![
         ("plain fn", measure(case_plain)),
         ("plain async fn", measure(case_plain_async)),
@@ -151,6 +297,10 @@ fn main() {
             measure(case_trace_method_async_disabled),
         ),
         ("#[metric] disabled", measure(case_metric_disabled)),
+        (
+            "tracing::instrument, no subscriber",
+            measure(case_tracing_no_subscriber),
+        ),
     ];
 
     let guard = Telemetry::builder()
@@ -176,10 +326,33 @@ fn main() {
         .build();
     let _ = RAW_TRACER.set(provider.tracer("raw"));
     results.push(("raw SDK start + 2 attributes + end", measure(case_raw_sdk)));
+    let raw = results.last().map_or(1.0, |r| r.1);
+
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
+        let _default = tracing::subscriber::set_default(subscriber);
+        results.push((
+            "tracing::instrument + tracing-opentelemetry",
+            measure(case_tracing_otel_sync),
+        ));
+        results.push((
+            "tracing::instrument async + tracing-otel",
+            measure(case_tracing_otel_async),
+        ));
+    }
     let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
 
+    fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+    {
+        let root = fastrace::Span::root("bench", fastrace::collector::SpanContext::random());
+        let _parent = root.set_local_parent();
+        results.push(("fastrace::trace (2 properties)", measure(case_fastrace)));
+    }
+    fastrace::flush();
+
     let base = results[0].1;
-    let raw = results.last().map_or(1.0, |r| r.1);
     println!(
         "{:<40} {:>12} {:>12} {:>12}",
         "case", "ns/call", "vs plain", "vs raw SDK"
@@ -191,4 +364,43 @@ fn main() {
             ns / raw
         );
     }
+
+    if std::env::var_os("OVERHEAD_CALLS").is_some() {
+        return;
+    }
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.0 == name)
+            .map_or(f64::NAN, |r| r.1)
+    };
+    let ours = find("#[trace_method] enabled, 2 args");
+    println!();
+    println!(
+        "#[trace_method] enabled: {:.2}x the raw SDK, {:.2}x cheaper than tracing + \
+         tracing-opentelemetry",
+        ours / raw,
+        find("tracing::instrument + tracing-opentelemetry") / ours
+    );
+
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("bench")
+        .with_exporter(Discard)
+        .install()
+        .unwrap();
+    let (small, huge) = (capture_cost(2 << 20), capture_cost(100 << 20));
+    drop(guard);
+    println!(
+        "capture of a 2 MiB argument {:.0} us, of a 100 MB argument {:.0} us: {:.2}x",
+        small / 1e3,
+        huge / 1e3,
+        huge / small
+    );
+
+    println!(
+        "peak resident memory before telemetry: {} MiB",
+        resident_at_start / 1024
+    );
+    export_throughput(100_000, 10, 1_000_000);
 }

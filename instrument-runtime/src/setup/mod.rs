@@ -29,7 +29,7 @@ use opentelemetry_sdk::trace::{
 
 pub use accounting::{
     DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, ExportStats,
-    export_stats,
+    MAX_QUEUED_BYTES, export_stats,
 };
 pub use env::Protocol;
 pub use guard::TelemetryGuard;
