@@ -391,3 +391,43 @@ fn post_json(endpoint: &str, json: &str) -> u16 {
         .and_then(|code| code.parse().ok())
         .unwrap_or(0)
 }
+
+fn peak_resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_million_spans_at_full_speed_stay_within_the_memory_bound() {
+    run_child("child_a_million_spans_at_full_speed_stay_within_the_memory_bound");
+}
+
+#[test]
+#[ignore = "run in a child process by its parent test"]
+fn child_a_million_spans_at_full_speed_stay_within_the_memory_bound() {
+    if !is_child() {
+        return;
+    }
+    let receiver = Receiver::start(Wire::Grpc);
+    receiver.count_only();
+    let guard = install(&receiver.endpoint(), Protocol::Grpc);
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = peak_resident_kib();
+    make_spans("million", 1_000_000);
+    let peak = peak_resident_kib();
+    guard.shutdown().unwrap();
+    let stats = export_stats();
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    println!(
+        "1,000,000 spans: peak resident memory grew {grown_mib} MiB; {} exported, {} shed",
+        stats.spans_exported, stats.spans_shed
+    );
+    assert_eq!(stats.spans_exported + stats.spans_shed, 1_000_000);
+    assert_eq!(receiver.span_count() as u64, stats.spans_exported);
+    // The queue holds at most 131,072 spans and 256 MiB of them.
+    assert!(grown_mib < 400, "peak grew {grown_mib} MiB");
+}
