@@ -36,6 +36,11 @@ pub trait Capture {
     }
     /// Writes the value's text into `out`, stopping at its limit.
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop>;
+    /// The value's whole text when it is text already and fits in `limit` bytes: a plain copy,
+    /// without the bounded writer.
+    fn text_within(&self, _limit: usize) -> Option<String> {
+        None
+    }
     /// The ids of the value, for the placeholder of an excluded parameter.
     fn ids(&self) -> Ids {
         Ids::None
@@ -64,6 +69,10 @@ impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
     }
     fn exact_len(&self) -> Option<usize> {
         Some(self.0.as_ref().len())
+    }
+    fn text_within(&self, limit: usize) -> Option<String> {
+        let text = self.0.as_ref();
+        (text.len() <= limit).then(|| text.to_owned())
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.as_ref().as_bytes()) {

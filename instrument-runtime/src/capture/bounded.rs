@@ -95,6 +95,15 @@ impl BoundedText {
     /// The finished text as an exactly-sized `String` (see [`BoundedText::finish`]), and the
     /// buffer back for reuse.
     pub fn finish_reusing(mut self, known_size: Option<usize>) -> (String, Vec<u8>) {
+        if !self.overflowed {
+            // Everything written was `str` or serde_json output: valid UTF-8, checked once.
+            let text = std::str::from_utf8(&self.buf).map_or_else(
+                |e| String::from_utf8_lossy(&self.buf[..e.valid_up_to()]).into_owned(),
+                str::to_owned,
+            );
+            self.buf.clear();
+            return (text, self.buf);
+        }
         let marker = self.overflowed.then(|| self.marker(known_size));
         let keep = match &marker {
             Some(marker) => floor_char_boundary(&self.buf, self.limit.saturating_sub(marker.len())),

@@ -143,6 +143,9 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
             short_type_name(value.type_name())
         ));
     }
+    if let Some(text) = value.text_within(limit) {
+        return ValueText::Whole(text);
+    }
     let mut out = BoundedText::with_buffer(SCRATCH.take(), limit);
     let written = catch_unwind(AssertUnwindSafe(|| value.write_text(&mut out)));
     let cut = match written {
