@@ -1,63 +1,16 @@
-//! End to end: spans and metrics exported over real OTLP/gRPC to a receiver started inside the
-//! test.
+//! End to end: spans and metrics exported over real OTLP/gRPC to the test receiver
+//! (`tests/support/receiver.rs`).
 
-use std::sync::{Arc, Mutex};
+#[allow(dead_code)]
+#[path = "support/receiver.rs"]
+mod receiver;
 
 use instrument::{KeyValue, Protocol, Telemetry, context, metric, trace_method};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use opentelemetry_proto::tonic::common::v1::{KeyValue as ProtoKeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-
-/// Stores every export request it receives.
-#[derive(Clone, Default)]
-struct Receiver {
-    requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-    metric_requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl MetricsService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.metric_requests
-            .lock()
-            .unwrap()
-            .push(request.into_inner());
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.requests.lock().unwrap().push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
+use receiver::{Receiver, Wire};
 
 fn text(attributes: &[ProtoKeyValue], key: &str) -> Option<String> {
     let value = attributes
@@ -99,21 +52,13 @@ async fn price(items: u32) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_arrive_over_otlp_grpc() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let receiver = Receiver::default();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(receiver.clone()))
-            .add_service(MetricsServiceServer::new(receiver.clone()))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
+    let receiver = Receiver::start(Wire::Grpc);
 
     let guard = Telemetry::builder()
         .ignore_env()
         .service_name("e2e-service")
         .service_version("9.9.9")
-        .endpoint(format!("http://{address}"))
+        .endpoint(receiver.endpoint())
         .protocol(Protocol::Grpc)
         .install()
         .expect("telemetry installs");
@@ -139,7 +84,7 @@ async fn spans_arrive_over_otlp_grpc() {
         .unwrap()
         .expect("clean shutdown");
 
-    let requests = receiver.requests.lock().unwrap().clone();
+    let requests = receiver.trace_requests();
     assert!(!requests.is_empty(), "the receiver got exports");
     let resource_spans: Vec<_> = requests.iter().flat_map(|r| &r.resource_spans).collect();
     let resource = resource_spans[0].resource.as_ref().unwrap();
@@ -190,7 +135,7 @@ async fn spans_arrive_over_otlp_grpc() {
         Some("org-e2e")
     );
 
-    let metric_requests = receiver.metric_requests.lock().unwrap().clone();
+    let metric_requests = receiver.metric_requests();
     let exported: Vec<_> = metric_requests
         .iter()
         .flat_map(|r| &r.resource_metrics)
@@ -238,5 +183,4 @@ async fn spans_arrive_over_otlp_grpc() {
         );
         assert!(parent.parent_span_id.is_empty(), "checkout is a root span");
     }
-    server.abort();
 }

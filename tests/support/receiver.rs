@@ -39,6 +39,7 @@ pub enum Wire {
 /// What the receiver got, and its faults.
 #[derive(Default)]
 pub struct Received {
+    trace_requests: Mutex<Vec<ExportTraceServiceRequest>>,
     spans: Mutex<Vec<Span>>,
     span_count: AtomicUsize,
     metric_requests: Mutex<Vec<ExportMetricsServiceRequest>>,
@@ -68,6 +69,9 @@ impl Received {
     }
 
     fn store_spans(&self, request: ExportTraceServiceRequest) {
+        if !self.count_only.load(Ordering::Relaxed) {
+            self.trace_requests.lock().unwrap().push(request.clone());
+        }
         let spans = request
             .resource_spans
             .into_iter()
@@ -260,13 +264,17 @@ impl Receiver {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         let listener = loop {
-            match runtime.block_on(tokio::net::TcpListener::bind(self.address)) {
+            match std::net::TcpListener::bind(self.address) {
                 Ok(listener) => break listener,
                 Err(error) if Instant::now() > deadline => panic!("cannot listen: {error}"),
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
         };
         self.address = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        // Entering (not blocking on) the runtime works from inside another runtime too.
+        let _entered = runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let received = self.received.clone();
         match self.wire {
             Wire::Grpc => {
@@ -332,6 +340,11 @@ impl Receiver {
     /// The spans received so far.
     pub fn spans(&self) -> Vec<Span> {
         self.received.spans.lock().unwrap().clone()
+    }
+
+    /// Trace export requests received so far, whole (resource and scope included).
+    pub fn trace_requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.received.trace_requests.lock().unwrap().clone()
     }
 
     /// Metric export requests received so far.
