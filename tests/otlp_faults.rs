@@ -5,6 +5,7 @@
 //! Telemetry is installed once per process, so each scenario runs in a child process (this test
 //! binary, re-run with one `child_*` test selected); the parent checks its exit and its stderr.
 
+#[allow(dead_code)]
 #[path = "support/receiver.rs"]
 mod receiver;
 
