@@ -84,13 +84,18 @@ fn names_in(receiver: &Receiver, batch: &str) -> usize {
         .count()
 }
 
-fn resident_kib() -> u64 {
+/// Field `field` (`VmRSS`, `VmHWM`) of this process's status, in KiB.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+fn resident_kib() -> u64 {
+    status_kib("VmRSS")
 }
 
 #[test]
@@ -394,12 +399,7 @@ fn post_json(endpoint: &str, json: &str) -> u16 {
 }
 
 fn peak_resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    status_kib("VmHWM")
 }
 
 #[test]

@@ -88,17 +88,44 @@ impl<DB: Database> Tracker<DB> {
             hook(conn, meta).await?;
         }
         let id = self.ids.allocate();
-        if let Some(monitor) = self.monitor.upgrade() {
+        let monitor = self.monitor.upgrade();
+        if let Some(monitor) = &monitor {
             let create_time = handoff::acquire_started(self.key()).map(|s| s.elapsed());
             monitor.connect(id, create_time);
         }
         handoff::hand_out(self.key(), id);
         // Last, so that the instant is as close as it can be to the one sqlx stamps next.
         self.ids.insert(id, Instant::now());
-        if let Some(monitor) = self.monitor.upgrade() {
-            self.reconcile(&monitor);
+        if let Some(monitor) = &monitor {
+            self.reconcile(monitor);
         }
         Ok(())
+    }
+
+    /// Runs the application's keep-or-close `hook`, if any: a connection it rejects is closed,
+    /// one it fails on is invalidated with the error's type.
+    async fn keep(
+        &self,
+        hook: &Option<UserHook<DB, bool>>,
+        conn: &mut DB::Connection,
+        meta: PoolConnectionMetadata,
+        monitor: Option<&PoolMonitor>,
+        id: Option<u64>,
+    ) -> Result<bool, Error> {
+        let Some(hook) = hook else {
+            return Ok(true);
+        };
+        match hook(conn, meta).await {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                self.remove(monitor, id, Removal::Close);
+                Ok(false)
+            }
+            Err(error) => {
+                self.invalidate(monitor, id, &error);
+                Err(error)
+            }
+        }
     }
 
     /// An idle connection is about to be handed out.
@@ -115,18 +142,11 @@ impl<DB: Database> Tracker<DB> {
             self.invalidate(monitor.as_ref(), id, &error);
             return Err(error);
         }
-        if let Some(hook) = &self.before_acquire {
-            match hook(conn, meta).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.remove(monitor.as_ref(), id, Removal::Close);
-                    return Ok(false);
-                }
-                Err(error) => {
-                    self.invalidate(monitor.as_ref(), id, &error);
-                    return Err(error);
-                }
-            }
+        if !self
+            .keep(&self.before_acquire, conn, meta, monitor.as_ref(), id)
+            .await?
+        {
+            return Ok(false);
         }
         if let Some(id) = id {
             handoff::hand_out(self.key(), id);
@@ -142,18 +162,11 @@ impl<DB: Database> Tracker<DB> {
     ) -> Result<bool, Error> {
         let id = self.ids.find_by_age(meta.age);
         let monitor = self.monitor.upgrade();
-        if let Some(hook) = &self.after_release {
-            match hook(conn, meta).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.remove(monitor.as_ref(), id, Removal::Close);
-                    return Ok(false);
-                }
-                Err(error) => {
-                    self.invalidate(monitor.as_ref(), id, &error);
-                    return Err(error);
-                }
-            }
+        if !self
+            .keep(&self.after_release, conn, meta, monitor.as_ref(), id)
+            .await?
+        {
+            return Ok(false);
         }
         if let (Some(monitor), Some(id)) = (&monitor, id) {
             monitor.reset(id);
