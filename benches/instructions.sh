@@ -3,9 +3,9 @@
 # a stable figure on a shared machine, where timings are noisy. Needs valgrind.
 #   bash benches/instructions.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")"
 calls=${OVERHEAD_CALLS:-20000}
-binary=$(cargo bench --bench overhead --no-run --message-format=json 2>/dev/null \
+binary=$(cargo bench -p instrument-benches --bench overhead --no-run --message-format=json 2>/dev/null \
   | grep -o '"executable":"[^"]*overhead[^"]*"' | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
 OVERHEAD_CALLS=$calls valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$binary" >/dev/null 2>&1

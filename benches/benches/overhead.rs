@@ -17,7 +17,7 @@ use instrument::{Telemetry, metric, trace_method};
 #[path = "support/discard.rs"]
 mod discard;
 #[allow(dead_code)]
-#[path = "../tests/support/receiver.rs"]
+#[path = "../../tests/integration/tests/support/receiver.rs"]
 mod receiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};

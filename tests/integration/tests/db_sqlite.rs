@@ -5,6 +5,7 @@
 // exporters are shared by the test binary.
 #![allow(clippy::await_holding_lock)]
 
+#[path = "../../support/mod.rs"]
 mod support;
 
 use instrument::db::sqlx::{InstrumentedPool, PoolExt};

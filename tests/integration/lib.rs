@@ -1,0 +1,3 @@
+//! Integration tests and examples of `instrument` that need sqlx, diesel, axum, tonic or an OTLP
+//! receiver. They live in this `publish = false` crate so that the facade's own builds (the
+//! quickstart, its light tests) do not compile those dependencies.
