@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
 use instrument::Telemetry;
+use instrument::db::sqlx::PoolOptionsExt;
 use instrument::pool::deadpool::MonitoredPool as MonitoredDeadpool;
-use instrument::pool::sqlx::PoolOptionsExt;
 use sqlx::sqlite::SqlitePoolOptions;
 
 #[path = "support/discard.rs"]
@@ -81,7 +81,7 @@ async fn main() {
         .unwrap();
     let monitored = SqlitePoolOptions::new()
         .max_connections(1)
-        .monitored("bench")
+        .instrumented("bench")
         .connect("sqlite::memory:")
         .await
         .unwrap();

@@ -139,6 +139,17 @@ impl RawOption {
         }
     }
 
+    /// The value as a boolean literal (for `context = false`).
+    pub fn bool(&self) -> syn::Result<bool> {
+        match &self.value {
+            OptionValue::Expr(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Bool(b),
+                ..
+            })) => Ok(b.value),
+            _ => Err(self.expected("`true` or `false`")),
+        }
+    }
+
     /// The value as a path (for `crate = path`).
     pub fn path(&self) -> syn::Result<syn::Path> {
         match &self.value {

@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Fields, Ident, Path, Type, parse_quote};
 use crate::args::RawOptions;
 use crate::names::{buckets, check_instrument_name, unit};
 
-const STRUCT_OPTIONS: &[&str] = &["scope", "crate"];
+const STRUCT_OPTIONS: &[&str] = &["scope", "crate", "context"];
 const FIELD_OPTIONS: &[&str] = &["name", "unit", "description", "buckets", "callback"];
 
 /// The instrument kinds a field may have, with the value types each supports.
@@ -63,6 +63,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     let mut scope: Option<String> = None;
     let mut krate: Path = parse_quote!(::instrument);
+    let mut with_context = true;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("metrics")) {
         let raw: RawOptions = attr.parse_args()?;
         raw.check_keys(STRUCT_OPTIONS)?;
@@ -76,6 +77,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
                     scope = Some(literal.value());
                 }
                 "crate" => krate = option.path()?,
+                "context" => with_context = option.bool()?,
                 _ => unreachable!("keys are checked above"),
             }
         }
@@ -86,7 +88,9 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     for field in fields {
         let ident = field.ident.as_ref().expect("named fields");
         match field_initializer(ident, &field.ty, &field.attrs, scope.as_deref()) {
-            Ok(tokens) => initializers.push(tokens),
+            Ok(built) => initializers.push(quote! {
+                #ident: #krate::__private::FromInstrument::from_instrument(#built, #with_context)
+            }),
             Err(error) => match &mut errors {
                 Some(all) => all.combine(error),
                 None => errors = Some(error),
@@ -138,7 +142,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// `field: meter.<kind>(name).with_unit(..).with_description(..)...build()`.
+/// `meter.<kind>(name).with_unit(..).with_description(..)...build()` for one field.
 fn field_initializer(
     ident: &Ident,
     ty: &Type,
@@ -210,7 +214,7 @@ fn field_initializer(
     let description = description.map(|d| quote!(.with_description(#d)));
     let buckets =
         bucket_values.map(|(values, _)| quote!(.with_boundaries(::std::vec![#(#values),*])));
-    Ok(quote!(#ident: meter.#builder(#name) #unit #description #buckets #callback .build()))
+    Ok(quote!(meter.#builder(#name) #unit #description #buckets #callback .build()))
 }
 
 /// The builder suffix and value type of an instrument field type such as `Histogram<f64>`.

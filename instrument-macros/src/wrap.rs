@@ -84,12 +84,14 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         future,
         finish,
     } = wrapping;
-    let original = &*block;
+    // The body's statements, not its block: a block in tail position warns (`unused_braces`)
+    // for one-line bodies, and the user could not silence it.
+    let original = &block.stmts;
     let new_block: Block = if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(sig);
         parse_quote!({
             #prelude
-            let (__instrument_ret, #probe) = #future::new(#probe, async move { #fake_return #original }).await;
+            let (__instrument_ret, #probe) = #future::new(#probe, async move { #fake_return #(#original)* }).await;
             #finish
         })
     } else if let Some((before, async_block)) = async_trait_body(block) {
@@ -103,7 +105,7 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         })
     } else {
         let fake_return = fake_return_edge(sig);
-        let body = quote!(move || { #fake_return #original });
+        let body = quote!(move || { #fake_return #(#original)* });
         let call = match sync_call {
             Some(call) => quote!(#call(&#probe, #body)),
             None => quote!((#body)()),

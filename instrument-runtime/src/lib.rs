@@ -55,7 +55,7 @@ pub use state::{meter, metrics_enabled};
 pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule};
     pub use crate::metrics::{
-        GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, assert_returns_result,
+        FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer,
     };
     pub use crate::span::{
         ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, call, start,

@@ -84,7 +84,23 @@ pub struct QuerySpan {
     cx: Option<Context>,
     started: Instant,
     low_cardinality: Vec<KeyValue>,
+    /// Whether the statement changes rows, so that its affected-row count means something (a
+    /// driver's count after a `SELECT` is the previous statement's).
+    changes_rows: bool,
     finished: bool,
+}
+
+/// Operations whose affected-row count a driver reports for the statement itself.
+const ROW_CHANGING_OPERATIONS: &[&str] =
+    &["INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "UPSERT"];
+
+/// Whether `operation` (a statement's first keyword, as the summary names it) changes rows.
+fn changes_rows(operation: Option<&str>) -> bool {
+    operation.is_some_and(|op| {
+        ROW_CHANGING_OPERATIONS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(op))
+    })
 }
 
 impl QuerySpan {
@@ -103,6 +119,7 @@ impl QuerySpan {
                 cx: None,
                 started: Instant::now(),
                 low_cardinality: Vec::new(),
+                changes_rows: false,
                 finished: true,
             };
         }
@@ -169,6 +186,7 @@ impl QuerySpan {
             cx,
             started: Instant::now(),
             low_cardinality,
+            changes_rows: changes_rows(summary.operation.as_deref()),
             finished: false,
         }
     }
@@ -193,7 +211,7 @@ impl QuerySpan {
             if let Some(rows) = outcome.returned_rows {
                 span.set_attribute(KeyValue::new(RETURNED_ROWS_KEY, rows as i64));
             }
-            if let Some(rows) = outcome.affected_rows {
+            if let Some(rows) = outcome.affected_rows.filter(|_| self.changes_rows) {
                 span.set_attribute(KeyValue::new(AFFECTED_ROWS_KEY, rows as i64));
             }
             if let Some(error) = &outcome.error {
@@ -266,5 +284,13 @@ mod tests {
             "SELECT * F..."
         );
         assert_eq!(truncate_sql("SELECT ééééé", &config), "SELECT é...");
+    }
+
+    #[test]
+    fn only_row_changing_statements_report_affected_rows() {
+        assert!(changes_rows(Some("INSERT")));
+        assert!(changes_rows(Some("delete")));
+        assert!(!changes_rows(Some("SELECT")));
+        assert!(!changes_rows(None));
     }
 }

@@ -65,6 +65,16 @@ impl TransactionSpan {
         }
     }
 
+    /// A transaction at `depth` that records nothing (its pool does not trace statements).
+    pub fn inactive(depth: u32) -> Self {
+        Self {
+            cx: None,
+            depth,
+            statements: 0,
+            ended: false,
+        }
+    }
+
     /// Nesting depth.
     pub fn depth(&self) -> u32 {
         self.depth

@@ -156,7 +156,6 @@ impl<S> HttpService<S> {
                 if let Some(route) = &route {
                     attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
                 }
-                attributes.extend(scoped.iter().cloned());
                 attributes.extend(header_values(&self.config.span_header_attributes));
                 state::with_tracer(|tracer| {
                     let builder = SpanBuilder::from_name(name)

@@ -2,7 +2,7 @@
 //! package's names, units and descriptions: endpoint metrics for the HTTP layer and pool
 //! metrics for the connection-pool monitor.
 
-use opentelemetry::metrics::{Counter, Histogram, ObservableGauge, UpDownCounter};
+use super::{Counter, Histogram, ObservableGauge, UpDownCounter};
 
 use crate::Metrics;
 
@@ -19,9 +19,10 @@ pub struct EndpointMetrics {
 }
 
 /// Connection-pool metrics, with the original's names. The gauges are observed from every
-/// [`PoolMonitor`](crate::pool::PoolMonitor)'s live pool state.
+/// [`PoolMonitor`](crate::pool::PoolMonitor)'s live pool state. Pool-wide: a checkout made
+/// inside a request does not carry the request's context attributes.
 #[derive(Metrics)]
-#[metrics(scope = "instrument", crate = crate)]
+#[metrics(scope = "instrument", crate = crate, context = false)]
 pub struct PoolMetrics {
     /// Total number of connections in the database pool.
     #[metric(name = "gauge_db_pool_connections_total", unit = "1", callback = crate::pool::gauges::observe_total)]
@@ -63,7 +64,7 @@ pub struct PoolMetrics {
 
 /// The semantic-convention connection-pool metrics, for monitors created with the switch on.
 #[derive(Metrics)]
-#[metrics(scope = "instrument", crate = crate)]
+#[metrics(scope = "instrument", crate = crate, context = false)]
 pub struct PoolSemconvMetrics {
     /// Connections in the pool, by state (`idle`, `used`).
     #[metric(name = "db.client.connection.count", unit = "{connection}", callback = crate::pool::gauges::observe_connection_count)]

@@ -27,9 +27,7 @@
 pub mod deadpool;
 pub(crate) mod gauges;
 mod lifecycle;
-mod monitor;
-#[cfg(feature = "sqlx")]
-pub mod sqlx;
+pub(crate) mod monitor;
 
 pub use lifecycle::ConnectionLifecycle;
 pub use monitor::{

@@ -7,6 +7,7 @@
 //! everything down when dropped.
 
 mod accounting;
+mod context_attributes;
 mod env;
 mod guard;
 #[cfg(feature = "otlp")]
@@ -39,6 +40,7 @@ use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
+use context_attributes::ContextAttributesProcessor;
 use env::EnvSettings;
 use resource::ResourceInputs;
 
@@ -295,7 +297,8 @@ impl TelemetryBuilder {
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler);
+            .with_sampler(sampler)
+            .with_span_processor(ContextAttributesProcessor);
         let mut metrics = SdkMeterProvider::builder().with_resource(resource);
 
         let endpoint = match self.endpoint {

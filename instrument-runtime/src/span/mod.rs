@@ -50,17 +50,16 @@ pub fn start(
     state::with_tracer(|tracer| {
         let parent = Context::current();
         let (name, function) = meta.names(self_type);
-        let scoped = context::current_attributes(&parent);
-        let scoped = scoped.as_deref().map_or(&[][..], Vec::as_slice);
-        // Room for the parameters, a truncation flag and reason, and `error.type`, so that the
-        // span's attribute list (which the SDK keeps) never grows.
-        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + scoped.len() + params.len() + 3);
+        // Room for the context attributes (which the setup's processor adds), the parameters, a
+        // truncation flag and reason, and `error.type`, so that the span's attribute list
+        // (which the SDK keeps) never grows.
+        let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
+        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + scoped + params.len() + 3);
         attributes.extend([
             KeyValue::new(CODE_FUNCTION_NAME, function),
             KeyValue::new(CODE_FILE_PATH, meta.file()),
             KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
         ]);
-        attributes.extend_from_slice(scoped);
         let builder = SpanBuilder::from_name(name)
             .with_kind(meta.kind())
             .with_attributes(attributes);

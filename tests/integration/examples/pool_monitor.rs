@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use instrument::pool::sqlx::PoolOptionsExt;
+use instrument::db::sqlx::PoolOptionsExt;
 use instrument::{KeyValue, context};
 use sqlx::sqlite::SqlitePoolOptions;
 
@@ -24,7 +24,7 @@ async fn main() -> Result<(), sqlx::Error> {
     let pool = SqlitePoolOptions::new()
         .max_connections(3)
         .acquire_timeout(Duration::from_millis(100))
-        .monitored("main")
+        .instrumented("main")
         .connect("sqlite::memory:")
         .await?;
 
@@ -58,7 +58,7 @@ async fn main() -> Result<(), sqlx::Error> {
     }
     drop(held);
 
-    let monitor = pool.monitor();
+    let monitor = pool.monitor().unwrap();
     for id in pool.connection_ids() {
         let record = monitor
             .lifecycle(id)

@@ -12,7 +12,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use instrument::pool::sqlx::{MonitoredPool, PoolOptionsExt};
+use instrument::db::sqlx::{InstrumentedPool, PoolOptionsExt};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, Postgres};
 use support::{metrics, points, pool_events, pool_sum, start};
@@ -23,11 +23,11 @@ fn url() -> String {
 }
 
 /// A monitored pool, or `None` (with the reason printed) without a server.
-async fn pool(engine: &str, max: u32) -> Option<MonitoredPool<Postgres>> {
+async fn pool(engine: &str, max: u32) -> Option<InstrumentedPool<Postgres>> {
     let connected = PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
-        .monitored(engine)
+        .instrumented(engine)
         .connect(&url())
         .await;
     match connected {
@@ -44,7 +44,7 @@ async fn pool(engine: &str, max: u32) -> Option<MonitoredPool<Postgres>> {
     }
 }
 
-async fn settle(pool: &MonitoredPool<Postgres>) {
+async fn settle(pool: &InstrumentedPool<Postgres>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while pool.num_idle() as u32 != pool.size() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -58,7 +58,7 @@ async fn a_terminated_backend_is_invalidated_and_the_pool_recovers() {
         return;
     };
     let mut conn = pool.acquire().await.unwrap();
-    let victim = conn.id();
+    let victim = conn.id().unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await
@@ -77,14 +77,14 @@ async fn a_terminated_backend_is_invalidated_and_the_pool_recovers() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let mut conn = pool.acquire().await.expect("the pool recovers");
-    assert_ne!(conn.id(), victim);
+    assert_ne!(conn.id().unwrap(), victim);
     let alive: i32 = sqlx::query_scalar("SELECT 1")
         .fetch_one(&mut *conn)
         .await
         .unwrap();
     assert_eq!(alive, 1);
     drop(conn);
-    assert_eq!(pool.monitor().lifecycle(victim), None);
+    assert_eq!(pool.monitor().unwrap().lifecycle(victim), None);
 
     let all = metrics();
     assert_eq!(pool_events(&all, "pg-terminated", "invalidate"), 1.0);
@@ -131,7 +131,10 @@ async fn concurrent_uses_are_counted_and_timed() {
         pool_sum(&all, "hist_db_pool_connection_duration_ms", "pg-uses", None),
         40.0
     );
-    assert_eq!(pool.monitor().tracked_connections(), pool.size() as usize);
-    assert_eq!(pool.monitor().checked_out(), 0);
+    assert_eq!(
+        pool.monitor().unwrap().tracked_connections(),
+        pool.size() as usize
+    );
+    assert_eq!(pool.monitor().unwrap().checked_out(), 0);
     pool.close().await;
 }

@@ -13,28 +13,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use instrument::pool::sqlx::{MonitoredPool, PoolOptionsExt};
+use instrument::db::sqlx::{InstrumentedPool, PoolOptionsExt};
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use support::{metrics, pool_events, pool_sum, start};
 
-async fn pool(engine: &str, options: SqlitePoolOptions) -> MonitoredPool<Sqlite> {
+async fn pool(engine: &str, options: SqlitePoolOptions) -> InstrumentedPool<Sqlite> {
     options
-        .monitored(engine)
+        .instrumented(engine)
         .connect("sqlite::memory:")
         .await
         .expect("an in-memory SQLite pool opens")
 }
 
 /// Waits until sqlx has put every connection back in the idle queue (it does so in a task).
-async fn settle(pool: &MonitoredPool<Sqlite>) {
+async fn settle(pool: &InstrumentedPool<Sqlite>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while pool.num_idle() as u32 != pool.size() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-async fn use_once(pool: &MonitoredPool<Sqlite>, hold: Duration) -> Result<(), sqlx::Error> {
+async fn use_once(pool: &InstrumentedPool<Sqlite>, hold: Duration) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     sqlx::query("SELECT 1").execute(&mut *conn).await?;
     tokio::time::sleep(hold).await;
@@ -78,7 +78,7 @@ async fn concurrent_uses_are_counted_and_timed() {
         pool_sum(&all, "db_checkout_latency_ms", "sqlite-uses", None),
         31.0
     );
-    assert_eq!(pool.monitor().checked_out(), 0);
+    assert_eq!(pool.monitor().unwrap().checked_out(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +157,7 @@ async fn a_second_acquire_on_a_pool_of_one_times_out() {
         waited >= 200.0,
         "the timed-out wait is recorded: {waited} ms"
     );
-    assert_eq!(pool.monitor().waiters(), 0);
+    assert_eq!(pool.monitor().unwrap().waiters(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,13 +173,17 @@ async fn lifecycle_records_match_what_happened() {
     assert_eq!(ids.len(), 1, "connect opens one connection");
     for _ in 0..3 {
         let conn = pool.acquire().await.unwrap();
-        assert_eq!(conn.id(), ids[0], "the idle connection is handed out again");
-        let record = pool.monitor().lifecycle(ids[0]).unwrap();
+        assert_eq!(
+            conn.id().unwrap(),
+            ids[0],
+            "the idle connection is handed out again"
+        );
+        let record = pool.monitor().unwrap().lifecycle(ids[0]).unwrap();
         assert!(record.checked_out_at_ns.is_some());
         drop(conn);
         settle(&pool).await;
     }
-    let record = pool.monitor().lifecycle(ids[0]).unwrap();
+    let record = pool.monitor().unwrap().lifecycle(ids[0]).unwrap();
     assert_eq!(record.checkout_count, 3);
     assert_eq!(record.checked_out_at_ns, None);
     assert!(record.checked_in_at.unwrap() >= before);
@@ -188,12 +192,16 @@ async fn lifecycle_records_match_what_happened() {
 
     let first = pool.acquire().await.unwrap();
     let second = pool.acquire().await.unwrap();
-    assert_ne!(first.id(), second.id(), "a second connection is opened");
-    assert_eq!(pool.monitor().tracked_connections(), 2);
-    let closed = second.id();
+    assert_ne!(
+        first.id().unwrap(),
+        second.id().unwrap(),
+        "a second connection is opened"
+    );
+    assert_eq!(pool.monitor().unwrap().tracked_connections(), 2);
+    let closed = second.id().unwrap();
     second.close().await.unwrap();
     assert_eq!(
-        pool.monitor().lifecycle(closed),
+        pool.monitor().unwrap().lifecycle(closed),
         None,
         "closed: record gone"
     );
@@ -202,7 +210,7 @@ async fn lifecycle_records_match_what_happened() {
     let all = metrics();
     assert_eq!(pool_events(&all, "sqlite-lifecycle", "close"), 1.0);
     pool.close().await;
-    assert_eq!(pool.monitor().tracked_connections(), 0);
+    assert_eq!(pool.monitor().unwrap().tracked_connections(), 0);
     assert_eq!(pool_events(&metrics(), "sqlite-lifecycle", "close"), 1.0);
 }
 
@@ -214,7 +222,7 @@ async fn a_failed_health_check_invalidates_the_connection() {
         let rejected = rejected.clone();
         SqlitePoolOptions::new()
             .max_connections(2)
-            .monitored("sqlite-health")
+            .instrumented("sqlite-health")
             .before_acquire(move |_conn, _meta| {
                 let first = rejected.fetch_add(1, Ordering::Relaxed) == 0;
                 Box::pin(async move {
@@ -231,8 +239,12 @@ async fn a_failed_health_check_invalidates_the_connection() {
     };
     let original = pool.connection_ids()[0];
     let conn = pool.acquire().await.expect("the pool recovers");
-    assert_ne!(conn.id(), original, "a new connection replaced the bad one");
-    assert_eq!(pool.monitor().lifecycle(original), None);
+    assert_ne!(
+        conn.id().unwrap(),
+        original,
+        "a new connection replaced the bad one"
+    );
+    assert_eq!(pool.monitor().unwrap().lifecycle(original), None);
     drop(conn);
     let all = metrics();
     assert_eq!(pool_events(&all, "sqlite-health", "invalidate"), 1.0);
@@ -265,11 +277,11 @@ async fn a_connection_reaped_for_its_age_is_soft_invalidated() {
     }
     assert_eq!(pool.size(), 0, "sqlx's reaper closed the old connection");
     let conn = pool.acquire().await.unwrap();
-    assert_ne!(conn.id(), original);
+    assert_ne!(conn.id().unwrap(), original);
     drop(conn);
     let all = metrics();
     assert_eq!(pool_events(&all, "sqlite-reaped", "soft_invalidate"), 1.0);
-    assert_eq!(pool.monitor().lifecycle(original), None);
+    assert_eq!(pool.monitor().unwrap().lifecycle(original), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +312,7 @@ async fn two_hundred_tasks_on_a_pool_of_five_stay_consistent() {
     }
     settle(&pool).await;
     let uses = uses.load(Ordering::Relaxed);
-    let monitor = pool.monitor();
+    let monitor = pool.monitor().unwrap();
     assert!(uses >= 200, "{uses} uses");
     assert_eq!(
         monitor.checked_out(),

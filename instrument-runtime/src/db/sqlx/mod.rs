@@ -1,61 +1,108 @@
-//! sqlx instrumentation (feature `sqlx`, drivers `sqlx-sqlite`, `sqlx-postgres`).
+//! sqlx instrumentation (feature `sqlx`, drivers `sqlx-sqlite`, `sqlx-postgres`): one pool type,
+//! [`InstrumentedPool`], that traces statements and monitors the pool, each switchable.
 //!
-//! Wrap a pool once — `InstrumentedPool::new(pool)` or `pool.instrumented()` — and use it where
-//! the pool was used: `sqlx::query(..).fetch_all(&pool)`, `query_as`, `begin()` (then `&mut tx`),
-//! `acquire()` (then `&mut conn`). Every statement becomes a CLIENT span and a
+//! Build it from the pool's options — `options.instrumented("main").connect(url)` — and use it
+//! where the pool was: `sqlx::query(..).fetch_all(&pool)`, `query_as`, `begin()` (then
+//! `&mut tx`), `acquire()` (then `&mut conn`). Every statement becomes a CLIENT span and a
 //! `db.client.operation.duration` measurement; a transaction is a span from `begin` to
-//! `commit`/`rollback`, savepoints nest, and a transaction dropped without either is recorded as
-//! an implicit rollback.
+//! `commit`/`rollback`, savepoints nest, and a transaction dropped without either is recorded
+//! as an implicit rollback. Every path that takes a connection (`&pool` as an executor,
+//! `acquire()`, `begin()`) is one checkout for the pool monitor, and giving the connection back
+//! is its checkin. The pool is `Clone` for every driver (cheap, like `sqlx::Pool`), so it can be
+//! axum state.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sqlx::Error> {
+//! use instrument::db::sqlx::PoolOptionsExt;
+//!
+//! let pool = sqlx::sqlite::SqlitePoolOptions::new()
+//!     .max_connections(5)
+//!     .instrumented("main")
+//!     .connect("sqlite::memory:")
+//!     .await?;
+//! let rows = sqlx::query("SELECT 1").fetch_all(&pool).await?;
+//! let mut tx = pool.begin().await?;
+//! sqlx::query("SELECT 2").execute(&mut tx).await?;
+//! tx.commit().await?;
+//! # drop(rows); Ok(()) }
+//! ```
 
+mod connection;
 mod driver;
+mod executor;
+mod monitor;
+mod options;
 mod traced;
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::sync::Arc;
 
-use futures_core::future::BoxFuture;
-use futures_core::stream::BoxStream;
-use sqlx::pool::PoolConnection;
-use sqlx::{Database, Either, Error, Execute, Executor, Pool, SqlStr, Transaction};
+use sqlx::{Error, Pool};
 
+pub use connection::{InstrumentedConnection, InstrumentedTransaction};
 pub use driver::SqlxDriver;
+pub use monitor::RELEASE_PING_FAILED;
+pub use options::{InstrumentedPoolOptions, PoolOptionsExt};
 pub(crate) use traced::query_error;
 
 use super::query::DbTarget;
-use super::transaction::TransactionSpan;
+use crate::pool::PoolMonitor;
+use monitor::Monitoring;
 
-/// A sqlx pool whose statements are traced. Cheap to clone, like the pool.
-///
-/// ```no_run
-/// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), sqlx::Error> {
-/// use instrument_runtime::db::sqlx::PoolExt;
-/// let pool = pool.instrumented();
-/// let rows = sqlx::query("SELECT id FROM users WHERE org = ?").bind("org-1").fetch_all(&pool).await?;
-/// let mut tx = pool.begin().await?;
-/// sqlx::query("UPDATE users SET seen = 1").execute(&mut tx).await?;
-/// tx.commit().await?;
-/// # drop(rows); Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct InstrumentedPool<DB: Database> {
+/// A sqlx pool whose statements are traced and whose connections a [`PoolMonitor`] watches.
+/// Cheap to clone, like the pool, for every driver.
+pub struct InstrumentedPool<DB: sqlx::Database> {
     pool: Pool<DB>,
     target: Arc<DbTarget>,
+    trace_statements: bool,
+    monitoring: Option<Arc<Monitoring<DB>>>,
 }
 
-impl<DB: Database> fmt::Debug for InstrumentedPool<DB> {
+impl<DB: sqlx::Database> Clone for InstrumentedPool<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            target: self.target.clone(),
+            trace_statements: self.trace_statements,
+            monitoring: self.monitoring.clone(),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> fmt::Debug for InstrumentedPool<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstrumentedPool")
             .field("target", &self.target)
+            .field("trace_statements", &self.trace_statements)
+            .field("monitored", &self.monitoring.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl<DB: SqlxDriver> InstrumentedPool<DB> {
-    /// Wraps `pool`.
+    /// Wraps a pool that exists already: its statements are traced, but it has no monitor (the
+    /// monitor's hooks go in before the pool connects: use
+    /// [`PoolOptionsExt::instrumented`] for both).
     pub fn new(pool: Pool<DB>) -> Self {
+        Self::assemble(pool, true, None)
+    }
+
+    fn assemble(
+        pool: Pool<DB>,
+        trace_statements: bool,
+        monitoring: Option<Monitoring<DB>>,
+    ) -> Self {
         let target = Arc::new(DB::target(&pool.connect_options()));
-        Self { pool, target }
+        if let Some(monitoring) = &monitoring {
+            monitoring.connected(&pool);
+        }
+        Self {
+            pool,
+            target,
+            trace_statements,
+            monitoring: monitoring.map(Arc::new),
+        }
     }
 
     /// The database the pool talks to, as the spans name it.
@@ -63,27 +110,66 @@ impl<DB: SqlxDriver> InstrumentedPool<DB> {
         &self.target
     }
 
-    /// The wrapped pool (its statements are not traced).
+    /// Whether statements are traced.
+    pub fn traces_statements(&self) -> bool {
+        self.trace_statements
+    }
+
+    /// The pool monitor, when the pool has one.
+    pub fn monitor(&self) -> Option<&PoolMonitor> {
+        self.monitoring.as_deref().map(Monitoring::monitor)
+    }
+
+    /// The id the monitor gives each open connection, oldest first (empty without a monitor).
+    pub fn connection_ids(&self) -> Vec<u64> {
+        self.monitoring
+            .as_deref()
+            .map(Monitoring::connection_ids)
+            .unwrap_or_default()
+    }
+
+    /// The wrapped pool: what runs on it directly is neither traced nor counted.
     pub fn inner(&self) -> &Pool<DB> {
         &self.pool
     }
 
-    /// Starts a traced transaction.
-    pub async fn begin(&self) -> Result<InstrumentedTransaction<'static, DB>, Error> {
-        let span = TransactionSpan::start(&self.target, 0);
-        opened(self.pool.begin().await, &self.target, span)
+    /// Checks out a connection: counted by the monitor (with its wait), its statements traced.
+    pub async fn acquire(&self) -> Result<InstrumentedConnection<DB>, Error> {
+        let (conn, checkout) = match &self.monitoring {
+            Some(monitoring) => {
+                let (conn, checkout) = monitoring.acquire(&self.pool).await?;
+                (conn, Some(checkout))
+            }
+            None => (self.pool.acquire().await?, None),
+        };
+        Ok(InstrumentedConnection::new(conn, checkout, self.clone()))
     }
 
-    /// Checks out a connection whose statements are traced.
-    pub async fn acquire(&self) -> Result<InstrumentedConnection<DB>, Error> {
-        Ok(InstrumentedConnection {
-            conn: self.pool.acquire().await?,
-            target: self.target.clone(),
-        })
+    /// Starts a traced transaction on a checked-out connection.
+    pub async fn begin(&self) -> Result<InstrumentedTransaction<'static, DB>, Error> {
+        let span = connection::transaction_span(self, 0);
+        let conn = match self.acquire().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                span.fail(&query_error(&error));
+                return Err(error);
+            }
+        };
+        let (conn, checkout) = conn.into_parts();
+        let begun = sqlx::Transaction::begin(conn, None).await;
+        connection::opened(begun, self, span, checkout)
+    }
+
+    /// Closes the pool; with a monitor, every connection it held counts as closed.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        if let Some(monitoring) = &self.monitoring {
+            monitoring.closed();
+        }
     }
 }
 
-impl<DB: Database> Deref for InstrumentedPool<DB> {
+impl<DB: sqlx::Database> Deref for InstrumentedPool<DB> {
     type Target = Pool<DB>;
 
     fn deref(&self) -> &Pool<DB> {
@@ -91,9 +177,10 @@ impl<DB: Database> Deref for InstrumentedPool<DB> {
     }
 }
 
-/// Adopting the wrapper in one call: `pool.instrumented()`.
+/// Wrapping a pool that exists already in one call: `pool.instrumented()` (traced, without a
+/// monitor; see [`PoolOptionsExt`] for both).
 pub trait PoolExt<DB: SqlxDriver> {
-    /// This pool, traced.
+    /// This pool, its statements traced.
     fn instrumented(self) -> InstrumentedPool<DB>;
 }
 
@@ -101,210 +188,4 @@ impl<DB: SqlxDriver> PoolExt<DB> for Pool<DB> {
     fn instrumented(self) -> InstrumentedPool<DB> {
         InstrumentedPool::new(self)
     }
-}
-
-/// A pooled connection whose statements are traced (`&mut conn` is an executor).
-pub struct InstrumentedConnection<DB: Database> {
-    conn: PoolConnection<DB>,
-    target: Arc<DbTarget>,
-}
-
-impl<DB: Database> fmt::Debug for InstrumentedConnection<DB> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InstrumentedConnection")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<DB: SqlxDriver> InstrumentedConnection<DB> {
-    /// Starts a traced transaction on this connection.
-    pub async fn begin(&mut self) -> Result<InstrumentedTransaction<'_, DB>, Error> {
-        let span = TransactionSpan::start(&self.target, 0);
-        opened(
-            sqlx::Connection::begin(&mut *self.conn).await,
-            &self.target,
-            span,
-        )
-    }
-
-    /// The pooled connection, no longer traced.
-    pub fn into_inner(self) -> PoolConnection<DB> {
-        self.conn
-    }
-}
-
-impl<DB: Database> Deref for InstrumentedConnection<DB> {
-    type Target = DB::Connection;
-
-    fn deref(&self) -> &DB::Connection {
-        &self.conn
-    }
-}
-
-impl<DB: Database> DerefMut for InstrumentedConnection<DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.conn
-    }
-}
-
-/// A traced transaction (`&mut tx` is an executor). Ends with [`commit`](Self::commit) or
-/// [`rollback`](Self::rollback); dropped without either, it is rolled back by sqlx and recorded
-/// as `implicit_rollback`.
-pub struct InstrumentedTransaction<'c, DB: Database> {
-    tx: Option<Transaction<'c, DB>>,
-    target: Arc<DbTarget>,
-    span: TransactionSpan,
-}
-
-impl<DB: Database> fmt::Debug for InstrumentedTransaction<'_, DB> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InstrumentedTransaction")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The traced transaction `begun` opened, or its error recorded on `span`.
-fn opened<'c, DB: Database>(
-    begun: Result<Transaction<'c, DB>, Error>,
-    target: &Arc<DbTarget>,
-    span: TransactionSpan,
-) -> Result<InstrumentedTransaction<'c, DB>, Error> {
-    match begun {
-        Ok(tx) => Ok(InstrumentedTransaction {
-            tx: Some(tx),
-            target: target.clone(),
-            span,
-        }),
-        Err(error) => {
-            span.fail(&traced::query_error(&error));
-            Err(error)
-        }
-    }
-}
-
-const OPEN: &str = "a transaction stays open until commit or rollback consumes it";
-
-impl<'c, DB: SqlxDriver> InstrumentedTransaction<'c, DB> {
-    /// Commits, ending the span with outcome `commit`.
-    pub async fn commit(mut self) -> Result<(), Error> {
-        let result = self.tx.take().expect(OPEN).commit().await;
-        self.span
-            .end("commit", result.as_ref().err().map(traced::query_error));
-        result
-    }
-
-    /// Rolls back, ending the span with outcome `rollback`.
-    pub async fn rollback(mut self) -> Result<(), Error> {
-        let result = self.tx.take().expect(OPEN).rollback().await;
-        self.span
-            .end("rollback", result.as_ref().err().map(traced::query_error));
-        result
-    }
-
-    /// Starts a nested transaction (a savepoint), traced as a child span.
-    pub async fn begin(&mut self) -> Result<InstrumentedTransaction<'_, DB>, Error> {
-        let span = {
-            let _parent = self.span.attach();
-            TransactionSpan::start(&self.target, self.span.depth() + 1)
-        };
-        opened(
-            sqlx::Connection::begin(&mut **self.tx.as_mut().expect(OPEN)).await,
-            &self.target,
-            span,
-        )
-    }
-}
-
-impl<DB: Database> Drop for InstrumentedTransaction<'_, DB> {
-    fn drop(&mut self) {
-        if self.tx.is_some() {
-            self.span.end("implicit_rollback", None);
-        }
-    }
-}
-
-/// The `Executor` methods of a traced executor: `$executor` gives the real executor and
-/// `$target` the database, with `$this` bound to `self`; statements run with `$parent` current.
-macro_rules! traced_executor_methods {
-    (|$this:ident| executor: $executor:expr, target: $target:expr, parent: $parent:expr) => {
-        type Database = DB;
-
-        fn fetch_many<'e, 'q: 'e, E>(
-            self,
-            query: E,
-        ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, Error>>
-        where
-            'x: 'e,
-            E: 'q + Execute<'q, DB>,
-        {
-            let $this = self;
-            let _parent = $parent;
-            let target = $target;
-            traced::fetch_many($executor, &target, query)
-        }
-
-        fn fetch_optional<'e, 'q: 'e, E>(
-            self,
-            query: E,
-        ) -> BoxFuture<'e, Result<Option<DB::Row>, Error>>
-        where
-            'x: 'e,
-            E: 'q + Execute<'q, DB>,
-        {
-            let $this = self;
-            let _parent = $parent;
-            let target = $target;
-            traced::fetch_optional($executor, &target, query)
-        }
-
-        fn prepare_with<'e>(
-            self,
-            sql: SqlStr,
-            parameters: &'e [DB::TypeInfo],
-        ) -> BoxFuture<'e, Result<DB::Statement, Error>>
-        where
-            'x: 'e,
-        {
-            let $this = self;
-            $executor.prepare_with(sql, parameters)
-        }
-
-        fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<DB>, Error>>
-        where
-            'x: 'e,
-        {
-            let $this = self;
-            $executor.describe(sql)
-        }
-    };
-}
-
-impl<'x, DB> Executor<'x> for &'x InstrumentedPool<DB>
-where
-    DB: SqlxDriver,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-{
-    traced_executor_methods!(|this| executor: &this.pool, target: this.target.clone(), parent: ());
-}
-
-impl<'x, DB> Executor<'x> for &'x mut InstrumentedConnection<DB>
-where
-    DB: SqlxDriver,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-{
-    traced_executor_methods!(|this| executor: &mut *this.conn, target: this.target.clone(), parent: ());
-}
-
-impl<'x, DB> Executor<'x> for &'x mut InstrumentedTransaction<'_, DB>
-where
-    DB: SqlxDriver,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-{
-    traced_executor_methods!(
-        |this| executor: &mut **this.tx.as_mut().expect(OPEN),
-        target: this.target.clone(),
-        parent: this.span.statement()
-    );
 }

@@ -8,13 +8,13 @@ use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use sqlx::error::BoxDynError;
-use sqlx::{Database, Either, Error, Execute, Executor, SqlStr};
+use sqlx::{Database, Either, Error, Execute, SqlStr};
 
 use super::driver::SqlxDriver;
 use crate::db::query::{DbTarget, QueryError, QueryOutcome, QuerySpan};
 
 /// A statement taken apart: what sqlx needs to run it, without the original wrapper.
-struct Captured<DB: Database> {
+pub(crate) struct Captured<DB: Database> {
     sql: SqlStr,
     arguments: Option<Result<Option<DB::Arguments>, BoxDynError>>,
     statement: Option<DB::Statement>,
@@ -39,33 +39,36 @@ impl<DB: Database> Execute<'_, DB> for Captured<DB> {
     }
 }
 
-fn capture<'q, DB: SqlxDriver, E: Execute<'q, DB>>(
+/// Takes `query` apart and, when `traced`, starts its span under the current context.
+pub(crate) fn start<'q, DB: SqlxDriver, E: Execute<'q, DB>>(
     mut query: E,
     target: &DbTarget,
-) -> (Captured<DB>, QuerySpan) {
+    traced: bool,
+) -> (Captured<DB>, Option<QuerySpan>) {
     let statement = query.statement().cloned();
     let persistent = query.persistent();
     let arguments = query.take_arguments();
     let sql = query.sql();
-    let span = QuerySpan::start(
-        target,
-        sql.as_str(),
-        || arguments.as_ref().ok()?.as_ref().map(DB::binds),
-        false,
-    );
-    (
-        Captured {
-            sql,
-            arguments: Some(arguments),
-            statement,
-            persistent,
-        },
-        span,
-    )
+    let span = traced.then(|| {
+        QuerySpan::start(
+            target,
+            sql.as_str(),
+            || arguments.as_ref().ok()?.as_ref().map(DB::binds),
+            false,
+        )
+    });
+    let captured = Captured {
+        sql,
+        arguments: Some(arguments),
+        statement,
+        persistent,
+    };
+    (captured, span)
 }
 
 /// One item of a `fetch_many` stream: a statement's result or a row.
-type Step<DB> = Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>;
+pub(crate) type Step<DB> =
+    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>;
 
 /// `error.type`, SQLSTATE and text of a sqlx error.
 pub(crate) fn query_error(error: &Error) -> QueryError {
@@ -82,39 +85,28 @@ pub(crate) fn query_error(error: &Error) -> QueryError {
     }
 }
 
-/// `fetch_many` of `executor` under a query span ending with the stream.
-pub(crate) fn fetch_many<'e, 'q: 'e, DB, X, E>(
-    executor: X,
-    target: &DbTarget,
-    query: E,
-) -> BoxStream<'e, Step<DB>>
-where
-    DB: SqlxDriver,
-    X: Executor<'e, Database = DB>,
-    E: 'q + Execute<'q, DB>,
-{
-    let (query, span) = capture(query, target);
-    Box::pin(TracedStream::<'e, DB> {
-        inner: executor.fetch_many(query),
-        span: Some(span),
-        returned: 0,
-        affected: 0,
-    })
+/// `steps` (a `fetch_many` stream) ending `span` when it ends.
+pub(crate) fn stream<'e, DB: SqlxDriver>(
+    steps: BoxStream<'e, Step<DB>>,
+    span: Option<QuerySpan>,
+) -> BoxStream<'e, Step<DB>> {
+    match span {
+        None => steps,
+        Some(span) => Box::pin(TracedStream::<'e, DB> {
+            inner: steps,
+            span: Some(span),
+            returned: 0,
+            affected: 0,
+        }),
+    }
 }
 
-/// `fetch_optional` of `executor` under a query span.
-pub(crate) fn fetch_optional<'e, 'q: 'e, DB, X, E>(
-    executor: X,
-    target: &DbTarget,
-    query: E,
-) -> BoxFuture<'e, Result<Option<DB::Row>, Error>>
-where
-    DB: SqlxDriver,
-    X: Executor<'e, Database = DB>,
-    E: 'q + Execute<'q, DB>,
-{
-    let (query, span) = capture(query, target);
-    let fetched = executor.fetch_optional(query);
+/// `fetched` (a `fetch_optional` future) ending `span` when it completes.
+pub(crate) fn optional<'e, DB: SqlxDriver>(
+    fetched: BoxFuture<'e, Result<Option<DB::Row>, Error>>,
+    span: Option<QuerySpan>,
+) -> BoxFuture<'e, Result<Option<DB::Row>, Error>> {
+    let Some(span) = span else { return fetched };
     Box::pin(async move {
         let result = fetched.await;
         span.finish(match &result {

@@ -13,7 +13,7 @@ use sqlx::{Connection, Database, Error};
 
 use super::handoff;
 use super::ids::ConnectionIds;
-use crate::db::sqlx::query_error;
+use crate::db::sqlx::traced::query_error;
 use crate::pool::monitor::{PoolMonitor, WeakPoolMonitor};
 
 /// `exception_type` of a connection sqlx closed after it failed the ping at release (sqlx does

@@ -1,0 +1,11 @@
+//! The macros' compile-time contract, checked with trybuild on the cases in the workspace's
+//! `tests/ui/`: misuse gives a precise error on the offending token (`fail_*`), and every body
+//! shape expands without a warning under `#![deny(warnings)]` (`pass_*`). The runner lives in
+//! this crate so that trybuild is not a dependency of the facade's own builds.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("../ui/fail/*.rs");
+    cases.pass("../ui/pass/*.rs");
+}
