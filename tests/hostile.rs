@@ -7,7 +7,7 @@ mod support;
 use std::ffi::OsString;
 use std::fmt;
 
-use instrument::{MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, log_attributes, metric, trace_method};
+use instrument::{MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, set_span_attributes, metric, trace_method};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Serialize, ser};
 use support::{attr, metrics, points, span, start};
@@ -191,9 +191,9 @@ fn invalid_utf8_and_control_characters_are_recorded_as_valid_text() {
 #[trace_method]
 fn annotated(count: usize) -> usize {
     let many = (0..count).map(|i| (format!("extra.{i}"), "v".repeat(64 * 1024)));
-    log_attributes(many);
-    log_attributes([("", "empty key"), ("", "")]);
-    log_attributes([("k".repeat(10_000), "huge key")]);
+    set_span_attributes(many);
+    set_span_attributes([("", "empty key"), ("", "")]);
+    set_span_attributes([("k".repeat(10_000), "huge key")]);
     count
 }
 

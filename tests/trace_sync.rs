@@ -372,7 +372,7 @@ fn trait_impl_methods() {
 
 #[trace_method]
 fn annotated(order: u32) -> Option<String> {
-    instrument::log_attributes([("order.items", "3"), ("", "dropped: empty key")]);
+    instrument::set_span_attributes([("order.items", "3"), ("", "dropped: empty key")]);
     instrument::log_event("cache.miss", [("cache.key", format!("order:{order}"))]);
     instrument::get_trace_id()
 }

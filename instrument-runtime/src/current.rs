@@ -5,16 +5,16 @@ use opentelemetry::{Context, Key, KeyValue, Value};
 
 use crate::capture::{self, BoundedText};
 
-/// Longest attribute key kept by [`log_attributes`] and [`log_event`], in bytes.
+/// Longest attribute key kept by [`set_span_attributes`] and [`log_event`], in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
-/// Most attributes one [`log_attributes`] or [`log_event`] call keeps (the SDK's default limit
+/// Most attributes one [`set_span_attributes`] or [`log_event`] call keeps (the SDK's default limit
 /// of attributes per span); the rest are dropped.
 pub const MAX_ATTRIBUTES_PER_CALL: usize = 128;
 
 /// The trace id of the current span as 32 lowercase hex digits, or `None` outside a span.
 ///
 /// ```
-/// assert_eq!(instrument_runtime::get_trace_id(), None);
+/// assert_eq!(instrument::get_trace_id(), None);
 /// ```
 pub fn get_trace_id() -> Option<String> {
     Context::map_current(|cx| {
@@ -30,9 +30,9 @@ pub fn get_trace_id() -> Option<String> {
 /// and the span byte limit of parameters in all. Does nothing outside a recording span.
 ///
 /// ```
-/// instrument_runtime::log_attributes([("order.id", "o-17"), ("order.items", "3")]);
+/// instrument::set_span_attributes([("order.id", "o-17"), ("order.items", "3")]);
 /// ```
-pub fn log_attributes<K, V>(attributes: impl IntoIterator<Item = (K, V)>)
+pub fn set_span_attributes<K, V>(attributes: impl IntoIterator<Item = (K, V)>)
 where
     K: Into<Key>,
     V: Into<Value>,
@@ -45,10 +45,20 @@ where
     });
 }
 
+/// The former name of [`set_span_attributes`] (the original's `set_span_attributes`).
+#[deprecated(note = "renamed `set_span_attributes`: it sets attributes on the current span")]
+pub fn log_attributes<K, V>(attributes: impl IntoIterator<Item = (K, V)>)
+where
+    K: Into<Key>,
+    V: Into<Value>,
+{
+    set_span_attributes(attributes);
+}
+
 /// Adds an event with attributes to the current span. Does nothing outside a recording span.
 ///
 /// ```
-/// instrument_runtime::log_event("cache.miss", [("cache.key", "user:42")]);
+/// instrument::log_event("cache.miss", [("cache.key", "user:42")]);
 /// ```
 pub fn log_event<K, V>(name: impl Into<String>, attributes: impl IntoIterator<Item = (K, V)>)
 where

@@ -1,13 +1,16 @@
 //! Runtime of the `instrument` toolkit.
 //!
 //! The macros of `instrument-macros` emit thin wrappers that call into this crate; everything
-//! that runs lives here: [setup](Telemetry) of the tracer and meter providers, the span
-//! lifecycle of instrumented calls, [parameter capture](CaptureConfig) with its limits,
-//! exclusions and redaction, [metrics] (timing, instrument sets, the built-in registry),
-//! request-scoped [context] attributes, the [console exporter](ConsoleExporter), and helpers on
-//! the current span.
+//! that runs lives here. The core is one-directional — `state` (process-wide cells) →
+//! `capture` (parameter values) → `span` (what the expansions call) → `setup` (providers and
+//! exporters, the console) — and the integrations (`http`, `db`, `pool`) import the core and
+//! register hooks on it; the core never imports them.
 //!
-//! Most users depend on the `instrument` facade crate, which re-exports this one.
+//! Users depend on the `instrument` facade crate, which re-exports this one by topic; its paths
+//! (`instrument::...`) are the ones the examples here use.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod call_name;
 mod capture;
@@ -17,6 +20,7 @@ mod current;
 pub mod db;
 mod diagnostics;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 pub mod metrics;
 pub mod pool;
@@ -27,18 +31,17 @@ mod state;
 pub use capture::{
     CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
     DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY,
-    TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name,
+    TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name, temporary_capture_config,
 };
 pub use console::{ConsoleExporter, render_trace};
+#[allow(deprecated)]
+pub use current::log_attributes;
 pub use current::{
-    MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, get_trace_id, log_attributes, log_event,
+    MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, get_trace_id, log_event, set_span_attributes,
 };
 pub use diagnostics::instrumentation_failures;
 pub use instrument_macros::Metrics;
-pub use metrics::{
-    ConsoleMetricExporter, DbMetrics, EndpointMetrics, HttpServerMetrics, PoolMetrics,
-    PoolSemconvMetrics,
-};
+pub use metrics::ConsoleMetricExporter;
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
 pub use setup::{
@@ -48,7 +51,7 @@ pub use setup::{
 };
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
 pub use state::enabled as is_enabled;
-pub use state::{meter, metrics_enabled};
+pub use state::{ConfigGuard, RuntimeConfig, meter, metrics_enabled};
 
 /// Items the macro expansions name. Not a stable API.
 #[doc(hidden)]

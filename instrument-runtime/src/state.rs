@@ -1,13 +1,15 @@
 //! Process-wide instrumentation state: the "is anything recording" flags, the installed tracer
-//! and meter provider.
+//! and meter provider, the hooks integrations register on the span lifecycle, and the cell type
+//! every runtime-changeable configuration lives in.
 //!
 //! The flags are the only thing the generated code reads on the off path: one relaxed atomic
 //! load.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use opentelemetry::Context;
 use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
@@ -17,6 +19,32 @@ static TRACER: ArcSwapOption<SdkTracer> = ArcSwapOption::const_empty();
 static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
 static METER_PROVIDER: ArcSwapOption<SdkMeterProvider> = ArcSwapOption::const_empty();
 static METER_GENERATION: AtomicU64 = AtomicU64::new(1);
+static SPAN_END_HOOKS: ArcSwapOption<Vec<SpanEndHook>> = ArcSwapOption::const_empty();
+
+/// A function an integration registers to run when a span the toolkit started is about to end,
+/// with the context holding that span.
+pub(crate) type SpanEndHook = fn(&Context);
+
+/// Registers `hook` to run at the end of every span the toolkit ends (once per function).
+pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
+    SPAN_END_HOOKS.rcu(|hooks| {
+        let mut updated: Vec<SpanEndHook> = hooks.as_deref().cloned().unwrap_or_default();
+        if !updated.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+            updated.push(hook);
+        }
+        Some(Arc::new(updated))
+    });
+}
+
+/// Runs the registered end-of-span hooks on the span in `cx`.
+#[inline]
+pub(crate) fn run_span_end_hooks(cx: &Context) {
+    if let Some(hooks) = &*SPAN_END_HOOKS.load() {
+        for hook in hooks.iter() {
+            hook(cx);
+        }
+    }
+}
 
 /// Whether a tracer is installed and recording. The off path of every instrumented call.
 #[inline(always)]
@@ -85,4 +113,91 @@ pub fn meter(scope: &'static str) -> Meter {
 /// know to be created again from the provider in force.
 pub(crate) fn meter_generation() -> u64 {
     METER_GENERATION.load(Ordering::Acquire)
+}
+
+/// A process-wide configuration: read without locking, replaced whole with `set`, or replaced
+/// until a [`ConfigGuard`] drops with `temporary`. Every runtime-changeable configuration lives
+/// in one of these and offers the same `*_config()` / `set_*` / `temporary_*` functions.
+pub(crate) struct ConfigCell<T: 'static> {
+    value: LazyLock<ArcSwap<T>, fn() -> ArcSwap<T>>,
+    generation: AtomicU32,
+}
+
+fn default_value<T: Default>() -> ArcSwap<T> {
+    ArcSwap::from_pointee(T::default())
+}
+
+impl<T: Default + 'static> ConfigCell<T> {
+    /// A cell holding `T::default()` until set.
+    pub(crate) const fn new() -> Self {
+        Self {
+            value: LazyLock::new(default_value::<T> as fn() -> ArcSwap<T>),
+            generation: AtomicU32::new(1),
+        }
+    }
+}
+
+impl<T: 'static> ConfigCell<T> {
+    /// The configuration in force.
+    pub(crate) fn get(&self) -> Arc<T> {
+        self.value.load_full()
+    }
+
+    /// Runs `f` with the configuration in force, without taking a reference count.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.value.load())
+    }
+
+    /// Replaces the configuration.
+    pub(crate) fn set(&self, value: T) {
+        self.value.store(Arc::new(value));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Uses `value` until the returned guard drops (also when a panic unwinds).
+    pub(crate) fn temporary(&'static self, value: T) -> ConfigGuard<T> {
+        let previous = self.value.swap(Arc::new(value));
+        self.generation.fetch_add(1, Ordering::Release);
+        ConfigGuard {
+            cell: self,
+            previous: Some(previous),
+        }
+    }
+
+    /// A number that changes whenever the configuration is replaced; never zero.
+    #[inline]
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// Restores the configuration that was in force before a `temporary_*` call when dropped.
+#[must_use = "the previous configuration is restored when the guard drops"]
+pub struct ConfigGuard<T: 'static> {
+    cell: &'static ConfigCell<T>,
+    previous: Option<Arc<T>>,
+}
+
+impl<T: 'static> std::fmt::Debug for ConfigGuard<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigGuard").finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> Drop for ConfigGuard<T> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.cell.value.store(previous);
+            self.cell.generation.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// A configuration the setup builder can install: [`CaptureConfig`](crate::CaptureConfig),
+/// the database [`InstrumentationConfig`](crate::db::InstrumentationConfig), ... Pass it to
+/// `Telemetry::builder().config(..)`.
+pub trait RuntimeConfig: Send + 'static {
+    /// Makes this the configuration in force (what its `set_*` function does).
+    fn install(self);
 }

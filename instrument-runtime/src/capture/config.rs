@@ -2,10 +2,8 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use arc_swap::ArcSwap;
-use std::sync::LazyLock;
+use crate::state::{ConfigCell, ConfigGuard, RuntimeConfig};
 
 /// Default maximum size of one captured value, in bytes (2 MiB).
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 2 * 1024 * 1024;
@@ -106,29 +104,38 @@ impl CaptureConfig {
     }
 }
 
-static CONFIG: LazyLock<ArcSwap<CaptureConfig>> =
-    LazyLock::new(|| ArcSwap::from_pointee(CaptureConfig::default()));
-static GENERATION: AtomicU32 = AtomicU32::new(1);
+static CONFIG: ConfigCell<CaptureConfig> = ConfigCell::new();
 
 /// The capture configuration in force.
 pub fn capture_config() -> Arc<CaptureConfig> {
-    CONFIG.load_full()
+    CONFIG.get()
 }
 
 /// Replaces the capture configuration for every span started from now on.
 pub fn set_capture_config(config: CaptureConfig) {
-    CONFIG.store(Arc::new(config));
-    GENERATION.fetch_add(1, Ordering::Release);
+    CONFIG.set(config);
+}
+
+/// Uses `config` until the returned guard drops (also when a panic unwinds), then restores the
+/// configuration that was in force.
+pub fn temporary_capture_config(config: CaptureConfig) -> ConfigGuard<CaptureConfig> {
+    CONFIG.temporary(config)
+}
+
+impl RuntimeConfig for CaptureConfig {
+    fn install(self) {
+        set_capture_config(self);
+    }
 }
 
 /// Runs `f` with the configuration in force, without taking a reference count.
 pub(crate) fn with_config<R>(f: impl FnOnce(&CaptureConfig) -> R) -> R {
-    f(&CONFIG.load())
+    CONFIG.with(f)
 }
 
 /// A number that changes whenever the configuration is replaced; never zero.
 pub(crate) fn generation() -> u32 {
-    GENERATION.load(Ordering::Acquire)
+    CONFIG.generation()
 }
 
 #[cfg(test)]

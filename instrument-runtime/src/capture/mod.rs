@@ -18,7 +18,7 @@ pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText, WriteSt
 pub use bounded::{BoundedText, floor_char_boundary};
 pub use config::{
     CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
-    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config,
+    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config, temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
 pub use type_name::{base_type_name, short_type_name, type_path};

@@ -1,16 +1,16 @@
 //! Database instrumentation settings (the original's `enabled`, `sql_truncate_length`,
 //! `monitor_joined_loading` → `monitor_repeated_queries`, `log_instrumentation_errors`).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use crate::state::{ConfigCell, ConfigGuard, RuntimeConfig};
 
 /// What database instrumentation records.
 ///
 /// ```
-/// use instrument_runtime::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation};
+/// use instrument_runtime::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation_config};
 /// {
-///     let _guard = temporary_instrumentation(InstrumentationConfig { sql_truncate_length: 80, ..Default::default() });
+///     let _guard = temporary_instrumentation_config(InstrumentationConfig { sql_truncate_length: 80, ..Default::default() });
 ///     assert_eq!(instrumentation_config().sql_truncate_length, 80);
 /// }
 /// assert_eq!(instrumentation_config().sql_truncate_length, 1000);
@@ -44,45 +44,42 @@ impl Default for InstrumentationConfig {
     }
 }
 
-static CONFIG: LazyLock<ArcSwap<InstrumentationConfig>> =
-    LazyLock::new(|| ArcSwap::from_pointee(InstrumentationConfig::default()));
+static CONFIG: ConfigCell<InstrumentationConfig> = ConfigCell::new();
 
 /// The database instrumentation settings in force.
 pub fn instrumentation_config() -> Arc<InstrumentationConfig> {
-    CONFIG.load_full()
+    CONFIG.get()
 }
 
 /// Replaces the database instrumentation settings.
 pub fn set_instrumentation_config(config: InstrumentationConfig) {
-    CONFIG.store(Arc::new(config));
+    CONFIG.set(config);
 }
 
 /// Whether queries are being instrumented: enabled in the settings and a tracer installed.
 pub fn is_instrumentation_active() -> bool {
-    CONFIG.load().enabled && crate::state::enabled()
+    CONFIG.with(|config| config.enabled) && crate::state::enabled()
 }
 
 /// Uses `config` until the returned guard drops (also when a panic unwinds), then restores the
 /// settings that were in force.
-pub fn temporary_instrumentation(config: InstrumentationConfig) -> InstrumentationGuard {
-    let previous = CONFIG.swap(Arc::new(config));
-    InstrumentationGuard {
-        previous: Some(previous),
-    }
+pub fn temporary_instrumentation_config(
+    config: InstrumentationConfig,
+) -> ConfigGuard<InstrumentationConfig> {
+    CONFIG.temporary(config)
 }
 
-/// Restores the previous database instrumentation settings when dropped.
-#[must_use = "the settings are restored when the guard drops"]
-#[derive(Debug)]
-pub struct InstrumentationGuard {
-    previous: Option<Arc<InstrumentationConfig>>,
+/// The former name of [`temporary_instrumentation_config`].
+#[deprecated(note = "renamed `temporary_instrumentation_config`, like every `temporary_*` config")]
+pub fn temporary_instrumentation(
+    config: InstrumentationConfig,
+) -> ConfigGuard<InstrumentationConfig> {
+    temporary_instrumentation_config(config)
 }
 
-impl Drop for InstrumentationGuard {
-    fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            CONFIG.store(previous);
-        }
+impl RuntimeConfig for InstrumentationConfig {
+    fn install(self) {
+        set_instrumentation_config(self);
     }
 }
 
@@ -94,7 +91,7 @@ mod tests {
     fn temporary_settings_are_restored_on_panic() {
         let before = instrumentation_config();
         let result = std::panic::catch_unwind(|| {
-            let _guard = temporary_instrumentation(InstrumentationConfig {
+            let _guard = temporary_instrumentation_config(InstrumentationConfig {
                 enabled: false,
                 ..Default::default()
             });

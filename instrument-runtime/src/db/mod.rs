@@ -6,20 +6,24 @@
 //! [`summarize`]r, the query and transaction spans.
 
 mod config;
+mod metrics;
 #[cfg(feature = "diesel")]
 pub mod diesel;
 mod query;
-pub(crate) mod repeated;
+mod repeated;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 mod summary;
 mod sync_detection;
 mod transaction;
 
+#[allow(deprecated)]
+pub use config::temporary_instrumentation;
 pub use config::{
-    InstrumentationConfig, InstrumentationGuard, instrumentation_config, is_instrumentation_active,
-    set_instrumentation_config, temporary_instrumentation,
+    InstrumentationConfig, instrumentation_config, is_instrumentation_active,
+    set_instrumentation_config, temporary_instrumentation_config,
 };
+pub use metrics::DbMetrics;
 pub use query::{
     AFFECTED_ROWS_KEY, DbTarget, PARAMETERS_KEY, QueryError, QueryOutcome, QuerySpan,
     RETURNED_ROWS_KEY, SYNC_IN_ASYNC_KEY,

@@ -13,7 +13,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use super::config::{InstrumentationConfig, instrumentation_config};
 use super::summary::{normalize, summarize};
 use super::{repeated, sync_detection};
-use crate::metrics::DbMetrics;
+use super::metrics::DbMetrics;
 use crate::state;
 
 /// Attribute: rows a query returned.

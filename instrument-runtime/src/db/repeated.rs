@@ -3,18 +3,19 @@
 //! times.
 //!
 //! Parents are the spans this crate ends (`#[trace_method]`, the HTTP server layer, database
-//! transactions); their end calls [`report_on_end`]. When no query is being tracked that call
-//! is one atomic load.
+//! transactions); their end calls [`report_on_end`], which the first tracked query registers as
+//! an end-of-span hook. When no query is being tracked that call is one atomic load.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, Once};
 
 use opentelemetry::trace::{SpanId, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use super::config::instrumentation_config;
-use crate::metrics::DbMetrics;
+use super::metrics::DbMetrics;
+use crate::state;
 
 /// Name of the event added to a parent span.
 pub const REPEATED_QUERY_EVENT: &str = "db.repeated_query";
@@ -39,8 +40,11 @@ struct Tracker {
 static TRACKED: AtomicUsize = AtomicUsize::new(0);
 static TRACKER: LazyLock<Mutex<Tracker>> = LazyLock::new(Mutex::default);
 
+static HOOK: Once = Once::new();
+
 /// Counts one execution of `shape` under `parent`.
 pub(crate) fn record(parent: SpanId, shape: String, summary: &str, text: &str) {
+    HOOK.call_once(|| state::register_span_end_hook(report_on_end));
     let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
     tracker.sequence += 1;
     let sequence = tracker.sequence;

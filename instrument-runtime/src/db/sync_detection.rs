@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use opentelemetry::KeyValue;
 
 use crate::diagnostics::RateLimit;
-use crate::metrics::DbMetrics;
+use super::metrics::DbMetrics;
 
 static WARNINGS: RateLimit = RateLimit::new();
 static FLAGGED: AtomicU64 = AtomicU64::new(0);

@@ -9,7 +9,7 @@ use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_SCHEME,
 };
 
-use crate::metrics::{EndpointMetrics, HttpServerMetrics};
+use super::metrics::{EndpointMetrics, HttpServerMetrics};
 
 /// Attribute of the original endpoint metrics: the route template, or `unknown`.
 pub const ENDPOINT_PATH_KEY: &str = "endpoint_path";
@@ -82,7 +82,7 @@ impl Completion {
         }
         let elapsed = self.started.elapsed();
         if self.owns_span {
-            crate::db::repeated::report_on_end(&self.cx);
+            crate::state::run_span_end_hooks(&self.cx);
             self.cx.span().end();
         }
 

@@ -15,6 +15,7 @@ mod completion;
 mod config;
 mod error;
 mod propagation;
+mod metrics;
 mod server;
 
 pub use body::InstrumentedBody;
@@ -27,4 +28,5 @@ pub use config::{
 #[cfg(feature = "axum")]
 pub use error::HttpError;
 pub use propagation::{extract, inject, inject_context};
+pub use metrics::{EndpointMetrics, HttpServerMetrics};
 pub use server::{HttpLayer, HttpService, ResponseFuture};

@@ -25,7 +25,7 @@ use super::completion::Completion;
 use super::config::HttpConfig;
 use super::error::error_body;
 use super::propagation;
-use crate::metrics::HttpServerMetrics;
+use super::metrics::HttpServerMetrics;
 use crate::span::panic_message;
 use crate::{context, state};
 

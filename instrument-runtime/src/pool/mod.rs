@@ -27,9 +27,11 @@
 pub mod deadpool;
 pub(crate) mod gauges;
 mod lifecycle;
+mod metrics;
 pub(crate) mod monitor;
 
 pub use lifecycle::ConnectionLifecycle;
+pub use metrics::{PoolMetrics, PoolSemconvMetrics};
 pub use monitor::{
     CheckoutWait, ENGINE_NAME_KEY, EVENT_KEY, EXCEPTION_TYPE_KEY, POOL_MODE_KEY, POOL_NAME_KEY,
     PoolEvent, PoolMonitor, PoolStatus,

@@ -9,7 +9,7 @@ use opentelemetry::{Context, KeyValue, StringValue, Value};
 
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
 use crate::context::current_attributes;
-use crate::metrics::{PoolMetrics, PoolSemconvMetrics};
+use super::metrics::{PoolMetrics, PoolSemconvMetrics};
 
 /// Attribute naming the pool.
 pub const ENGINE_NAME_KEY: &str = "engine_name";

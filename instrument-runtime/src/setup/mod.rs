@@ -35,7 +35,7 @@ pub use accounting::{
 pub use env::Protocol;
 pub use guard::TelemetryGuard;
 
-use crate::capture::{CaptureConfig, set_capture_config};
+use crate::state::RuntimeConfig;
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
 use crate::metrics::ConsoleMetricExporter;
@@ -133,8 +133,7 @@ pub struct TelemetryBuilder {
     metric_exporter: Option<MetricSetup>,
     metric_interval: Option<Duration>,
     temporality: Option<Temporality>,
-    capture: Option<CaptureConfig>,
-    db: Option<crate::db::InstrumentationConfig>,
+    configs: Vec<Box<dyn FnOnce() + Send>>,
     export_timeout: Option<Duration>,
     shutdown_timeout: Option<Duration>,
 
@@ -221,15 +220,11 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Parameter capture limits and name lists.
-    pub fn capture(mut self, config: CaptureConfig) -> Self {
-        self.capture = Some(config);
-        self
-    }
-
-    /// Database instrumentation settings (query text length, repeated-query detection, ...).
-    pub fn db_instrumentation(mut self, config: crate::db::InstrumentationConfig) -> Self {
-        self.db = Some(config);
+    /// A runtime configuration to install with the providers: the parameter capture limits and
+    /// name lists ([`CaptureConfig`]), the database instrumentation settings, ... Each can be
+    /// changed later with its `set_*` function, or for a scope with its `temporary_*` function.
+    pub fn config(mut self, config: impl RuntimeConfig) -> Self {
+        self.configs.push(Box::new(move || config.install()));
         self
     }
 
@@ -277,11 +272,8 @@ impl TelemetryBuilder {
         if env.sdk_disabled {
             return Ok(TelemetryGuard::inert());
         }
-        if let Some(config) = self.capture.clone() {
-            set_capture_config(config);
-        }
-        if let Some(config) = self.db.clone() {
-            crate::db::set_instrumentation_config(config);
+        for install in self.configs {
+            install();
         }
 
         let mut resource_inputs = self.resource;

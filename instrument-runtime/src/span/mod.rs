@@ -120,13 +120,13 @@ impl ActiveSpan {
                 record_failure(&self.cx, error_type, message);
             }
         }
-        crate::db::repeated::report_on_end(&self.cx);
+        state::run_span_end_hooks(&self.cx);
         span.end();
     }
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
         record_failure(&self.cx, "panic", panic_message(payload));
-        crate::db::repeated::report_on_end(&self.cx);
+        state::run_span_end_hooks(&self.cx);
         self.cx.span().end();
     }
 
@@ -134,7 +134,7 @@ impl ActiveSpan {
         let span = self.cx.span();
         span.add_event(CANCELLED_EVENT, Vec::new());
         span.set_status(Status::error("cancelled"));
-        crate::db::repeated::report_on_end(&self.cx);
+        state::run_span_end_hooks(&self.cx);
         span.end();
     }
 }
