@@ -19,8 +19,99 @@
 //! let _ = checkout("o-1", 3);
 //! ```
 //!
-//! This crate re-exports the macros of `instrument-macros` and the runtime of
-//! `instrument-runtime`; see their items below.
+//! The everyday items are at the root: the macros, [`init`] and the [`Telemetry`] builder,
+//! helpers on the current span ([`get_trace_id`], [`set_span_attributes`], [`log_event`]). The
+//! rest is grouped by topic: [`capture`] (what parameters record), [`context`] (request-scoped
+//! attributes), [`metrics`] (instrument types and sets), [`export`] (exporters and export
+//! statistics), and the integrations [`http`], [`db`] and [`pool`], each behind its cargo
+//! feature.
 
-pub use instrument_macros::*;
-pub use instrument_runtime::*;
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+pub use instrument_macros::{Metrics, metric, trace_method};
+#[allow(deprecated)]
+pub use instrument_runtime::log_attributes;
+pub use instrument_runtime::{
+    ConfigGuard, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind, Telemetry,
+    TelemetryBuilder, TelemetryGuard, get_trace_id, init, is_enabled, log_event, metrics_enabled,
+    set_span_attributes,
+};
+
+/// Parameter capture: limits, exclusion and secret lists, and how excluded values keep their
+/// ids. The configuration is installed with `Telemetry::builder().config(..)` or changed at run
+/// time with [`set_capture_config`](capture::set_capture_config) and
+/// [`temporary_capture_config`](capture::temporary_capture_config).
+///
+/// ```
+/// use instrument::capture::{CaptureConfig, capture_config, temporary_capture_config};
+///
+/// let _limits = temporary_capture_config(CaptureConfig {
+///     max_value_bytes: 64,
+///     ..CaptureConfig::default()
+/// });
+/// assert_eq!(capture_config().max_value_bytes, 64);
+/// ```
+pub mod capture {
+    pub use instrument_runtime::{
+        CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
+        DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES,
+        MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY, TRUNCATED_REASON_KEY, capture_config, find_ids,
+        set_capture_config, short_type_name, temporary_capture_config,
+    };
+}
+
+pub use instrument_runtime::context;
+
+/// Metrics: the instrument types a [`Metrics`](crate::Metrics) set declares (they record the
+/// request's [context](crate::context) attributes too), process-wide instrument sets, the meter
+/// of the installed provider, and the console summary exporter.
+///
+/// ```
+/// use instrument::Metrics;
+/// use instrument::metrics::{Counter, Histogram};
+///
+/// #[derive(Metrics)]
+/// #[metrics(scope = "agent")]
+/// struct AgentMetrics {
+///     /// Time to first token.
+///     #[metric(name = "hist_ttft_ms", unit = "ms")]
+///     ttft: Histogram<f64>,
+///     /// User messages received.
+///     #[metric(name = "count_user_message", unit = "1")]
+///     user_messages: Counter<u64>,
+/// }
+///
+/// AgentMetrics::global().user_messages.add(1, &[]);
+/// AgentMetrics::global().ttft.record(120.0, &[]);
+/// ```
+pub mod metrics {
+    pub use instrument_runtime::meter;
+    pub use instrument_runtime::metrics::{
+        ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments, Histogram,
+        KeyValue, MODULE_KEY, Meter, ObservableGauge, RESULT_KEY, UpDownCounter, render_metrics,
+    };
+}
+
+/// Where spans and metrics go: the console exporters (used when no OTLP endpoint is set), the
+/// batch defaults, and the export accounting.
+pub mod export {
+    pub use instrument_runtime::{CANCELLED_EVENT, EXCEPTION_EVENT};
+    pub use instrument_runtime::{
+        ConsoleExporter, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats,
+        MAX_QUEUED_BYTES, SCOPE_NAME, export_stats, instrumentation_failures, render_trace,
+    };
+}
+
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use instrument_runtime::http;
+
+pub use instrument_runtime::{db, pool};
+
+/// Items the macro expansions name. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use instrument_runtime::__private::*;
+}

@@ -7,7 +7,9 @@ mod support;
 use std::ffi::OsString;
 use std::fmt;
 
-use instrument::{MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, set_span_attributes, metric, trace_method};
+use instrument::{
+    MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, metric, set_span_attributes, trace_method,
+};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Serialize, ser};
 use support::{attr, metrics, points, span, start};

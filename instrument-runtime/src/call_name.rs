@@ -11,7 +11,7 @@ use crate::capture::{base_type_name, type_path};
 
 /// The name of one call site, built in a `static` by the macros.
 #[derive(Debug)]
-pub struct CallName {
+pub(crate) struct CallName {
     name: &'static str,
     function: &'static str,
     named_after_self: bool,
@@ -29,7 +29,7 @@ struct SelfNames {
 
 impl CallName {
     /// A name and function path known at compile time.
-    pub const fn fixed(name: &'static str, function: &'static str) -> Self {
+    pub(crate) const fn fixed(name: &'static str, function: &'static str) -> Self {
         Self {
             name,
             function,
@@ -41,7 +41,7 @@ impl CallName {
 
     /// A method named `{Self}.{method}` (or `name`, when given), where `Self` is resolved at run
     /// time from the type name the call site passes.
-    pub const fn of_self(method: &'static str, name: Option<&'static str>) -> Self {
+    pub(crate) const fn of_self(method: &'static str, name: Option<&'static str>) -> Self {
         let (name, explicit_name) = match name {
             Some(name) => (name, true),
             None => (method, false),
@@ -56,7 +56,7 @@ impl CallName {
     }
 
     /// The display name and the function path for a call with `Self = self_type`.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &'static self,
         self_type: Option<&'static str>,
     ) -> (Cow<'static, str>, Cow<'static, str>) {

@@ -8,8 +8,8 @@
 //! so a snapshot taken earlier (or a child scope) never changes under its reader.
 //!
 //! ```
-//! use instrument_runtime::context;
-//! use instrument_runtime::KeyValue;
+//! use instrument::context;
+//! use instrument::KeyValue;
 //!
 //! context::in_scope([KeyValue::new("organization.id", "org-1")], || {
 //!     context::add_attribute("agent.id", "agent-7");

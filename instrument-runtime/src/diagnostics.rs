@@ -42,8 +42,8 @@ impl RateLimit {
 /// (a panicking `Debug` impl, an exporter error at setup, ...).
 ///
 /// ```
-/// let before = instrument_runtime::instrumentation_failures();
-/// assert!(instrument_runtime::instrumentation_failures() >= before);
+/// let before = instrument::export::instrumentation_failures();
+/// assert!(instrument::export::instrumentation_failures() >= before);
 /// ```
 pub fn instrumentation_failures() -> u64 {
     FAILURES.load(Ordering::Relaxed)

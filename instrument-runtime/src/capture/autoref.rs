@@ -63,6 +63,18 @@ pub struct AsDebug<'a, T: ?Sized>(&'a T);
 /// Stands for a value with no way to be written.
 pub struct Opaque<T: ?Sized>(std::marker::PhantomData<fn(&T)>);
 
+/// `Debug` for the adapters, naming the adapter only: the value may have no `Debug`.
+macro_rules! adapter_debug {
+    ($($adapter:ident $(<$lt:lifetime>)?),*) => {$(
+        impl<T: ?Sized> std::fmt::Debug for $adapter<$($lt,)? T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($adapter))
+            }
+        }
+    )*};
+}
+adapter_debug!(Param<'_>, AsText<'_>, AsJson<'_>, AsDebug<'_>, Opaque);
+
 impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()

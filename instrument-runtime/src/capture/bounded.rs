@@ -23,7 +23,7 @@ pub struct BoundedText {
 }
 
 /// How deep structured text may nest (brackets, braces, parentheses outside string literals).
-pub const MAX_NESTING: u32 = 64;
+pub(super) const MAX_NESTING: u32 = 64;
 
 /// The bracket depth of structured text written so far.
 #[derive(Debug, Default)]
@@ -66,7 +66,7 @@ impl Nesting {
 
 /// How a finished capture relates to its value's full text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OriginalSize {
+pub(super) enum OriginalSize {
     /// The value's full text is this many bytes.
     Exact(usize),
     /// Writing stopped at the limit; the value's full text is at least this many bytes.
@@ -174,7 +174,7 @@ impl BoundedText {
 }
 
 /// The marker appended to a cut value.
-pub fn truncation_marker(size: OriginalSize) -> String {
+pub(super) fn truncation_marker(size: OriginalSize) -> String {
     match size {
         OriginalSize::Exact(n) => format!("... (truncated, original size: {n} bytes)"),
         OriginalSize::AtLeast(n) => format!("... (truncated, original size: at least {n} bytes)"),
@@ -182,7 +182,7 @@ pub fn truncation_marker(size: OriginalSize) -> String {
 }
 
 /// The largest index `<= at` that does not split a UTF-8 sequence of `bytes`.
-pub fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
+pub(crate) fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
     if at >= bytes.len() {
         return bytes.len();
     }

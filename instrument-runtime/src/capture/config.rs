@@ -54,7 +54,7 @@ pub const DEFAULT_SECRET_NAMES: [&str; 11] = [
 /// What parameter capture records and how much.
 ///
 /// ```
-/// use instrument_runtime::CaptureConfig;
+/// use instrument::capture::CaptureConfig;
 /// let config = CaptureConfig { max_value_bytes: 1024, ..CaptureConfig::default() };
 /// assert!(config.is_secret("db_password"));
 /// assert!(!config.is_secret("max_tokens"));

@@ -42,7 +42,7 @@ pub fn find_ids<T: Serialize + ?Sized>(value: &T) -> Ids {
 
 /// Why the id search stopped early; never an error the user sees.
 #[derive(Debug)]
-pub enum Stop {
+pub(super) enum Stop {
     /// Everything needed was found; the rest of the value is skipped.
     Found(Ids),
     /// The value has no id where one is looked for.

@@ -14,14 +14,17 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use opentelemetry::KeyValue;
 
-pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText, WriteStop};
-pub use bounded::{BoundedText, floor_char_boundary};
+pub(crate) use autoref::WriteStop;
+pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText};
+pub(crate) use bounded::{BoundedText, floor_char_boundary};
 pub use config::{
     CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
-    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config, temporary_capture_config,
+    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config,
+    temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
-pub use type_name::{base_type_name, short_type_name, type_path};
+pub use type_name::short_type_name;
+pub(crate) use type_name::{base_type_name, type_path};
 
 pub(crate) use config::{generation, with_config};
 
@@ -47,7 +50,7 @@ pub enum ParamRule {
 
 /// How a parameter is recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Treatment {
+pub(crate) enum Treatment {
     /// Its value text.
     Record,
     /// A placeholder with its type and id.
@@ -59,7 +62,7 @@ pub enum Treatment {
 impl Treatment {
     /// Decides the treatment of parameter `name` under `rule` and `config`. Secrets are always
     /// redacted, even when excluded or included explicitly.
-    pub fn decide(name: &str, rule: ParamRule, config: &CaptureConfig) -> Self {
+    pub(crate) fn decide(name: &str, rule: ParamRule, config: &CaptureConfig) -> Self {
         if config.is_secret(name) {
             return Treatment::Redact;
         }

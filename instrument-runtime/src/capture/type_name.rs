@@ -3,7 +3,7 @@
 /// Drops the module path of every type in `full`, keeping generics and punctuation.
 ///
 /// ```
-/// use instrument_runtime::short_type_name;
+/// use instrument::capture::short_type_name;
 /// assert_eq!(short_type_name("alloc::vec::Vec<app::model::Message>"), "Vec<Message>");
 /// assert_eq!(short_type_name("&[core::option::Option<u8>]"), "&[Option<u8>]");
 /// ```
@@ -34,7 +34,7 @@ pub fn short_type_name(full: &str) -> String {
 
 /// The last path segment of the outermost type, without generics: `app::Agent<T>` gives `Agent`.
 /// Returns a slice of `full`, so it allocates nothing.
-pub fn base_type_name(full: &'static str) -> &'static str {
+pub(crate) fn base_type_name(full: &'static str) -> &'static str {
     let without_generics = full.split('<').next().unwrap_or(full);
     let without_refs = without_generics
         .trim_start_matches(['&', '*', ' '])
@@ -43,7 +43,7 @@ pub fn base_type_name(full: &'static str) -> &'static str {
 }
 
 /// The path of the outermost type, without generics: `app::Agent<T>` gives `app::Agent`.
-pub fn type_path(full: &'static str) -> &'static str {
+pub(crate) fn type_path(full: &'static str) -> &'static str {
     full.split('<').next().unwrap_or(full)
 }
 

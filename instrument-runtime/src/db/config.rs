@@ -8,7 +8,7 @@ use crate::state::{ConfigCell, ConfigGuard, RuntimeConfig};
 /// What database instrumentation records.
 ///
 /// ```
-/// use instrument_runtime::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation_config};
+/// use instrument::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation_config};
 /// {
 ///     let _guard = temporary_instrumentation_config(InstrumentationConfig { sql_truncate_length: 80, ..Default::default() });
 ///     assert_eq!(instrumentation_config().sql_truncate_length, 80);

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use diesel::Connection;
-//! instrument_runtime::db::diesel::install_default().expect("diesel instrumentation");
+//! instrument::db::diesel::install_default().expect("diesel instrumentation");
 //! let mut conn = diesel::SqliteConnection::establish("app.db").expect("a database");
 //! // every query on `conn` is traced from here on
 //! # drop(conn);

@@ -4,7 +4,7 @@ use crate::Metrics;
 use crate::metrics::{Counter, Histogram};
 
 /// Database client metrics.
-#[derive(Metrics)]
+#[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate)]
 pub struct DbMetrics {
     /// Duration of database client operations.

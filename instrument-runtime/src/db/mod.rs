@@ -6,9 +6,9 @@
 //! [`summarize`]r, the query and transaction spans.
 
 mod config;
-mod metrics;
 #[cfg(feature = "diesel")]
 pub mod diesel;
+mod metrics;
 mod query;
 mod repeated;
 #[cfg(feature = "sqlx")]

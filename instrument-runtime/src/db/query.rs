@@ -11,9 +11,9 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 use super::config::{InstrumentationConfig, instrumentation_config};
+use super::metrics::DbMetrics;
 use super::summary::{normalize, summarize};
 use super::{repeated, sync_detection};
-use super::metrics::DbMetrics;
 use crate::state;
 
 /// Attribute: rows a query returned.

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::KeyValue;
 
-use crate::diagnostics::RateLimit;
 use super::metrics::DbMetrics;
+use crate::diagnostics::RateLimit;
 
 static WARNINGS: RateLimit = RateLimit::new();
 static FLAGGED: AtomicU64 = AtomicU64::new(0);

@@ -29,7 +29,7 @@ use crate::state;
 /// use tower_layer::Layer;
 ///
 /// let client = Client::builder(TokioExecutor::new()).build_http::<String>();
-/// let traced = instrument_runtime::http::HttpClientLayer.layer(client);
+/// let traced = instrument::http::HttpClientLayer.layer(client);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpClientLayer;

@@ -36,7 +36,7 @@ pub(crate) struct Completion {
 
 impl Completion {
     /// Records an `exception` event and status ERROR on the server span.
-    pub fn record_exception(&self, error_type: &str, message: String) {
+    pub(crate) fn record_exception(&self, error_type: &str, message: String) {
         if !self.owns_span {
             return;
         }
@@ -52,7 +52,7 @@ impl Completion {
     }
 
     /// Records a failure with no response status (the inner service or the body failed).
-    pub fn record_error(&self, error_type: &str, message: String) {
+    pub(crate) fn record_error(&self, error_type: &str, message: String) {
         if self.owns_span {
             self.cx
                 .span()
@@ -62,7 +62,7 @@ impl Completion {
     }
 
     /// Sets the response status on the span: ERROR and `error.type` for 5xx.
-    pub fn record_status(&mut self, status: u16) {
+    pub(crate) fn record_status(&mut self, status: u16) {
         self.status = Some(status);
         if !self.owns_span {
             return;
@@ -76,7 +76,7 @@ impl Completion {
     }
 
     /// Ends the span and records the metrics, once.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
@@ -123,7 +123,7 @@ impl Completion {
     }
 
     /// The attributes of `http.server.active_requests`.
-    pub fn active_attributes(&self) -> Vec<KeyValue> {
+    pub(crate) fn active_attributes(&self) -> Vec<KeyValue> {
         vec![
             KeyValue::new(HTTP_REQUEST_METHOD, self.method.clone()),
             KeyValue::new(URL_SCHEME, self.scheme),

@@ -41,12 +41,12 @@ impl std::error::Error for HttpConfigError {}
 /// Configuration of [`HttpLayer`](super::HttpLayer).
 ///
 /// ```
-/// use instrument_runtime::http::HttpConfig;
+/// use instrument::http::HttpConfig;
 /// let config = HttpConfig::default()
 ///     .excluded_routes(["^GET /healthz$"])?
 ///     .endpoint_metrics(["^POST /v1/"])?
 ///     .trace_id_header("x-trace-id")?;
-/// # Ok::<_, instrument_runtime::http::HttpConfigError>(())
+/// # Ok::<_, instrument::http::HttpConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpConfig {

@@ -12,7 +12,7 @@ pub(crate) fn error_body(detail: &str, trace_id: Option<&str>) -> Bytes {
 /// event; status ERROR for 5xx). Any `std::error::Error` converts into a 500 with `?`.
 ///
 /// ```no_run
-/// use instrument_runtime::http::HttpError;
+/// use instrument::http::HttpError;
 ///
 /// async fn handler() -> Result<String, HttpError> {
 ///     let n: u32 = "12".parse()?; // a parse error becomes a 500

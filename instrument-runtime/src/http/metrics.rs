@@ -2,10 +2,10 @@
 //! `http.server.*` family.
 
 use crate::Metrics;
-use crate::metrics::{Histogram, UpDownCounter, Counter};
+use crate::metrics::{Counter, Histogram, UpDownCounter};
 
 /// Request metrics of the instrumented HTTP endpoints.
-#[derive(Metrics)]
+#[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate)]
 pub struct EndpointMetrics {
     /// Total number of requests to the instrumented endpoints.
@@ -17,7 +17,7 @@ pub struct EndpointMetrics {
 }
 
 /// The semantic-convention HTTP server metrics.
-#[derive(Metrics)]
+#[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate)]
 pub struct HttpServerMetrics {
     /// Duration of HTTP server requests.

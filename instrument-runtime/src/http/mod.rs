@@ -14,8 +14,8 @@ mod client;
 mod completion;
 mod config;
 mod error;
-mod propagation;
 mod metrics;
+mod propagation;
 mod server;
 
 pub use body::InstrumentedBody;
@@ -27,6 +27,6 @@ pub use config::{
 };
 #[cfg(feature = "axum")]
 pub use error::HttpError;
-pub use propagation::{extract, inject, inject_context};
 pub use metrics::{EndpointMetrics, HttpServerMetrics};
+pub use propagation::{extract, inject, inject_context};
 pub use server::{HttpLayer, HttpService, ResponseFuture};

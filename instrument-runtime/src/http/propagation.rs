@@ -50,7 +50,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 ///
 /// ```
 /// let mut headers = http::HeaderMap::new();
-/// instrument_runtime::http::inject(&mut headers); // no span current: nothing to write
+/// instrument::http::inject(&mut headers); // no span current: nothing to write
 /// assert!(headers.get("traceparent").is_none());
 /// ```
 pub fn inject(headers: &mut HeaderMap) {

@@ -24,8 +24,8 @@ use super::body::InstrumentedBody;
 use super::completion::Completion;
 use super::config::HttpConfig;
 use super::error::error_body;
-use super::propagation;
 use super::metrics::HttpServerMetrics;
+use super::propagation;
 use crate::span::panic_message;
 use crate::{context, state};
 
@@ -38,7 +38,7 @@ use crate::{context, state};
 /// use axum::{Router, routing::get};
 /// let app: Router = Router::new()
 ///     .route("/v1/agents/{agent_id}", get(|| async { "ok" }))
-///     .layer(instrument_runtime::http::HttpLayer::new());
+///     .layer(instrument::http::HttpLayer::new());
 /// # }
 /// ```
 #[derive(Clone, Debug, Default)]

@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! use deadpool::managed::{Manager, Metrics, RecycleResult};
-//! use instrument_runtime::pool::deadpool::MonitoredPool;
+//! use instrument::pool::deadpool::MonitoredPool;
 //!
 //! struct Numbers;
 //! impl Manager for Numbers {

@@ -29,7 +29,7 @@ pub(crate) struct Lifecycles {
 }
 
 impl Lifecycles {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             epoch: Instant::now(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -43,11 +43,11 @@ impl Lifecycles {
     }
 
     /// Nanoseconds since the records started.
-    pub fn now_ns(&self) -> u128 {
+    pub(super) fn now_ns(&self) -> u128 {
         self.epoch.elapsed().as_nanos()
     }
 
-    pub fn created(&self, id: u64) {
+    pub(super) fn created(&self, id: u64) {
         self.shard(id).insert(
             id,
             ConnectionLifecycle {
@@ -61,7 +61,7 @@ impl Lifecycles {
     }
 
     /// Marks a checkout.
-    pub fn checked_out(&self, id: u64) {
+    pub(super) fn checked_out(&self, id: u64) {
         let now = self.now_ns();
         let mut shard = self.shard(id);
         let record = shard.entry(id).or_insert_with(|| ConnectionLifecycle {
@@ -76,7 +76,7 @@ impl Lifecycles {
     }
 
     /// Marks a checkin; returns how long the connection was out, in nanoseconds.
-    pub fn checked_in(&self, id: u64) -> Option<u128> {
+    pub(super) fn checked_in(&self, id: u64) -> Option<u128> {
         let now = self.now_ns();
         let mut shard = self.shard(id);
         let record = shard.get_mut(&id)?;
@@ -87,21 +87,21 @@ impl Lifecycles {
             .map(|out| now.saturating_sub(out))
     }
 
-    pub fn detached(&self, id: u64) {
+    pub(super) fn detached(&self, id: u64) {
         if let Some(record) = self.shard(id).get_mut(&id) {
             record.detached = true;
         }
     }
 
-    pub fn removed(&self, id: u64) -> Option<ConnectionLifecycle> {
+    pub(super) fn removed(&self, id: u64) -> Option<ConnectionLifecycle> {
         self.shard(id).remove(&id)
     }
 
-    pub fn get(&self, id: u64) -> Option<ConnectionLifecycle> {
+    pub(super) fn get(&self, id: u64) -> Option<ConnectionLifecycle> {
         self.shard(id).get(&id).cloned()
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.shards
             .iter()
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())

@@ -7,7 +7,7 @@ use crate::metrics::{Counter, Histogram, ObservableGauge};
 /// Connection-pool metrics, with the original's names. The gauges are observed from every
 /// [`PoolMonitor`](super::PoolMonitor)'s live pool state. Pool-wide: a checkout made
 /// inside a request does not carry the request's context attributes.
-#[derive(Metrics)]
+#[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate, context = false)]
 pub struct PoolMetrics {
     /// Total number of connections in the database pool.
@@ -49,7 +49,7 @@ pub struct PoolMetrics {
 }
 
 /// The semantic-convention connection-pool metrics, for monitors created with the switch on.
-#[derive(Metrics)]
+#[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate, context = false)]
 pub struct PoolSemconvMetrics {
     /// Connections in the pool, by state (`idle`, `used`).

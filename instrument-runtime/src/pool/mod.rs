@@ -5,7 +5,7 @@
 //! [`PoolMonitor`] is pool-agnostic: an adapter reports events and gives it a [`PoolStatus`].
 //!
 //! ```
-//! use instrument_runtime::pool::{PoolMonitor, PoolStatus};
+//! use instrument::pool::{PoolMonitor, PoolStatus};
 //!
 //! struct Fixed;
 //! impl PoolStatus for Fixed {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
-use crate::context::current_attributes;
 use super::metrics::{PoolMetrics, PoolSemconvMetrics};
+use crate::context::current_attributes;
 
 /// Attribute naming the pool.
 pub const ENGINE_NAME_KEY: &str = "engine_name";

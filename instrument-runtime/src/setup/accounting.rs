@@ -48,7 +48,7 @@ static SHED_REPORTS: RateLimit = RateLimit::new();
 /// What the export pipeline has done since the process started.
 ///
 /// ```
-/// let stats = instrument_runtime::export_stats();
+/// let stats = instrument::export::export_stats();
 /// assert!(stats.spans_exported + stats.spans_refused <= stats.spans_ended);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -32,12 +32,12 @@ pub(crate) struct EnvSettings {
 
 impl EnvSettings {
     /// Reads the process environment.
-    pub fn from_process() -> Self {
+    pub(super) fn from_process() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads settings through `lookup`, which returns a variable's value.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())

@@ -35,11 +35,11 @@ pub use accounting::{
 pub use env::Protocol;
 pub use guard::TelemetryGuard;
 
-use crate::state::RuntimeConfig;
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
+use crate::state::RuntimeConfig;
 use context_attributes::ContextAttributesProcessor;
 use env::EnvSettings;
 use resource::ResourceInputs;
@@ -51,7 +51,7 @@ pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on shutdown: the queue is drained and exported within it, or given up.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default interval between two metric exports to a collector (the specification's 60 s).
-pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the console exporter receives finished spans.
 const CONSOLE_EXPORT_DELAY: Duration = Duration::from_millis(200);
 /// The console metric summary is printed at shutdown, not periodically.
@@ -87,7 +87,7 @@ impl std::error::Error for SetupError {}
 /// reported on stderr and the program runs on without telemetry.
 ///
 /// ```no_run
-/// let _telemetry = instrument_runtime::init();
+/// let _telemetry = instrument::init();
 /// // ... instrumented code; spans are flushed when `_telemetry` drops ...
 /// ```
 pub fn init() -> TelemetryGuard {
@@ -114,7 +114,7 @@ type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProvid
 /// Configures and installs the tracer and meter providers.
 ///
 /// ```no_run
-/// use instrument_runtime::{Protocol, Telemetry};
+/// use instrument::{Protocol, Telemetry};
 /// let _telemetry = Telemetry::builder()
 ///     .service_name("checkout")
 ///     .service_version(env!("CARGO_PKG_VERSION"))

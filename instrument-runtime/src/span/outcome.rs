@@ -30,6 +30,12 @@ pub enum Outcome {
 /// Wraps a return value for the method resolution that picks how it is read.
 pub struct Returned<'a, T: ?Sized>(pub &'a T);
 
+impl<T: ?Sized> fmt::Debug for Returned<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Returned")
+    }
+}
+
 fn bounded_message(args: fmt::Arguments<'_>) -> String {
     let mut out = BoundedText::new(MAX_MESSAGE_BYTES);
     let _ = fmt::write(&mut out, args);

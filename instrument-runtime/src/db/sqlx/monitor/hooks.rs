@@ -56,7 +56,7 @@ enum Removal<'e> {
 
 impl<DB: Database> Tracker<DB> {
     /// The address naming this pool in the acquire handoff.
-    pub fn key(&self) -> usize {
+    pub(super) fn key(&self) -> usize {
         self as *const Self as usize
     }
 
@@ -79,7 +79,7 @@ impl<DB: Database> Tracker<DB> {
     }
 
     /// A connection was opened.
-    pub async fn after_connect(
+    pub(super) async fn after_connect(
         &self,
         conn: &mut DB::Connection,
         meta: PoolConnectionMetadata,
@@ -129,7 +129,7 @@ impl<DB: Database> Tracker<DB> {
     }
 
     /// An idle connection is about to be handed out.
-    pub async fn before_acquire(
+    pub(super) async fn before_acquire(
         &self,
         conn: &mut DB::Connection,
         meta: PoolConnectionMetadata,
@@ -155,7 +155,7 @@ impl<DB: Database> Tracker<DB> {
     }
 
     /// A connection came back and is about to be pinged and put back in the idle queue.
-    pub async fn after_release(
+    pub(super) async fn after_release(
         &self,
         conn: &mut DB::Connection,
         meta: PoolConnectionMetadata,
@@ -178,7 +178,7 @@ impl<DB: Database> Tracker<DB> {
     /// the pool holds, the idle ones it would have closed go first — past `max_lifetime` as
     /// `soft_invalidate`, past `idle_timeout` as `close` — then the most recently returned, which
     /// failed its ping at release, as `invalidate`.
-    pub fn reconcile(&self, monitor: &PoolMonitor) {
+    pub(super) fn reconcile(&self, monitor: &PoolMonitor) {
         if !self.connected.load(Ordering::Acquire) {
             return;
         }
@@ -233,7 +233,7 @@ impl<DB: Database> Tracker<DB> {
     }
 
     /// Every known connection closed with the pool.
-    pub fn close_all(&self, monitor: &PoolMonitor) {
+    pub(super) fn close_all(&self, monitor: &PoolMonitor) {
         for id in self.ids.ids() {
             self.remove(Some(monitor), Some(id), Removal::Close);
         }

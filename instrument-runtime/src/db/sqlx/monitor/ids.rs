@@ -23,19 +23,19 @@ pub(crate) struct ConnectionIds {
 
 impl ConnectionIds {
     /// A new connection's id, not yet known by its creation instant.
-    pub fn allocate(&self) -> u64 {
+    pub(super) fn allocate(&self) -> u64 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Names the connection created at `created`.
-    pub fn register(&self, created: Instant) -> u64 {
+    pub(super) fn register(&self, created: Instant) -> u64 {
         let id = self.allocate();
         self.insert(id, created);
         id
     }
 
     /// Knows connection `id` by its creation instant `created`.
-    pub fn insert(&self, id: u64, created: Instant) {
+    pub(super) fn insert(&self, id: u64, created: Instant) {
         self.by_creation.rcu(|list| {
             let mut list = Vec::clone(list);
             let at = list.partition_point(|(time, _)| *time <= created);
@@ -45,7 +45,7 @@ impl ConnectionIds {
     }
 
     /// The connection created at or just before `created`.
-    pub fn find(&self, created: Instant) -> Option<u64> {
+    pub(super) fn find(&self, created: Instant) -> Option<u64> {
         let list = self.by_creation.load();
         let at = list.partition_point(|(time, _)| *time <= created);
         let (time, id) = *list.get(at.checked_sub(1)?)?;
@@ -53,12 +53,12 @@ impl ConnectionIds {
     }
 
     /// The connection whose age is `age` now.
-    pub fn find_by_age(&self, age: Duration) -> Option<u64> {
+    pub(super) fn find_by_age(&self, age: Duration) -> Option<u64> {
         self.find(Instant::now().checked_sub(age)?)
     }
 
     /// Forgets connection `id`; whether it was known.
-    pub fn remove(&self, id: u64) -> bool {
+    pub(super) fn remove(&self, id: u64) -> bool {
         let mut found = false;
         self.by_creation.rcu(|list| {
             let mut list = Vec::clone(list);
@@ -71,12 +71,12 @@ impl ConnectionIds {
     }
 
     /// How many connections are known.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_creation.load().len()
     }
 
     /// The known connections, oldest first.
-    pub fn ids(&self) -> Vec<u64> {
+    pub(super) fn ids(&self) -> Vec<u64> {
         self.by_creation.load().iter().map(|(_, id)| *id).collect()
     }
 }

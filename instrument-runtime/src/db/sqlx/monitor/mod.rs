@@ -84,14 +84,14 @@ impl Drop for Checkout {
 
 impl Checkout {
     /// The monitor's id of the checked-out connection.
-    pub fn id(&self) -> u64 {
+    pub(super) fn id(&self) -> u64 {
         self.id
     }
 }
 
 impl<DB: Database> Monitoring<DB> {
     /// Installs the monitor's hooks on `options`.
-    pub fn install(
+    pub(super) fn install(
         options: PoolOptions<DB>,
         settings: MonitorSettings<DB>,
     ) -> (PoolOptions<DB>, Self) {
@@ -142,23 +142,26 @@ impl<DB: Database> Monitoring<DB> {
     }
 
     /// Tells the monitor the pool is connected: its size reads from `pool` from now on.
-    pub fn connected(&self, pool: &Pool<DB>) {
+    pub(super) fn connected(&self, pool: &Pool<DB>) {
         let _ = self.slot.set(pool.clone());
         self.tracker.connected.store(true, Ordering::Release);
     }
 
     /// The monitor.
-    pub fn monitor(&self) -> &PoolMonitor {
+    pub(super) fn monitor(&self) -> &PoolMonitor {
         &self.monitor
     }
 
     /// The id the monitor gives each open connection, oldest first.
-    pub fn connection_ids(&self) -> Vec<u64> {
+    pub(super) fn connection_ids(&self) -> Vec<u64> {
         self.tracker.ids.ids()
     }
 
     /// Checks a connection out of `pool`, recording the wait, a timeout or a failure.
-    pub async fn acquire(&self, pool: &Pool<DB>) -> Result<(PoolConnection<DB>, Checkout), Error> {
+    pub(super) async fn acquire(
+        &self,
+        pool: &Pool<DB>,
+    ) -> Result<(PoolConnection<DB>, Checkout), Error> {
         self.tracker.reconcile(&self.monitor);
         let wait = self.monitor.checkout_started();
         let (acquired, handed_out) =
@@ -189,7 +192,7 @@ impl<DB: Database> Monitoring<DB> {
     }
 
     /// Checks `checkout`'s connection in and closes it.
-    pub async fn close_connection(
+    pub(super) async fn close_connection(
         &self,
         conn: PoolConnection<DB>,
         checkout: Checkout,
@@ -204,7 +207,7 @@ impl<DB: Database> Monitoring<DB> {
     }
 
     /// Every connection the pool held counts as closed (after the pool closed).
-    pub fn closed(&self) {
+    pub(super) fn closed(&self) {
         self.tracker.close_all(&self.monitor);
     }
 }
