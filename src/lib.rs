@@ -88,7 +88,7 @@ pub use instrument_runtime::context;
 pub mod metrics {
     pub use instrument_runtime::meter;
     pub use instrument_runtime::metrics::{
-        ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments, Histogram,
+        AsyncInstrument, ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments, Histogram,
         KeyValue, MODULE_KEY, Meter, ObservableGauge, RESULT_KEY, UpDownCounter, render_metrics,
     };
 }

@@ -20,12 +20,68 @@ use proc_macro::TokenStream;
 /// `exclude` are replaced by a placeholder that keeps their id; secrets are redacted. An `Err`
 /// return or a panic marks the span as failed; a dropped future records `cancelled`.
 ///
-/// Options: `name = "..."`, `exclude = [a, b]`, `include = [a]`, `skip_all`,
-/// `kind = "server" | "client" | "producer" | "consumer" | "internal"`, `crate = path`.
+/// ```
+/// use instrument::trace_method;
 ///
-/// ```ignore
-/// #[instrument::trace_method(exclude = [messages])]
-/// async fn step(agent_id: &str, messages: &[Message]) -> Result<Reply, Error> { ... }
+/// #[trace_method]
+/// fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
+///     if items == 0 {
+///         return Err(format!("order {order_id} is empty"));
+///     }
+///     Ok(items * 100)
+/// }
+///
+/// struct Agent;
+///
+/// // On an `impl` block: every method, spans named `Agent.step`, `Agent.reply`.
+/// #[trace_method]
+/// impl Agent {
+///     async fn step(&self, agent_id: &str) -> usize { agent_id.len() }
+///     fn reply(&self, text: &str) -> String { text.to_uppercase() }
+/// }
+/// # assert_eq!(checkout("o-1", 2), Ok(200));
+/// ```
+///
+/// # Options
+///
+/// `name = "..."` names the span:
+///
+/// ```
+/// #[instrument::trace_method(name = "agent.step")]
+/// fn step(agent_id: &str) {}
+/// ```
+///
+/// `exclude = [a, b]` records these parameters as a placeholder with their type and id;
+/// `include = [a]` takes a name back from the default exclusion list (`messages`,
+/// `agent_state`, ...):
+///
+/// ```
+/// #[instrument::trace_method(exclude = [draft], include = [content])]
+/// fn store(agent_id: &str, draft: &str, content: &str) {}
+/// ```
+///
+/// `skip_all` records no parameter:
+///
+/// ```
+/// #[instrument::trace_method(skip_all)]
+/// fn login(user: &str, password: &str) {}
+/// ```
+///
+/// `kind = "server" | "client" | "producer" | "consumer" | "internal"` sets the span kind
+/// (default `internal`):
+///
+/// ```
+/// #[instrument::trace_method(kind = "client")]
+/// async fn call_llm(prompt: &str) -> usize { prompt.len() }
+/// ```
+///
+/// `crate = path` names the facade when it is renamed in `Cargo.toml`:
+///
+/// ```
+/// use instrument as telemetry;
+///
+/// #[telemetry::trace_method(crate = telemetry)]
+/// fn renamed(n: u32) -> u32 { n }
 /// ```
 #[proc_macro_attribute]
 pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -36,13 +92,47 @@ pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// `histogram = "name"` records each call's duration in milliseconds; `counter = "name"` counts
 /// calls. Both carry `function`, `module`, `result` (`ok` | `error` | `cancelled`, for fns
-/// returning a `Result`) and the request context attributes in scope. Options: `unit`,
-/// `description`, `buckets = [..]` (explicit boundaries), `err` (assert at compile time that the
-/// function returns a `Result`, through any alias), `crate = path`.
+/// returning a `Result`) and the request context attributes in scope.
 ///
-/// ```ignore
+/// ```
 /// #[instrument::metric(histogram = "hist_tool_execution_time_ms", counter = "count_tool_execution")]
-/// async fn run_tool(name: &str) -> Result<Output, ToolError> { ... }
+/// async fn run_tool(name: &str) -> Result<usize, String> {
+///     Ok(name.len())
+/// }
+/// ```
+///
+/// # Options
+///
+/// `unit` and `description` describe the instrument; `buckets = [..]` sets explicit histogram
+/// boundaries:
+///
+/// ```
+/// #[instrument::metric(
+///     histogram = "hist_llm_call_ms",
+///     unit = "ms",
+///     description = "LLM call duration",
+///     buckets = [10.0, 50.0, 100.0, 500.0]
+/// )]
+/// fn call_llm(prompt: &str) -> usize { prompt.len() }
+/// ```
+///
+/// `err` asserts at compile time that the function returns a `Result`, also through an alias
+/// (its `result` attribute is then `ok` or `error`):
+///
+/// ```
+/// type Reply = Result<String, std::io::Error>;
+///
+/// #[instrument::metric(counter = "count_replies", err)]
+/// fn reply(text: &str) -> Reply { Ok(text.to_owned()) }
+/// ```
+///
+/// `crate = path` names the facade when it is renamed in `Cargo.toml`:
+///
+/// ```
+/// use instrument as telemetry;
+///
+/// #[telemetry::metric(counter = "count_renamed", crate = telemetry)]
+/// fn renamed() {}
 /// ```
 #[proc_macro_attribute]
 pub fn metric(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -67,21 +157,55 @@ fn expand_attribute(
 }
 
 /// Declares a set of instruments: every field is a `Counter`, `UpDownCounter`, `Histogram`,
-/// `Gauge` or `ObservableGauge`, and the struct gets `new(&Meter)` and a process-wide
-/// `global()` that records into whichever meter provider is installed, even one installed after
-/// the first call.
+/// `Gauge` (from `instrument::metrics`, which also record the request's context attributes) or
+/// `ObservableGauge`, and the struct gets `new(&Meter)` and a process-wide `global()` that
+/// records into whichever meter provider is installed, even one installed after the first call.
 ///
-/// Struct attribute `#[metrics(scope = "...")]` names the meter scope and prefixes field-derived
-/// names; field attribute `#[metric(name, unit, description, buckets = [..], callback = path)]`;
-/// the doc comment is the default description.
+/// ```
+/// use instrument::Metrics;
+/// use instrument::metrics::{Counter, Histogram};
 ///
-/// ```ignore
-/// #[derive(instrument::Metrics)]
+/// #[derive(Metrics)]
+/// #[metrics(scope = "agent")]
 /// struct AgentMetrics {
-///     /// Time to first token.
-///     #[metric(name = "hist_ttft_ms", unit = "ms")]
+///     /// Time to first token, in milliseconds.
+///     #[metric(name = "hist_ttft_ms", unit = "ms", buckets = [50.0, 100.0, 250.0, 500.0])]
 ///     ttft: Histogram<f64>,
+///     /// Number of user messages received.
+///     #[metric(name = "count_user_message", unit = "1")]
+///     user_messages: Counter<u64>,
 /// }
+///
+/// AgentMetrics::global().user_messages.add(1, &[]);
+/// ```
+///
+/// # Options
+///
+/// On the struct, `#[metrics(scope = "...")]` names the meter scope and prefixes the names of
+/// fields without `name`; `context = false` records only the attributes given (no context
+/// attributes), for process-wide sets; `crate = path` names a renamed facade. On a field,
+/// `name`, `unit`, `description`, `buckets = [..]` (histograms) and
+/// `callback = path` (observable gauges); the doc comment is the default description:
+///
+/// ```
+/// use instrument::Metrics;
+/// use instrument::metrics::{AsyncInstrument, ObservableGauge, UpDownCounter};
+///
+/// fn observe_queue(observer: &dyn AsyncInstrument<i64>) {
+///     observer.observe(3, &[]);
+/// }
+///
+/// #[derive(Metrics)]
+/// #[metrics(scope = "jobs", context = false)]
+/// struct JobMetrics {
+///     /// Jobs running now (named `jobs.running`).
+///     running: UpDownCounter<i64>,
+///     /// Jobs waiting.
+///     #[metric(name = "jobs_queued", unit = "{job}", callback = observe_queue)]
+///     queued: ObservableGauge<i64>,
+/// }
+///
+/// JobMetrics::global().running.add(1, &[]);
 /// ```
 #[proc_macro_derive(Metrics, attributes(metrics, metric))]
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
