@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use instrument::__private::opentelemetry::metrics::{Counter, Histogram};
+use instrument::metrics::{Counter, Histogram};
 use instrument::{KeyValue, Metrics, context, metric, trace_method};
 
 /// The agent metrics of the original registry, under their original names.

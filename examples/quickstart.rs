@@ -61,7 +61,7 @@ async fn main() {
     let _telemetry = instrument::Telemetry::builder()
         .service_name("quickstart")
         .service_version(env!("CARGO_PKG_VERSION"))
-        .capture(instrument::CaptureConfig {
+        .config(instrument::capture::CaptureConfig {
             max_value_bytes: 64,
             ..Default::default()
         })

@@ -88,8 +88,9 @@ pub use instrument_runtime::context;
 pub mod metrics {
     pub use instrument_runtime::meter;
     pub use instrument_runtime::metrics::{
-        AsyncInstrument, ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments, Histogram,
-        KeyValue, MODULE_KEY, Meter, ObservableGauge, RESULT_KEY, UpDownCounter, render_metrics,
+        AsyncInstrument, ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments,
+        Histogram, KeyValue, MODULE_KEY, Meter, ObservableGauge, RESULT_KEY, UpDownCounter,
+        render_metrics,
     };
 }
 

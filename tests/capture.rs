@@ -6,7 +6,8 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use instrument::{DEFAULT_MAX_VALUE_BYTES, trace_method};
+use instrument::capture::DEFAULT_MAX_VALUE_BYTES;
+use instrument::trace_method;
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 use support::{attr, parameter_keys, span, start};
@@ -278,7 +279,7 @@ fn include_takes_back_a_default_exclusion_and_request_data_is_kept() {
 #[test]
 fn failing_and_panicking_serialization_is_contained() {
     let _t = start();
-    let failures_before = instrument::instrumentation_failures();
+    let failures_before = instrument::export::instrumentation_failures();
     assert_eq!(bad_values(&Failing, &Panicking, 9), 9);
     let s = span("bad_values");
     assert_eq!(
@@ -290,7 +291,7 @@ fn failing_and_panicking_serialization_is_contained() {
         Some("<serialization failed: &Panicking>")
     );
     assert_eq!(attr(&s, "parameter.fine").as_deref(), Some("9"));
-    assert!(instrument::instrumentation_failures() >= failures_before + 2);
+    assert!(instrument::export::instrumentation_failures() >= failures_before + 2);
 }
 
 #[test]

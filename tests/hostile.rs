@@ -7,9 +7,8 @@ mod support;
 use std::ffi::OsString;
 use std::fmt;
 
-use instrument::{
-    MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, metric, set_span_attributes, trace_method,
-};
+use instrument::capture::{MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES};
+use instrument::{metric, set_span_attributes, trace_method};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Serialize, ser};
 use support::{attr, metrics, points, span, start};
@@ -98,7 +97,7 @@ fn failing_values(debug: &PanicsInDebug, json: &PanicsInSerialize, error: &Fails
 #[test]
 fn panicking_and_failing_impls_are_contained() {
     let _t = start();
-    let failures = instrument::instrumentation_failures();
+    let failures = instrument::export::instrumentation_failures();
     assert_eq!(
         failing_values(&PanicsInDebug, &PanicsInSerialize, &FailsInSerialize),
         7
@@ -116,7 +115,7 @@ fn panicking_and_failing_impls_are_contained() {
         attr(&recorded, "parameter.error").as_deref(),
         Some("<serialization failed: &FailsInSerialize>")
     );
-    assert_eq!(instrument::instrumentation_failures(), failures + 3);
+    assert_eq!(instrument::export::instrumentation_failures(), failures + 3);
 }
 
 /// Serializes as a list holding itself: without a depth bound, serialization never ends.

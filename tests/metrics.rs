@@ -339,32 +339,16 @@ impl instrument::pool::PoolStatus for FixedPool {
 #[test]
 fn built_in_registry_has_the_original_names() {
     let _t = start();
-    let endpoint = instrument::EndpointMetrics::global();
-    endpoint.requests.add(
-        1,
-        &[KeyValue::new(
-            "endpoint_path",
-            "/v1/agents/{agent_id}/messages",
-        )],
-    );
-    endpoint.e2e_ms.record(12.0, &[]);
     let monitor = instrument::pool::PoolMonitor::new("main", "queue", FixedPool, true);
     monitor.checkout_started().timed_out();
     let all = metrics();
     for name in [
-        "count_endpoint_requests",
-        "hist_endpoint_e2e_ms",
         "gauge_db_pool_connections_total",
         "db_checkout_latency_ms",
         "db_pool_checkout_timeout_total",
     ] {
         assert_eq!(points(&all, name).len(), 1, "{name}");
     }
-    let e2e = all
-        .iter()
-        .find(|m| m.name == "hist_endpoint_e2e_ms")
-        .unwrap();
-    assert_eq!(e2e.unit, "ms");
     let gauge = |name: &str| {
         let point = points(&all, name)
             .into_iter()

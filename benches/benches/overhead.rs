@@ -234,7 +234,7 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
         .protocol(instrument::Protocol::Grpc)
         .install()
         .unwrap();
-    let before = instrument::export_stats();
+    let before = instrument::export::export_stats();
     let started = Instant::now();
     let per_tick = rate / 100;
     for tick in 0..seconds * 100 {
@@ -248,7 +248,7 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
     }
     guard.force_flush().unwrap();
     let paced_secs = started.elapsed().as_secs_f64();
-    let paced = instrument::export_stats();
+    let paced = instrument::export::export_stats();
     // Resets the peak to the current resident size, so the burst's own peak is measured.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let peak_before_burst = peak_resident_kib();
@@ -259,7 +259,7 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
     let burst_secs = burst_started.elapsed().as_secs_f64();
     let peak_in_burst = peak_resident_kib();
     let _ = guard.shutdown();
-    let after = instrument::export_stats();
+    let after = instrument::export::export_stats();
     println!();
     println!(
         "OTLP/gRPC export, paced: {} spans in {paced_secs:.1} s ({:.0} spans/s made), {} \
@@ -276,7 +276,7 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
         burst as f64 / burst_secs,
         after.spans_exported - paced.spans_exported,
         after.spans_dropped() - paced.spans_dropped(),
-        instrument::DEFAULT_MAX_QUEUE_SIZE,
+        instrument::export::DEFAULT_MAX_QUEUE_SIZE,
         peak_before_burst / 1024,
         peak_in_burst / 1024,
     );

@@ -9,7 +9,7 @@
 mod support;
 
 use instrument::db::sqlx::{InstrumentedPool, PoolExt};
-use instrument::db::{InstrumentationConfig, temporary_instrumentation};
+use instrument::db::{InstrumentationConfig, temporary_instrumentation_config};
 use instrument::trace_method;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
@@ -159,7 +159,7 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
     let _t = start();
     let pool = pool().await;
     {
-        let _config = temporary_instrumentation(InstrumentationConfig {
+        let _config = temporary_instrumentation_config(InstrumentationConfig {
             sql_truncate_length: 20,
             record_bind_values: true,
             ..Default::default()
@@ -394,7 +394,7 @@ async fn acquired_connections_are_traced_and_monitoring_can_be_switched_off() {
         .unwrap();
     drop(conn);
     {
-        let _off = temporary_instrumentation(InstrumentationConfig {
+        let _off = temporary_instrumentation_config(InstrumentationConfig {
             enabled: false,
             ..Default::default()
         });

@@ -479,3 +479,24 @@ async fn any_tower_service_and_its_errors_become_json_500s() {
             .contains(&("exception.message".into(), "backend refused".into()))
     );
 }
+
+#[test]
+fn endpoint_metrics_keep_the_original_names() {
+    let _t = start();
+    let endpoint = instrument::http::EndpointMetrics::global();
+    endpoint.requests.add(
+        1,
+        &[opentelemetry::KeyValue::new(
+            "endpoint_path",
+            "/v1/agents/{agent_id}/messages",
+        )],
+    );
+    endpoint.e2e_ms.record(12.0, &[]);
+    let all = metrics();
+    assert_eq!(points(&all, "count_endpoint_requests").len(), 1);
+    let e2e = all
+        .iter()
+        .find(|m| m.name == "hist_endpoint_e2e_ms")
+        .unwrap();
+    assert_eq!(e2e.unit, "ms");
+}

@@ -12,7 +12,8 @@ mod receiver;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use instrument::{Protocol, Telemetry, TelemetryGuard, export_stats, trace_method};
+use instrument::export::export_stats;
+use instrument::{Protocol, Telemetry, TelemetryGuard, trace_method};
 use receiver::{Receiver, Wire};
 
 const CHILD: &str = "INSTRUMENT_FAULT_CHILD";
