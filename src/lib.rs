@@ -63,8 +63,8 @@ pub mod capture {
 
 pub use instrument_runtime::context;
 
-/// Metrics: the instrument types a [`Metrics`](crate::Metrics) set declares (they record the
-/// request's [context](crate::context) attributes too), process-wide instrument sets, the meter
+/// Metrics: the instrument types a [`Metrics`] set declares (they record the
+/// request's [`context`] attributes too), process-wide instrument sets, the meter
 /// of the installed provider, and the console summary exporter.
 ///
 /// ```

@@ -221,7 +221,7 @@ impl TelemetryBuilder {
     }
 
     /// A runtime configuration to install with the providers: the parameter capture limits and
-    /// name lists ([`CaptureConfig`]), the database instrumentation settings, ... Each can be
+    /// name lists ([`CaptureConfig`](crate::CaptureConfig)), the database instrumentation settings, ... Each can be
     /// changed later with its `set_*` function, or for a scope with its `temporary_*` function.
     pub fn config(mut self, config: impl RuntimeConfig) -> Self {
         self.configs.push(Box::new(move || config.install()));

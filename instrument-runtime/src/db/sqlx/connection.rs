@@ -173,7 +173,7 @@ impl<'c, DB: SqlxDriver> InstrumentedTransaction<'c, DB> {
     }
 
     pub(super) fn raw(&mut self) -> &mut DB::Connection {
-        &mut **self.tx.as_mut().expect(OPEN)
+        self.tx.as_mut().expect(OPEN)
     }
 }
 
