@@ -7,6 +7,8 @@ mod metric;
 mod metrics_derive;
 mod names;
 mod params;
+#[cfg(test)]
+mod snapshots;
 mod trace_method;
 mod wrap;
 

@@ -1,0 +1,55 @@
+async fn run_tool(name: &str) -> Result<usize, ToolError> {
+    #[allow(unused_imports)]
+    use ::instrument::__private::prelude::*;
+    static __INSTRUMENT_METRIC: ::instrument::__private::MetricMeta = ::instrument::__private::MetricMeta::new(
+        "run_tool",
+        ::core::module_path!(),
+        ::instrument::__private::MetricSpec {
+            histogram: ::core::option::Option::Some("hist_tool_ms"),
+            counter: ::core::option::Option::None,
+            unit: "ms",
+            description: "Duration of `run_tool` calls",
+            buckets: &[],
+        },
+    );
+    let __instrument_timer = if ::instrument::__private::metrics_enabled() {
+        ::core::option::Option::Some(
+            ::instrument::__private::Timer::start(
+                &__INSTRUMENT_METRIC,
+                ::core::option::Option::None,
+            ),
+        )
+    } else {
+        ::core::option::Option::None
+    };
+    let (__instrument_ret, __instrument_timer) = ::instrument::__private::Timed::new(
+            __instrument_timer,
+            async move {
+                #[allow(
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __instrument_fake_return: Result<usize, ToolError> = loop {};
+                    return __instrument_fake_return;
+                }
+                Ok(name.len())
+            },
+        )
+        .await;
+    #[allow(unreachable_code)]
+    if false {
+        let _: &::core::result::Result<_, _> = &__instrument_ret;
+    }
+    if let ::core::option::Option::Some(__instrument_timer) = __instrument_timer {
+        __instrument_timer
+            .finish(
+                (&&&&::instrument::__private::Returned(&__instrument_ret))
+                    .__instrument_outcome(),
+            );
+    }
+    __instrument_ret
+}

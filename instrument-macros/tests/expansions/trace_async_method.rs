@@ -1,0 +1,64 @@
+async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Error> {
+    #[allow(unused_imports)]
+    use ::instrument::__private::prelude::*;
+    static __INSTRUMENT_PARAMS: [::instrument::__private::ParamMeta; 2usize] = [
+        ::instrument::__private::ParamMeta {
+            name: "agent_id",
+            key: "parameter.agent_id",
+            rule: ::instrument::__private::ParamRule::Default,
+        },
+        ::instrument::__private::ParamMeta {
+            name: "messages",
+            key: "parameter.messages",
+            rule: ::instrument::__private::ParamRule::Exclude,
+        },
+    ];
+    static __INSTRUMENT_META: ::instrument::__private::SpanMeta = ::instrument::__private::SpanMeta::method_of_self(
+        "step",
+        ::core::option::Option::None,
+        ::core::file!(),
+        ::core::line!(),
+        ::instrument::__private::SpanKind::Internal,
+        &__INSTRUMENT_PARAMS,
+    );
+    let __instrument_span = if ::instrument::__private::enabled() {
+        ::instrument::__private::start(
+            &__INSTRUMENT_META,
+            ::core::option::Option::Some(::core::any::type_name::<Self>()),
+            &[
+                &(&&&&::instrument::__private::Param(&agent_id)).__instrument_capture()
+                    as &dyn ::instrument::__private::Capture,
+                &(&&&&::instrument::__private::Param(&messages)).__instrument_capture()
+                    as &dyn ::instrument::__private::Capture,
+            ],
+        )
+    } else {
+        ::core::option::Option::None
+    };
+    let (__instrument_ret, __instrument_span) = ::instrument::__private::Instrumented::new(
+            __instrument_span,
+            async move {
+                #[allow(
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __instrument_fake_return: Result<Reply, Error> = loop {};
+                    return __instrument_fake_return;
+                }
+                self.run(agent_id, messages).await
+            },
+        )
+        .await;
+    if let ::core::option::Option::Some(__instrument_span) = __instrument_span {
+        __instrument_span
+            .finish(
+                (&&&&::instrument::__private::Returned(&__instrument_ret))
+                    .__instrument_outcome(),
+            );
+    }
+    __instrument_ret
+}
