@@ -1,37 +1,48 @@
-//! The span processor that puts the request-scoped [context](crate::context) attributes on every
-//! span the installed provider starts: `#[trace_method]` spans, database statements and
-//! transactions, HTTP server and client spans, and spans other libraries start through the
-//! global tracer provider.
+//! Putting the request-scoped [context](crate::context) attributes on every span the installed
+//! provider starts: `#[trace_method]` spans, database statements and transactions, HTTP server
+//! and client spans, and spans other libraries start through the global tracer provider.
+//!
+//! It wraps the one exporting processor instead of being a processor of its own: the SDK clones
+//! each ended span's data for every processor but the last, which for a second processor costs
+//! more than the whole span start.
 
 use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry::trace::Span as _;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use crate::context::current_attributes;
 
-/// Copies the parent context's scope attributes onto each span as it starts.
-#[derive(Debug, Default)]
-pub(crate) struct ContextAttributesProcessor;
+/// `P`, with the parent context's scope attributes copied onto each span as it starts.
+#[derive(Debug)]
+pub(crate) struct WithContextAttributes<P>(pub(crate) P);
 
-impl SpanProcessor for ContextAttributesProcessor {
+impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         if let Some(scoped) = current_attributes(cx) {
             if span.is_recording() {
                 span.set_attributes(scoped.iter().cloned());
             }
         }
+        self.0.on_start(span, cx);
     }
 
-    fn on_end(&self, _span: SpanData) {}
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.0.force_flush()
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
     }
 }

@@ -24,8 +24,8 @@ use opentelemetry_sdk::metrics::{
     MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
 };
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
-    TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
+    SpanExporter, TracerProviderBuilder,
 };
 
 pub use accounting::{
@@ -40,7 +40,7 @@ use crate::diagnostics::warn;
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
 use crate::state::RuntimeConfig;
-use context_attributes::ContextAttributesProcessor;
+use context_attributes::WithContextAttributes;
 use env::EnvSettings;
 use resource::ResourceInputs;
 
@@ -231,14 +231,16 @@ impl TelemetryBuilder {
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move |b| {
-            b.with_span_processor(accounting::accounted_batch(exporter))
+            b.with_span_processor(WithContextAttributes(accounting::accounted_batch(exporter)))
         }));
         self
     }
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |b| b.with_simple_exporter(exporter)));
+        self.span_exporter = Some(Box::new(move |b| {
+            b.with_span_processor(WithContextAttributes(SimpleSpanProcessor::new(exporter)))
+        }));
         self
     }
 
@@ -289,8 +291,7 @@ impl TelemetryBuilder {
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler)
-            .with_span_processor(ContextAttributesProcessor);
+            .with_sampler(sampler);
         let mut metrics = SdkMeterProvider::builder().with_resource(resource);
 
         let endpoint = match self.endpoint {
@@ -322,8 +323,8 @@ impl TelemetryBuilder {
             otlp.as_mut().and_then(|o| o.spans.take()),
         ) {
             (Some(setup), _) => setup(spans),
-            (None, Some(processor)) => spans.with_span_processor(processor),
-            (None, None) => spans.with_span_processor(
+            (None, Some(processor)) => spans.with_span_processor(WithContextAttributes(processor)),
+            (None, None) => spans.with_span_processor(WithContextAttributes(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -331,7 +332,7 @@ impl TelemetryBuilder {
                             .build(),
                     )
                     .build(),
-            ),
+            )),
         };
         metrics = match (
             self.metric_exporter,
