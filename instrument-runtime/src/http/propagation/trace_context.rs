@@ -147,7 +147,7 @@ pub(crate) fn parse_tracestate<'a>(
 }
 
 /// The one `traceparent` value among `values`: two are as invalid as a malformed one.
-fn single<'a>(values: Option<Vec<&'a str>>) -> Option<&'a str> {
+fn single(values: Option<Vec<&str>>) -> Option<&str> {
     match values.as_deref() {
         Some([one]) => Some(one),
         _ => None,
