@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response, Uri};
+use http::{HeaderMap, Request, Response, Uri};
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
@@ -62,24 +62,74 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let span = OutboundSpan::start(method.as_str(), &uri, request.headers_mut());
+        ClientFuture {
+            inner: self.inner.call(request),
+            span: Some(span),
+        }
+    }
+}
+
+/// The CLIENT span of one outbound request, shared by the tower layer and the reqwest
+/// middleware. Starting it injects its context into the request's headers; dropped before an
+/// answer, it records `cancelled`.
+#[derive(Debug)]
+pub(crate) struct OutboundSpan {
+    cx: Option<Context>,
+}
+
+impl OutboundSpan {
+    /// Starts the span of a `method` request to `uri` under the current context and writes its
+    /// context (or the current one, when nothing records) into `headers`.
+    pub(crate) fn start(method: &str, uri: &Uri, headers: &mut HeaderMap) -> Self {
         let parent = Context::current();
-        let span = state::enabled()
+        let cx = state::enabled()
             .then(|| {
-                let method = request.method().as_str().to_owned();
-                let attributes = client_attributes(&method, request.uri());
                 state::with_tracer(|tracer| {
-                    let builder = SpanBuilder::from_name(method)
+                    let builder = SpanBuilder::from_name(method.to_owned())
                         .with_kind(SpanKind::Client)
-                        .with_attributes(attributes);
-                    tracer.build_with_context(builder, &parent)
+                        .with_attributes(client_attributes(method, uri));
+                    parent.with_span(tracer.build_with_context(builder, &parent))
                 })
             })
             .flatten();
-        let cx = span.map(|span| parent.with_span(span));
-        propagation::inject_context(cx.as_ref().unwrap_or(&parent), request.headers_mut());
-        ClientFuture {
-            inner: self.inner.call(request),
-            cx,
+        propagation::inject_context(cx.as_ref().unwrap_or(&parent), headers);
+        Self { cx }
+    }
+
+    /// Ends the span with the response's status (4xx and 5xx are errors).
+    pub(crate) fn answered(mut self, status: u16) {
+        if let Some(cx) = self.cx.take() {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            if status >= 400 {
+                span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
+                span.set_status(Status::error(format!("HTTP {status}")));
+            }
+            span.end();
+        }
+    }
+
+    /// Ends the span with a transport error of type `error_type`.
+    pub(crate) fn failed(mut self, error_type: &str, message: String) {
+        if let Some(cx) = self.cx.take() {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(ERROR_TYPE, error_type.to_owned()));
+            span.set_status(Status::error(message));
+            span.end();
+        }
+    }
+}
+
+impl Drop for OutboundSpan {
+    fn drop(&mut self) {
+        if let Some(cx) = self.cx.take() {
+            let span = cx.span();
+            span.add_event(crate::span::CANCELLED_EVENT, Vec::new());
+            span.set_status(Status::error("cancelled"));
+            span.end();
         }
     }
 }
@@ -119,18 +169,7 @@ pin_project! {
     pub struct ClientFuture<F> {
         #[pin]
         inner: F,
-        cx: Option<Context>,
-    }
-
-    impl<F> PinnedDrop for ClientFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(cx) = this.project().cx.take() {
-                let span = cx.span();
-                span.add_event(crate::span::CANCELLED_EVENT, Vec::new());
-                span.set_status(Status::error("cancelled"));
-                span.end();
-            }
-        }
+        span: Option<OutboundSpan>,
     }
 }
 
@@ -147,23 +186,11 @@ where
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
-        if let Some(span_cx) = this.cx.take() {
-            let span = span_cx.span();
+        if let Some(span) = this.span.take() {
             match &result {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-                    if status >= 400 {
-                        span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
-                        span.set_status(Status::error(format!("HTTP {status}")));
-                    }
-                }
-                Err(error) => {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, std::any::type_name::<E>()));
-                    span.set_status(Status::error(error.to_string()));
-                }
+                Ok(response) => span.answered(response.status().as_u16()),
+                Err(error) => span.failed(std::any::type_name::<E>(), error.to_string()),
             }
-            span.end();
         }
         Poll::Ready(result)
     }

@@ -16,6 +16,9 @@ mod config;
 mod error;
 mod metrics;
 mod propagation;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+mod reqwest;
 mod server;
 
 pub use body::InstrumentedBody;
@@ -29,4 +32,7 @@ pub use config::{
 pub use error::HttpError;
 pub use metrics::{EndpointMetrics, HttpServerMetrics};
 pub use propagation::{extract, inject, inject_context};
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use reqwest::TracingMiddleware;
 pub use server::{HttpLayer, HttpService, ResponseFuture};
