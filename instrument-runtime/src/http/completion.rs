@@ -31,6 +31,8 @@ pub(crate) struct Completion {
     pub scoped: Vec<KeyValue>,
     pub endpoint_metrics: bool,
     pub semconv_metrics: bool,
+    /// The original-names mode: `http.status_code` too, and 4xx is an error as in the original.
+    pub original_names: bool,
     pub finished: bool,
 }
 
@@ -61,7 +63,8 @@ impl Completion {
         self.record_exception(error_type, message);
     }
 
-    /// Sets the response status on the span: ERROR and `error.type` for 5xx.
+    /// Sets the response status on the span: ERROR and `error.type` for 5xx (4xx too in the
+    /// original-names mode).
     pub(crate) fn record_status(&mut self, status: u16) {
         self.status = Some(status);
         if !self.owns_span {
@@ -69,7 +72,11 @@ impl Completion {
         }
         let span = self.cx.span();
         span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-        if status >= 500 {
+        if self.original_names {
+            span.set_attribute(KeyValue::new("http.status_code", i64::from(status)));
+        }
+        let error_from = if self.original_names { 400 } else { 500 };
+        if status >= error_from {
             span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
             span.set_status(Status::error(format!("HTTP {status}")));
         }

@@ -20,11 +20,16 @@ pub const DEFAULT_HEADER_ATTRIBUTES: &[(&str, &str)] = &[
     ("x-base-template-id", "base_template.id"),
     ("x-template-id", "template.id"),
     ("x-agent-id", "agent.id"),
+    ("x-stainless-package-version", "sdk.version"),
+    ("x-stainless-lang", "sdk.language"),
+    ("x-letta-source", "source"),
 ];
 
 /// Request headers recorded on the server span only.
-pub const DEFAULT_SPAN_HEADER_ATTRIBUTES: &[(&str, &str)] =
-    &[("user_id", "user.id"), ("user-agent", "client")];
+pub const DEFAULT_SPAN_HEADER_ATTRIBUTES: &[(&str, &str)] = &[
+    ("user_id", "user.id"),
+    ("user-agent", "user_agent.original"),
+];
 
 /// A pattern or header name that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +61,7 @@ pub struct HttpConfig {
     pub(crate) span_header_attributes: Vec<(HeaderName, &'static str)>,
     pub(crate) semconv_metrics: bool,
     pub(crate) trace_id_header: Option<HeaderName>,
+    pub(crate) original_names: bool,
 }
 
 impl Default for HttpConfig {
@@ -79,6 +85,7 @@ impl Default for HttpConfig {
             span_header_attributes: headers(DEFAULT_SPAN_HEADER_ATTRIBUTES),
             semconv_metrics: true,
             trace_id_header: None,
+            original_names: super::request_attributes::original_names_from_env(),
         }
     }
 }
@@ -152,6 +159,15 @@ impl HttpConfig {
         self
     }
 
+    /// The original-names mode for teams migrating dashboards: the stable semantic-convention
+    /// names plus the original's `http.method`, `http.url`, `http.status_code`,
+    /// `http.<path param>` and `client`, and 4xx as ERROR. Default: on when
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN` lists `http/dup`.
+    pub fn original_names(mut self, on: bool) -> Self {
+        self.original_names = on;
+        self
+    }
+
     /// Adds a response header carrying the trace id (off by default).
     pub fn trace_id_header(mut self, name: &str) -> Result<Self, HttpConfigError> {
         self.trace_id_header = Some(header(name)?);
@@ -200,7 +216,7 @@ mod tests {
         }
         assert!(!config.wants_endpoint_metrics("GET", Some("/v1/agents/{agent_id}/messages")));
         assert!(!config.wants_endpoint_metrics("POST", None));
-        assert_eq!(config.header_attributes.len(), 5);
+        assert_eq!(config.header_attributes.len(), 8);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod config;
 mod error;
 mod metrics;
 mod propagation;
+mod request_attributes;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 mod reqwest;
@@ -32,6 +33,7 @@ pub use config::{
 pub use error::HttpError;
 pub use metrics::{EndpointMetrics, HttpServerMetrics};
 pub use propagation::{extract, inject, inject_context};
+pub use request_attributes::{ENTRY_TIMESTAMP_KEY, SEMCONV_OPT_IN_VARIABLE};
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest::TracingMiddleware;

@@ -13,9 +13,6 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, HTTP_ROUTE, URL_PATH, URL_SCHEME,
-};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -26,6 +23,7 @@ use super::config::HttpConfig;
 use super::error::error_body;
 use super::metrics::HttpServerMetrics;
 use super::propagation;
+use super::request_attributes::server_span_attributes;
 use crate::span::panic_message;
 use crate::{context, state};
 
@@ -148,14 +146,13 @@ impl<S> HttpService<S> {
                     Some(route) => format!("{method} {route}"),
                     None => method.clone(),
                 };
-                let mut attributes = vec![
-                    KeyValue::new(HTTP_REQUEST_METHOD, method.clone()),
-                    KeyValue::new(URL_PATH, request.uri().path().to_owned()),
-                    KeyValue::new(URL_SCHEME, scheme),
-                ];
-                if let Some(route) = &route {
-                    attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
-                }
+                let mut attributes = server_span_attributes(
+                    request,
+                    &method,
+                    scheme,
+                    route.as_deref(),
+                    self.config.original_names,
+                );
                 attributes.extend(header_values(&self.config.span_header_attributes));
                 state::with_tracer(|tracer| {
                     let builder = SpanBuilder::from_name(name)
@@ -184,6 +181,7 @@ impl<S> HttpService<S> {
             route,
             status: None,
             scoped,
+            original_names: self.config.original_names,
             finished: false,
         };
         if completion.semconv_metrics {

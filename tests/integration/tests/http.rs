@@ -171,10 +171,18 @@ async fn server_span_name_kind_attributes_and_header_context() {
         ("http.response.status_code", "200"),
         ("organization.id", "org-1"),
         ("user.id", "u-9"),
-        ("client", "test-agent"),
+        ("user_agent.original", "test-agent"),
+        ("server.address", "127.0.0.1"),
+        ("network.protocol.version", "1.1"),
     ] {
         assert_eq!(attr(server, key).as_deref(), Some(value), "{key}");
     }
+    assert_eq!(
+        attr(server, "client"),
+        None,
+        "`client` only in the original-names mode"
+    );
+    assert!(attr(server, "entry.timestamp_ms").is_some());
     assert!(
         server
             .attributes
@@ -499,4 +507,49 @@ fn endpoint_metrics_keep_the_original_names() {
         .find(|m| m.name == "hist_endpoint_e2e_ms")
         .unwrap();
     assert_eq!(e2e.unit, "ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn original_names_mode_adds_the_old_names_and_4xx_errors() {
+    let _t = start();
+    let app = Router::new()
+        .route("/v1/agents/{agent_id}", get(get_agent))
+        .route(
+            "/v1/missing/{id}",
+            get(|| async { (http::StatusCode::NOT_FOUND, "no") }),
+        )
+        .layer(HttpLayer::with_config(
+            HttpConfig::default().original_names(true),
+        ));
+    let address = serve(app).await;
+    let _ = spans();
+    let ok = send(
+        address,
+        "GET",
+        "/v1/agents/a1",
+        &[("user-agent", "letta/1")],
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let missing = send(address, "GET", "/v1/missing/7", &[]).await;
+    assert_eq!(missing.status, 404);
+    let all = wait_for_spans(3);
+    let server = named(&all, "GET /v1/agents/{agent_id}");
+    for (key, value) in [
+        ("http.method", "GET"),
+        ("http.status_code", "200"),
+        ("http.agent_id", "a1"),
+        ("client", "letta/1"),
+        ("user_agent.original", "letta/1"),
+        ("http.request.method", "GET"),
+    ] {
+        assert_eq!(attr(server, key).as_deref(), Some(value), "{key}");
+    }
+    assert!(attr(server, "http.url").unwrap().ends_with("/v1/agents/a1"));
+    let not_found = named(&all, "GET /v1/missing/{id}");
+    assert_eq!(attr(not_found, "error.type").as_deref(), Some("404"));
+    assert!(
+        matches!(not_found.status, Status::Error { .. }),
+        "4xx is an error in this mode"
+    );
 }
