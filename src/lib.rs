@@ -89,8 +89,8 @@ pub mod metrics {
     pub use instrument_runtime::meter;
     pub use instrument_runtime::metrics::{
         AsyncInstrument, ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments,
-        Histogram, KeyValue, MODULE_KEY, Meter, ObservableGauge, RESULT_KEY, UpDownCounter,
-        render_metrics,
+        Histogram, KeyValue, MODULE_KEY, Meter, ObservableGauge, ObservableUpDownCounter,
+        RESULT_KEY, UpDownCounter, render_metrics,
     };
 }
 

@@ -22,6 +22,11 @@ const KINDS: &[(&str, &str, &[&str])] = &[
         "observable_gauge",
         &["u64", "i64", "f64"],
     ),
+    (
+        "ObservableUpDownCounter",
+        "observable_up_down_counter",
+        &["i64", "f64"],
+    ),
 ];
 
 /// Expands `#[derive(Metrics)]`.
@@ -105,7 +110,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     // the user's crate gets no dead-code warning for them.
     let observable: Vec<&Ident> = fields
         .iter()
-        .filter(|f| instrument_kind(&f.ty).is_ok_and(|(kind, _)| kind == "observable_gauge"))
+        .filter(|f| instrument_kind(&f.ty).is_ok_and(|(kind, _)| kind.starts_with("observable")))
         .filter_map(|f| f.ident.as_ref())
         .collect();
     let name = &input.ident;
@@ -184,7 +189,7 @@ fn field_initializer(
             derived
         }
     };
-    let is_observable = kind == "observable_gauge";
+    let is_observable = kind.starts_with("observable");
     if let Some((_, span)) = &bucket_values {
         if kind != "histogram" {
             return Err(syn::Error::new(
@@ -198,13 +203,13 @@ fn field_initializer(
         (None, true) => {
             return Err(syn::Error::new_spanned(
                 ty,
-                "an `ObservableGauge` field needs `#[metric(callback = path::to::fn)]`",
+                "an observable field (`ObservableGauge`, `ObservableUpDownCounter`) needs `#[metric(callback = path::to::fn)]`",
             ));
         }
         (Some(path), false) => {
             return Err(syn::Error::new_spanned(
                 path,
-                "`callback` applies to `ObservableGauge` fields only",
+                "`callback` applies to observable fields only (`ObservableGauge`, `ObservableUpDownCounter`)",
             ));
         }
         (None, false) => quote!(),

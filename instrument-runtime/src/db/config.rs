@@ -27,7 +27,7 @@ pub struct InstrumentationConfig {
     pub repeated_query_threshold: u32,
     /// Warn (rate-limited) about failures inside the instrumentation.
     pub log_instrumentation_errors: bool,
-    /// Record bind values as `db.query.parameters` (off: values may be personal data).
+    /// Record bind values as `instrument.db.query.parameters` (off: values may be personal data).
     pub record_bind_values: bool,
 }
 

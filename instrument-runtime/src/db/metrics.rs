@@ -15,9 +15,12 @@ pub struct DbMetrics {
     )]
     pub operation_duration: Histogram<f64>,
     /// Statement shapes executed repeatedly under one parent span (N+1 queries).
-    #[metric(name = "db.client.query.repeated", unit = "{report}")]
+    #[metric(name = "instrument.db.client.query.repeated", unit = "{report}")]
     pub repeated_queries: Counter<u64>,
     /// Synchronous queries made on an async runtime's worker thread.
-    #[metric(name = "db.client.operation.sync_in_async", unit = "{operation}")]
+    #[metric(
+        name = "instrument.db.client.operation.sync_in_async",
+        unit = "{operation}"
+    )]
     pub sync_in_async: Counter<u64>,
 }

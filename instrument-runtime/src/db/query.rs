@@ -19,11 +19,11 @@ use crate::state;
 /// Attribute: rows a query returned.
 pub const RETURNED_ROWS_KEY: &str = "db.response.returned_rows";
 /// Attribute: rows a statement changed.
-pub const AFFECTED_ROWS_KEY: &str = "db.response.affected_rows";
+pub const AFFECTED_ROWS_KEY: &str = "instrument.db.response.affected_rows";
 /// Attribute: bind values, recorded only when `record_bind_values` is on.
-pub const PARAMETERS_KEY: &str = "db.query.parameters";
+pub const PARAMETERS_KEY: &str = "instrument.db.query.parameters";
 /// Attribute: a synchronous query made on an async runtime's worker thread.
-pub const SYNC_IN_ASYNC_KEY: &str = "db.sync_in_async";
+pub const SYNC_IN_ASYNC_KEY: &str = "instrument.db.sync_in_async";
 
 /// Which database a statement runs against.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Repeated-query (N+1) detection: counts statement shapes per parent span and, when the parent
-//! ends, adds one `db.repeated_query` event per shape run at least `repeated_query_threshold`
+//! ends, adds one `instrument.db.repeated_query` event per shape run at least `repeated_query_threshold`
 //! times.
 //!
 //! Parents are the spans this crate ends (`#[trace_method]`, the HTTP server layer, database
@@ -18,9 +18,9 @@ use super::metrics::DbMetrics;
 use crate::state;
 
 /// Name of the event added to a parent span.
-pub const REPEATED_QUERY_EVENT: &str = "db.repeated_query";
+pub const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
 /// Attribute of the event: how many times the shape ran.
-pub const REPEATED_COUNT_KEY: &str = "db.repeated_query.count";
+pub const REPEATED_COUNT_KEY: &str = "instrument.db.repeated_query.count";
 /// Parents tracked at most; past it the oldest is forgotten (its parent is not one of ours).
 const MAX_TRACKED_PARENTS: usize = 10_000;
 

@@ -15,11 +15,11 @@ pub const TRANSACTION_SPAN: &str = "transaction";
 /// Name of a nested transaction's (savepoint's) span.
 pub const SAVEPOINT_SPAN: &str = "savepoint";
 /// Attribute: how the transaction ended (`commit`, `rollback`, `implicit_rollback`, `failed`).
-pub const OUTCOME_KEY: &str = "db.transaction.outcome";
+pub const OUTCOME_KEY: &str = "instrument.db.transaction.outcome";
 /// Attribute: statements executed in the transaction (not counting nested ones).
-pub const STATEMENT_COUNT_KEY: &str = "db.transaction.statement_count";
+pub const STATEMENT_COUNT_KEY: &str = "instrument.db.transaction.statement_count";
 /// Attribute: nesting depth, 0 for the outermost transaction.
-pub const DEPTH_KEY: &str = "db.transaction.depth";
+pub const DEPTH_KEY: &str = "instrument.db.transaction.depth";
 
 /// The span of one transaction.
 #[derive(Debug)]

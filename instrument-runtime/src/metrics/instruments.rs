@@ -118,6 +118,12 @@ impl<T> FromInstrument<otel::ObservableGauge<T>> for otel::ObservableGauge<T> {
     }
 }
 
+impl<T> FromInstrument<otel::ObservableUpDownCounter<T>> for otel::ObservableUpDownCounter<T> {
+    fn from_instrument(instrument: otel::ObservableUpDownCounter<T>, _with_context: bool) -> Self {
+        instrument
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

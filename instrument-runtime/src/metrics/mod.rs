@@ -11,5 +11,7 @@ pub use console::{ConsoleMetricExporter, render_metrics};
 pub use global::GlobalInstruments;
 pub use instruments::{Counter, FromInstrument, Gauge, Histogram, UpDownCounter};
 pub use opentelemetry::KeyValue;
-pub use opentelemetry::metrics::{AsyncInstrument, Meter, ObservableGauge};
+pub use opentelemetry::metrics::{
+    AsyncInstrument, Meter, ObservableGauge, ObservableUpDownCounter,
+};
 pub use timed::{FUNCTION_KEY, MODULE_KEY, MetricMeta, MetricSpec, RESULT_KEY, Timed, Timer};

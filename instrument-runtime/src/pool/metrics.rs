@@ -2,7 +2,7 @@
 //! `db.client.connection.*` family.
 
 use crate::Metrics;
-use crate::metrics::{Counter, Histogram, ObservableGauge};
+use crate::metrics::{Counter, Histogram, ObservableGauge, ObservableUpDownCounter};
 
 /// Connection-pool metrics, with the original's names. The gauges are observed from every
 /// [`PoolMonitor`](super::PoolMonitor)'s live pool state. Pool-wide: a checkout made
@@ -54,16 +54,16 @@ pub struct PoolMetrics {
 pub struct PoolSemconvMetrics {
     /// Connections in the pool, by state (`idle`, `used`).
     #[metric(name = "db.client.connection.count", unit = "{connection}", callback = super::gauges::observe_connection_count)]
-    pub count: ObservableGauge<i64>,
+    pub count: ObservableUpDownCounter<i64>,
     /// The most connections the pool opens.
     #[metric(name = "db.client.connection.max", unit = "{connection}", callback = super::gauges::observe_max)]
-    pub max: ObservableGauge<i64>,
+    pub max: ObservableUpDownCounter<i64>,
     /// The fewest idle connections the pool keeps.
     #[metric(name = "db.client.connection.idle.min", unit = "{connection}", callback = super::gauges::observe_idle_min)]
-    pub idle_min: ObservableGauge<i64>,
+    pub idle_min: ObservableUpDownCounter<i64>,
     /// Requests waiting for a connection.
     #[metric(name = "db.client.connection.pending_requests", unit = "{request}", callback = super::gauges::observe_pending)]
-    pub pending_requests: ObservableGauge<i64>,
+    pub pending_requests: ObservableUpDownCounter<i64>,
     /// Connection requests that timed out.
     #[metric(name = "db.client.connection.timeouts", unit = "{timeout}")]
     pub timeouts: Counter<u64>,

@@ -211,7 +211,7 @@ async fn the_agent_service_composes() {
     let per_request = 1 + MESSAGES as usize + 2 + 1;
     assert_eq!(statements.len(), REQUESTS * per_request);
     for statement in &statements {
-        let affected = attr(statement, "db.response.affected_rows");
+        let affected = attr(statement, "instrument.db.response.affected_rows");
         if statement.name.starts_with("INSERT") {
             assert_eq!(affected.as_deref(), Some("1"));
         } else {

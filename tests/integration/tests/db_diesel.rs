@@ -72,12 +72,12 @@ fn queries_transactions_and_connections_are_traced() {
     );
     let outer = by_name(&all, "transaction")[0];
     assert_eq!(
-        attr(outer, "db.transaction.outcome").as_deref(),
+        attr(outer, "instrument.db.transaction.outcome").as_deref(),
         Some("commit")
     );
     let savepoint = by_name(&all, "savepoint")[0];
     assert_eq!(
-        attr(savepoint, "db.transaction.outcome").as_deref(),
+        attr(savepoint, "instrument.db.transaction.outcome").as_deref(),
         Some("rollback")
     );
     assert_eq!(savepoint.parent_span_id, outer.span_context.span_id());
@@ -141,7 +141,7 @@ async fn sync_queries_on_async_workers_are_flagged_but_not_in_spawn_blocking() {
     let all = spans();
     let insert_span = by_name(&all, "INSERT notes")[0];
     assert_eq!(
-        attr(insert_span, "db.sync_in_async").as_deref(),
+        attr(insert_span, "instrument.db.sync_in_async").as_deref(),
         Some("true")
     );
 
@@ -170,6 +170,6 @@ async fn sync_queries_on_async_workers_are_flagged_but_not_in_spawn_blocking() {
     assert!(
         spans()
             .iter()
-            .all(|s| attr(s, "db.sync_in_async").is_none())
+            .all(|s| attr(s, "instrument.db.sync_in_async").is_none())
     );
 }

@@ -105,7 +105,7 @@ async fn postgres_statement_spans_errors_and_metrics() {
         ("server.address", "127.0.0.1"),
         ("server.port", "5432"),
         ("db.operation.name", "INSERT"),
-        ("db.response.affected_rows", "1"),
+        ("instrument.db.response.affected_rows", "1"),
     ] {
         assert_eq!(attr(insert, key).as_deref(), Some(value), "{key}");
     }
@@ -179,7 +179,7 @@ async fn postgres_transactions_roll_back_drop_and_nest() {
     let all = spans();
     let outcomes: Vec<String> = by_name(&all, "transaction")
         .iter()
-        .map(|s| attr(s, "db.transaction.outcome").unwrap())
+        .map(|s| attr(s, "instrument.db.transaction.outcome").unwrap())
         .collect();
     assert_eq!(outcomes.len(), 2);
     assert!(
@@ -189,7 +189,7 @@ async fn postgres_transactions_roll_back_drop_and_nest() {
     );
     let savepoint = by_name(&all, "savepoint")[0];
     assert_eq!(
-        attr(savepoint, "db.transaction.outcome").as_deref(),
+        attr(savepoint, "instrument.db.transaction.outcome").as_deref(),
         Some("rollback")
     );
     drop_table(&pool, &table).await;
@@ -224,7 +224,7 @@ async fn postgres_repeated_queries() {
         .map(|p| {
             p.events
                 .iter()
-                .filter(|e| e.name == "db.repeated_query")
+                .filter(|e| e.name == "instrument.db.repeated_query")
                 .count()
         })
         .collect();
@@ -232,7 +232,7 @@ async fn postgres_repeated_queries() {
     let count = parents[0].events[0]
         .attributes
         .iter()
-        .find(|kv| kv.key.as_str() == "db.repeated_query.count")
+        .find(|kv| kv.key.as_str() == "instrument.db.repeated_query.count")
         .unwrap();
     assert_eq!(count.value.as_str(), "20");
     drop_table(&pool, &table).await;

@@ -107,14 +107,14 @@ async fn statement_spans_are_named_and_attributed_by_the_conventions() {
             "db.query.text",
             "INSERT INTO users (id, name, org) VALUES ($1, $2, $3)",
         ),
-        ("db.response.affected_rows", "1"),
+        ("instrument.db.response.affected_rows", "1"),
     ] {
         assert_eq!(attr(insert, key).as_deref(), Some(value), "{key}");
     }
     assert_eq!(
         attr(
             by_name(&all, "UPDATE users")[0],
-            "db.response.affected_rows"
+            "instrument.db.response.affected_rows"
         )
         .as_deref(),
         Some("1")
@@ -128,7 +128,7 @@ async fn statement_spans_are_named_and_attributed_by_the_conventions() {
     assert_eq!(
         attr(
             by_name(&all, "DELETE users")[0],
-            "db.response.affected_rows"
+            "instrument.db.response.affected_rows"
         )
         .as_deref(),
         Some("0")
@@ -176,7 +176,11 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
         attr(select, "db.query.text").as_deref(),
         Some("SELECT id, name, org...")
     );
-    assert!(attr(select, "db.query.parameters").unwrap().contains("ada"));
+    assert!(
+        attr(select, "instrument.db.query.parameters")
+            .unwrap()
+            .contains("ada")
+    );
     sqlx::query("SELECT id FROM users WHERE name = $1")
         .bind("bob")
         .fetch_all(&pool)
@@ -184,7 +188,7 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
         .unwrap();
     let all = spans();
     assert!(
-        attr(all.last().unwrap(), "db.query.parameters").is_none(),
+        attr(all.last().unwrap(), "instrument.db.query.parameters").is_none(),
         "restored after the guard"
     );
 }
@@ -276,7 +280,7 @@ async fn transactions_commit_roll_back_drop_and_nest() {
     let all = spans();
     let transactions = by_name(&all, "transaction");
     assert_eq!(transactions.len(), 3);
-    let outcome = |s: &SpanData| attr(s, "db.transaction.outcome").unwrap();
+    let outcome = |s: &SpanData| attr(s, "instrument.db.transaction.outcome").unwrap();
     let committed = transactions
         .iter()
         .find(|s| outcome(s) == "commit")
@@ -290,15 +294,15 @@ async fn transactions_commit_roll_back_drop_and_nest() {
         .find(|s| outcome(s) == "implicit_rollback")
         .unwrap();
     assert_eq!(
-        attr(committed, "db.transaction.statement_count").as_deref(),
+        attr(committed, "instrument.db.transaction.statement_count").as_deref(),
         Some("1")
     );
     assert_eq!(
-        attr(rolled_back, "db.transaction.statement_count").as_deref(),
+        attr(rolled_back, "instrument.db.transaction.statement_count").as_deref(),
         Some("2")
     );
     assert_eq!(
-        attr(dropped, "db.transaction.statement_count").as_deref(),
+        attr(dropped, "instrument.db.transaction.statement_count").as_deref(),
         Some("1")
     );
     let savepoint = by_name(&all, "savepoint")[0];
@@ -308,7 +312,7 @@ async fn transactions_commit_roll_back_drop_and_nest() {
         "savepoints nest"
     );
     assert_eq!(
-        attr(savepoint, "db.transaction.depth").as_deref(),
+        attr(savepoint, "instrument.db.transaction.depth").as_deref(),
         Some("1")
     );
     let inserts = by_name(&all, "INSERT users");
@@ -359,7 +363,7 @@ async fn repeated_queries_are_reported_once_per_parent_and_shape() {
         .map(|p| {
             p.events
                 .iter()
-                .filter(|e| e.name == "db.repeated_query")
+                .filter(|e| e.name == "instrument.db.repeated_query")
                 .collect()
         })
         .collect();
@@ -373,13 +377,16 @@ async fn repeated_queries_are_reported_once_per_parent_and_shape() {
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| kv.value.as_str().into_owned())
     };
-    assert_eq!(value("db.repeated_query.count").as_deref(), Some("20"));
+    assert_eq!(
+        value("instrument.db.repeated_query.count").as_deref(),
+        Some("20")
+    );
     assert_eq!(value("db.query.summary").as_deref(), Some("SELECT users"));
     assert_eq!(
         value("db.query.text").as_deref(),
         Some("SELECT id, name FROM users WHERE id = $1")
     );
-    let reports = points(&metrics(), "db.client.query.repeated");
+    let reports = points(&metrics(), "instrument.db.client.query.repeated");
     assert_eq!(reports.iter().map(|p| p.count).sum::<f64>(), 1.0);
 }
 

@@ -12,7 +12,7 @@ pub trait SqlxDriver: Database {
     fn target(options: &<Self::Connection as sqlx::Connection>::Options) -> DbTarget;
     /// Rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// The bind values, for `db.query.parameters` when they are recorded.
+    /// The bind values, for `instrument.db.query.parameters` when they are recorded.
     fn binds(arguments: &Self::Arguments) -> String;
 }
 
