@@ -73,7 +73,7 @@ where
     });
 }
 
-fn bounded<K: Into<Key>, V: Into<Value>>(
+pub(crate) fn bounded<K: Into<Key>, V: Into<Value>>(
     attributes: impl IntoIterator<Item = (K, V)>,
 ) -> Vec<KeyValue> {
     let config = capture::capture_config();

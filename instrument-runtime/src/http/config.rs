@@ -62,6 +62,7 @@ pub struct HttpConfig {
     pub(crate) semconv_metrics: bool,
     pub(crate) trace_id_header: Option<HeaderName>,
     pub(crate) original_names: bool,
+    pub(crate) body_capture_routes: Vec<Regex>,
 }
 
 impl Default for HttpConfig {
@@ -86,6 +87,7 @@ impl Default for HttpConfig {
             semconv_metrics: true,
             trace_id_header: None,
             original_names: super::request_attributes::original_names_from_env(),
+            body_capture_routes: Vec::new(),
         }
     }
 }
@@ -166,6 +168,25 @@ impl HttpConfig {
     pub fn original_names(mut self, on: bool) -> Self {
         self.original_names = on;
         self
+    }
+
+    /// Routes whose JSON request bodies (`POST`, `PUT`, `PATCH`) are captured, matched against
+    /// `"{METHOD} {route}"`: each top-level key becomes `http.request.body.<key>` on the server
+    /// span, bounded and redacted like parameters. None by default; a body longer than the
+    /// capture limit streams through untouched and records nothing.
+    pub fn capture_request_body<'a>(
+        mut self,
+        patterns: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, HttpConfigError> {
+        self.body_capture_routes = compile(patterns)?;
+        Ok(self)
+    }
+
+    pub(crate) fn captures_body(&self, method: &str, route: &str) -> bool {
+        !self.body_capture_routes.is_empty() && {
+            let line = format!("{method} {route}");
+            self.body_capture_routes.iter().any(|r| r.is_match(&line))
+        }
     }
 
     /// Adds a response header carrying the trace id (off by default).

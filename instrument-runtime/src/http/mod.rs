@@ -17,6 +17,7 @@ mod error;
 mod metrics;
 mod propagation;
 mod request_attributes;
+mod request_body;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 mod reqwest;
@@ -34,6 +35,7 @@ pub use error::HttpError;
 pub use metrics::{EndpointMetrics, HttpServerMetrics};
 pub use propagation::{extract, inject, inject_context};
 pub use request_attributes::{ENTRY_TIMESTAMP_KEY, SEMCONV_OPT_IN_VARIABLE};
+pub use request_body::{REQUEST_BODY_KEY_PREFIX, RequestBody};
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest::TracingMiddleware;

@@ -24,6 +24,7 @@ use super::error::error_body;
 use super::metrics::HttpServerMetrics;
 use super::propagation;
 use super::request_attributes::server_span_attributes;
+use super::request_body::{self, RequestBody};
 use crate::span::panic_message;
 use crate::{context, state};
 
@@ -78,7 +79,7 @@ pub struct HttpService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
     S::Error: Display,
 {
     type Response = Response<InstrumentedBody<ResBody>>;
@@ -97,12 +98,19 @@ where
                 .is_excluded(request.method().as_str(), request.uri().path())
         {
             return ResponseFuture {
-                inner: self.inner.call(request),
+                inner: self.inner.call(request.map(RequestBody::plain)),
                 completion: None,
                 trace_id_header: None,
             };
         }
         let completion = self.begin(&request, tracing, metrics);
+        let capture = completion.owns_span
+            && request_body::is_capturable(&request)
+            && self.config.captures_body(
+                request.method().as_str(),
+                completion.route.as_deref().unwrap_or(request.uri().path()),
+            );
+        let request = request_body::wrap(request, capture, &completion.cx);
         let inner = {
             let _current = completion.cx.clone().attach();
             self.inner.call(request)

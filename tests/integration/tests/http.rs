@@ -463,9 +463,11 @@ async fn two_services_share_one_trace_through_the_client_layer() {
 async fn any_tower_service_and_its_errors_become_json_500s() {
     use tower::ServiceExt as _;
     let _t = start();
-    let failing = tower::service_fn(|_request: http::Request<Full<Bytes>>| async {
-        Err::<http::Response<Full<Bytes>>, _>(std::io::Error::other("backend refused"))
-    });
+    let failing = tower::service_fn(
+        |_request: http::Request<instrument::http::RequestBody<Full<Bytes>>>| async {
+            Err::<http::Response<Full<Bytes>>, _>(std::io::Error::other("backend refused"))
+        },
+    );
     let service = HttpLayer::new().layer(failing);
     let request = http::Request::post("/v1/jobs")
         .body(Full::new(Bytes::new()))
@@ -552,4 +554,80 @@ async fn original_names_mode_adds_the_old_names_and_4xx_errors() {
         matches!(not_found.status, Status::Error { .. }),
         "4xx is an error in this mode"
     );
+}
+
+async fn post_json(address: SocketAddr, path: &str, body: &str) -> Reply {
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{address}{path}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let response = client().request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_request_bodies_are_captured_on_opted_in_routes() {
+    let _t = start();
+    let echo = |body: String| async move { body };
+    let app = Router::new()
+        .route("/v1/agents/{agent_id}/messages", post(echo))
+        .route("/v1/other", post(echo))
+        .layer(HttpLayer::with_config(
+            HttpConfig::default()
+                .capture_request_body(["^POST /v1/agents/"])
+                .unwrap(),
+        ));
+    let address = serve(app).await;
+    let _ = spans();
+    let body = r#"{"message":"hi","max_tokens":5,"api_key":"sk-SECRET","nested":{"a":1}}"#;
+    let reply = post_json(address, "/v1/agents/a1/messages", body).await;
+    assert_eq!(reply.body, body, "the handler gets the body unchanged");
+    let other = post_json(address, "/v1/other", body).await;
+    assert_eq!(other.body, body);
+    let _limit =
+        instrument::capture::temporary_capture_config(instrument::capture::CaptureConfig {
+            max_value_bytes: 16,
+            ..Default::default()
+        });
+    let long = post_json(address, "/v1/agents/a2/messages", body).await;
+    assert_eq!(long.body, body, "a body past the limit streams through");
+    let all = wait_for_spans(3);
+    let captured = all
+        .iter()
+        .find(|s| attr(s, "url.path").as_deref() == Some("/v1/agents/a1/messages"))
+        .unwrap();
+    for (key, value) in [
+        ("http.request.body.message", "hi"),
+        ("http.request.body.max_tokens", "5"),
+        ("http.request.body.api_key", "[redacted]"),
+        ("http.request.body.nested", r#"{"a":1}"#),
+    ] {
+        assert_eq!(attr(captured, key).as_deref(), Some(value), "{key}");
+    }
+    for path in ["/v1/other", "/v1/agents/a2/messages"] {
+        let span = all
+            .iter()
+            .find(|s| attr(s, "url.path").as_deref() == Some(path))
+            .unwrap();
+        assert!(
+            span.attributes
+                .iter()
+                .all(|kv| !kv.key.as_str().starts_with("http.request.body.")),
+            "{path} records no body"
+        );
+    }
+    assert!(!all.iter().any(|s| {
+        s.attributes
+            .iter()
+            .any(|kv| kv.value.as_str().contains("SECRET"))
+    }));
 }
