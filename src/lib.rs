@@ -33,10 +33,54 @@ pub use instrument_macros::{Metrics, metric, trace_method};
 #[allow(deprecated)]
 pub use instrument_runtime::log_attributes;
 pub use instrument_runtime::{
-    ConfigGuard, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind, Telemetry,
-    TelemetryBuilder, TelemetryGuard, get_trace_id, init, is_enabled, log_event, metrics_enabled,
-    set_span_attributes,
+    ConfigGuard, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind, TelemetryBuilder,
+    TelemetryGuard, get_trace_id, is_enabled, log_event, metrics_enabled, set_span_attributes,
 };
+
+/// Installs telemetry configured from the standard `OTEL_*` variables and returns the guard
+/// that flushes and shuts it down when dropped: OTLP when an endpoint is set, else the console.
+/// With the `tracing` feature it also installs the `tracing` bridge as the global subscriber.
+///
+/// ```no_run
+/// let _telemetry = instrument::init();
+/// ```
+pub fn init() -> TelemetryGuard {
+    prepare_integrations();
+    instrument_runtime::init()
+}
+
+/// Setup in code: `Telemetry::builder()` overrides what `init()` reads from the environment.
+///
+/// ```no_run
+/// use instrument::{Protocol, Telemetry};
+///
+/// let _telemetry = Telemetry::builder()
+///     .service_name("agent-server")
+///     .endpoint("http://127.0.0.1:4317")
+///     .protocol(Protocol::Grpc)
+///     .install()
+///     .expect("telemetry");
+/// ```
+#[derive(Debug)]
+pub struct Telemetry;
+
+impl Telemetry {
+    /// A builder starting from the environment's settings.
+    pub fn builder() -> TelemetryBuilder {
+        prepare_integrations();
+        instrument_runtime::Telemetry::builder()
+    }
+}
+
+/// Registers what the enabled integrations do once telemetry is installed.
+fn prepare_integrations() {
+    #[cfg(feature = "tracing")]
+    instrument_runtime::register_install_hook(instrument_runtime::tracing_bridge::install);
+}
+
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use instrument_runtime::tracing_bridge as tracing;
 
 /// Parameter capture: limits, exclusion and secret lists, and how excluded values keep their
 /// ids. The configuration is installed with `Telemetry::builder().config(..)` or changed at run

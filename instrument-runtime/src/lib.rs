@@ -27,6 +27,9 @@ pub mod pool;
 mod setup;
 mod span;
 mod state;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_bridge;
 
 pub use capture::{
     CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
@@ -52,7 +55,9 @@ pub use setup::{
 };
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
 pub use state::enabled as is_enabled;
-pub use state::{ConfigGuard, RuntimeConfig, meter, metrics_enabled};
+pub use state::{
+    ConfigGuard, InstallHook, RuntimeConfig, meter, metrics_enabled, register_install_hook,
+};
 
 /// Items the macro expansions name. Not a stable API.
 #[doc(hidden)]

@@ -14,6 +14,9 @@ use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
+/// The instrumentation scope (meter and tracer name) of everything the toolkit records.
+pub const SCOPE_NAME: &str = "instrument";
+
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static TRACER: ArcSwapOption<SdkTracer> = ArcSwapOption::const_empty();
 static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
@@ -201,3 +204,73 @@ pub trait RuntimeConfig: Send + 'static {
     /// Makes this the configuration in force (what its `set_*` function does).
     fn install(self);
 }
+
+/// A function an integration registers to run once telemetry is installed (the `tracing`
+/// bridge installs its subscriber this way). Registered by the facade before setup runs.
+pub type InstallHook = fn();
+
+static INSTALL_HOOKS: ArcSwapOption<Vec<InstallHook>> = ArcSwapOption::const_empty();
+
+/// Registers `hook` to run after every successful setup (once per function).
+pub fn register_install_hook(hook: InstallHook) {
+    INSTALL_HOOKS.rcu(|hooks| {
+        let mut updated: Vec<InstallHook> = hooks.as_deref().cloned().unwrap_or_default();
+        if !updated.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+            updated.push(hook);
+        }
+        Some(Arc::new(updated))
+    });
+}
+
+/// Runs the registered install hooks.
+pub(crate) fn run_install_hooks() {
+    if let Some(hooks) = &*INSTALL_HOOKS.load() {
+        for hook in hooks.iter() {
+            hook();
+        }
+    }
+}
+
+#[cfg(feature = "tracing")]
+mod logs {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use arc_swap::ArcSwapOption;
+    use opentelemetry::logs::LoggerProvider as _;
+    use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+
+    static LOGGER: ArcSwapOption<SdkLogger> = ArcSwapOption::const_empty();
+    static CONSOLE_LOGS: AtomicBool = AtomicBool::new(false);
+
+    /// Installs the provider log records are emitted into.
+    pub(crate) fn install_logger_provider(provider: SdkLoggerProvider) {
+        LOGGER.store(Some(std::sync::Arc::new(
+            provider.logger(super::SCOPE_NAME),
+        )));
+    }
+
+    /// Removes the installed logger.
+    pub(crate) fn uninstall_logger_provider() {
+        LOGGER.store(None);
+    }
+
+    /// Runs `f` with the installed logger, if any.
+    pub(crate) fn with_logger<R>(f: impl FnOnce(&SdkLogger) -> R) -> Option<R> {
+        LOGGER.load().as_deref().map(f)
+    }
+
+    /// Sets whether log records print under their span in the console tree.
+    pub(crate) fn set_console_logs(on: bool) {
+        CONSOLE_LOGS.store(on, Ordering::Release);
+    }
+
+    /// Whether log records print under their span in the console tree.
+    pub(crate) fn console_logs() -> bool {
+        CONSOLE_LOGS.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(feature = "tracing")]
+pub(crate) use logs::{
+    console_logs, install_logger_provider, set_console_logs, uninstall_logger_provider, with_logger,
+};

@@ -19,6 +19,8 @@ use crate::state;
 pub struct TelemetryGuard {
     pub(super) tracer_provider: Option<SdkTracerProvider>,
     pub(super) meter_provider: Option<SdkMeterProvider>,
+    #[cfg(feature = "tracing")]
+    pub(super) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
     pub(super) runtime: Option<ExporterRuntime>,
     pub(super) timeout: Duration,
 }
@@ -38,6 +40,8 @@ impl TelemetryGuard {
         Self {
             tracer_provider: None,
             meter_provider: None,
+            #[cfg(feature = "tracing")]
+            logger_provider: None,
             runtime: None,
             timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
@@ -56,6 +60,10 @@ impl TelemetryGuard {
             provider.force_flush().map_err(failed)?;
         }
         if let Some(provider) = &self.meter_provider {
+            provider.force_flush().map_err(failed)?;
+        }
+        #[cfg(feature = "tracing")]
+        if let Some(provider) = &self.logger_provider {
             provider.force_flush().map_err(failed)?;
         }
         Ok(())
@@ -81,6 +89,12 @@ impl TelemetryGuard {
             global::set_meter_provider(NoopMeterProvider::new());
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 result = result.and(Err(SetupError::Shutdown(e.to_string())));
+            }
+        }
+        #[cfg(feature = "tracing")]
+        if let Some(provider) = self.logger_provider.take() {
+            if let Err(e) = super::logs::shutdown(provider, self.timeout) {
+                result = result.and(Err(SetupError::Shutdown(e)));
             }
         }
         if let Some(runtime) = self.runtime.take() {

@@ -10,6 +10,8 @@ mod accounting;
 mod context_attributes;
 mod env;
 mod guard;
+#[cfg(feature = "tracing")]
+mod logs;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
@@ -44,8 +46,7 @@ use context_attributes::WithContextAttributes;
 use env::EnvSettings;
 use resource::ResourceInputs;
 
-/// Instrumentation scope name of the spans and metrics this crate makes.
-pub const SCOPE_NAME: &str = "instrument";
+pub use crate::state::SCOPE_NAME;
 /// Default timeout of one export.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on shutdown: the queue is drained and exported within it, or given up.
@@ -138,7 +139,14 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Option<Duration>,
 
     ignore_env: bool,
+    #[cfg(feature = "tracing")]
+    log_exporter: Option<LogSetup>,
 }
+
+/// How a custom log exporter becomes the logger provider.
+#[cfg(feature = "tracing")]
+type LogSetup =
+    Box<dyn FnOnce(opentelemetry_sdk::Resource) -> opentelemetry_sdk::logs::SdkLoggerProvider>;
 
 impl fmt::Debug for TelemetryBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -244,6 +252,23 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Sends log records (from the `tracing` bridge) to `exporter` through a batch processor
+    /// instead of OTLP or the console.
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_log_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::logs::LogExporter + 'static,
+    {
+        self.log_exporter = Some(Box::new(move |resource| {
+            opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+                .with_resource(resource)
+                .with_simple_exporter(exporter)
+                .build()
+        }));
+        self
+    }
+
     /// Sends metrics to `exporter` through a periodic reader instead of OTLP or the console.
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metric_exporter = Some(Box::new(move |b, interval| {
@@ -292,6 +317,8 @@ impl TelemetryBuilder {
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler);
+        #[cfg(feature = "tracing")]
+        let log_resource = resource.clone();
         let mut metrics = SdkMeterProvider::builder().with_resource(resource);
 
         let endpoint = match self.endpoint {
@@ -357,12 +384,28 @@ impl TelemetryBuilder {
         state::install_meter_provider(meter_provider.clone());
         global::set_tracer_provider(tracer_provider.clone());
         global::set_meter_provider(meter_provider.clone());
-        Ok(TelemetryGuard {
+        let runtime = otlp.and_then(|o| o.runtime);
+        #[cfg(feature = "tracing")]
+        let logger_provider = logs::build(logs::LogsInputs {
+            ignore_env: self.ignore_env,
+            endpoint: endpoint.as_deref(),
+            protocol,
+            timeout,
+            resource: log_resource,
+            #[cfg(feature = "otlp")]
+            runtime: runtime.as_ref(),
+            custom: self.log_exporter,
+        });
+        let guard = TelemetryGuard {
             tracer_provider: Some(tracer_provider),
             meter_provider: Some(meter_provider),
-            runtime: otlp.and_then(|o| o.runtime),
+            #[cfg(feature = "tracing")]
+            logger_provider,
+            runtime,
             timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
-        })
+        };
+        state::run_install_hooks();
+        Ok(guard)
     }
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn build(
 
 /// The signal URL for a base endpoint: `http://host:4318` becomes `http://host:4318/v1/traces`;
 /// a URL that already has a path is used as it is.
-fn http_signal_url(endpoint: &str, signal: &str) -> String {
+pub(crate) fn http_signal_url(endpoint: &str, signal: &str) -> String {
     let after_scheme = endpoint
         .split_once("://")
         .map_or(endpoint, |(_, rest)| rest);

@@ -1,0 +1,182 @@
+//! The logs signal (feature `tracing`): a logger provider exporting OpenTelemetry log records
+//! over OTLP, chosen by `OTEL_LOGS_EXPORTER` (`otlp`, the default when an endpoint is set;
+//! `console`, the default otherwise, which prints each record under its span in the console
+//! tree; `none`) with `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` overriding the endpoint for logs.
+
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
+
+use super::Protocol;
+use crate::diagnostics::warn;
+use crate::state;
+
+/// Where log records go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogsDestination {
+    /// Over OTLP.
+    Otlp,
+    /// As events of their span, printed in the console tree.
+    Console,
+    /// Nowhere.
+    Off,
+}
+
+/// `OTEL_LOGS_EXPORTER`, or the default for whether an OTLP endpoint is set.
+pub(crate) fn destination(setting: Option<&str>, endpoint_set: bool) -> LogsDestination {
+    match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => {
+            if endpoint_set {
+                LogsDestination::Otlp
+            } else {
+                LogsDestination::Console
+            }
+        }
+        Some("otlp") => LogsDestination::Otlp,
+        Some("console") => LogsDestination::Console,
+        Some("none") => LogsDestination::Off,
+        Some(other) => {
+            warn(&format!(
+                "OTEL_LOGS_EXPORTER: unknown value {other:?} (known: otlp, console, none); using the default"
+            ));
+            destination(None, endpoint_set)
+        }
+    }
+}
+
+/// A logger provider exporting to `exporter` through a batch processor, installed for the
+/// bridges to emit into.
+pub(crate) fn install_provider(
+    exporter: impl LogExporter + 'static,
+    resource: Resource,
+) -> SdkLoggerProvider {
+    let provider = SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build();
+    state::install_logger_provider(provider.clone());
+    provider
+}
+
+/// Flushes and shuts `provider` down within `timeout`.
+pub(crate) fn shutdown(provider: SdkLoggerProvider, timeout: Duration) -> Result<(), String> {
+    state::uninstall_logger_provider();
+    provider
+        .shutdown_with_timeout(timeout)
+        .map_err(|e| e.to_string())
+}
+
+/// The OTLP log exporter for `endpoint` (the logs endpoint, when set, is used as it is).
+#[cfg(feature = "otlp")]
+pub(crate) fn otlp_exporter(
+    endpoint: &str,
+    logs_endpoint: Option<&str>,
+    protocol: Protocol,
+    timeout: Duration,
+    runtime: Option<&tokio::runtime::Runtime>,
+) -> Result<opentelemetry_otlp::LogExporter, String> {
+    use opentelemetry_otlp::WithExportConfig;
+    let built = match protocol {
+        Protocol::Grpc => {
+            let _entered = runtime.map(tokio::runtime::Runtime::enter);
+            opentelemetry_otlp::LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(logs_endpoint.unwrap_or(endpoint))
+                .with_timeout(timeout)
+                .build()
+        }
+        Protocol::HttpProtobuf => opentelemetry_otlp::LogExporter::builder()
+            .with_http()
+            .with_endpoint(
+                logs_endpoint
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| super::otlp::http_signal_url(endpoint, "logs")),
+            )
+            .with_timeout(timeout)
+            .build(),
+    };
+    built.map_err(|e| e.to_string())
+}
+
+/// What setup hands the logs pipeline.
+pub(crate) struct LogsInputs<'a> {
+    pub ignore_env: bool,
+    pub endpoint: Option<&'a str>,
+    pub protocol: Protocol,
+    pub timeout: Duration,
+    pub resource: Resource,
+    #[cfg(feature = "otlp")]
+    pub runtime: Option<&'a tokio::runtime::Runtime>,
+    pub custom: Option<Box<dyn FnOnce(Resource) -> SdkLoggerProvider>>,
+}
+
+/// Builds and installs the logger provider the inputs call for, if any.
+pub(crate) fn build(inputs: LogsInputs<'_>) -> Option<SdkLoggerProvider> {
+    let var = |name: &str| {
+        (!inputs.ignore_env)
+            .then(|| std::env::var(name).ok())
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    };
+    if let Some(custom) = inputs.custom {
+        state::set_console_logs(false);
+        let provider = custom(inputs.resource);
+        state::install_logger_provider(provider.clone());
+        return Some(provider);
+    }
+    let logs_endpoint = var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+    let endpoint_set = inputs.endpoint.is_some() || logs_endpoint.is_some();
+    let chosen = destination(var("OTEL_LOGS_EXPORTER").as_deref(), endpoint_set);
+    state::set_console_logs(chosen == LogsDestination::Console);
+    if chosen != LogsDestination::Otlp {
+        return None;
+    }
+    otlp_provider(&inputs, logs_endpoint.as_deref())
+}
+
+#[cfg(feature = "otlp")]
+fn otlp_provider(
+    inputs: &LogsInputs<'_>,
+    logs_endpoint: Option<&str>,
+) -> Option<SdkLoggerProvider> {
+    let endpoint = inputs.endpoint.or(logs_endpoint)?;
+    match otlp_exporter(
+        endpoint,
+        logs_endpoint,
+        inputs.protocol,
+        inputs.timeout,
+        inputs.runtime,
+    ) {
+        Ok(exporter) => Some(install_provider(exporter, inputs.resource.clone())),
+        Err(error) => {
+            warn(&format!(
+                "OTLP logs exporter: {error}; log records are not exported"
+            ));
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp_provider(
+    _inputs: &LogsInputs<'_>,
+    _logs_endpoint: Option<&str>,
+) -> Option<SdkLoggerProvider> {
+    warn("OTLP logs need the `otlp` feature; log records are not exported");
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_go_where_the_setting_says() {
+        assert_eq!(destination(None, true), LogsDestination::Otlp);
+        assert_eq!(destination(None, false), LogsDestination::Console);
+        assert_eq!(destination(Some("none"), true), LogsDestination::Off);
+        assert_eq!(destination(Some("CONSOLE"), true), LogsDestination::Console);
+        assert_eq!(destination(Some("bogus"), false), LogsDestination::Console);
+    }
+}

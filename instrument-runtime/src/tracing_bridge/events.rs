@@ -1,0 +1,120 @@
+//! `tracing` events as OpenTelemetry log records: severity from the level, the `message` as
+//! body, the other fields as attributes (bounded and redacted), and the trace and span ids of
+//! the current context (the SDK's logger reads them). `log` crate records arrive as events too.
+//! With the console exporter, an event inside a span is printed under it in the tree (as a span
+//! event). An event at `error` level does not change its span's status.
+
+use std::time::SystemTime;
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, KeyValue, Value};
+use tracing_core::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::fields::Fields;
+use super::spans::{TARGET_KEY, bridged_context};
+use crate::state;
+
+/// Name of the span event a log line becomes on the console.
+pub const LOG_EVENT: &str = "log";
+
+/// The layer bridging `tracing` events.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct EventBridge;
+
+/// A span attribute value as a log attribute value.
+fn any_value(value: &Value) -> AnyValue {
+    match value {
+        Value::Bool(b) => AnyValue::Boolean(*b),
+        Value::I64(i) => AnyValue::Int(*i),
+        Value::F64(f) => AnyValue::Double(*f),
+        other => AnyValue::from(other.to_string()),
+    }
+}
+
+fn severity(level: &Level) -> (Severity, &'static str) {
+    match *level {
+        Level::TRACE => (Severity::Trace, "TRACE"),
+        Level::DEBUG => (Severity::Debug, "DEBUG"),
+        Level::INFO => (Severity::Info, "INFO"),
+        Level::WARN => (Severity::Warn, "WARN"),
+        Level::ERROR => (Severity::Error, "ERROR"),
+    }
+}
+
+/// Where an event happened: the current OpenTelemetry context when it holds a span (the
+/// innermost, whichever API opened it), else the context of the event's `tracing` parent — the
+/// span a library entered on another thread (sqlx's SQLite worker enters its caller's span).
+fn event_context<S>(event: &Event<'_>, ctx: &LayerContext<'_, S>) -> Context
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let current = Context::current();
+    if current.span().span_context().is_valid() {
+        return current;
+    }
+    ctx.event_span(event)
+        .and_then(|span| bridged_context(&span))
+        .unwrap_or(current)
+}
+
+impl<S> Layer<S> for EventBridge
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        let console = state::console_logs();
+        let logging = state::with_logger(|_| ()).is_some();
+        if !console && !logging {
+            return;
+        }
+        let metadata = event.metadata();
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let message = fields.message.take().unwrap_or_default();
+        let attributes = fields.attributes();
+        let (severity, severity_text) = severity(metadata.level());
+        let cx = event_context(event, &ctx);
+        if logging {
+            state::with_logger(|logger| {
+                let mut record = logger.create_log_record();
+                let now = SystemTime::now();
+                record.set_timestamp(now);
+                record.set_observed_timestamp(now);
+                record.set_severity_number(severity);
+                record.set_severity_text(severity_text);
+                record.set_target(metadata.target().to_owned());
+                record.set_body(AnyValue::from(message.clone()));
+                let span = cx.span();
+                let context = span.span_context();
+                if context.is_valid() {
+                    record.set_trace_context(
+                        context.trace_id(),
+                        context.span_id(),
+                        Some(context.trace_flags()),
+                    );
+                }
+                record.add_attributes(
+                    attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), any_value(&kv.value))),
+                );
+                logger.emit(record);
+            });
+        }
+        if console {
+            let span = cx.span();
+            if span.is_recording() {
+                let mut event_attributes = vec![
+                    KeyValue::new("level", severity_text),
+                    KeyValue::new("message", message),
+                    KeyValue::new(TARGET_KEY, metadata.target()),
+                ];
+                event_attributes.extend(attributes);
+                span.add_event(LOG_EVENT, event_attributes);
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The `tracing` bridge (feature `tracing`): one trace for the whole service.
+//!
+//! - `tracing` spans (the application's `info_span!`, sqlx's, hyper's) join the toolkit's traces
+//!   in both directions, with their fields as attributes under the capture rules;
+//! - `tracing` events, and `log` records, become OpenTelemetry log records carrying the current
+//!   trace and span ids, exported over OTLP logs (`OTEL_LOGS_EXPORTER`,
+//!   `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), or printed under their span on the console;
+//! - [`WithTraceIds`] prints `trace_id`/`span_id` on `tracing_subscriber::fmt` lines.
+//!
+//! `instrument::init()` installs a global subscriber with the bridge and an `EnvFilter` from
+//! `RUST_LOG` (default `info`). When the application sets its own global subscriber, setup says
+//! so once, and the application adds [`layer()`] to its registry:
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! use tracing_subscriber::util::SubscriberInitExt as _;
+//!
+//! let _ = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::new("info"))
+//!     .with(instrument::tracing::layer())
+//!     .with(tracing_subscriber::fmt::layer())
+//!     .try_init();
+//! let _telemetry = instrument::init(); // says the global subscriber is taken, once
+//! ```
+
+mod events;
+mod fields;
+mod spans;
+mod text;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing_core::Subscriber;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+
+pub use events::LOG_EVENT;
+pub use spans::TARGET_KEY;
+pub use text::WithTraceIds;
+
+use crate::diagnostics::warn;
+
+/// The bridge as a `tracing_subscriber` layer, for an application that builds its own
+/// subscriber: `tracing_subscriber::registry().with(instrument::tracing::layer())`.
+pub fn layer<S>() -> impl Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    spans::SpanBridge.and_then(events::EventBridge)
+}
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the bridge as the global `tracing` subscriber (with `RUST_LOG` filtering, default
+/// `info`) and routes `log` records into it. Done by `instrument::init()` and the builder when
+/// the feature is on; when the application already set a global subscriber, it says so once and
+/// leaves it (add [`layer()`] to it instead).
+pub fn install() {
+    if INSTALLED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
+    if ::tracing::subscriber::set_global_default(subscriber).is_err() {
+        warn(
+            "a global `tracing` subscriber is already set: add `instrument::tracing::layer()` to it \
+             so that tracing spans and logs join the toolkit's traces",
+        );
+        return;
+    }
+    let _ = tracing_log::LogTracer::init();
+}

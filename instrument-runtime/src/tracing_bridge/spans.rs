@@ -1,0 +1,126 @@
+//! `tracing` spans as spans of the toolkit's traces, in both directions: a `tracing` span opened
+//! inside a `#[trace_method]` call (or under a remote parent the HTTP layer extracted) is its
+//! child, and while a `tracing` span is entered its span is the current OpenTelemetry context,
+//! so a `#[trace_method]` call inside it is its child. `tracing::Instrument` futures enter their
+//! span on every poll, so nesting holds across `.await` and `tokio::spawn`.
+//!
+//! Written for the toolkit rather than taken from `tracing-opentelemetry`: that layer keeps its
+//! own parent bookkeeping beside the OpenTelemetry context, which is what breaks traces when the
+//! two APIs mix; here the OpenTelemetry context is the only source of parents.
+
+use std::cell::RefCell;
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{CODE_FILE_PATH, CODE_LINE_NUMBER};
+use tracing_core::Subscriber;
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::fields::Fields;
+use crate::state;
+
+/// Attribute: the `tracing` target of a bridged span or event.
+pub const TARGET_KEY: &str = "instrument.tracing.target";
+
+/// The OpenTelemetry context of a bridged `tracing` span, kept in its extensions.
+struct Bridged(Context);
+
+/// The OpenTelemetry context of the bridged `tracing` span `span`, if it has one.
+pub(super) fn bridged_context<S>(
+    span: &tracing_subscriber::registry::SpanRef<'_, S>,
+) -> Option<Context>
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    span.extensions().get::<Bridged>().map(|b| b.0.clone())
+}
+
+thread_local! {
+    /// The contexts made current by entered `tracing` spans on this thread, innermost last.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The layer bridging `tracing` spans.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SpanBridge;
+
+impl<S> Layer<S> for SpanBridge
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if !state::enabled() {
+            return;
+        }
+        let parent = if let Some(parent) = attrs.parent() {
+            ctx.span(parent)
+                .and_then(|span| span.extensions().get::<Bridged>().map(|b| b.0.clone()))
+                .unwrap_or_else(Context::current)
+        } else if attrs.is_root() {
+            Context::new()
+        } else {
+            Context::current()
+        };
+        let metadata = attrs.metadata();
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        let mut attributes = vec![KeyValue::new(TARGET_KEY, metadata.target())];
+        if let Some(file) = metadata.file() {
+            attributes.push(KeyValue::new(CODE_FILE_PATH, file));
+        }
+        if let Some(line) = metadata.line() {
+            attributes.push(KeyValue::new(CODE_LINE_NUMBER, i64::from(line)));
+        }
+        attributes.extend(fields.attributes());
+        let cx = state::with_tracer(|tracer| {
+            let builder = SpanBuilder::from_name(metadata.name())
+                .with_kind(SpanKind::Internal)
+                .with_attributes(attributes);
+            parent.with_span(tracer.build_with_context(builder, &parent))
+        });
+        if let (Some(cx), Some(span)) = (cx, ctx.span(id)) {
+            span.extensions_mut().insert(Bridged(cx));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let extensions = span.extensions();
+        let Some(Bridged(cx)) = extensions.get::<Bridged>() else {
+            return;
+        };
+        let mut fields = Fields::default();
+        values.record(&mut fields);
+        cx.span().set_attributes(fields.attributes());
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let Some(cx) = span.extensions().get::<Bridged>().map(|b| b.0.clone()) else {
+            return;
+        };
+        let guard = cx.attach();
+        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let guard = ENTERED.with(|entered| {
+            let mut entered = entered.borrow_mut();
+            let position = entered
+                .iter()
+                .rposition(|(entered_id, _)| entered_id == id)?;
+            Some(entered.remove(position))
+        });
+        drop(guard);
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        if let Some(Bridged(cx)) = span.extensions_mut().remove::<Bridged>() {
+            state::run_span_end_hooks(&cx);
+            cx.span().end();
+        }
+    }
+}
