@@ -145,7 +145,8 @@ pub mod export {
     pub use instrument_runtime::{
         ConsoleExporter, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_EXPORT_BATCH_SIZE,
         DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats,
-        MAX_QUEUED_BYTES, SCOPE_NAME, export_stats, instrumentation_failures, render_trace,
+        LOG_EVENT, MAX_QUEUED_BYTES, SCOPE_NAME, export_stats, instrumentation_failures,
+        render_trace,
     };
 }
 

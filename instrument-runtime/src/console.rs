@@ -17,6 +17,14 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Attribute values longer than this are shortened in the console view (not in the data).
 const MAX_SHOWN_VALUE: usize = 120;
+
+/// Name of the span event a log record becomes on the console, printed as a log line under its
+/// span.
+pub const LOG_EVENT: &str = "log";
+/// Attribute of a console log event: the severity.
+pub(crate) const LOG_LEVEL_KEY: &str = "level";
+/// Attribute of a console log event: the message.
+pub(crate) const LOG_MESSAGE_KEY: &str = "message";
 /// Past this many spans waiting for their root, the waiting spans are printed as they are.
 const MAX_PENDING_SPANS: usize = 10_000;
 
@@ -166,6 +174,10 @@ fn render_span(
         let _ = writeln!(out, "{detail_prefix}{}", format_attribute(kv));
     }
     for event in span.events.iter() {
+        if event.name == LOG_EVENT {
+            let _ = writeln!(out, "{detail_prefix}{}", log_line(&event.attributes));
+            continue;
+        }
         let attrs: Vec<String> = event.attributes.iter().map(format_attribute).collect();
         let _ = writeln!(out, "{detail_prefix}! {} {}", event.name, attrs.join(" "));
     }
@@ -174,6 +186,35 @@ fn render_span(
             render_span(out, kid, children, &child_prefix, i + 1 == kids.len());
         }
     }
+}
+
+/// A log record printed under its span: `INFO message  key=value ...`.
+fn log_line(attributes: &[KeyValue]) -> String {
+    let text = |key: &str| {
+        attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+            .unwrap_or_default()
+    };
+    let rest: Vec<String> = attributes
+        .iter()
+        .filter(|kv| {
+            !matches!(kv.key.as_str(), LOG_LEVEL_KEY | LOG_MESSAGE_KEY)
+                && !kv.key.as_str().starts_with("instrument.")
+        })
+        .map(format_attribute)
+        .collect();
+    let mut line = format!(
+        "{} {}",
+        text(LOG_LEVEL_KEY),
+        shorten(&text(LOG_MESSAGE_KEY))
+    );
+    if !rest.is_empty() {
+        line.push_str("  ");
+        line.push_str(&rest.join(" "));
+    }
+    line
 }
 
 fn format_attribute(kv: &KeyValue) -> String {
@@ -240,6 +281,28 @@ mod tests {
             "{text}"
         );
         assert!(lines[4].starts_with("   └─ child-b  "), "{text}");
+    }
+
+    #[test]
+    fn log_events_print_as_log_lines_under_their_span() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        provider.tracer("t").in_span("handler", |cx| {
+            cx.span().add_event(
+                LOG_EVENT,
+                vec![
+                    KeyValue::new(LOG_LEVEL_KEY, "WARN"),
+                    KeyValue::new(LOG_MESSAGE_KEY, "slow storage"),
+                    KeyValue::new("instrument.tracing.target", "app"),
+                    KeyValue::new("ms", 250),
+                ],
+            );
+        });
+        let text = render_trace(&exporter.get_finished_spans().unwrap());
+        assert!(text.contains("   WARN slow storage  ms=250"), "{text}");
+        assert!(!text.contains("instrument.tracing.target"), "{text}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use capture::{
     TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name,
     temporary_capture_config,
 };
-pub use console::{ConsoleExporter, render_trace};
+pub use console::{ConsoleExporter, LOG_EVENT, render_trace};
 #[allow(deprecated)]
 pub use current::log_attributes;
 pub use current::{

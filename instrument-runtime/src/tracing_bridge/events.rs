@@ -15,10 +15,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
 use super::spans::{TARGET_KEY, bridged_context};
+use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 use crate::state;
-
-/// Name of the span event a log line becomes on the console.
-pub const LOG_EVENT: &str = "log";
 
 /// The layer bridging `tracing` events.
 #[derive(Debug, Default, Clone, Copy)]
@@ -108,8 +106,8 @@ where
             let span = cx.span();
             if span.is_recording() {
                 let mut event_attributes = vec![
-                    KeyValue::new("level", severity_text),
-                    KeyValue::new("message", message),
+                    KeyValue::new(LOG_LEVEL_KEY, severity_text),
+                    KeyValue::new(LOG_MESSAGE_KEY, message),
                     KeyValue::new(TARGET_KEY, metadata.target()),
                 ];
                 event_attributes.extend(attributes);

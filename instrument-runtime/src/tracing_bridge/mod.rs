@@ -36,7 +36,6 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
-pub use events::LOG_EVENT;
 pub use spans::TARGET_KEY;
 pub use text::WithTraceIds;
 
