@@ -36,6 +36,7 @@ fn start() -> MutexGuard<'static, ()> {
             .service_name("tracing-bridge-tests")
             .with_simple_exporter(spans.clone())
             .with_log_exporter(logs.clone())
+            .with_metric_exporter(opentelemetry_sdk::metrics::InMemoryMetricExporter::default())
             .install()
             .unwrap();
         Installed { spans, logs, guard }
@@ -306,6 +307,87 @@ async fn sqlx_events_land_in_the_callers_trace() {
         assert_eq!(
             record.trace_context().map(|c| c.trace_id),
             Some(caller.span_context.trace_id())
+        );
+    }
+}
+
+#[trace_method]
+fn uses_the_log_crate() {
+    log::warn!(target: "legacy", "from the log crate");
+}
+
+#[test]
+fn log_crate_records_are_bridged() {
+    let _t = start();
+    uses_the_log_crate();
+    let (spans, logs) = finished();
+    let caller = span(&spans, "uses_the_log_crate");
+    let record = log(&logs, "from the log crate");
+    assert_eq!(record.severity_number(), Some(Severity::Warn));
+    assert_eq!(
+        record.trace_context().unwrap().span_id,
+        caller.span_context.span_id()
+    );
+}
+
+#[trace_method]
+fn lookup(agent_id: &str) -> usize {
+    tracing::info!(agent_id, "looking up");
+    agent_id.len()
+}
+
+async fn handler() -> String {
+    let span = tracing::info_span!("handler_work");
+    span.in_scope(|| {
+        tracing::info!("handling");
+        lookup("a1").to_string()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_parent_is_the_parent_of_both_kinds() {
+    let _t = start();
+    let app = axum::Router::new()
+        .route("/work", axum::routing::get(handler))
+        .layer(instrument::http::HttpLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let remote_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .get(format!("http://{address}/work"))
+        .header(
+            "traceparent",
+            format!("00-{remote_trace}-00f067aa0ba902b7-01"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "2");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (spans, logs) = finished();
+    let server = span(&spans, "GET /work");
+    assert_eq!(
+        format!("{:016x}", server.parent_span_id),
+        "00f067aa0ba902b7"
+    );
+    let work = span(&spans, "handler_work");
+    let traced = span(&spans, "lookup");
+    assert_eq!(work.parent_span_id, server.span_context.span_id());
+    assert_eq!(traced.parent_span_id, work.span_context.span_id());
+    for s in [server, work, traced] {
+        assert_eq!(
+            format!("{:032x}", s.span_context.trace_id()),
+            remote_trace,
+            "{}",
+            s.name
+        );
+    }
+    for text in ["handling", "looking up"] {
+        let record = log(&logs, text);
+        assert_eq!(
+            format!("{:032x}", record.trace_context().unwrap().trace_id),
+            remote_trace
         );
     }
 }
