@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -24,6 +30,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -32,7 +39,7 @@ use prost::Message;
 pub enum Wire {
     /// OTLP/gRPC.
     Grpc,
-    /// OTLP/HTTP: `/v1/traces` and `/v1/metrics`, protobuf or JSON bodies.
+    /// OTLP/HTTP: `/v1/traces`, `/v1/metrics` and `/v1/logs`, protobuf or JSON bodies.
     Http,
 }
 
@@ -43,6 +50,7 @@ pub struct Received {
     spans: Mutex<Vec<Span>>,
     span_count: AtomicUsize,
     metric_requests: Mutex<Vec<ExportMetricsServiceRequest>>,
+    log_records: Mutex<Vec<LogRecord>>,
     attempts: AtomicUsize,
     refused: AtomicUsize,
     refuse_next: AtomicUsize,
@@ -90,6 +98,15 @@ impl Received {
 
     fn store_metrics(&self, request: ExportMetricsServiceRequest) {
         self.metric_requests.lock().unwrap().push(request);
+    }
+
+    fn store_logs(&self, request: ExportLogsServiceRequest) {
+        let records = request
+            .resource_logs
+            .into_iter()
+            .flat_map(|r| r.scope_logs)
+            .flat_map(|s| s.log_records);
+        self.log_records.lock().unwrap().extend(records);
     }
 }
 
@@ -174,6 +191,40 @@ async fn http_traces(received: Arc<Received>, headers: HeaderMap, body: Bytes) -
             answer(
                 &headers,
                 ExportTraceServiceResponse {
+                    partial_success: None,
+                },
+            )
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        if !self.0.admit().await {
+            return Err(tonic::Status::unavailable("refusing on purpose"));
+        }
+        self.0.store_logs(request.into_inner());
+        Ok(tonic::Response::new(ExportLogsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+async fn http_logs(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
+    if !received.admit().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
+    }
+    match decode::<ExportLogsServiceRequest>(&headers, &body) {
+        Ok(request) => {
+            received.store_logs(request);
+            answer(
+                &headers,
+                ExportLogsServiceResponse {
                     partial_success: None,
                 },
             )
@@ -282,14 +333,15 @@ impl Receiver {
                 runtime.spawn(
                     tonic::transport::Server::builder()
                         .add_service(TraceServiceServer::new(service.clone()))
-                        .add_service(MetricsServiceServer::new(service))
+                        .add_service(MetricsServiceServer::new(service.clone()))
+                        .add_service(LogsServiceServer::new(service))
                         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
                             listener,
                         )),
                 );
             }
             Wire::Http => {
-                let (traces, metrics) = (received.clone(), received);
+                let (traces, metrics, logs) = (received.clone(), received.clone(), received);
                 let app = axum::Router::new()
                     .route(
                         "/v1/traces",
@@ -301,6 +353,12 @@ impl Receiver {
                         "/v1/metrics",
                         axum::routing::post(move |headers, body| {
                             http_metrics(metrics.clone(), headers, body)
+                        }),
+                    )
+                    .route(
+                        "/v1/logs",
+                        axum::routing::post(move |headers, body| {
+                            http_logs(logs.clone(), headers, body)
                         }),
                     )
                     .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
@@ -350,6 +408,11 @@ impl Receiver {
     /// Metric export requests received so far.
     pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
         self.received.metric_requests.lock().unwrap().clone()
+    }
+
+    /// Log records received so far.
+    pub fn log_records(&self) -> Vec<LogRecord> {
+        self.received.log_records.lock().unwrap().clone()
     }
 
     /// Export requests that arrived (answered or refused).
