@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Instructions per call of each overhead case on the calling thread, counted by callgrind:
-# a stable figure on a shared machine, where timings are noisy. Needs valgrind.
-#   bash benches/instructions.sh
+# Instructions per call of each case of a bench (default `overhead`; also `tracing_bridge`) on
+# the calling thread, counted by callgrind: a stable figure on a shared machine, where timings
+# are noisy. Needs valgrind.
+#   bash benches/instructions.sh [bench]
 set -euo pipefail
 cd "$(dirname "$0")"
+bench=${1:-overhead}
 calls=${OVERHEAD_CALLS:-20000}
-binary=$(cargo bench -p instrument-benches --bench overhead --no-run --message-format=json 2>/dev/null \
-  | grep -o '"executable":"[^"]*overhead[^"]*"' | tail -1 | cut -d'"' -f4)
+binary=$(cargo bench -p instrument-benches --bench "$bench" --no-run --message-format=json 2>/dev/null \
+  | grep -o "\"executable\":\"[^\"]*/${bench}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
 OVERHEAD_CALLS=$calls valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$binary" >/dev/null 2>&1
 callgrind_annotate --inclusive=yes --threshold=100 "$out/cg.out" 2>/dev/null \
-  | grep -E 'overhead::case_[a-z_]+ ' \
-  | sed -E 's/^ *([0-9,]+) .*overhead::(case_[a-z_]+) .*/\2 \1/' \
-  | awk -v calls="$calls" '{ gsub(",", "", $2); printf "%-28s %10.0f instructions/call\n", $1, $2 / calls }' \
+  | grep -E "${bench}::case_[a-z_]+ " \
+  | sed -E "s/^ *([0-9,]+) .*${bench}::(case_[a-z_]+) .*/\2 \1/" \
+  | awk -v calls="$calls" '{ gsub(",", "", $2); printf "%-34s %10.0f instructions/call\n", $1, $2 / calls }' \
   | sort
 rm -rf "$out"

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -31,5 +32,11 @@ impl PushMetricExporter for Discard {
     }
     fn temporality(&self) -> Temporality {
         Temporality::Cumulative
+    }
+}
+
+impl LogExporter for Discard {
+    fn export(&self, _batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
     }
 }

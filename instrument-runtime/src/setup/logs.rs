@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 
+#[cfg(feature = "otlp")]
 use super::Protocol;
 use crate::diagnostics::warn;
 use crate::state;
@@ -47,8 +48,9 @@ pub(crate) fn destination(setting: Option<&str>, endpoint_set: bool) -> LogsDest
 
 /// A logger provider exporting to `exporter` through a batch processor, installed for the
 /// bridges to emit into.
+#[cfg(feature = "otlp")]
 pub(crate) fn install_provider(
-    exporter: impl LogExporter + 'static,
+    exporter: impl opentelemetry_sdk::logs::LogExporter + 'static,
     resource: Resource,
 ) -> SdkLoggerProvider {
     let provider = SdkLoggerProvider::builder()
@@ -103,7 +105,9 @@ pub(crate) fn otlp_exporter(
 pub(crate) struct LogsInputs<'a> {
     pub ignore_env: bool,
     pub endpoint: Option<&'a str>,
+    #[cfg(feature = "otlp")]
     pub protocol: Protocol,
+    #[cfg(feature = "otlp")]
     pub timeout: Duration,
     pub resource: Resource,
     #[cfg(feature = "otlp")]

@@ -253,7 +253,7 @@ impl TelemetryBuilder {
     }
 
     /// Sends log records (from the `tracing` bridge) to `exporter` through a batch processor
-    /// instead of OTLP or the console.
+    /// instead of OTLP or the console (`force_flush` on the guard exports what is queued).
     #[cfg(feature = "tracing")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
     pub fn with_log_exporter<E>(mut self, exporter: E) -> Self
@@ -263,7 +263,7 @@ impl TelemetryBuilder {
         self.log_exporter = Some(Box::new(move |resource| {
             opentelemetry_sdk::logs::SdkLoggerProvider::builder()
                 .with_resource(resource)
-                .with_simple_exporter(exporter)
+                .with_batch_exporter(exporter)
                 .build()
         }));
         self
@@ -389,7 +389,9 @@ impl TelemetryBuilder {
         let logger_provider = logs::build(logs::LogsInputs {
             ignore_env: self.ignore_env,
             endpoint: endpoint.as_deref(),
+            #[cfg(feature = "otlp")]
             protocol,
+            #[cfg(feature = "otlp")]
             timeout,
             resource: log_resource,
             #[cfg(feature = "otlp")]

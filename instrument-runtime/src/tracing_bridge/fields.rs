@@ -2,6 +2,8 @@
 //! name looks like a secret is recorded as `[redacted]`, text is bounded by `max_value_bytes`,
 //! and one span or event records at most the span byte limit.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use opentelemetry::{KeyValue, Value};
@@ -19,15 +21,36 @@ pub(crate) struct Fields {
 impl Fields {
     /// The fields as bounded, redacted attributes.
     pub(crate) fn attributes(self) -> Vec<KeyValue> {
-        let config = capture_config();
         crate::current::bounded(self.values.into_iter().map(|(name, value)| {
-            if config.is_secret(name) {
+            if is_secret(name) {
                 (name, Value::from(REDACTED))
             } else {
                 (name, value)
             }
         }))
     }
+}
+
+thread_local! {
+    /// Whether each field name is a secret, under the capture configuration of a generation.
+    /// Field names are `'static` strings of their callsites: the address names the field.
+    static SECRET_NAMES: RefCell<(u32, HashMap<usize, bool>)> = RefCell::new((0, HashMap::new()));
+}
+
+/// Whether the field `name` holds a secret, decided once per name and configuration (the
+/// whole-word match over the secret list costs thousands of instructions).
+fn is_secret(name: &'static str) -> bool {
+    let generation = crate::capture::generation();
+    SECRET_NAMES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != generation {
+            *cache = (generation, HashMap::new());
+        }
+        *cache
+            .1
+            .entry(name.as_ptr() as usize)
+            .or_insert_with(|| crate::capture::with_config(|config| config.is_secret(name)))
+    })
 }
 
 impl Visit for Fields {
