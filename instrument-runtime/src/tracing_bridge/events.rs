@@ -4,10 +4,11 @@
 //! With the console exporter, an event inside a span is printed under it in the tree (as a span
 //! event). An event at `error` level does not change its span's status.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
@@ -17,6 +18,14 @@ use super::fields::Fields;
 use super::spans::{TARGET_KEY, bridged_context};
 use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 use crate::state;
+
+static ERROR_EVENTS_MARK_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// Whether an event at `error` level marks its span as failed (status ERROR with the event's
+/// message). Off by default: a span that logged an error and recovered did not fail.
+pub fn error_events_mark_spans(on: bool) {
+    ERROR_EVENTS_MARK_SPANS.store(on, Ordering::Relaxed);
+}
 
 /// The layer bridging `tracing` events.
 #[derive(Debug, Default, Clone, Copy)]
@@ -75,6 +84,9 @@ where
         let attributes = fields.attributes();
         let (severity, severity_text) = severity(metadata.level());
         let cx = event_context(event, &ctx);
+        if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
+            cx.span().set_status(Status::error(message.clone()));
+        }
         if logging {
             state::with_logger(|logger| {
                 let mut record = logger.create_log_record();

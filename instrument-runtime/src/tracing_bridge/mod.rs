@@ -36,6 +36,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
+pub use events::error_events_mark_spans;
 pub use spans::TARGET_KEY;
 pub use text::WithTraceIds;
 

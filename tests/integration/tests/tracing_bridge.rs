@@ -391,3 +391,22 @@ async fn a_remote_parent_is_the_parent_of_both_kinds() {
         );
     }
 }
+
+#[trace_method]
+fn fails_loudly() {
+    tracing::error!("gave up");
+}
+
+#[test]
+fn error_events_mark_their_span_only_when_asked() {
+    let _t = start();
+    instrument::tracing::error_events_mark_spans(true);
+    fails_loudly();
+    instrument::tracing::error_events_mark_spans(false);
+    let (spans, _) = finished();
+    let failed = span(&spans, "fails_loudly");
+    assert_eq!(
+        failed.status,
+        opentelemetry::trace::Status::error("gave up")
+    );
+}
