@@ -92,7 +92,7 @@ pub(crate) fn bounded<K: Into<Key>, V: Into<Value>>(
 }
 
 /// The bytes of a value's text (strings) or its fixed size (numbers, booleans, arrays).
-fn value_len(value: &Value) -> usize {
+pub(crate) fn value_len(value: &Value) -> usize {
     match value {
         Value::String(s) => s.as_str().len(),
         Value::Array(array) => format!("{array}").len(),
@@ -112,7 +112,7 @@ fn bounded_key(key: Key) -> Option<Key> {
     Some(Key::new(text[..cut].to_owned()))
 }
 
-fn bounded_value(value: Value, max: usize) -> Value {
+pub(crate) fn bounded_value(value: Value, max: usize) -> Value {
     match value {
         Value::String(s) if s.as_str().len() > max => {
             let mut out = BoundedText::new(max);

@@ -78,7 +78,7 @@ where
             return;
         }
         let metadata = event.metadata();
-        let mut fields = Fields::default();
+        let mut fields = Fields::with_capacity(metadata.fields().len());
         event.record(&mut fields);
         let message = fields.message.take().unwrap_or_default();
         let attributes = fields.attributes();

@@ -9,8 +9,8 @@ use std::fmt;
 use opentelemetry::{KeyValue, Value};
 use tracing_core::field::{Field, Visit};
 
-use crate::capture::{REDACTED, capture_config};
-
+use crate::capture::{REDACTED, capture_config, with_config};
+use crate::current::{bounded_value, value_len};
 /// The fields of a span or event: its `message` apart, the others as values.
 #[derive(Default)]
 pub(crate) struct Fields {
@@ -19,15 +19,43 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    /// The fields as bounded, redacted attributes.
-    pub(crate) fn attributes(self) -> Vec<KeyValue> {
-        crate::current::bounded(self.values.into_iter().map(|(name, value)| {
-            if is_secret(name) {
-                (name, Value::from(REDACTED))
+    /// Room for `count` fields.
+    pub(crate) fn with_capacity(count: usize) -> Self {
+        Self {
+            message: None,
+            values: Vec::with_capacity(count),
+        }
+    }
+
+    /// How many fields (besides the message) were recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Appends the fields to `out` as attributes: secrets redacted, each value cut at
+    /// `max_value_bytes`, and no more than `max_span_bytes` in all.
+    pub(crate) fn append_attributes(self, out: &mut Vec<KeyValue>) {
+        let (max_value, mut budget) =
+            with_config(|config| (config.max_value_bytes, config.max_span_bytes));
+        for (name, value) in self.values {
+            let value = if is_secret(name) {
+                Value::from(REDACTED)
             } else {
-                (name, value)
-            }
-        }))
+                bounded_value(value, max_value.min(budget))
+            };
+            let Some(left) = budget.checked_sub(name.len() + value_len(&value)) else {
+                break;
+            };
+            budget = left;
+            out.push(KeyValue::new(name, value));
+        }
+    }
+
+    /// The fields as attributes (see [`Fields::append_attributes`]).
+    pub(crate) fn attributes(self) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(self.values.len());
+        self.append_attributes(&mut out);
+        out
     }
 }
 

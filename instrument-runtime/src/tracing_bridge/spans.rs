@@ -64,16 +64,17 @@ where
             Context::current()
         };
         let metadata = attrs.metadata();
-        let mut fields = Fields::default();
+        let mut fields = Fields::with_capacity(metadata.fields().len());
         attrs.record(&mut fields);
-        let mut attributes = vec![KeyValue::new(TARGET_KEY, metadata.target())];
+        let mut attributes = Vec::with_capacity(3 + fields.len());
+        attributes.push(KeyValue::new(TARGET_KEY, metadata.target()));
         if let Some(file) = metadata.file() {
             attributes.push(KeyValue::new(CODE_FILE_PATH, file));
         }
         if let Some(line) = metadata.line() {
             attributes.push(KeyValue::new(CODE_LINE_NUMBER, i64::from(line)));
         }
-        attributes.extend(fields.attributes());
+        fields.append_attributes(&mut attributes);
         let cx = state::with_tracer(|tracer| {
             let builder = SpanBuilder::from_name(metadata.name())
                 .with_kind(SpanKind::Internal)
@@ -91,7 +92,7 @@ where
         let Some(Bridged(cx)) = extensions.get::<Bridged>() else {
             return;
         };
-        let mut fields = Fields::default();
+        let mut fields = Fields::with_capacity(values.len());
         values.record(&mut fields);
         cx.span().set_attributes(fields.attributes());
     }
