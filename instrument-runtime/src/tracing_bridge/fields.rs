@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::{KeyValue, Value};
 use tracing_core::field::{Field, Visit};
@@ -59,10 +60,33 @@ impl Fields {
     }
 }
 
+/// Hashes a field name's address: addresses are already unique, so one multiply spreads them
+/// (SipHash would cost more than the rest of the lookup).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type ByAddress = HashMap<usize, bool, BuildHasherDefault<AddressHasher>>;
+
 thread_local! {
     /// Whether each field name is a secret, under the capture configuration of a generation.
     /// Field names are `'static` strings of their callsites: the address names the field.
-    static SECRET_NAMES: RefCell<(u32, HashMap<usize, bool>)> = RefCell::new((0, HashMap::new()));
+    static SECRET_NAMES: RefCell<(u32, ByAddress)> = RefCell::new((0, ByAddress::default()));
 }
 
 /// Whether the field `name` holds a secret, decided once per name and configuration (the
@@ -72,7 +96,7 @@ fn is_secret(name: &'static str) -> bool {
     SECRET_NAMES.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.0 != generation {
-            *cache = (generation, HashMap::new());
+            *cache = (generation, ByAddress::default());
         }
         *cache
             .1
