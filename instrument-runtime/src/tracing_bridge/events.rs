@@ -81,7 +81,7 @@ where
         let mut fields = Fields::with_capacity(metadata.fields().len());
         event.record(&mut fields);
         let message = fields.message.take().unwrap_or_default();
-        let attributes = fields.attributes();
+        let attributes = fields.attributes;
         let (severity, severity_text) = severity(metadata.level());
         let cx = event_context(event, &ctx);
         if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {

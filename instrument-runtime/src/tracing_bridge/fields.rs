@@ -12,51 +12,47 @@ use tracing_core::field::{Field, Visit};
 
 use crate::capture::{REDACTED, capture_config, with_config};
 use crate::current::{bounded_value, value_len};
-/// The fields of a span or event: its `message` apart, the others as values.
-#[derive(Default)]
+
+/// The fields of a span or event, read straight into attributes: its `message` apart, each
+/// other field redacted when its name is a secret, cut at `max_value_bytes`, and no more than
+/// `max_span_bytes` in all.
 pub(crate) struct Fields {
     pub message: Option<String>,
-    values: Vec<(&'static str, Value)>,
+    pub attributes: Vec<KeyValue>,
+    max_value: usize,
+    budget: usize,
 }
 
 impl Fields {
-    /// Room for `count` fields.
-    pub(crate) fn with_capacity(count: usize) -> Self {
+    /// Fields read into `attributes` (which may hold attributes already).
+    pub(crate) fn into(attributes: Vec<KeyValue>) -> Self {
+        let (max_value, budget) =
+            with_config(|config| (config.max_value_bytes, config.max_span_bytes));
         Self {
             message: None,
-            values: Vec::with_capacity(count),
+            attributes,
+            max_value,
+            budget,
         }
     }
 
-    /// How many fields (besides the message) were recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.values.len()
+    /// Fields read into a new list with room for `count`.
+    pub(crate) fn with_capacity(count: usize) -> Self {
+        Self::into(Vec::with_capacity(count))
     }
 
-    /// Appends the fields to `out` as attributes: secrets redacted, each value cut at
-    /// `max_value_bytes`, and no more than `max_span_bytes` in all.
-    pub(crate) fn append_attributes(self, out: &mut Vec<KeyValue>) {
-        let (max_value, mut budget) =
-            with_config(|config| (config.max_value_bytes, config.max_span_bytes));
-        for (name, value) in self.values {
-            let value = if is_secret(name) {
-                Value::from(REDACTED)
-            } else {
-                bounded_value(value, max_value.min(budget))
-            };
-            let Some(left) = budget.checked_sub(name.len() + value_len(&value)) else {
-                break;
-            };
-            budget = left;
-            out.push(KeyValue::new(name, value));
+    fn push(&mut self, name: &'static str, value: Value) {
+        let value = if is_secret(name) {
+            Value::from(REDACTED)
+        } else {
+            bounded_value(value, self.max_value.min(self.budget))
+        };
+        if let Some(left) = self.budget.checked_sub(name.len() + value_len(&value)) {
+            self.budget = left;
+            self.attributes.push(KeyValue::new(name, value));
+        } else {
+            self.budget = 0;
         }
-    }
-
-    /// The fields as attributes (see [`Fields::append_attributes`]).
-    pub(crate) fn attributes(self) -> Vec<KeyValue> {
-        let mut out = Vec::with_capacity(self.values.len());
-        self.append_attributes(&mut out);
-        out
     }
 }
 
@@ -110,27 +106,26 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = Some(value.to_owned());
         } else {
-            self.values
-                .push((field.name(), Value::from(value.to_owned())));
+            self.push(field.name(), Value::from(value.to_owned()));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.values.push((field.name(), Value::from(value)));
+        self.push(field.name(), Value::from(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         let value =
             i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
-        self.values.push((field.name(), value));
+        self.push(field.name(), value);
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.values.push((field.name(), Value::from(value)));
+        self.push(field.name(), Value::from(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.values.push((field.name(), Value::from(value)));
+        self.push(field.name(), Value::from(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -138,7 +133,7 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = Some(text);
         } else {
-            self.values.push((field.name(), Value::from(text)));
+            self.push(field.name(), Value::from(text));
         }
     }
 }

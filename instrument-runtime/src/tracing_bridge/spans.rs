@@ -64,9 +64,7 @@ where
             Context::current()
         };
         let metadata = attrs.metadata();
-        let mut fields = Fields::with_capacity(metadata.fields().len());
-        attrs.record(&mut fields);
-        let mut attributes = Vec::with_capacity(3 + fields.len());
+        let mut attributes = Vec::with_capacity(3 + metadata.fields().len());
         attributes.push(KeyValue::new(TARGET_KEY, metadata.target()));
         if let Some(file) = metadata.file() {
             attributes.push(KeyValue::new(CODE_FILE_PATH, file));
@@ -74,7 +72,9 @@ where
         if let Some(line) = metadata.line() {
             attributes.push(KeyValue::new(CODE_LINE_NUMBER, i64::from(line)));
         }
-        fields.append_attributes(&mut attributes);
+        let mut fields = Fields::into(attributes);
+        attrs.record(&mut fields);
+        let attributes = fields.attributes;
         let cx = state::with_tracer(|tracer| {
             let builder = SpanBuilder::from_name(metadata.name())
                 .with_kind(SpanKind::Internal)
@@ -94,7 +94,7 @@ where
         };
         let mut fields = Fields::with_capacity(values.len());
         values.record(&mut fields);
-        cx.span().set_attributes(fields.attributes());
+        cx.span().set_attributes(fields.attributes);
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
