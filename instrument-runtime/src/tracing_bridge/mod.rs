@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_core::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -53,6 +54,16 @@ where
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Sets the registry with `filter` and the bridge as the global subscriber; `false` when one is
+/// set already.
+fn set_global<F>(filter: F) -> bool
+where
+    F: Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+{
+    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
+    ::tracing::subscriber::set_global_default(subscriber).is_ok()
+}
+
 /// Installs the bridge as the global `tracing` subscriber (with `RUST_LOG` filtering, default
 /// `info`) and routes `log` records into it. Done by `instrument::init()` and the builder when
 /// the feature is on; when the application already set a global subscriber, it says so once and
@@ -61,9 +72,17 @@ pub fn install() {
     if INSTALLED.swap(true, Ordering::AcqRel) {
         return;
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
-    if ::tracing::subscriber::set_global_default(subscriber).is_err() {
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let installed = match directives.parse::<Targets>() {
+        // Plain `target=level` directives: the static filter, which costs nothing per span.
+        Ok(targets) => set_global(targets),
+        // Span and field directives need `EnvFilter`'s per-span matching.
+        Err(_) => set_global(EnvFilter::try_new(&directives).unwrap_or_else(|error| {
+            warn(&format!("RUST_LOG: {error}; using `info`"));
+            EnvFilter::new("info")
+        })),
+    };
+    if !installed {
         warn(
             "a global `tracing` subscriber is already set: add `instrument::tracing::layer()` to it \
              so that tracing spans and logs join the toolkit's traces",
