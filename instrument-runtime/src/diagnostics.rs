@@ -1,6 +1,9 @@
 //! Failures inside instrumentation: counted, reported on stderr at most once per interval, never
 //! raised into the user's program.
 
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,4 +63,37 @@ pub(crate) fn report_failure(what: &str) {
 /// Reports a configuration or setup problem on stderr. Not rate-limited: it happens once at setup.
 pub(crate) fn warn(what: &str) {
     eprintln!("instrument: warning: {what}");
+}
+
+thread_local! {
+    /// How many contained calls are running on this thread.
+    static CONTAINING: Cell<u32> = const { Cell::new(0) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Runs `f` (a user's `Debug` or `Serialize` impl called by instrumentation), catching a panic.
+/// A panic caught here is the caller's to count and report: the panic hook prints nothing for
+/// it, while every other panic (the user's own code) reaches the hook that was installed before.
+pub(crate) fn contain<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    if !std::thread::panicking() {
+        QUIET_HOOK.call_once(install_quiet_hook);
+    }
+    CONTAINING.with(|depth| depth.set(depth.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CONTAINING.with(|depth| depth.set(depth.get() - 1));
+    result
+}
+
+/// Wraps the panic hook in force: silent inside [`contain`], the previous hook elsewhere.
+fn install_quiet_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let contained = CONTAINING
+            .try_with(|depth| depth.get() > 0)
+            .unwrap_or(false);
+        if !contained {
+            previous(info);
+        }
+    }));
 }

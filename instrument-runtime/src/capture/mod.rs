@@ -10,8 +10,6 @@ mod config;
 mod ids;
 mod type_name;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use opentelemetry::KeyValue;
 
 pub(crate) use autoref::WriteStop;
@@ -28,7 +26,7 @@ pub(crate) use type_name::{base_type_name, type_path};
 
 pub(crate) use config::{generation, with_config};
 
-use crate::diagnostics::report_failure;
+use crate::diagnostics::{contain, report_failure};
 
 /// Attribute set on a span whose parameters did not all fit in `max_span_bytes`.
 pub const TRUNCATED_KEY: &str = "parameters.truncated";
@@ -150,7 +148,7 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
         return ValueText::Whole(text);
     }
     let mut out = BoundedText::with_buffer(SCRATCH.take(), limit);
-    let written = catch_unwind(AssertUnwindSafe(|| value.write_text(&mut out)));
+    let written = contain(|| value.write_text(&mut out));
     let cut = match written {
         Ok(Ok(())) => false,
         Ok(Err(WriteStop::Limit)) => true,
@@ -179,7 +177,7 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
 /// `<Vec<Message> (excluded, ids=[m1,m2,m3,m4,m5] (12 total))>` or `<Type (excluded)>`.
 pub(crate) fn excluded_placeholder(value: &dyn Capture) -> String {
     let ty = short_type_name(value.type_name());
-    let ids = catch_unwind(AssertUnwindSafe(|| value.ids())).unwrap_or_else(|_| {
+    let ids = contain(|| value.ids()).unwrap_or_else(|_| {
         report_failure("a parameter's Serialize impl panicked while looking for its id");
         Ids::None
     });

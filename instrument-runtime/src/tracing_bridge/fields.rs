@@ -12,6 +12,7 @@ use tracing_core::field::{Field, Visit};
 
 use crate::capture::{REDACTED, capture_config, with_config};
 use crate::current::{bounded_value, value_len};
+use crate::diagnostics::{contain, report_failure};
 
 /// The fields of a span or event, read straight into attributes: its `message` apart, each
 /// other field redacted when its name is a secret, cut at `max_value_bytes`, and no more than
@@ -138,10 +139,16 @@ impl Visit for Fields {
     }
 }
 
-/// `value`'s `Debug` text, cut at the capture limit while it is written.
+/// `value`'s `Debug` text, cut at the capture limit while it is written; a panicking impl gives
+/// `<formatting failed>` and is counted.
 fn bounded_debug(value: &dyn fmt::Debug) -> String {
     let limit = capture_config().max_value_bytes;
     let mut out = crate::capture::BoundedText::new(limit);
-    let _ = fmt::write(&mut out, format_args!("{value:?}"));
-    out.finish(None)
+    match contain(|| fmt::write(&mut out, format_args!("{value:?}"))) {
+        Ok(_) => out.finish(None),
+        Err(_) => {
+            report_failure("a tracing field's Debug impl panicked while being recorded");
+            "<formatting failed>".to_owned()
+        }
+    }
 }
