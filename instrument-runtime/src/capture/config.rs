@@ -34,21 +34,30 @@ pub const DEFAULT_EXCLUDED: [&str; 16] = [
 /// Parameter names never excluded by the default list.
 pub const DEFAULT_NEVER_EXCLUDED: [&str; 1] = ["request_data"];
 
-/// Name patterns that mark a parameter as a secret, recorded as `[redacted]`. A pattern matches
-/// when its `_`-separated words appear, in order and adjacent, among the parameter name's words
-/// (`openai_api_key` matches `api_key`; `max_tokens` does not match `token`).
-pub const DEFAULT_SECRET_NAMES: [&str; 11] = [
+/// Name patterns that mark a parameter, a field or an object key as a secret, recorded as
+/// `[redacted]`. A pattern matches when its words (split at `_`, `-` and `.`) appear, in order and
+/// adjacent, among the name's words, whatever the case (`openai_api_key` and `settings.auth.token`
+/// match; `max_tokens` does not match `token`).
+pub const DEFAULT_SECRET_NAMES: [&str; 19] = [
     "password",
     "passwd",
     "secret",
+    "client_secret",
     "token",
+    "access_token",
+    "refresh_token",
     "api_key",
     "apikey",
     "authorization",
+    "cookie",
+    "set-cookie",
+    "session",
     "credential",
     "credentials",
     "private_key",
     "secret_key",
+    "signature",
+    "sig",
 ];
 
 /// What parameter capture records and how much.
@@ -87,13 +96,23 @@ impl Default for CaptureConfig {
 }
 
 impl CaptureConfig {
-    /// Whether `name` looks like a secret under [`CaptureConfig::secret_names`].
+    /// Whether `name` looks like a secret under [`CaptureConfig::secret_names`]. Allocates
+    /// nothing: names and patterns are compared word by word, ignoring ASCII case.
     pub fn is_secret(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        let words: Vec<&str> = lower.split('_').filter(|w| !w.is_empty()).collect();
+        let mut words = [""; MAX_NAME_WORDS];
+        let count = split_words(name, &mut words);
+        let words = &words[..count];
         self.secret_names.iter().any(|pattern| {
-            let wanted: Vec<&str> = pattern.split('_').filter(|w| !w.is_empty()).collect();
-            !wanted.is_empty() && words.windows(wanted.len()).any(|window| window == wanted)
+            let mut wanted = [""; MAX_NAME_WORDS];
+            let wanted_count = split_words(pattern, &mut wanted);
+            let wanted = &wanted[..wanted_count];
+            !wanted.is_empty()
+                && words.windows(wanted.len()).any(|window| {
+                    window
+                        .iter()
+                        .zip(wanted)
+                        .all(|(word, want)| word.eq_ignore_ascii_case(want))
+                })
         })
     }
 
@@ -102,6 +121,33 @@ impl CaptureConfig {
         !self.never_excluded.iter().any(|n| n == name)
             && self.excluded_by_default.iter().any(|n| n == name)
     }
+}
+
+/// Most words of a name compared with the secret patterns (the rest are ignored).
+const MAX_NAME_WORDS: usize = 16;
+
+/// Splits `name` into its non-empty words at `_`, `-`, `.`, spaces and camelCase humps
+/// (`accessToken` is `access`, `Token`); returns how many.
+fn split_words<'a>(name: &'a str, words: &mut [&'a str; MAX_NAME_WORDS]) -> usize {
+    let mut count = 0;
+    for chunk in name.split(['_', '-', '.', ' ']).filter(|w| !w.is_empty()) {
+        let bytes = chunk.as_bytes();
+        let mut start = 0;
+        for i in 1..=bytes.len() {
+            let hump = i < bytes.len()
+                && bytes[i].is_ascii_uppercase()
+                && (bytes[i - 1].is_ascii_lowercase() || bytes[i - 1].is_ascii_digit());
+            if i == bytes.len() || hump {
+                if count == MAX_NAME_WORDS {
+                    return count;
+                }
+                words[count] = &chunk[start..i];
+                count += 1;
+                start = i;
+            }
+        }
+    }
+    count
 }
 
 static CONFIG: ConfigCell<CaptureConfig> = ConfigCell::new();
@@ -153,6 +199,14 @@ mod tests {
             "Authorization",
             "access_token",
             "apikey",
+            "settings.auth.token",
+            "Set-Cookie",
+            "x-api-key",
+            "client_secret",
+            "sessionToken",
+            "accessToken",
+            "apiKey",
+            "APIKey",
         ] {
             assert!(config.is_secret(name), "{name} should be secret");
         }
@@ -163,6 +217,8 @@ mod tests {
             "keyboard",
             "api",
             "passwords_count",
+            "maxTokens",
+            "signed_at",
         ] {
             assert!(!config.is_secret(name), "{name} should not be secret");
         }
