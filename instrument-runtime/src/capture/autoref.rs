@@ -100,7 +100,10 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
         std::any::type_name::<T>()
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
-        match serde_json::to_writer(&mut *out, self.0) {
+        let written = super::with_config(|config| {
+            serde_json::to_writer(&mut *out, &super::Redacted::new(self.0, config))
+        });
+        match written {
             Ok(()) => Ok(()),
             Err(_) if out.overflowed() => Err(WriteStop::Limit),
             Err(_) => Err(WriteStop::Failed),

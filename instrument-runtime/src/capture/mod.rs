@@ -8,6 +8,8 @@ mod autoref;
 mod bounded;
 mod config;
 mod ids;
+mod redact;
+mod secret_names;
 mod type_name;
 
 use opentelemetry::KeyValue;
@@ -25,6 +27,8 @@ pub use type_name::short_type_name;
 pub(crate) use type_name::{base_type_name, type_path};
 
 pub(crate) use config::{generation, with_config};
+pub(crate) use redact::Redacted;
+pub(crate) use secret_names::is_secret_static;
 
 use crate::diagnostics::{contain, report_failure};
 

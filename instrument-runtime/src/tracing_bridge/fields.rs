@@ -2,15 +2,12 @@
 //! name looks like a secret is recorded as `[redacted]`, text is bounded by `max_value_bytes`,
 //! and one span or event records at most the span byte limit.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::{KeyValue, Value};
 use tracing_core::field::{Field, Visit};
 
-use crate::capture::{REDACTED, capture_config, with_config};
+use crate::capture::{REDACTED, capture_config, is_secret_static, with_config};
 use crate::current::{bounded_value, value_len};
 use crate::diagnostics::{contain, report_failure};
 
@@ -43,7 +40,7 @@ impl Fields {
     }
 
     fn push(&mut self, name: &'static str, value: Value) {
-        let value = if is_secret(name) {
+        let value = if is_secret_static(name) {
             Value::from(REDACTED)
         } else {
             bounded_value(value, self.max_value.min(self.budget))
@@ -55,51 +52,6 @@ impl Fields {
             self.budget = 0;
         }
     }
-}
-
-/// Hashes a field name's address: addresses are already unique, so one multiply spreads them
-/// (SipHash would cost more than the rest of the lookup).
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type ByAddress = HashMap<usize, bool, BuildHasherDefault<AddressHasher>>;
-
-thread_local! {
-    /// Whether each field name is a secret, under the capture configuration of a generation.
-    /// Field names are `'static` strings of their callsites: the address names the field.
-    static SECRET_NAMES: RefCell<(u32, ByAddress)> = RefCell::new((0, ByAddress::default()));
-}
-
-/// Whether the field `name` holds a secret, decided once per name and configuration (the
-/// whole-word match over the secret list costs thousands of instructions).
-fn is_secret(name: &'static str) -> bool {
-    let generation = crate::capture::generation();
-    SECRET_NAMES.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != generation {
-            *cache = (generation, ByAddress::default());
-        }
-        *cache
-            .1
-            .entry(name.as_ptr() as usize)
-            .or_insert_with(|| crate::capture::with_config(|config| config.is_secret(name)))
-    })
 }
 
 impl Visit for Fields {

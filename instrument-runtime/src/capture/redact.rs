@@ -1,0 +1,587 @@
+//! Redaction inside structured values: a `Serialize` wrapper that writes `[redacted]` for the
+//! value of every struct field and map key whose name is a secret, at any depth, while the value
+//! is serialized (no second pass over the text, nothing serialized that is then thrown away).
+
+use serde::ser::{
+    self, Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant,
+    SerializeTuple, SerializeTupleStruct, SerializeTupleVariant, Serializer,
+};
+
+use super::REDACTED;
+use super::config::CaptureConfig;
+
+/// `value`, serialized with secret-named fields and keys at any depth redacted under `config`.
+pub(crate) struct Redacted<'a, T: ?Sized> {
+    value: &'a T,
+    config: &'a CaptureConfig,
+}
+
+impl<'a, T: ?Sized> Redacted<'a, T> {
+    pub(crate) fn new(value: &'a T, config: &'a CaptureConfig) -> Self {
+        Self { value, config }
+    }
+}
+
+impl<T: Serialize + ?Sized> Serialize for Redacted<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(Redacting {
+            inner: serializer,
+            config: self.config,
+        })
+    }
+}
+
+/// A serializer that wraps every nested value in [`Redacted`].
+struct Redacting<'c, S> {
+    inner: S,
+    config: &'c CaptureConfig,
+}
+
+/// A compound serializer (sequence, tuple, map, struct) of [`Redacting`].
+struct Compound<'c, C> {
+    inner: C,
+    config: &'c CaptureConfig,
+    /// For maps: whether the value of the key just written is a secret.
+    redact_next: bool,
+}
+
+impl<'c, C> Compound<'c, C> {
+    fn new(inner: C, config: &'c CaptureConfig) -> Self {
+        Self {
+            inner,
+            config,
+            redact_next: false,
+        }
+    }
+}
+
+macro_rules! forward {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $method(self, $($arg: $ty),*) -> Result<Self::Ok, Self::Error> {
+            self.inner.$method($($arg),*)
+        }
+    )*};
+}
+
+impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Compound<'c, S::SerializeSeq>;
+    type SerializeTuple = Compound<'c, S::SerializeTuple>;
+    type SerializeTupleStruct = Compound<'c, S::SerializeTupleStruct>;
+    type SerializeTupleVariant = Compound<'c, S::SerializeTupleVariant>;
+    type SerializeMap = Compound<'c, S::SerializeMap>;
+    type SerializeStruct = Compound<'c, S::SerializeStruct>;
+    type SerializeStructVariant = Compound<'c, S::SerializeStructVariant>;
+
+    forward! {
+        serialize_bool(v: bool);
+        serialize_i8(v: i8);
+        serialize_i16(v: i16);
+        serialize_i32(v: i32);
+        serialize_i64(v: i64);
+        serialize_i128(v: i128);
+        serialize_u8(v: u8);
+        serialize_u16(v: u16);
+        serialize_u32(v: u32);
+        serialize_u64(v: u64);
+        serialize_u128(v: u128);
+        serialize_f32(v: f32);
+        serialize_f64(v: f64);
+        serialize_char(v: char);
+        serialize_str(v: &str);
+        serialize_bytes(v: &[u8]);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(name: &'static str);
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str);
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        self.inner
+            .serialize_some(&Redacted::new(value, self.config))
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.inner
+            .serialize_newtype_struct(name, &Redacted::new(value, self.config))
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.inner.serialize_newtype_variant(
+            name,
+            index,
+            variant,
+            &Redacted::new(value, self.config),
+        )
+    }
+
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        Ok(Compound::new(self.inner.serialize_seq(len)?, self.config))
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
+        Ok(Compound::new(self.inner.serialize_tuple(len)?, self.config))
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        Ok(Compound::new(
+            self.inner.serialize_tuple_struct(name, len)?,
+            self.config,
+        ))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, S::Error> {
+        Ok(Compound::new(
+            self.inner
+                .serialize_tuple_variant(name, index, variant, len)?,
+            self.config,
+        ))
+    }
+
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
+        Ok(Compound::new(self.inner.serialize_map(len)?, self.config))
+    }
+
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
+        Ok(Compound::new(
+            self.inner.serialize_struct(name, len)?,
+            self.config,
+        ))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, S::Error> {
+        Ok(Compound::new(
+            self.inner
+                .serialize_struct_variant(name, index, variant, len)?,
+            self.config,
+        ))
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
+    }
+}
+
+macro_rules! elements {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl<C: $trait> $trait for Compound<'_, C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+                self.inner.$method(&Redacted::new(value, self.config))
+            }
+
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.inner.end()
+            }
+        }
+    )*};
+}
+
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl<C: $trait> $trait for Compound<'_, C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), C::Error> {
+                if super::is_secret_static(key) {
+                    self.inner.serialize_field(key, REDACTED)
+                } else {
+                    self.inner.serialize_field(key, &Redacted::new(value, self.config))
+                }
+            }
+
+            fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+                self.inner.skip_field(key)
+            }
+
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.inner.end()
+            }
+        }
+    )*};
+}
+
+fields!(SerializeStruct, SerializeStructVariant);
+
+impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), C::Error> {
+        self.redact_next = key_is_secret(key, self.config);
+        self.inner.serialize_key(key)
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        if std::mem::take(&mut self.redact_next) {
+            self.inner.serialize_value(REDACTED)
+        } else {
+            self.inner
+                .serialize_value(&Redacted::new(value, self.config))
+        }
+    }
+
+    fn end(self) -> Result<C::Ok, C::Error> {
+        self.inner.end()
+    }
+}
+
+/// Whether a map key is a string naming a secret.
+fn key_is_secret<T: Serialize + ?Sized>(key: &T, config: &CaptureConfig) -> bool {
+    key.serialize(KeyName)
+        .is_ok_and(|name| name.is_some_and(|name| config.is_secret(&name)))
+}
+
+/// Reads a map key's text: strings and chars; anything else has no name.
+struct KeyName;
+
+/// The error of [`KeyName`] on keys that are not text.
+#[derive(Debug)]
+struct NotText;
+
+impl std::fmt::Display for NotText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a text key")
+    }
+}
+
+impl std::error::Error for NotText {}
+
+impl ser::Error for NotText {
+    fn custom<T: std::fmt::Display>(_msg: T) -> Self {
+        NotText
+    }
+}
+
+macro_rules! not_text {
+    ($($method:ident($($ty:ty),*);)*) => {$(
+        fn $method(self, $(_: $ty),*) -> Result<Self::Ok, NotText> {
+            Ok(None)
+        }
+    )*};
+}
+
+impl Serializer for KeyName {
+    type Ok = Option<String>;
+    type Error = NotText;
+    type SerializeSeq = ser::Impossible<Option<String>, NotText>;
+    type SerializeTuple = ser::Impossible<Option<String>, NotText>;
+    type SerializeTupleStruct = ser::Impossible<Option<String>, NotText>;
+    type SerializeTupleVariant = ser::Impossible<Option<String>, NotText>;
+    type SerializeMap = ser::Impossible<Option<String>, NotText>;
+    type SerializeStruct = ser::Impossible<Option<String>, NotText>;
+    type SerializeStructVariant = ser::Impossible<Option<String>, NotText>;
+
+    fn serialize_str(self, v: &str) -> Result<Self::Ok, NotText> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn serialize_char(self, v: char) -> Result<Self::Ok, NotText> {
+        Ok(Some(v.to_string()))
+    }
+
+    not_text! {
+        serialize_bool(bool);
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_f32(f32);
+        serialize_f64(f64);
+        serialize_bytes(&[u8]);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, NotText> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok, NotText> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<Self::Ok, NotText> {
+        Ok(None)
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, NotText> {
+        Err(NotText)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::Serialize;
+    use serde_json::json;
+
+    use super::*;
+
+    fn redacted<T: Serialize>(value: &T) -> String {
+        let config = CaptureConfig::default();
+        serde_json::to_string(&Redacted::new(value, &config)).unwrap()
+    }
+
+    #[derive(Serialize)]
+    struct Login {
+        user: String,
+        token: String,
+    }
+
+    #[derive(Serialize)]
+    struct Auth {
+        token: String,
+        scheme: String,
+    }
+
+    #[derive(Serialize)]
+    struct Settings {
+        model: String,
+        max_tokens: u32,
+        password: String,
+        auth: Auth,
+    }
+
+    #[derive(Serialize)]
+    enum Command {
+        Connect { host: String, password: String },
+        Key(Auth),
+    }
+
+    #[derive(Serialize)]
+    struct Wrapper(Login);
+
+    #[derive(Serialize)]
+    struct Renamed {
+        #[serde(rename = "Authorization")]
+        header: String,
+        #[serde(flatten)]
+        extra: BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth_and_the_rest_kept() {
+        let settings = Settings {
+            model: "gpt".into(),
+            max_tokens: 64,
+            password: "SECRET".into(),
+            auth: Auth {
+                token: "SECRET".into(),
+                scheme: "bearer".into(),
+            },
+        };
+        let login = || Login {
+            user: "u1".into(),
+            token: "SECRET".into(),
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "struct field",
+                redacted(&login()),
+                r#"{"user":"u1","token":"[redacted]"}"#,
+            ),
+            (
+                "nested struct fields",
+                redacted(&settings),
+                r#"{"model":"gpt","max_tokens":64,"password":"[redacted]","auth":{"token":"[redacted]","scheme":"bearer"}}"#,
+            ),
+            (
+                "map with string keys",
+                redacted(&BTreeMap::from([("api_key", "SECRET"), ("model", "gpt")])),
+                r#"{"api_key":"[redacted]","model":"gpt"}"#,
+            ),
+            (
+                "array of objects",
+                redacted(&vec![json!({"password": "SECRET"}), json!({"name": "n"})]),
+                r#"[{"password":"[redacted]"},{"name":"n"}]"#,
+            ),
+            (
+                "option of a struct",
+                redacted(&Some(login())),
+                r#"{"user":"u1","token":"[redacted]"}"#,
+            ),
+            (
+                "struct enum variant",
+                redacted(&Command::Connect {
+                    host: "db".into(),
+                    password: "SECRET".into(),
+                }),
+                r#"{"Connect":{"host":"db","password":"[redacted]"}}"#,
+            ),
+            (
+                "newtype enum variant",
+                redacted(&Command::Key(Auth {
+                    token: "SECRET".into(),
+                    scheme: "s".into(),
+                })),
+                r#"{"Key":{"token":"[redacted]","scheme":"s"}}"#,
+            ),
+            (
+                "newtype struct",
+                redacted(&Wrapper(login())),
+                r#"{"user":"u1","token":"[redacted]"}"#,
+            ),
+            (
+                "camelCase keys",
+                redacted(
+                    &json!({"accessToken": "SECRET", "refreshToken": "SECRET", "maxTokens": 5}),
+                ),
+                r#"{"accessToken":"[redacted]","maxTokens":5,"refreshToken":"[redacted]"}"#,
+            ),
+            (
+                "a secret's value of any type",
+                redacted(&json!({"secret": {"a": [1, 2]}, "session": 42})),
+                r#"{"secret":"[redacted]","session":"[redacted]"}"#,
+            ),
+            (
+                "non-string map keys pass",
+                redacted(&BTreeMap::from([(1, "one")])),
+                r#"{"1":"one"}"#,
+            ),
+            (
+                "deep JSON values",
+                redacted(
+                    &json!({"a": {"b": {"c": {"client_secret": "SECRET", "d": [{"cookie": "SECRET"}]}}}}),
+                ),
+                r#"{"a":{"b":{"c":{"client_secret":"[redacted]","d":[{"cookie":"[redacted]"}]}}}}"#,
+            ),
+            (
+                "tuple of structs",
+                redacted(&(login(), 7)),
+                r#"[{"user":"u1","token":"[redacted]"},7]"#,
+            ),
+            (
+                "renamed and flattened fields",
+                redacted(&Renamed {
+                    header: "Bearer SECRET".into(),
+                    extra: BTreeMap::from([
+                        ("Set-Cookie".to_owned(), "SECRET".to_owned()),
+                        ("x".to_owned(), "y".to_owned()),
+                    ]),
+                }),
+                r#"{"Authorization":"[redacted]","Set-Cookie":"[redacted]","x":"y"}"#,
+            ),
+            (
+                "hash map of structs",
+                redacted(&HashMap::from([("only", login())])),
+                r#"{"only":{"user":"u1","token":"[redacted]"}}"#,
+            ),
+            (
+                "plain values untouched",
+                redacted(&vec![1, 2, 3]),
+                "[1,2,3]",
+            ),
+        ];
+        for (name, got, expected) in cases {
+            assert_eq!(got, expected, "{name}");
+            assert!(!got.contains("SECRET"), "{name}: leaked");
+        }
+    }
+}
