@@ -316,3 +316,50 @@ fn capturing_a_hundred_megabytes_stops_near_the_limit() {
         &value[value.len() - 80..]
     );
 }
+
+#[derive(serde::Serialize)]
+struct AuthSettings {
+    token: String,
+    scheme: String,
+}
+
+#[derive(serde::Serialize)]
+struct ModelSettings {
+    model: String,
+    max_tokens: u32,
+    password: String,
+    auth: AuthSettings,
+}
+
+#[trace_method]
+fn configure(settings: &ModelSettings, headers: &std::collections::BTreeMap<&str, &str>) -> usize {
+    settings.model.len() + headers.len()
+}
+
+#[test]
+fn secrets_nested_in_serialized_parameters_are_redacted() {
+    let _t = start();
+    let settings = ModelSettings {
+        model: "gpt".into(),
+        max_tokens: 64,
+        password: "SECRET-1".into(),
+        auth: AuthSettings {
+            token: "SECRET-2".into(),
+            scheme: "bearer".into(),
+        },
+    };
+    let headers =
+        std::collections::BTreeMap::from([("Authorization", "SECRET-3"), ("accept", "json")]);
+    configure(&settings, &headers);
+    let recorded = span("configure");
+    assert_eq!(
+        attr(&recorded, "parameter.settings").as_deref(),
+        Some(
+            r#"{"model":"gpt","max_tokens":64,"password":"[redacted]","auth":{"token":"[redacted]","scheme":"bearer"}}"#
+        )
+    );
+    assert_eq!(
+        attr(&recorded, "parameter.headers").as_deref(),
+        Some(r#"{"Authorization":"[redacted]","accept":"json"}"#)
+    );
+}
