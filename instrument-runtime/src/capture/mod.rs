@@ -28,6 +28,7 @@ pub(crate) use type_name::{base_type_name, type_path};
 
 pub(crate) use config::{generation, with_config};
 pub(crate) use redact::Redacted;
+pub use redact::write_redacted_json;
 pub(crate) use secret_names::is_secret_static;
 
 use crate::diagnostics::{contain, report_failure};

@@ -10,6 +10,24 @@ use serde::ser::{
 use super::REDACTED;
 use super::config::CaptureConfig;
 
+/// Writes `value` as JSON into `writer` the way parameter capture does: struct fields and map
+/// keys whose names are secrets, at any depth, are written as `[redacted]`.
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Login { user: &'static str, password: &'static str }
+///
+/// let mut out = Vec::new();
+/// instrument::capture::write_redacted_json(&mut out, &Login { user: "u1", password: "hunter2" }).unwrap();
+/// assert_eq!(String::from_utf8(out).unwrap(), r#"{"user":"u1","password":"[redacted]"}"#);
+/// ```
+pub fn write_redacted_json<W: std::io::Write, T: Serialize + ?Sized>(
+    writer: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    super::with_config(|config| serde_json::to_writer(writer, &Redacted::new(value, config)))
+}
+
 /// `value`, serialized with secret-named fields and keys at any depth redacted under `config`.
 pub(crate) struct Redacted<'a, T: ?Sized> {
     value: &'a T,

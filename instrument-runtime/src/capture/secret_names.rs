@@ -1,52 +1,70 @@
 //! Deciding whether a `'static` name (a struct field, a `tracing` field) is a secret once per
 //! name and capture configuration: the word match over the secret list costs hundreds of
-//! instructions, the cached answer a hash lookup.
+//! instructions, the cached answer a few.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
 
-/// Hashes a field name's address: addresses are already unique, so one multiply spreads them
-/// (SipHash would cost more than the rest of the lookup).
-#[derive(Default)]
-struct AddressHasher(u64);
+/// Slots of the per-thread cache (a power of two).
+const SLOTS: usize = 512;
 
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+/// One remembered answer: the name's address, the configuration generation it was decided
+/// under, and the answer.
+#[derive(Clone, Copy)]
+struct Slot {
+    address: usize,
+    generation: u32,
+    secret: bool,
 }
 
-type ByAddress = HashMap<usize, bool, BuildHasherDefault<AddressHasher>>;
+const EMPTY: Slot = Slot {
+    address: 0,
+    generation: 0,
+    secret: false,
+};
 
 thread_local! {
-    /// Whether each field name is a secret, under the capture configuration of a generation.
-    /// Field names are `'static` strings of their callsites: the address names the field.
-    static SECRET_NAMES: RefCell<(u32, ByAddress)> = RefCell::new((0, ByAddress::default()));
+    /// A direct-mapped cache of answers, indexed by the name's address: names are `'static`
+    /// strings of their callsites or types, so the address names the name. A collision only
+    /// costs a recomputation.
+    static CACHE: [Cell<Slot>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
 }
 
-/// Whether the field or parameter `name` (a `'static` string of its callsite or type) names a
-/// secret, decided once per name and configuration generation.
+/// Whether the field or parameter `name` names a secret under the configuration in force.
+#[inline]
 pub(crate) fn is_secret_static(name: &'static str) -> bool {
+    let address = name.as_ptr() as usize;
     let generation = super::generation();
-    SECRET_NAMES.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != generation {
-            *cache = (generation, ByAddress::default());
-        }
-        *cache
-            .1
-            .entry(name.as_ptr() as usize)
-            .or_insert_with(|| super::with_config(|config| config.is_secret(name)))
-    })
+    let index = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15_usize) >> 7) % SLOTS;
+    CACHE
+        .try_with(|cache| {
+            let slot = cache[index].get();
+            if slot.address == address && slot.generation == generation {
+                return slot.secret;
+            }
+            let secret = super::with_config(|config| config.is_secret(name));
+            cache[index].set(Slot {
+                address,
+                generation,
+                secret,
+            });
+            secret
+        })
+        .unwrap_or_else(|_| super::with_config(|config| config.is_secret(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_follow_the_configuration() {
+        assert!(is_secret_static("api_key"));
+        assert!(!is_secret_static("model"));
+        let _only_model = super::super::temporary_capture_config(super::super::CaptureConfig {
+            secret_names: vec!["model".into()],
+            ..Default::default()
+        });
+        assert!(is_secret_static("model"), "a new generation decides again");
+        assert!(!is_secret_static("api_key"));
+    }
 }
