@@ -100,10 +100,7 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
         std::any::type_name::<T>()
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
-        let written = super::with_config(|config| {
-            serde_json::to_writer(&mut *out, &super::Redacted::new(self.0, config))
-        });
-        match written {
+        match serde_json::to_writer(&mut *out, &super::Redacted::new(self.0)) {
             Ok(()) => Ok(()),
             Err(_) if out.overflowed() => Err(WriteStop::Limit),
             Err(_) => Err(WriteStop::Failed),

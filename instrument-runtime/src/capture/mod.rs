@@ -27,6 +27,10 @@ pub use type_name::short_type_name;
 pub(crate) use type_name::{base_type_name, type_path};
 
 pub(crate) use config::{generation, with_config};
+
+/// Held by unit tests that change the capture configuration or depend on its defaults.
+#[cfg(test)]
+pub(crate) static TEST_CONFIG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub(crate) use redact::Redacted;
 pub use redact::write_redacted_json;
 pub(crate) use secret_names::is_secret_static;

@@ -8,7 +8,6 @@ use serde::ser::{
 };
 
 use super::REDACTED;
-use super::config::CaptureConfig;
 
 /// Writes `value` as JSON into `writer` the way parameter capture does: struct fields and map
 /// keys whose names are secrets, at any depth, are written as `[redacted]`.
@@ -25,49 +24,44 @@ pub fn write_redacted_json<W: std::io::Write, T: Serialize + ?Sized>(
     writer: W,
     value: &T,
 ) -> serde_json::Result<()> {
-    super::with_config(|config| serde_json::to_writer(writer, &Redacted::new(value, config)))
+    serde_json::to_writer(writer, &Redacted::new(value))
 }
 
-/// `value`, serialized with secret-named fields and keys at any depth redacted under `config`.
+/// `value`, serialized with secret-named fields and keys at any depth redacted under the
+/// capture configuration in force (read only for map keys; struct fields use the per-name
+/// cache).
 pub(crate) struct Redacted<'a, T: ?Sized> {
     value: &'a T,
-    config: &'a CaptureConfig,
 }
 
 impl<'a, T: ?Sized> Redacted<'a, T> {
-    pub(crate) fn new(value: &'a T, config: &'a CaptureConfig) -> Self {
-        Self { value, config }
+    pub(crate) fn new(value: &'a T) -> Self {
+        Self { value }
     }
 }
 
 impl<T: Serialize + ?Sized> Serialize for Redacted<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(Redacting {
-            inner: serializer,
-            config: self.config,
-        })
+        self.value.serialize(Redacting { inner: serializer })
     }
 }
 
 /// A serializer that wraps every nested value in [`Redacted`].
-struct Redacting<'c, S> {
+struct Redacting<S> {
     inner: S,
-    config: &'c CaptureConfig,
 }
 
 /// A compound serializer (sequence, tuple, map, struct) of [`Redacting`].
-struct Compound<'c, C> {
+struct Compound<C> {
     inner: C,
-    config: &'c CaptureConfig,
     /// For maps: whether the value of the key just written is a secret.
     redact_next: bool,
 }
 
-impl<'c, C> Compound<'c, C> {
-    fn new(inner: C, config: &'c CaptureConfig) -> Self {
+impl<C> Compound<C> {
+    fn new(inner: C) -> Self {
         Self {
             inner,
-            config,
             redact_next: false,
         }
     }
@@ -81,16 +75,16 @@ macro_rules! forward {
     )*};
 }
 
-impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
+impl<S: Serializer> Serializer for Redacting<S> {
     type Ok = S::Ok;
     type Error = S::Error;
-    type SerializeSeq = Compound<'c, S::SerializeSeq>;
-    type SerializeTuple = Compound<'c, S::SerializeTuple>;
-    type SerializeTupleStruct = Compound<'c, S::SerializeTupleStruct>;
-    type SerializeTupleVariant = Compound<'c, S::SerializeTupleVariant>;
-    type SerializeMap = Compound<'c, S::SerializeMap>;
-    type SerializeStruct = Compound<'c, S::SerializeStruct>;
-    type SerializeStructVariant = Compound<'c, S::SerializeStructVariant>;
+    type SerializeSeq = Compound<S::SerializeSeq>;
+    type SerializeTuple = Compound<S::SerializeTuple>;
+    type SerializeTupleStruct = Compound<S::SerializeTupleStruct>;
+    type SerializeTupleVariant = Compound<S::SerializeTupleVariant>;
+    type SerializeMap = Compound<S::SerializeMap>;
+    type SerializeStruct = Compound<S::SerializeStruct>;
+    type SerializeStructVariant = Compound<S::SerializeStructVariant>;
 
     forward! {
         serialize_bool(v: bool);
@@ -116,8 +110,7 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        self.inner
-            .serialize_some(&Redacted::new(value, self.config))
+        self.inner.serialize_some(&Redacted::new(value))
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -126,7 +119,7 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         value: &T,
     ) -> Result<S::Ok, S::Error> {
         self.inner
-            .serialize_newtype_struct(name, &Redacted::new(value, self.config))
+            .serialize_newtype_struct(name, &Redacted::new(value))
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -136,20 +129,16 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         variant: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        self.inner.serialize_newtype_variant(
-            name,
-            index,
-            variant,
-            &Redacted::new(value, self.config),
-        )
+        self.inner
+            .serialize_newtype_variant(name, index, variant, &Redacted::new(value))
     }
 
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        Ok(Compound::new(self.inner.serialize_seq(len)?, self.config))
+        Ok(Compound::new(self.inner.serialize_seq(len)?))
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
-        Ok(Compound::new(self.inner.serialize_tuple(len)?, self.config))
+        Ok(Compound::new(self.inner.serialize_tuple(len)?))
     }
 
     fn serialize_tuple_struct(
@@ -157,10 +146,7 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleStruct, S::Error> {
-        Ok(Compound::new(
-            self.inner.serialize_tuple_struct(name, len)?,
-            self.config,
-        ))
+        Ok(Compound::new(self.inner.serialize_tuple_struct(name, len)?))
     }
 
     fn serialize_tuple_variant(
@@ -173,12 +159,11 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         Ok(Compound::new(
             self.inner
                 .serialize_tuple_variant(name, index, variant, len)?,
-            self.config,
         ))
     }
 
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
-        Ok(Compound::new(self.inner.serialize_map(len)?, self.config))
+        Ok(Compound::new(self.inner.serialize_map(len)?))
     }
 
     fn serialize_struct(
@@ -186,10 +171,7 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStruct, S::Error> {
-        Ok(Compound::new(
-            self.inner.serialize_struct(name, len)?,
-            self.config,
-        ))
+        Ok(Compound::new(self.inner.serialize_struct(name, len)?))
     }
 
     fn serialize_struct_variant(
@@ -202,7 +184,6 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
         Ok(Compound::new(
             self.inner
                 .serialize_struct_variant(name, index, variant, len)?,
-            self.config,
         ))
     }
 
@@ -213,12 +194,12 @@ impl<'c, S: Serializer> Serializer for Redacting<'c, S> {
 
 macro_rules! elements {
     ($($trait:ident::$method:ident),*) => {$(
-        impl<C: $trait> $trait for Compound<'_, C> {
+        impl<C: $trait> $trait for Compound<C> {
             type Ok = C::Ok;
             type Error = C::Error;
 
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-                self.inner.$method(&Redacted::new(value, self.config))
+                self.inner.$method(&Redacted::new(value))
             }
 
             fn end(self) -> Result<C::Ok, C::Error> {
@@ -237,7 +218,7 @@ elements!(
 
 macro_rules! fields {
     ($($trait:ident),*) => {$(
-        impl<C: $trait> $trait for Compound<'_, C> {
+        impl<C: $trait> $trait for Compound<C> {
             type Ok = C::Ok;
             type Error = C::Error;
 
@@ -249,7 +230,7 @@ macro_rules! fields {
                 if super::is_secret_static(key) {
                     self.inner.serialize_field(key, REDACTED)
                 } else {
-                    self.inner.serialize_field(key, &Redacted::new(value, self.config))
+                    self.inner.serialize_field(key, &Redacted::new(value))
                 }
             }
 
@@ -266,12 +247,12 @@ macro_rules! fields {
 
 fields!(SerializeStruct, SerializeStructVariant);
 
-impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
+impl<C: SerializeMap> SerializeMap for Compound<C> {
     type Ok = C::Ok;
     type Error = C::Error;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), C::Error> {
-        self.redact_next = key_is_secret(key, self.config);
+        self.redact_next = key_is_secret(key);
         self.inner.serialize_key(key)
     }
 
@@ -279,8 +260,7 @@ impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
         if std::mem::take(&mut self.redact_next) {
             self.inner.serialize_value(REDACTED)
         } else {
-            self.inner
-                .serialize_value(&Redacted::new(value, self.config))
+            self.inner.serialize_value(&Redacted::new(value))
         }
     }
 
@@ -290,9 +270,10 @@ impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
 }
 
 /// Whether a map key is a string naming a secret.
-fn key_is_secret<T: Serialize + ?Sized>(key: &T, config: &CaptureConfig) -> bool {
-    key.serialize(KeyName)
-        .is_ok_and(|name| name.is_some_and(|name| config.is_secret(&name)))
+fn key_is_secret<T: Serialize + ?Sized>(key: &T) -> bool {
+    key.serialize(KeyName).is_ok_and(|name| {
+        name.is_some_and(|name| super::with_config(|config| config.is_secret(&name)))
+    })
 }
 
 /// Reads a map key's text: strings and chars; anything else has no name.
@@ -443,8 +424,7 @@ mod tests {
     use super::*;
 
     fn redacted<T: Serialize>(value: &T) -> String {
-        let config = CaptureConfig::default();
-        serde_json::to_string(&Redacted::new(value, &config)).unwrap()
+        serde_json::to_string(&Redacted::new(value)).unwrap()
     }
 
     #[derive(Serialize)]
@@ -486,6 +466,9 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_at_any_depth_and_the_rest_kept() {
+        let _lock = super::super::TEST_CONFIG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let settings = Settings {
             model: "gpt".into(),
             max_tokens: 64,

@@ -58,6 +58,9 @@ mod tests {
 
     #[test]
     fn answers_follow_the_configuration() {
+        let _lock = super::super::TEST_CONFIG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         assert!(is_secret_static("api_key"));
         assert!(!is_secret_static("model"));
         let _only_model = super::super::temporary_capture_config(super::super::CaptureConfig {
