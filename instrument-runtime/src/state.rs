@@ -23,6 +23,8 @@ static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
 static METER_PROVIDER: ArcSwapOption<SdkMeterProvider> = ArcSwapOption::const_empty();
 static METER_GENERATION: AtomicU64 = AtomicU64::new(1);
 static SPAN_END_HOOKS: ArcSwapOption<Vec<SpanEndHook>> = ArcSwapOption::const_empty();
+/// Whether any end-of-span hook is registered: the one load every span end pays.
+static HAS_SPAN_END_HOOKS: AtomicBool = AtomicBool::new(false);
 
 /// A function an integration registers to run when a span the toolkit started is about to end,
 /// with the context holding that span.
@@ -37,11 +39,15 @@ pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
         }
         Some(Arc::new(updated))
     });
+    HAS_SPAN_END_HOOKS.store(true, Ordering::Release);
 }
 
 /// Runs the registered end-of-span hooks on the span in `cx`.
 #[inline]
 pub(crate) fn run_span_end_hooks(cx: &Context) {
+    if !HAS_SPAN_END_HOOKS.load(Ordering::Acquire) {
+        return;
+    }
     if let Some(hooks) = &*SPAN_END_HOOKS.load() {
         for hook in hooks.iter() {
             hook(cx);

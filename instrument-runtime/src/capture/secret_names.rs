@@ -1,6 +1,7 @@
-//! Deciding whether a `'static` name (a struct field, a `tracing` field) is a secret once per
-//! name and capture configuration: the word match over the secret list costs hundreds of
-//! instructions, the cached answer a few.
+//! Per-thread answers that depend only on the capture configuration, kept until it changes:
+//! whether a `'static` name (a struct field, a `tracing` field) is a secret — the word match
+//! over the secret list costs hundreds of instructions, the cached answer a few — and the byte
+//! limits.
 
 use std::cell::Cell;
 
@@ -50,6 +51,32 @@ pub(crate) fn is_secret_static(name: &'static str) -> bool {
             secret
         })
         .unwrap_or_else(|_| super::with_config(|config| config.is_secret(name)))
+}
+
+thread_local! {
+    /// The byte limits of the configuration generation last read on this thread.
+    static LIMITS: Cell<(u32, usize, usize)> = const { Cell::new((0, 0, 0)) };
+}
+
+/// `(max_value_bytes, max_span_bytes)` of the configuration in force, read once per thread and
+/// configuration generation.
+#[inline]
+pub(crate) fn limits() -> (usize, usize) {
+    let generation = super::generation();
+    LIMITS
+        .try_with(|cached| {
+            let (seen, value, span) = cached.get();
+            if seen == generation {
+                return (value, span);
+            }
+            let (value, span) =
+                super::with_config(|config| (config.max_value_bytes, config.max_span_bytes));
+            cached.set((generation, value, span));
+            (value, span)
+        })
+        .unwrap_or_else(|_| {
+            super::with_config(|config| (config.max_value_bytes, config.max_span_bytes))
+        })
 }
 
 #[cfg(test)]

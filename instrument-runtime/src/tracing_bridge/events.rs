@@ -11,7 +11,7 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 use tracing_core::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
@@ -26,10 +26,6 @@ static ERROR_EVENTS_MARK_SPANS: AtomicBool = AtomicBool::new(false);
 pub fn error_events_mark_spans(on: bool) {
     ERROR_EVENTS_MARK_SPANS.store(on, Ordering::Relaxed);
 }
-
-/// The layer bridging `tracing` events.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct EventBridge;
 
 /// A span attribute value as a log attribute value.
 fn any_value(value: &Value) -> AnyValue {
@@ -67,64 +63,63 @@ where
         .unwrap_or(current)
 }
 
-impl<S> Layer<S> for EventBridge
+/// Bridges one `tracing` event: a log record, and on the console a line under its span.
+pub(super) fn on_event<S>(event: &Event<'_>, ctx: &LayerContext<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
-        let console = state::console_logs();
-        let logging = state::with_logger(|_| ()).is_some();
-        if !console && !logging {
-            return;
-        }
-        let metadata = event.metadata();
-        let mut fields = Fields::with_capacity(metadata.fields().len());
-        event.record(&mut fields);
-        let message = fields.message.take().unwrap_or_default();
-        let attributes = fields.attributes;
-        let (severity, severity_text) = severity(metadata.level());
-        let cx = event_context(event, &ctx);
-        if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
-            cx.span().set_status(Status::error(message.clone()));
-        }
-        if logging {
-            state::with_logger(|logger| {
-                let mut record = logger.create_log_record();
-                let now = SystemTime::now();
-                record.set_timestamp(now);
-                record.set_observed_timestamp(now);
-                record.set_severity_number(severity);
-                record.set_severity_text(severity_text);
-                record.set_target(metadata.target().to_owned());
-                record.set_body(AnyValue::from(message.clone()));
-                let span = cx.span();
-                let context = span.span_context();
-                if context.is_valid() {
-                    record.set_trace_context(
-                        context.trace_id(),
-                        context.span_id(),
-                        Some(context.trace_flags()),
-                    );
-                }
-                record.add_attributes(
-                    attributes
-                        .iter()
-                        .map(|kv| (kv.key.clone(), any_value(&kv.value))),
-                );
-                logger.emit(record);
-            });
-        }
-        if console {
+    let console = state::console_logs();
+    let logging = state::with_logger(|_| ()).is_some();
+    if !console && !logging {
+        return;
+    }
+    let metadata = event.metadata();
+    let mut fields = Fields::with_capacity(metadata.fields().len());
+    event.record(&mut fields);
+    let message = fields.message.take().unwrap_or_default();
+    let attributes = fields.attributes;
+    let (severity, severity_text) = severity(metadata.level());
+    let cx = event_context(event, ctx);
+    if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
+        cx.span().set_status(Status::error(message.clone()));
+    }
+    if logging {
+        state::with_logger(|logger| {
+            let mut record = logger.create_log_record();
+            let now = SystemTime::now();
+            record.set_timestamp(now);
+            record.set_observed_timestamp(now);
+            record.set_severity_number(severity);
+            record.set_severity_text(severity_text);
+            record.set_target(metadata.target().to_owned());
+            record.set_body(AnyValue::from(message.clone()));
             let span = cx.span();
-            if span.is_recording() {
-                let mut event_attributes = vec![
-                    KeyValue::new(LOG_LEVEL_KEY, severity_text),
-                    KeyValue::new(LOG_MESSAGE_KEY, message),
-                    KeyValue::new(TARGET_KEY, metadata.target()),
-                ];
-                event_attributes.extend(attributes);
-                span.add_event(LOG_EVENT, event_attributes);
+            let context = span.span_context();
+            if context.is_valid() {
+                record.set_trace_context(
+                    context.trace_id(),
+                    context.span_id(),
+                    Some(context.trace_flags()),
+                );
             }
+            record.add_attributes(
+                attributes
+                    .iter()
+                    .map(|kv| (kv.key.clone(), any_value(&kv.value))),
+            );
+            logger.emit(record);
+        });
+    }
+    if console {
+        let span = cx.span();
+        if span.is_recording() {
+            let mut event_attributes = vec![
+                KeyValue::new(LOG_LEVEL_KEY, severity_text),
+                KeyValue::new(LOG_MESSAGE_KEY, message),
+                KeyValue::new(TARGET_KEY, metadata.target()),
+            ];
+            event_attributes.extend(attributes);
+            span.add_event(LOG_EVENT, event_attributes);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use opentelemetry::{KeyValue, Value};
 use tracing_core::field::{Field, Visit};
 
-use crate::capture::{REDACTED, capture_config, is_secret_static, with_config};
+use crate::capture::{REDACTED, is_secret_static, limits};
 use crate::current::{bounded_value, value_len};
 use crate::diagnostics::{contain, report_failure};
 
@@ -24,8 +24,7 @@ pub(crate) struct Fields {
 impl Fields {
     /// Fields read into `attributes` (which may hold attributes already).
     pub(crate) fn into(attributes: Vec<KeyValue>) -> Self {
-        let (max_value, budget) =
-            with_config(|config| (config.max_value_bytes, config.max_span_bytes));
+        let (max_value, budget) = limits();
         Self {
             message: None,
             attributes,
@@ -94,7 +93,7 @@ impl Visit for Fields {
 /// `value`'s `Debug` text, cut at the capture limit while it is written; a panicking impl gives
 /// `<formatting failed>` and is counted.
 fn bounded_debug(value: &dyn fmt::Debug) -> String {
-    let limit = capture_config().max_value_bytes;
+    let (limit, _) = limits();
     let mut out = crate::capture::BoundedText::new(limit);
     match contain(|| fmt::write(&mut out, format_args!("{value:?}"))) {
         Ok(_) => out.finish(None),

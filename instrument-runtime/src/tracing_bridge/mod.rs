@@ -49,7 +49,7 @@ pub fn layer<S>() -> impl Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    spans::SpanBridge.and_then(events::EventBridge)
+    spans::Bridge
 }
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);

@@ -42,11 +42,11 @@ thread_local! {
     static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The layer bridging `tracing` spans.
+/// The bridge as one layer: `tracing` spans (here) and events (`events.rs`).
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct SpanBridge;
+pub(crate) struct Bridge;
 
-impl<S> Layer<S> for SpanBridge
+impl<S> Layer<S> for Bridge
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -115,6 +115,10 @@ where
             Some(entered.remove(position))
         });
         drop(guard);
+    }
+
+    fn on_event(&self, event: &tracing_core::Event<'_>, ctx: LayerContext<'_, S>) {
+        super::events::on_event(event, &ctx);
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
