@@ -123,8 +123,9 @@ where
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        if let Some(Bridged(cx)) = span.extensions_mut().remove::<Bridged>() {
-            state::run_span_end_hooks(&cx);
+        // The registry drops the extension with the span's slot.
+        if let Some(Bridged(cx)) = span.extensions().get::<Bridged>() {
+            state::run_span_end_hooks(cx);
             cx.span().end();
         }
     }
