@@ -76,13 +76,12 @@ where
 pub(crate) fn bounded<K: Into<Key>, V: Into<Value>>(
     attributes: impl IntoIterator<Item = (K, V)>,
 ) -> Vec<KeyValue> {
-    let config = capture::capture_config();
-    let mut budget = config.max_span_bytes;
+    let (max_value, mut budget) = capture::limits();
     attributes
         .into_iter()
         .filter_map(|(key, value)| {
             let key = bounded_key(key.into())?;
-            let value = bounded_value(value.into(), config.max_value_bytes.min(budget));
+            let value = bounded_value(value.into(), max_value.min(budget));
             let size = key.as_str().len() + value_len(&value);
             budget = budget.checked_sub(size)?;
             Some(KeyValue::new(key, value))
