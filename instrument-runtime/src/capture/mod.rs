@@ -9,7 +9,7 @@ mod bounded;
 mod config;
 mod ids;
 mod redact;
-mod secret_names;
+mod thread_cache;
 mod type_name;
 
 use opentelemetry::KeyValue;
@@ -33,7 +33,7 @@ pub(crate) use config::{generation, with_config};
 pub(crate) static TEST_CONFIG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub(crate) use redact::Redacted;
 pub use redact::write_redacted_json;
-pub(crate) use secret_names::{is_secret_static, limits};
+pub(crate) use thread_cache::{is_secret_static, limits};
 
 use crate::diagnostics::{contain, report_failure};
 
