@@ -98,9 +98,10 @@ pub use instrument_runtime::tracing_bridge as tracing;
 /// ```
 pub mod capture {
     pub use instrument_runtime::{
-        CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
-        DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES,
-        MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY, TRUNCATED_REASON_KEY, capture_config, find_ids,
+        CaptureConfig, DEFAULT_CREDENTIAL_SCHEMES, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES,
+        DEFAULT_MAX_VALUE_BYTES, DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids,
+        MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY,
+        TRUNCATED_REASON_KEY, capture_config, find_ids, json_text, redact_text, redactions,
         set_capture_config, short_type_name, temporary_capture_config, write_redacted_json,
     };
 }

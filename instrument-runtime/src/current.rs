@@ -3,6 +3,8 @@
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, Key, KeyValue, Value};
 
+use std::borrow::Cow;
+
 use crate::capture::{self, BoundedText};
 
 /// Longest attribute key kept by [`set_span_attributes`] and [`log_event`], in bytes.
@@ -111,15 +113,21 @@ fn bounded_key(key: Key) -> Option<Key> {
     Some(Key::new(text[..cut].to_owned()))
 }
 
+/// `value` with the secrets inside its text hidden and its text cut at `max` bytes.
 pub(crate) fn bounded_value(value: Value, max: usize) -> Value {
-    match value {
-        Value::String(s) if s.as_str().len() > max => {
-            let mut out = BoundedText::new(max);
-            out.push(s.as_str().as_bytes());
-            Value::from(out.finish(Some(s.as_str().len())))
-        }
-        other => other,
+    let Value::String(s) = value else {
+        return value;
+    };
+    let text = s.as_str();
+    if text.len() <= max {
+        return match capture::redact_text(text) {
+            Cow::Borrowed(_) => Value::String(s),
+            Cow::Owned(redacted) => Value::from(redacted),
+        };
     }
+    let mut out = BoundedText::new(max);
+    out.push(text.as_bytes());
+    Value::from(out.finish(Some(text.len())))
 }
 
 #[cfg(test)]

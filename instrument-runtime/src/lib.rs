@@ -32,10 +32,11 @@ mod state;
 pub mod tracing_bridge;
 
 pub use capture::{
-    CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
-    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_LISTED_IDS, REDACTED, TRUNCATED_KEY,
-    TRUNCATED_REASON_KEY, capture_config, find_ids, set_capture_config, short_type_name,
-    temporary_capture_config, write_redacted_json,
+    CaptureConfig, DEFAULT_CREDENTIAL_SCHEMES, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES,
+    DEFAULT_MAX_VALUE_BYTES, DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, Ids, MAX_LISTED_IDS,
+    REDACTED, TRUNCATED_KEY, TRUNCATED_REASON_KEY, capture_config, find_ids, json_text,
+    redact_text, redactions, set_capture_config, short_type_name, temporary_capture_config,
+    write_redacted_json,
 };
 pub use console::{ConsoleExporter, LOG_EVENT, render_trace};
 #[allow(deprecated)]

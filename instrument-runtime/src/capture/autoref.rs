@@ -36,8 +36,8 @@ pub trait Capture {
     }
     /// Writes the value's text into `out`, stopping at its limit.
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop>;
-    /// The value's whole text when it is text already and fits in `limit` bytes: a plain copy,
-    /// without the bounded writer.
+    /// The value's whole text when it is text already, fits in `limit` bytes and has nothing
+    /// that could hide a secret: a plain copy, without the bounded writer.
     fn text_within(&self, _limit: usize) -> Option<String> {
         None
     }
@@ -84,7 +84,8 @@ impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
     }
     fn text_within(&self, limit: usize) -> Option<String> {
         let text = self.0.as_ref();
-        (text.len() <= limit).then(|| text.to_owned())
+        (text.len() <= limit && !super::secret_scan::may_hold_secret(text.as_bytes()))
+            .then(|| text.to_owned())
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.as_ref().as_bytes()) {
@@ -100,6 +101,7 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
         std::any::type_name::<T>()
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        out.set_syntax(super::Syntax::Json);
         match serde_json::to_writer(&mut *out, &super::Redacted::new(self.0)) {
             Ok(()) => Ok(()),
             Err(_) if out.overflowed() => Err(WriteStop::Limit),
@@ -116,6 +118,7 @@ impl<T: Debug + ?Sized> Capture for AsDebug<'_, T> {
         std::any::type_name::<T>()
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        out.set_syntax(super::Syntax::Debug);
         match fmt::write(out, format_args!("{:?}", self.0)) {
             Ok(()) => Ok(()),
             Err(_) if out.overflowed() => Err(WriteStop::Limit),

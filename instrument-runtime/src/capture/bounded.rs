@@ -6,7 +6,11 @@
 use std::fmt;
 use std::io;
 
-/// Text written by a capture, bounded to a byte limit.
+pub(super) use super::secret_scan::MAX_NESTING;
+use super::secret_scan::{SecretScan, Syntax};
+
+/// Text written by a capture, bounded to a byte limit, with secrets hidden as it is written
+/// (see [`super::secret_scan`]).
 ///
 /// Writes past the limit fail, which makes `serde_json` and `fmt` stop early. [`finish`] turns
 /// the buffer into the attribute text, cut at a UTF-8 boundary with the truncation marker when
@@ -15,52 +19,31 @@ use std::io;
 /// [`finish`]: BoundedText::finish
 #[derive(Debug)]
 pub struct BoundedText {
-    buf: Vec<u8>,
-    limit: usize,
+    sink: Sink,
     offered: usize,
-    overflowed: bool,
-    nesting: Nesting,
+    scan: SecretScan,
 }
 
-/// How deep structured text may nest (brackets, braces, parentheses outside string literals).
-pub(super) const MAX_NESTING: u32 = 64;
-
-/// The bracket depth of structured text written so far.
-#[derive(Debug, Default)]
-struct Nesting {
-    depth: u32,
-    in_string: bool,
-    escaped: bool,
-    exceeded: bool,
+/// The bytes kept so far and the limit they stop at.
+#[derive(Debug)]
+pub(super) struct Sink {
+    pub(super) buf: Vec<u8>,
+    limit: usize,
+    pub(super) overflowed: bool,
 }
 
-impl Nesting {
-    /// Follows `bytes`; the length of the prefix that stays within [`MAX_NESTING`].
-    fn follow(&mut self, bytes: &[u8]) -> usize {
-        for (at, &byte) in bytes.iter().enumerate() {
-            if self.in_string {
-                match (self.escaped, byte) {
-                    (true, _) => self.escaped = false,
-                    (false, b'\\') => self.escaped = true,
-                    (false, b'"') => self.in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match byte {
-                b'"' => self.in_string = true,
-                b'[' | b'{' | b'(' => {
-                    self.depth += 1;
-                    if self.depth > MAX_NESTING {
-                        self.exceeded = true;
-                        return at;
-                    }
-                }
-                b']' | b'}' | b')' => self.depth = self.depth.saturating_sub(1),
-                _ => {}
-            }
+impl Sink {
+    /// Appends `bytes`, keeping what fits. Returns `false` once the limit is passed.
+    #[inline]
+    pub(super) fn keep(&mut self, bytes: &[u8]) -> bool {
+        let room = self.limit - self.buf.len();
+        if bytes.len() <= room {
+            self.buf.extend_from_slice(bytes);
+            return true;
         }
-        bytes.len()
+        self.buf.extend_from_slice(&bytes[..room]);
+        self.overflowed = true;
+        false
     }
 }
 
@@ -74,7 +57,7 @@ pub(super) enum OriginalSize {
 }
 
 impl BoundedText {
-    /// A buffer that keeps at most `limit` bytes.
+    /// A buffer that keeps at most `limit` bytes of plain text.
     pub fn new(limit: usize) -> Self {
         Self::with_buffer(Vec::new(), limit)
     }
@@ -84,49 +67,61 @@ impl BoundedText {
     pub fn with_buffer(mut buf: Vec<u8>, limit: usize) -> Self {
         buf.clear();
         Self {
-            buf,
-            limit,
+            sink: Sink {
+                buf,
+                limit,
+                overflowed: false,
+            },
             offered: 0,
-            overflowed: false,
-            nesting: Nesting::default(),
+            scan: SecretScan::default(),
         }
+    }
+
+    /// Says what syntax the text written next has (plain text by default), which decides where
+    /// secrets are looked for.
+    pub(crate) fn set_syntax(&mut self, syntax: Syntax) {
+        self.scan.syntax = syntax;
+    }
+
+    /// How many values were hidden as secrets.
+    pub(crate) fn redactions(&self) -> u32 {
+        self.scan.redactions
     }
 
     /// The finished text as an exactly-sized `String` (see [`BoundedText::finish`]), and the
     /// buffer back for reuse.
     pub fn finish_reusing(mut self, known_size: Option<usize>) -> (String, Vec<u8>) {
-        if !self.overflowed {
+        self.scan.finish(&mut self.sink);
+        super::count_redactions(u64::from(self.scan.redactions));
+        let overflowed = self.overflowed();
+        let mut buf = std::mem::take(&mut self.sink.buf);
+        if !overflowed {
             // Everything written was `str` or serde_json output: valid UTF-8, checked once.
-            let text = std::str::from_utf8(&self.buf).map_or_else(
-                |e| String::from_utf8_lossy(&self.buf[..e.valid_up_to()]).into_owned(),
+            let text = std::str::from_utf8(&buf).map_or_else(
+                |e| String::from_utf8_lossy(&buf[..e.valid_up_to()]).into_owned(),
                 str::to_owned,
             );
-            self.buf.clear();
-            return (text, self.buf);
+            buf.clear();
+            return (text, buf);
         }
-        let marker = self.overflowed.then(|| self.marker(known_size));
-        let keep = match &marker {
-            Some(marker) => floor_char_boundary(&self.buf, self.limit.saturating_sub(marker.len())),
-            None => self.buf.len(),
-        };
-        let valid = match std::str::from_utf8(&self.buf[..keep]) {
+        let marker = self.marker(known_size);
+        let keep = floor_char_boundary(&buf, self.sink.limit.saturating_sub(marker.len()));
+        let valid = match std::str::from_utf8(&buf[..keep]) {
             Ok(text) => text.len(),
             Err(e) => e.valid_up_to(),
         };
-        let head = std::str::from_utf8(&self.buf[..valid]).unwrap_or_default();
-        let mut text = String::with_capacity(valid + marker.as_ref().map_or(0, String::len));
+        let head = std::str::from_utf8(&buf[..valid]).unwrap_or_default();
+        let mut text = String::with_capacity(valid + marker.len());
         text.push_str(head);
-        if let Some(marker) = marker {
-            if text.len() + marker.len() <= self.limit {
-                text.push_str(&marker);
-            }
+        if text.len() + marker.len() <= self.sink.limit {
+            text.push_str(&marker);
         }
-        self.buf.clear();
-        (text, self.buf)
+        buf.clear();
+        (text, buf)
     }
 
     fn marker(&self, known_size: Option<usize>) -> String {
-        if self.nesting.exceeded {
+        if self.scan.too_deep {
             return format!("... (truncated, nested deeper than {MAX_NESTING})");
         }
         truncation_marker(match known_size {
@@ -135,34 +130,34 @@ impl BoundedText {
         })
     }
 
-    /// Whether a write went past the limit.
+    /// Whether a write went past the limit or the nesting bound.
     pub fn overflowed(&self) -> bool {
-        self.overflowed
+        self.sink.overflowed || self.scan.too_deep
     }
 
-    /// Appends `bytes`, keeping what fits. Returns `false` once the limit is passed.
+    /// Appends `bytes`, keeping what fits and hiding secrets. Returns `false` once the limit (or,
+    /// for structured text, the nesting bound) is passed.
     pub fn push(&mut self, bytes: &[u8]) -> bool {
         self.offered = self.offered.saturating_add(bytes.len());
-        let room = self.limit - self.buf.len();
-        if bytes.len() <= room {
-            self.buf.extend_from_slice(bytes);
-            return true;
-        }
-        self.buf.extend_from_slice(&bytes[..room]);
-        self.overflowed = true;
-        false
-    }
-
-    /// Appends structured text (JSON, `Debug`), stopping where it nests deeper than
-    /// [`MAX_NESTING`] as at the byte limit. Returns `false` once either is passed.
-    pub fn push_structured(&mut self, bytes: &[u8]) -> bool {
-        let within = self.nesting.follow(bytes);
-        if within < bytes.len() {
-            self.push(&bytes[..within]);
-            self.overflowed = true;
+        if self.overflowed() {
             return false;
         }
-        self.push(bytes)
+        let mut run = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.scan.idle() {
+                match self.scan.next_special(&bytes[at..]) {
+                    Some(offset) => at += offset,
+                    None => break,
+                }
+            }
+            if !self.sink.keep(&bytes[run..at]) || !self.scan.step(bytes[at], &mut self.sink) {
+                return false;
+            }
+            at += 1;
+            run = at;
+        }
+        self.sink.keep(&bytes[run..])
     }
 
     /// The attribute text: the whole value when it fit, else its head cut at a UTF-8 boundary
@@ -195,7 +190,7 @@ pub(crate) fn floor_char_boundary(bytes: &[u8], at: usize) -> usize {
 
 impl io::Write for BoundedText {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.push_structured(bytes) {
+        if self.push(bytes) {
             Ok(bytes.len())
         } else {
             Err(io::Error::other("capture limit reached"))
@@ -209,7 +204,7 @@ impl io::Write for BoundedText {
 
 impl fmt::Write for BoundedText {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.push_structured(s.as_bytes()) {
+        if self.push(s.as_bytes()) {
             Ok(())
         } else {
             Err(fmt::Error)
@@ -256,14 +251,16 @@ mod tests {
     #[test]
     fn nesting_past_the_bound_is_cut() {
         let mut text = BoundedText::new(1 << 20);
+        text.set_syntax(Syntax::Json);
         let deep = "[".repeat(100);
-        assert!(!text.push_structured(deep.as_bytes()));
+        assert!(!text.push(deep.as_bytes()));
         let out = text.finish(None);
         assert!(out.starts_with(&"[".repeat(64)));
         assert!(out.ends_with("(truncated, nested deeper than 64)"), "{out}");
         let mut quoted = BoundedText::new(1 << 20);
+        quoted.set_syntax(Syntax::Json);
         let brackets_in_strings = format!("[\"{}\\\"{}\"]", "[".repeat(100), "{".repeat(100));
-        assert!(quoted.push_structured(brackets_in_strings.as_bytes()));
+        assert!(quoted.push(brackets_in_strings.as_bytes()));
     }
 
     #[test]

@@ -38,9 +38,11 @@ pub const DEFAULT_NEVER_EXCLUDED: [&str; 1] = ["request_data"];
 /// `[redacted]`. A pattern matches when its words (split at `_`, `-` and `.`) appear, in order and
 /// adjacent, among the name's words, whatever the case (`openai_api_key` and `settings.auth.token`
 /// match; `max_tokens` does not match `token`).
-pub const DEFAULT_SECRET_NAMES: [&str; 19] = [
+pub const DEFAULT_SECRET_NAMES: [&str; 21] = [
     "password",
     "passwd",
+    "pwd",
+    "jwt",
     "secret",
     "client_secret",
     "token",
@@ -60,6 +62,9 @@ pub const DEFAULT_SECRET_NAMES: [&str; 19] = [
     "sig",
 ];
 
+/// Credential scheme words whose following word is a secret (`Authorization: Bearer <token>`).
+pub const DEFAULT_CREDENTIAL_SCHEMES: [&str; 2] = ["Bearer", "Basic"];
+
 /// What parameter capture records and how much.
 ///
 /// ```
@@ -78,8 +83,12 @@ pub struct CaptureConfig {
     pub excluded_by_default: Vec<Cow<'static, str>>,
     /// Names the default exclusion list never applies to.
     pub never_excluded: Vec<Cow<'static, str>>,
-    /// Name patterns recorded as `[redacted]`.
+    /// Name patterns recorded as `[redacted]`: parameters, struct fields and map keys at any
+    /// depth, `name=value` and `name: value` pairs and URL query parameters inside text.
     pub secret_names: Vec<Cow<'static, str>>,
+    /// Scheme words (matched ignoring case) whose credentials are hidden inside text:
+    /// `Bearer abc` is recorded as `Bearer [redacted]`.
+    pub credential_schemes: Vec<Cow<'static, str>>,
 }
 
 impl Default for CaptureConfig {
@@ -91,6 +100,7 @@ impl Default for CaptureConfig {
             excluded_by_default: owned(&DEFAULT_EXCLUDED),
             never_excluded: owned(&DEFAULT_NEVER_EXCLUDED),
             secret_names: owned(&DEFAULT_SECRET_NAMES),
+            credential_schemes: owned(&DEFAULT_CREDENTIAL_SCHEMES),
         }
     }
 }
@@ -124,11 +134,11 @@ impl CaptureConfig {
 }
 
 /// Most words of a name compared with the secret patterns (the rest are ignored).
-const MAX_NAME_WORDS: usize = 16;
+pub(super) const MAX_NAME_WORDS: usize = 16;
 
 /// Splits `name` into its non-empty words at `_`, `-`, `.`, spaces and camelCase humps
 /// (`accessToken` is `access`, `Token`); returns how many.
-fn split_words<'a>(name: &'a str, words: &mut [&'a str; MAX_NAME_WORDS]) -> usize {
+pub(super) fn split_words<'a>(name: &'a str, words: &mut [&'a str; MAX_NAME_WORDS]) -> usize {
     let mut count = 0;
     for chunk in name.split(['_', '-', '.', ' ']).filter(|w| !w.is_empty()) {
         let bytes = chunk.as_bytes();

@@ -9,6 +9,7 @@ mod bounded;
 mod config;
 mod ids;
 mod redact;
+mod secret_scan;
 mod thread_cache;
 mod type_name;
 
@@ -18,9 +19,9 @@ pub(crate) use autoref::WriteStop;
 pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText};
 pub(crate) use bounded::{BoundedText, floor_char_boundary};
 pub use config::{
-    CaptureConfig, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES, DEFAULT_MAX_VALUE_BYTES,
-    DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config, set_capture_config,
-    temporary_capture_config,
+    CaptureConfig, DEFAULT_CREDENTIAL_SCHEMES, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES,
+    DEFAULT_MAX_VALUE_BYTES, DEFAULT_NEVER_EXCLUDED, DEFAULT_SECRET_NAMES, capture_config,
+    set_capture_config, temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
 pub use type_name::short_type_name;
@@ -33,7 +34,54 @@ pub(crate) use config::{generation, with_config};
 pub(crate) static TEST_CONFIG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub(crate) use redact::Redacted;
 pub use redact::write_redacted_json;
-pub(crate) use thread_cache::{is_secret_static, limits};
+pub(crate) use secret_scan::Syntax;
+pub(crate) use thread_cache::{is_secret_name, is_secret_static, limits};
+
+static REDACTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts `count` values hidden as secrets.
+pub(crate) fn count_redactions(count: u64) {
+    if count > 0 {
+        REDACTIONS.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many values the toolkit has recorded as `[redacted]` since the process started:
+/// secret-named parameters, fields and keys, and secrets found inside text (URL passwords,
+/// secret query parameters, `Bearer` credentials, `name: value` pairs).
+///
+/// ```
+/// let before = instrument::capture::redactions();
+/// assert_eq!(instrument::capture::redact_text("postgres://app:pw@db/main"), "postgres://app:[redacted]@db/main");
+/// assert!(instrument::capture::redactions() > before);
+/// ```
+pub fn redactions() -> u64 {
+    REDACTIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `text` with the secrets inside it hidden, under the capture configuration in force: the
+/// password of a URL (`scheme://user:[redacted]@host`), secret-named query and `name=value`
+/// parameters, `name: value` pairs, and `Bearer`/`Basic` credentials. Text with nothing to hide
+/// is returned as it is, without a copy.
+///
+/// ```
+/// use instrument::capture::redact_text;
+/// assert_eq!(redact_text("GET /v1/models?api_key=sk-123&limit=5"), "GET /v1/models?api_key=[redacted]&limit=5");
+/// assert_eq!(redact_text("Authorization: Bearer eyJhbGciOi"), "Authorization: [redacted]");
+/// assert_eq!(redact_text("Bearer eyJhbGciOi"), "Bearer [redacted]");
+/// assert_eq!(redact_text("max_tokens=512"), "max_tokens=512");
+/// ```
+pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !secret_scan::may_hold_secret(text.as_bytes()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = BoundedText::new(usize::MAX);
+    out.push(text.as_bytes());
+    if out.redactions() == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(out.finish(None))
+}
 
 use crate::diagnostics::{contain, report_failure};
 
@@ -99,7 +147,10 @@ pub(crate) fn capture_params<'a>(
     for param in params {
         let remaining = config.max_span_bytes.saturating_sub(used + param.key.len());
         let text = match param.treatment {
-            Treatment::Redact => REDACTED.to_owned(),
+            Treatment::Redact => {
+                count_redactions(1);
+                REDACTED.to_owned()
+            }
             Treatment::Exclude => excluded_placeholder(param.value),
             Treatment::Record => {
                 let limit = config.max_value_bytes.min(remaining);
@@ -179,6 +230,23 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
         ValueText::Cut(text)
     } else {
         ValueText::Whole(text)
+    }
+}
+
+/// `value` as parameter capture records it: JSON with secret-named fields and keys hidden at
+/// any depth and secrets inside its strings hidden (URL passwords, secret query parameters,
+/// `Bearer` credentials), cut at `limit` bytes with the truncation marker.
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Db { url: &'static str, pool: u32 }
+///
+/// let text = instrument::capture::json_text(&Db { url: "postgres://app:pw@db/main", pool: 5 }, 1024);
+/// assert_eq!(text, r#"{"url":"postgres://app:[redacted]@db/main","pool":5}"#);
+/// ```
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> String {
+    match value_text(&(&&Param(value)).__instrument_capture(), limit) {
+        ValueText::Whole(text) | ValueText::Cut(text) => text,
     }
 }
 

@@ -118,6 +118,10 @@ impl<S: Serializer> Serializer for Redacting<S> {
         name: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
+        if super::is_secret_static(name) {
+            super::count_redactions(1);
+            return self.inner.serialize_newtype_struct(name, REDACTED);
+        }
         self.inner
             .serialize_newtype_struct(name, &Redacted::new(value))
     }
@@ -228,6 +232,7 @@ macro_rules! fields {
                 value: &T,
             ) -> Result<(), C::Error> {
                 if super::is_secret_static(key) {
+                    super::count_redactions(1);
                     self.inner.serialize_field(key, REDACTED)
                 } else {
                     self.inner.serialize_field(key, &Redacted::new(value))
@@ -258,6 +263,7 @@ impl<C: SerializeMap> SerializeMap for Compound<C> {
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
         if std::mem::take(&mut self.redact_next) {
+            super::count_redactions(1);
             self.inner.serialize_value(REDACTED)
         } else {
             self.inner.serialize_value(&Redacted::new(value))
@@ -271,9 +277,8 @@ impl<C: SerializeMap> SerializeMap for Compound<C> {
 
 /// Whether a map key is a string naming a secret.
 fn key_is_secret<T: Serialize + ?Sized>(key: &T) -> bool {
-    key.serialize(KeyName).is_ok_and(|name| {
-        name.is_some_and(|name| super::with_config(|config| config.is_secret(&name)))
-    })
+    key.serialize(KeyName)
+        .is_ok_and(|name| name.is_some_and(|name| super::is_secret_name(&name)))
 }
 
 /// Reads a map key's text: strings and chars; anything else has no name.

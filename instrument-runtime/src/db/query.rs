@@ -248,13 +248,12 @@ impl Drop for QuerySpan {
     }
 }
 
-/// Bind values cut to the parameter capture limit (`max_value_bytes`).
+/// Bind values (the driver's `Debug` text) with secrets hidden (connection strings, tokens in
+/// URLs), cut to the parameter capture limit (`max_value_bytes`).
 fn bounded_binds(binds: String) -> String {
-    let limit = crate::capture_config().max_value_bytes;
-    if binds.len() <= limit {
-        return binds;
-    }
+    let (limit, _) = crate::capture::limits();
     let mut out = crate::capture::BoundedText::new(limit);
+    out.set_syntax(crate::capture::Syntax::Debug);
     out.push(binds.as_bytes());
     out.finish(Some(binds.len()))
 }

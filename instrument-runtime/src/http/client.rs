@@ -18,6 +18,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::propagation;
+use crate::capture::redact_text;
 use crate::state;
 
 /// A `tower::Layer` for HTTP clients (hyper-util's client, or any tower HTTP service): a
@@ -161,7 +162,7 @@ fn url_without_credentials(uri: &Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
     let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    format!("{scheme}://{host}{port}{path}")
+    format!("{scheme}://{host}{port}{}", redact_text(path))
 }
 
 pin_project! {

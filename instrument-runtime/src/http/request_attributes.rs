@@ -8,6 +8,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{HOST, USER_AGENT};
+
+use crate::capture::redact_text;
 use http::{Request, Version};
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute::{
@@ -137,7 +139,7 @@ pub(crate) fn server_span_attributes<B>(
             (Some(host), Some(pq)) => format!("{scheme}://{host}{}", pq.as_str()),
             _ => request.uri().to_string(),
         };
-        attributes.push(KeyValue::new("http.url", url));
+        attributes.push(KeyValue::new("http.url", redact_text(&url).into_owned()));
         if let Some(route) = route {
             for (name, value) in path_params(route, path) {
                 attributes.push(KeyValue::new(format!("http.{name}"), value));
@@ -148,7 +150,7 @@ pub(crate) fn server_span_attributes<B>(
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
         {
-            attributes.push(KeyValue::new("client", agent.to_owned()));
+            attributes.push(KeyValue::new("client", redact_text(agent).into_owned()));
         }
     }
     attributes

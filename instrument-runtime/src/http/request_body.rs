@@ -17,7 +17,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use pin_project_lite::pin_project;
 
-use crate::capture::{REDACTED, capture_config};
+use crate::capture::{REDACTED, capture_config, json_text, redact_text};
 
 /// Prefix of the attributes a captured body's keys become.
 pub const REQUEST_BODY_KEY_PREFIX: &str = "http.request.body.";
@@ -120,8 +120,8 @@ impl BodyCapture {
                 REDACTED.to_owned()
             } else {
                 match value {
-                    serde_json::Value::String(text) => text,
-                    other => other.to_string(),
+                    serde_json::Value::String(text) => redact_text(&text).into_owned(),
+                    other => json_text(&other, config.max_value_bytes),
                 }
             };
             (format!("{REQUEST_BODY_KEY_PREFIX}{key}"), text)

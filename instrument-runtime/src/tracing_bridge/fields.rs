@@ -7,7 +7,7 @@ use std::fmt;
 use opentelemetry::{KeyValue, Value};
 use tracing_core::field::{Field, Visit};
 
-use crate::capture::{REDACTED, is_secret_static, limits};
+use crate::capture::{REDACTED, Syntax, is_secret_static, limits};
 use crate::current::{bounded_value, value_len};
 use crate::diagnostics::{contain, report_failure};
 
@@ -56,7 +56,7 @@ impl Fields {
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.message = Some(value.to_owned());
+            self.message = Some(crate::capture::redact_text(value).into_owned());
         } else {
             self.push(field.name(), Value::from(value.to_owned()));
         }
@@ -81,20 +81,22 @@ impl Visit for Fields {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = bounded_debug(value);
         if field.name() == "message" {
-            self.message = Some(text);
+            self.message = Some(bounded_debug(value, Syntax::Text));
         } else {
+            let text = bounded_debug(value, Syntax::Debug);
             self.push(field.name(), Value::from(text));
         }
     }
 }
 
-/// `value`'s `Debug` text, cut at the capture limit while it is written; a panicking impl gives
-/// `<formatting failed>` and is counted.
-fn bounded_debug(value: &dyn fmt::Debug) -> String {
+/// `value`'s `Debug` text (a message's text with `syntax` [`Syntax::Text`]), secrets hidden and
+/// cut at the capture limit while it is written; a panicking impl gives `<formatting failed>`
+/// and is counted.
+fn bounded_debug(value: &dyn fmt::Debug, syntax: Syntax) -> String {
     let (limit, _) = limits();
     let mut out = crate::capture::BoundedText::new(limit);
+    out.set_syntax(syntax);
     match contain(|| fmt::write(&mut out, format_args!("{value:?}"))) {
         Ok(_) => out.finish(None),
         Err(_) => {

@@ -164,8 +164,9 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
             record_bind_values: true,
             ..Default::default()
         });
-        sqlx::query("SELECT id, name, org FROM users WHERE name = $1")
+        sqlx::query("SELECT id, name, org FROM users WHERE name = $1 OR org = $2")
             .bind("ada")
+            .bind("postgres://app:SECRET@db.internal/orders?password=SECRET")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -176,10 +177,11 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
         attr(select, "db.query.text").as_deref(),
         Some("SELECT id, name, org...")
     );
+    let parameters = attr(select, "instrument.db.query.parameters").unwrap();
+    assert!(parameters.contains("ada"), "{parameters}");
     assert!(
-        attr(select, "instrument.db.query.parameters")
-            .unwrap()
-            .contains("ada")
+        parameters.contains("postgres://app:[redacted]@db.internal/orders?password=[redacted]"),
+        "a connection string bound as a value keeps no password: {parameters}"
     );
     sqlx::query("SELECT id FROM users WHERE name = $1")
         .bind("bob")

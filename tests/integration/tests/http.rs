@@ -588,7 +588,7 @@ async fn json_request_bodies_are_captured_on_opted_in_routes() {
         ));
     let address = serve(app).await;
     let _ = spans();
-    let body = r#"{"message":"hi","max_tokens":5,"api_key":"sk-SECRET","nested":{"a":1}}"#;
+    let body = r#"{"message":"hi","max_tokens":5,"api_key":"sk-SECRET","nested":{"a":1,"auth":{"token":"SECRET-2"}},"callback":"https://hook:SECRET-3@example.com/in?sig=SECRET-4&id=7"}"#;
     let reply = post_json(address, "/v1/agents/a1/messages", body).await;
     assert_eq!(reply.body, body, "the handler gets the body unchanged");
     let other = post_json(address, "/v1/other", body).await;
@@ -609,7 +609,14 @@ async fn json_request_bodies_are_captured_on_opted_in_routes() {
         ("http.request.body.message", "hi"),
         ("http.request.body.max_tokens", "5"),
         ("http.request.body.api_key", "[redacted]"),
-        ("http.request.body.nested", r#"{"a":1}"#),
+        (
+            "http.request.body.nested",
+            r#"{"a":1,"auth":{"token":"[redacted]"}}"#,
+        ),
+        (
+            "http.request.body.callback",
+            "https://hook:[redacted]@example.com/in?sig=[redacted]&id=7",
+        ),
     ] {
         assert_eq!(attr(captured, key).as_deref(), Some(value), "{key}");
     }

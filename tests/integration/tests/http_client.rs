@@ -122,6 +122,33 @@ async fn reqwest_sequential_and_concurrent_calls_each_get_a_client_span() {
     each_request_names_its_client_span(&exported, &received, parent);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_urls_keep_no_credentials_or_secret_query_parameters() {
+    let _guard = start();
+    let (address, _received) = recording_server().await;
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(TracingMiddleware)
+        .build();
+    let _ = spans();
+    let url = format!("http://agent:SECRET@{address}/echo?api_key=SECRET&page=2");
+    client.get(&url).send().await.unwrap();
+    let exported = spans();
+    let client_span = exported
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Client)
+        .unwrap();
+    assert_eq!(
+        attr(client_span, "url.full"),
+        Some(format!("http://{address}/echo?api_key=[redacted]&page=2"))
+    );
+    assert!(
+        !client_span
+            .attributes
+            .iter()
+            .any(|kv| kv.value.as_str().contains("SECRET"))
+    );
+}
+
 async fn handler_calling_out(State(target): State<SocketAddr>) -> &'static str {
     let mut client =
         HttpClientLayer.layer(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
