@@ -10,7 +10,7 @@
 //! full. `OTEL_BSP_*` variables, when set, win.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use opentelemetry::{Context, KeyValue, Value};
@@ -24,6 +24,7 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
+use super::delivery::DeliveringExporter;
 use crate::diagnostics::{RateLimit, warn};
 
 /// Spans the batch queue holds before it drops new ones: a burst of 100,000 spans fits whole
@@ -41,6 +42,7 @@ static SPANS_ENDED: AtomicU64 = AtomicU64::new(0);
 static SPANS_EXPORTED: AtomicU64 = AtomicU64::new(0);
 static SPANS_REFUSED: AtomicU64 = AtomicU64::new(0);
 static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
+static SPANS_ABANDONED: AtomicU64 = AtomicU64::new(0);
 static METRIC_EXPORTS_REFUSED: AtomicU64 = AtomicU64::new(0);
 static REFUSAL_REPORTS: RateLimit = RateLimit::new();
 static SHED_REPORTS: RateLimit = RateLimit::new();
@@ -61,21 +63,24 @@ pub struct ExportStats {
     pub spans_refused: u64,
     /// Spans dropped because the queue was full (in spans or bytes).
     pub spans_shed: u64,
+    /// Spans given up at shutdown because the collector could not be reached.
+    pub spans_abandoned: u64,
     /// Metric exports the collector refused or that failed: their data points are dropped.
     pub metric_exports_refused: u64,
 }
 
 impl ExportStats {
-    /// Spans neither exported, refused nor shed: still queued, or, once telemetry has shut
-    /// down, abandoned because shutdown gave up.
+    /// Spans neither exported, refused, shed nor abandoned: still queued or in flight (after a
+    /// shutdown that timed out, the batch the exporter was still sending).
     pub fn spans_unaccounted(&self) -> u64 {
-        self.spans_ended
-            .saturating_sub(self.spans_exported + self.spans_refused + self.spans_shed)
+        self.spans_ended.saturating_sub(
+            self.spans_exported + self.spans_refused + self.spans_shed + self.spans_abandoned,
+        )
     }
 
     /// Spans lost so far, counting every unaccounted span as lost (exact after a flush).
     pub fn spans_dropped(&self) -> u64 {
-        self.spans_refused + self.spans_shed + self.spans_unaccounted()
+        self.spans_refused + self.spans_shed + self.spans_abandoned + self.spans_unaccounted()
     }
 }
 
@@ -86,6 +91,7 @@ pub fn export_stats() -> ExportStats {
         spans_exported: SPANS_EXPORTED.load(Ordering::Relaxed),
         spans_refused: SPANS_REFUSED.load(Ordering::Relaxed),
         spans_shed: SPANS_SHED.load(Ordering::Relaxed),
+        spans_abandoned: SPANS_ABANDONED.load(Ordering::Relaxed),
         metric_exports_refused: METRIC_EXPORTS_REFUSED.load(Ordering::Relaxed),
     }
 }
@@ -111,32 +117,80 @@ fn batch_config() -> (BatchConfig, usize) {
     (config.build(), queue)
 }
 
-/// A batch processor exporting to `exporter` with the toolkit's defaults, every span counted
-/// and the queue bounded in spans and bytes.
-pub(crate) fn accounted_batch<E: SpanExporter + 'static>(exporter: E) -> CountingProcessor {
+/// A batch processor exporting to `exporter` (which sends to `target`, when known) with the
+/// toolkit's defaults, every span counted, failed batches kept and retried while the queue has
+/// room, and the queue bounded in spans and bytes.
+pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
+    exporter: E,
+    target: Option<ExportTarget>,
+) -> CountingProcessor {
     let (config, max_queue) = batch_config();
-    let queued = Arc::new(Queued::default());
-    CountingProcessor {
-        inner: BatchSpanProcessor::builder(CountingSpanExporter {
-            inner: exporter,
-            queued: queued.clone(),
-        })
-        .with_batch_config(config)
-        .build(),
+    let pipeline = Arc::new(Pipeline {
         max_queue,
-        queued,
+        target,
+        ..Pipeline::default()
+    });
+    CountingProcessor {
+        inner: BatchSpanProcessor::builder(DeliveringExporter::new(exporter, pipeline.clone()))
+            .with_batch_config(config)
+            .build(),
+        pipeline,
     }
 }
 
-/// What one pipeline holds between a span's end and its export.
+/// Where spans are sent, for naming the likely cause of a failure.
+#[derive(Clone, Debug)]
+pub(crate) struct ExportTarget {
+    pub endpoint: String,
+    pub protocol: super::Protocol,
+}
+
+/// What one pipeline holds between a span's end and its export, and its state.
 #[derive(Debug, Default)]
-struct Queued {
+pub(super) struct Pipeline {
     spans: AtomicUsize,
     bytes: AtomicUsize,
+    pub(super) max_queue: usize,
+    pub(super) target: Option<ExportTarget>,
+    /// Set when telemetry starts shutting down: failed batches are no longer retried.
+    pub(super) shutting_down: AtomicBool,
+    /// Set by a failed export, cleared by a delivered one.
+    pub(super) collector_down: AtomicBool,
+    /// Set by the first delivered export.
+    pub(super) delivered: AtomicBool,
+}
+
+impl Pipeline {
+    /// Spans queued or in flight.
+    pub(super) fn queued_spans(&self) -> usize {
+        self.spans.load(Ordering::Relaxed)
+    }
+
+    /// Forgets a batch that was delivered or given up.
+    pub(super) fn release(&self, spans: usize, bytes: usize) {
+        self.spans.fetch_sub(spans, Ordering::Relaxed);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Counts spans a collector accepted.
+pub(super) fn count_exported(spans: u64) {
+    SPANS_EXPORTED.fetch_add(spans, Ordering::Relaxed);
+}
+
+/// Counts spans dropped because the collector refused them for good, or the queue was full
+/// while they waited.
+pub(super) fn count_refused(spans: u64) {
+    SPANS_REFUSED.fetch_add(spans, Ordering::Relaxed);
+}
+
+/// Counts spans given up at shutdown with the collector unreachable.
+pub(super) fn count_abandoned(spans: u64) {
+    SPANS_ABANDONED.fetch_add(spans, Ordering::Relaxed);
 }
 
 /// An estimate of the memory a queued span holds.
-fn span_bytes(span: &SpanData) -> usize {
+pub(super) fn span_bytes(span: &SpanData) -> usize {
     const FIXED: usize = 512;
     let attributes = |list: &[KeyValue]| -> usize {
         list.iter()
@@ -160,30 +214,38 @@ fn span_bytes(span: &SpanData) -> usize {
             .sum::<usize>()
 }
 
-/// Reports on stderr, at shutdown, the spans that were dropped.
+/// Reports on stderr, at shutdown, the spans that were dropped and why.
 pub(crate) fn report_drops() {
     let stats = export_stats();
     if stats.spans_dropped() > 0 {
         warn(&format!(
             "{} of {} spans were dropped: {} refused by the collector, {} with no room in the \
              queue (OTEL_BSP_MAX_QUEUE_SIZE, default {DEFAULT_MAX_QUEUE_SIZE} spans, and \
-             {} MiB), {} still queued when shutdown gave up",
+             {} MiB), {} abandoned at shutdown with the collector unreachable, {} still in \
+             flight when shutdown gave up",
             stats.spans_dropped(),
             stats.spans_ended,
             stats.spans_refused,
             stats.spans_shed,
             MAX_QUEUED_BYTES >> 20,
+            stats.spans_abandoned,
             stats.spans_unaccounted(),
         ));
     }
 }
 
-fn refused(what: &str, error: &impl std::fmt::Display) {
+/// Reports a failed export (rate-limited), with its likely cause when one can be named.
+pub(super) fn refused(what: &str, error: &impl std::fmt::Display, cause: Option<String>) {
     if REFUSAL_REPORTS.allow() {
         let stats = export_stats();
+        let cause = cause
+            .map(|c| format!("; likely cause: {c}"))
+            .unwrap_or_default();
         warn(&format!(
-            "the collector refused {what}: {error} ({} spans and {} metric exports dropped so far)",
-            stats.spans_refused, stats.metric_exports_refused
+            "the collector refused {what}: {error}{cause} ({} spans and {} metric exports \
+             dropped so far)",
+            stats.spans_refused + stats.spans_abandoned,
+            stats.metric_exports_refused
         ));
     }
 }
@@ -193,8 +255,7 @@ fn refused(what: &str, error: &impl std::fmt::Display) {
 #[derive(Debug)]
 pub(crate) struct CountingProcessor {
     inner: BatchSpanProcessor,
-    max_queue: usize,
-    queued: Arc<Queued>,
+    pipeline: Arc<Pipeline>,
 }
 
 impl SpanProcessor for CountingProcessor {
@@ -205,11 +266,10 @@ impl SpanProcessor for CountingProcessor {
     fn on_end(&self, span: SpanData) {
         SPANS_ENDED.fetch_add(1, Ordering::Relaxed);
         let bytes = span_bytes(&span);
-        let queued = self.queued.spans.fetch_add(1, Ordering::Relaxed);
-        let queued_bytes = self.queued.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if queued >= self.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
-            self.queued.spans.fetch_sub(1, Ordering::Relaxed);
-            self.queued.bytes.fetch_sub(bytes, Ordering::Relaxed);
+        let queued = self.pipeline.spans.fetch_add(1, Ordering::Relaxed);
+        let queued_bytes = self.pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if queued >= self.pipeline.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
+            self.pipeline.release(1, bytes);
             let shed = SPANS_SHED.fetch_add(1, Ordering::Relaxed) + 1;
             if SHED_REPORTS.allow() {
                 warn(&format!(
@@ -228,46 +288,8 @@ impl SpanProcessor for CountingProcessor {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.pipeline.shutting_down.store(true, Ordering::Relaxed);
         self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// Counts the spans of every export, accepted or refused.
-#[derive(Debug)]
-struct CountingSpanExporter<E> {
-    inner: E,
-    queued: Arc<Queued>,
-}
-
-impl<E: SpanExporter> SpanExporter for CountingSpanExporter<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len();
-        let count = spans as u64;
-        let bytes: usize = batch.iter().map(span_bytes).sum();
-        let result = self.inner.export(batch).await;
-        self.queued.spans.fetch_sub(spans, Ordering::Relaxed);
-        self.queued.bytes.fetch_sub(bytes, Ordering::Relaxed);
-        match &result {
-            Ok(()) => SPANS_EXPORTED.fetch_add(count, Ordering::Relaxed),
-            Err(error) => {
-                SPANS_REFUSED.fetch_add(count, Ordering::Relaxed);
-                refused(&format!("{count} spans"), error);
-                0
-            }
-        };
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -284,7 +306,7 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
         let result = self.0.export(metrics).await;
         if let Err(error) = &result {
             METRIC_EXPORTS_REFUSED.fetch_add(1, Ordering::Relaxed);
-            refused("a metric export", error);
+            refused("a metric export", error, None);
         }
         result
     }

@@ -8,6 +8,8 @@
 
 mod accounting;
 mod context_attributes;
+mod delivery;
+mod diagnose;
 mod env;
 mod guard;
 #[cfg(feature = "tracing")]
@@ -239,7 +241,9 @@ impl TelemetryBuilder {
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move |b| {
-            b.with_span_processor(WithContextAttributes(accounting::accounted_batch(exporter)))
+            b.with_span_processor(WithContextAttributes(accounting::accounted_batch(
+                exporter, None,
+            )))
         }));
         self
     }
@@ -444,7 +448,13 @@ fn otlp_exporters(
     let built = otlp::build(endpoint, protocol, timeout, temporality)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
-        spans: Some(accounting::accounted_batch(built.spans)),
+        spans: Some(accounting::accounted_batch(
+            built.spans,
+            Some(accounting::ExportTarget {
+                endpoint: endpoint.to_owned(),
+                protocol,
+            }),
+        )),
         metrics: Some(Box::new(move |b, interval| {
             b.with_reader(
                 PeriodicReader::builder(accounting::CountingMetricExporter(metric_exporter))

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use opentelemetry_otlp::{MetricExporter, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{
+    MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::{Protocol, SetupError};
@@ -35,10 +37,14 @@ pub(crate) fn build(
                 .build()
                 .map_err(|e| SetupError::Exporter(format!("cannot start the OTLP runtime: {e}")))?;
             let _entered = runtime.enter();
+            // Failed span batches are retried by the toolkit (see `delivery`), which knows when
+            // the queue is full and when shutdown began; the exporter's own retries would only
+            // hold shutdown up.
             let spans = SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(endpoint)
                 .with_timeout(timeout)
+                .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
             let metrics = MetricExporter::builder()
@@ -60,6 +66,7 @@ pub(crate) fn build(
                 .with_http()
                 .with_endpoint(http_signal_url(endpoint, "traces"))
                 .with_timeout(timeout)
+                .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
             let metrics = MetricExporter::builder()

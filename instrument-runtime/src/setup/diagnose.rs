@@ -1,0 +1,158 @@
+//! Naming the likely cause of a failed export from its error text and where it was sent: the
+//! mistakes a first setup makes (the gRPC port with HTTP, TLS expected, missing credentials, a
+//! host name that does not resolve, nothing listening).
+
+use super::Protocol;
+use super::accounting::ExportTarget;
+
+/// Whether an export failure will not go away by trying again (the backend refuses the
+/// credentials or the request itself).
+pub(super) fn is_permanent(error: &str) -> bool {
+    let error = error.to_ascii_lowercase();
+    [
+        "unauthenticated",
+        "permissiondenied",
+        "permission denied",
+        "401",
+        "403",
+        "invalidargument",
+    ]
+    .iter()
+    .any(|word| error.contains(word))
+}
+
+/// The likely cause of an export failure, when one can be named. A collector that took exports
+/// before (`delivered_before`) was set up right: it went away.
+pub(crate) fn likely_cause(
+    error: &str,
+    target: Option<&ExportTarget>,
+    delivered_before: bool,
+) -> Option<String> {
+    let lower = error.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|word| lower.contains(word));
+    if has(&["unauthenticated", "401"]) {
+        return Some(
+            "the backend wants credentials: set its header in OTEL_EXPORTER_OTLP_HEADERS \
+             (for example `authorization=Bearer%20<token>`)"
+                .into(),
+        );
+    }
+    if has(&["permissiondenied", "permission denied", "403"]) {
+        return Some(
+            "the backend refused the credentials in OTEL_EXPORTER_OTLP_HEADERS (403)".into(),
+        );
+    }
+    if has(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no such host",
+        "nodename nor servname",
+    ]) {
+        return Some("the collector's host name does not resolve (DNS)".into());
+    }
+    if has(&["certificate", "tls", "handshake", "unknownissuer"]) {
+        return Some(
+            "TLS failed: for a private CA set OTEL_EXPORTER_OTLP_CERTIFICATE to its PEM file"
+                .into(),
+        );
+    }
+    let target = target?;
+    if delivered_before {
+        return Some(format!(
+            "the collector at {} went away (restarting?) after taking exports",
+            target.endpoint
+        ));
+    }
+    let port = target
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').split('/').next())
+        .and_then(|p| p.parse::<u16>().ok());
+    match (target.protocol, port) {
+        (Protocol::HttpProtobuf, Some(4317)) => {
+            return Some(
+                "port 4317 is OTLP over gRPC: with http/protobuf the collector listens on 4318 \
+                 (or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
+                    .into(),
+            );
+        }
+        (Protocol::Grpc, Some(4318)) => {
+            return Some(
+                "port 4318 is OTLP over HTTP: with grpc the collector listens on 4317 (or set \
+                 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+                    .into(),
+            );
+        }
+        _ => {}
+    }
+    if has(&["connection refused", "tcp connect error", "connect error"]) {
+        return Some(format!("nothing listens at {}", target.endpoint));
+    }
+    if target.endpoint.starts_with("http://")
+        && has(&["connection reset", "broken pipe", "frame", "protocol error"])
+    {
+        return Some(format!(
+            "the collector may expect TLS: try https:// instead of {}",
+            target.endpoint
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(endpoint: &str, protocol: Protocol) -> ExportTarget {
+        ExportTarget {
+            endpoint: endpoint.into(),
+            protocol,
+        }
+    }
+
+    #[test]
+    fn first_setup_mistakes_are_named() {
+        let grpc = target("http://127.0.0.1:4317", Protocol::Grpc);
+        let http_on_grpc_port = target("http://127.0.0.1:4317", Protocol::HttpProtobuf);
+        let grpc_on_http_port = target("http://collector:4318", Protocol::Grpc);
+        for (error, target, expected) in [
+            (
+                "status: Unauthenticated, message: \"no key\"",
+                &grpc,
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ),
+            ("HTTP status 403 Forbidden", &grpc, "403"),
+            (
+                "dns error: failed to lookup address information",
+                &grpc,
+                "DNS",
+            ),
+            (
+                "invalid peer certificate: UnknownIssuer",
+                &grpc,
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ),
+            ("error sending request", &http_on_grpc_port, "4318"),
+            ("transport error", &grpc_on_http_port, "4317"),
+            (
+                "tcp connect error: Connection refused (os error 111)",
+                &grpc,
+                "nothing listens",
+            ),
+            ("connection reset by peer", &grpc, "TLS"),
+        ] {
+            let cause = likely_cause(error, Some(target), false).unwrap_or_default();
+            assert!(cause.contains(expected), "{error}: {cause}");
+        }
+        assert_eq!(likely_cause("something odd", Some(&grpc), false), None);
+        assert!(
+            likely_cause("broken pipe", Some(&grpc), true)
+                .unwrap()
+                .contains("went away")
+        );
+        assert!(is_permanent("status: PermissionDenied"));
+        assert!(!is_permanent("status: Unavailable"));
+    }
+}
