@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use super::accounting::{
     Pipeline, count_abandoned, count_exported, count_refused, refused, span_bytes,
 };
-use super::diagnose::{is_permanent, likely_cause};
+use super::diagnose::{full_error_text, is_permanent, likely_cause};
 
 /// The first wait before a failed batch is sent again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -58,27 +58,27 @@ impl<E: SpanExporter> DeliveringExporter<E> {
                 Err(error) => error,
             };
             self.pipeline.collector_down.store(true, Ordering::Relaxed);
-            let text = error.to_string();
+            let text = full_error_text(&error.to_string());
             let delivered = self.pipeline.delivered.load(Ordering::Relaxed);
             let cause = likely_cause(&text, self.pipeline.target.as_ref(), delivered);
             if is_permanent(&text) {
                 count_refused(count);
-                refused(&format!("{count} spans"), &error, cause);
+                refused(&format!("{count} spans"), &text, cause);
                 return Err(error);
             }
             if self.shutting_down() {
                 count_abandoned(count);
-                refused(&format!("{count} spans at shutdown"), &error, cause);
+                refused(&format!("{count} spans at shutdown"), &text, cause);
                 return Err(error);
             }
             if self.pipeline.queued_spans() >= self.pipeline.max_queue {
                 count_refused(count);
-                refused(&format!("{count} spans (the queue is full)"), &error, cause);
+                refused(&format!("{count} spans (the queue is full)"), &text, cause);
                 return Err(error);
             }
             refused(
                 &format!("{count} spans; keeping them and retrying while the queue has room"),
-                &error,
+                &text,
                 cause,
             );
             self.wait(backoff);

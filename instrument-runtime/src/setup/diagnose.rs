@@ -2,8 +2,45 @@
 //! mistakes a first setup makes (the gRPC port with HTTP, TLS expected, missing credentials, a
 //! host name that does not resolve, nothing listening).
 
+use std::sync::Mutex;
+
 use super::Protocol;
 use super::accounting::ExportTarget;
+
+/// The cause of the last transport failure of the HTTP exporters, whose own error says only
+/// "network error".
+static LAST_TRANSPORT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Keeps the cause of a transport failure (the error and its sources, secrets hidden).
+#[cfg(feature = "otlp")]
+pub(crate) fn record_transport_failure(error: &(dyn std::error::Error + 'static)) {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let text = crate::capture::redact_text(&text).into_owned();
+    if let Ok(mut last) = LAST_TRANSPORT_FAILURE.lock() {
+        *last = Some(text);
+    }
+}
+
+/// The error text of a failed export, with the transport's cause when the exporter dropped it.
+pub(super) fn full_error_text(error: &str) -> String {
+    if !error.contains("network error") {
+        return error.to_owned();
+    }
+    match LAST_TRANSPORT_FAILURE
+        .lock()
+        .ok()
+        .and_then(|mut last| last.take())
+    {
+        Some(cause) => format!("{error} ({cause})"),
+        None => error.to_owned(),
+    }
+}
 
 /// Whether an export failure will not go away by trying again (the backend refuses the
 /// credentials or the request itself).

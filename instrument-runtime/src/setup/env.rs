@@ -17,6 +17,36 @@ pub enum Protocol {
     HttpProtobuf,
 }
 
+/// Where a signal goes, as `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and
+/// `OTEL_LOGS_EXPORTER` say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// Over OTLP.
+    Otlp,
+    /// To the console (stderr).
+    Console,
+    /// Nowhere.
+    Off,
+}
+
+/// The destination `var` names (`otlp`, `console`, `none`), or the default for whether an OTLP
+/// endpoint is set: OTLP when it is, the console otherwise.
+pub(crate) fn destination(var: &str, setting: Option<&str>, endpoint_set: bool) -> Destination {
+    match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") if endpoint_set => Destination::Otlp,
+        None | Some("") => Destination::Console,
+        Some("otlp") => Destination::Otlp,
+        Some("console") => Destination::Console,
+        Some("none") => Destination::Off,
+        Some(other) => {
+            warn(&format!(
+                "{var}: unknown value {other:?} (known: otlp, console, none); using the default"
+            ));
+            destination(var, None, endpoint_set)
+        }
+    }
+}
+
 /// What the environment says, each field `None` where the variable is unset or invalid.
 #[derive(Debug, Default)]
 pub(crate) struct EnvSettings {
@@ -24,7 +54,15 @@ pub(crate) struct EnvSettings {
     pub service_name: Option<String>,
     pub resource_attributes: Vec<(String, String)>,
     pub endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`.
+    pub metrics_endpoint: Option<String>,
     pub protocol: Option<Protocol>,
+    /// `OTEL_TRACES_EXPORTER`, as written.
+    pub traces_exporter: Option<String>,
+    /// `OTEL_METRICS_EXPORTER`, as written.
+    pub metrics_exporter: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`.
+    pub timeout: Option<Duration>,
     pub sampler: Option<Sampler>,
     pub metric_interval: Option<Duration>,
     pub temporality: Option<Temporality>,
@@ -61,7 +99,12 @@ impl EnvSettings {
                 .map(|v| parse_resource_attributes(&v))
                 .unwrap_or_default(),
             endpoint: get(endpoint_var).and_then(|v| valid_endpoint(endpoint_var, v)),
+            metrics_endpoint: get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+                .and_then(|v| valid_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", v)),
             protocol: get(protocol_var).and_then(|v| parse_protocol(protocol_var, &v)),
+            traces_exporter: get("OTEL_TRACES_EXPORTER"),
+            metrics_exporter: get("OTEL_METRICS_EXPORTER"),
+            timeout: get("OTEL_EXPORTER_OTLP_TIMEOUT").and_then(|v| parse_timeout(&v)),
             sampler: get("OTEL_TRACES_SAMPLER")
                 .and_then(|v| parse_sampler(&v, get("OTEL_TRACES_SAMPLER_ARG").as_deref())),
             metric_interval: get("OTEL_METRIC_EXPORT_INTERVAL").and_then(|v| parse_interval(&v)),
@@ -100,6 +143,18 @@ pub(crate) fn valid_endpoint(var: &str, value: String) -> Option<String> {
         _ => {
             warn(&format!(
                 "{var}={value:?} is not an http:// or https:// URL with a host; spans go to the console instead"
+            ));
+            None
+        }
+    }
+}
+
+fn parse_timeout(value: &str) -> Option<Duration> {
+    match value.parse::<u64>() {
+        Ok(millis) if millis > 0 => Some(Duration::from_millis(millis)),
+        _ => {
+            warn(&format!(
+                "OTEL_EXPORTER_OTLP_TIMEOUT={value:?} is not a positive number of milliseconds; using 10000"
             ));
             None
         }
@@ -259,6 +314,39 @@ mod tests {
         assert_eq!(s.protocol, Some(Protocol::Grpc));
         assert_eq!(s.resource_attributes[1], ("team".into(), "a,b".into()));
         assert!(matches!(s.sampler, Some(Sampler::TraceIdRatioBased(r)) if r == 0.25));
+    }
+
+    #[test]
+    fn per_signal_settings_and_destinations() {
+        let s = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otlp.example.com"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "https://metrics.example.com:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ]);
+        assert_eq!(
+            s.metrics_endpoint.as_deref(),
+            Some("https://metrics.example.com:4318")
+        );
+        assert_eq!(s.timeout, Some(Duration::from_millis(2500)));
+        let traces = s.traces_exporter.as_deref();
+        assert_eq!(
+            destination("OTEL_TRACES_EXPORTER", traces, true),
+            Destination::Console
+        );
+        let metrics = s.metrics_exporter.as_deref();
+        assert_eq!(
+            destination("OTEL_METRICS_EXPORTER", metrics, true),
+            Destination::Off
+        );
+        assert_eq!(destination("X", None, true), Destination::Otlp);
+        assert_eq!(destination("X", None, false), Destination::Console);
+        assert_eq!(destination("X", Some("OTLP"), false), Destination::Otlp);
+        assert_eq!(destination("X", Some("bogus"), false), Destination::Console);
     }
 
     #[test]

@@ -10,41 +10,9 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 
 #[cfg(feature = "otlp")]
 use super::Protocol;
+use super::env::{Destination, destination};
 use crate::diagnostics::warn;
 use crate::state;
-
-/// Where log records go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LogsDestination {
-    /// Over OTLP.
-    Otlp,
-    /// As events of their span, printed in the console tree.
-    Console,
-    /// Nowhere.
-    Off,
-}
-
-/// `OTEL_LOGS_EXPORTER`, or the default for whether an OTLP endpoint is set.
-pub(crate) fn destination(setting: Option<&str>, endpoint_set: bool) -> LogsDestination {
-    match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") => {
-            if endpoint_set {
-                LogsDestination::Otlp
-            } else {
-                LogsDestination::Console
-            }
-        }
-        Some("otlp") => LogsDestination::Otlp,
-        Some("console") => LogsDestination::Console,
-        Some("none") => LogsDestination::Off,
-        Some(other) => {
-            warn(&format!(
-                "OTEL_LOGS_EXPORTER: unknown value {other:?} (known: otlp, console, none); using the default"
-            ));
-            destination(None, endpoint_set)
-        }
-    }
-}
 
 /// A logger provider exporting to `exporter` through a batch processor, installed for the
 /// bridges to emit into.
@@ -77,19 +45,28 @@ pub(crate) fn otlp_exporter(
     protocol: Protocol,
     timeout: Duration,
     runtime: Option<&tokio::runtime::Runtime>,
+    transport: &super::otlp::Transport,
 ) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::WithExportConfig;
     let built = match protocol {
         Protocol::Grpc => {
             let _entered = runtime.map(tokio::runtime::Runtime::enter);
-            opentelemetry_otlp::LogExporter::builder()
-                .with_tonic()
-                .with_endpoint(logs_endpoint.unwrap_or(endpoint))
+            let endpoint = logs_endpoint.unwrap_or(endpoint);
+            transport
+                .tonic(
+                    opentelemetry_otlp::LogExporter::builder().with_tonic(),
+                    endpoint,
+                )
+                .with_endpoint(endpoint)
                 .with_timeout(timeout)
                 .build()
         }
-        Protocol::HttpProtobuf => opentelemetry_otlp::LogExporter::builder()
-            .with_http()
+        Protocol::HttpProtobuf => transport
+            .http(
+                opentelemetry_otlp::LogExporter::builder().with_http(),
+                timeout,
+            )
+            .map_err(|e| e.to_string())?
             .with_endpoint(
                 logs_endpoint
                     .map(str::to_owned)
@@ -131,9 +108,13 @@ pub(crate) fn build(inputs: LogsInputs<'_>) -> Option<SdkLoggerProvider> {
     }
     let logs_endpoint = var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
     let endpoint_set = inputs.endpoint.is_some() || logs_endpoint.is_some();
-    let chosen = destination(var("OTEL_LOGS_EXPORTER").as_deref(), endpoint_set);
-    state::set_console_logs(chosen == LogsDestination::Console);
-    if chosen != LogsDestination::Otlp {
+    let chosen = destination(
+        "OTEL_LOGS_EXPORTER",
+        var("OTEL_LOGS_EXPORTER").as_deref(),
+        endpoint_set,
+    );
+    state::set_console_logs(chosen == Destination::Console);
+    if chosen != Destination::Otlp {
         return None;
     }
     otlp_provider(&inputs, logs_endpoint.as_deref())
@@ -151,6 +132,7 @@ fn otlp_provider(
         inputs.protocol,
         inputs.timeout,
         inputs.runtime,
+        &super::otlp::Transport::new(!inputs.ignore_env),
     ) {
         Ok(exporter) => Some(install_provider(exporter, inputs.resource.clone())),
         Err(error) => {
@@ -169,18 +151,4 @@ fn otlp_provider(
 ) -> Option<SdkLoggerProvider> {
     warn("OTLP logs need the `otlp` feature; log records are not exported");
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logs_go_where_the_setting_says() {
-        assert_eq!(destination(None, true), LogsDestination::Otlp);
-        assert_eq!(destination(None, false), LogsDestination::Console);
-        assert_eq!(destination(Some("none"), true), LogsDestination::Off);
-        assert_eq!(destination(Some("CONSOLE"), true), LogsDestination::Console);
-        assert_eq!(destination(Some("bogus"), false), LogsDestination::Console);
-    }
 }

@@ -17,6 +17,8 @@ mod logs;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -45,7 +47,7 @@ use crate::metrics::ConsoleMetricExporter;
 use crate::state;
 use crate::state::RuntimeConfig;
 use context_attributes::WithContextAttributes;
-use env::EnvSettings;
+use env::{Destination, EnvSettings};
 use resource::ResourceInputs;
 
 pub use crate::state::SCOPE_NAME;
@@ -333,7 +335,10 @@ impl TelemetryBuilder {
             .protocol
             .or(env.protocol)
             .unwrap_or(Protocol::HttpProtobuf);
-        let timeout = self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT);
+        let timeout = self
+            .export_timeout
+            .or(env.timeout)
+            .unwrap_or(DEFAULT_EXPORT_TIMEOUT);
         let interval = self
             .metric_interval
             .or(env.metric_interval)
@@ -343,19 +348,47 @@ impl TelemetryBuilder {
             .or(env.temporality)
             .unwrap_or(Temporality::Cumulative);
 
-        let mut otlp = match &endpoint {
-            Some(endpoint) if self.span_exporter.is_none() || self.metric_exporter.is_none() => {
-                Some(otlp_exporters(endpoint, protocol, timeout, temporality)?)
-            }
-            _ => None,
+        let traces_to = env::destination(
+            "OTEL_TRACES_EXPORTER",
+            env.traces_exporter.as_deref(),
+            endpoint.is_some(),
+        );
+        let metrics_to = env::destination(
+            "OTEL_METRICS_EXPORTER",
+            env.metrics_exporter.as_deref(),
+            endpoint.is_some() || env.metrics_endpoint.is_some(),
+        );
+        let wants_otlp = (traces_to == Destination::Otlp && self.span_exporter.is_none())
+            || (metrics_to == Destination::Otlp && self.metric_exporter.is_none());
+        let traces_endpoint = endpoint
+            .clone()
+            .unwrap_or_else(|| default_endpoint(protocol).to_owned());
+        let mut otlp = if wants_otlp {
+            let metrics_endpoint = env.metrics_endpoint.as_deref().unwrap_or(&traces_endpoint);
+            Some(otlp_exporters(
+                &OtlpTarget {
+                    traces_endpoint: &traces_endpoint,
+                    metrics_endpoint,
+                    protocol,
+                    timeout,
+                    read_env: !self.ignore_env,
+                },
+                temporality,
+            )?)
+        } else {
+            None
         };
         spans = match (
             self.span_exporter,
             otlp.as_mut().and_then(|o| o.spans.take()),
+            traces_to,
         ) {
-            (Some(setup), _) => setup(spans),
-            (None, Some(processor)) => spans.with_span_processor(WithContextAttributes(processor)),
-            (None, None) => spans.with_span_processor(WithContextAttributes(
+            (Some(setup), _, _) => setup(spans),
+            (None, Some(processor), Destination::Otlp) => {
+                spans.with_span_processor(WithContextAttributes(processor))
+            }
+            (None, _, Destination::Off) => spans,
+            (None, _, _) => spans.with_span_processor(WithContextAttributes(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -368,10 +401,12 @@ impl TelemetryBuilder {
         metrics = match (
             self.metric_exporter,
             otlp.as_mut().and_then(|o| o.metrics.take()),
+            metrics_to,
         ) {
-            (Some(setup), _) => setup(metrics, interval),
-            (None, Some(reader)) => reader(metrics, interval),
-            (None, None) => metrics.with_reader(
+            (Some(setup), _, _) => setup(metrics, interval),
+            (None, Some(reader), Destination::Otlp) => reader(metrics, interval),
+            (None, _, Destination::Off) => metrics,
+            (None, _, _) => metrics.with_reader(
                 PeriodicReader::builder(ConsoleMetricExporter::stderr(temporality))
                     .with_interval(CONSOLE_METRIC_INTERVAL)
                     .build(),
@@ -438,21 +473,42 @@ fn stop_exporter_runtime(runtime: ExporterRuntime) {
     match runtime {}
 }
 
+/// Where and how the OTLP exporters send.
+// Read by the OTLP exporters only: without the `otlp` feature, setup says it is off.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) struct OtlpTarget<'a> {
+    /// Base endpoint of spans (and of logs, unless they have their own).
+    pub traces_endpoint: &'a str,
+    /// Base endpoint of metrics (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else the traces one).
+    pub metrics_endpoint: &'a str,
+    pub protocol: Protocol,
+    pub timeout: Duration,
+    /// Whether the environment may add to the transport (certificate files).
+    pub read_env: bool,
+}
+
+/// The OTLP endpoint the specification names when none is set: `localhost` on the protocol's
+/// conventional port.
+fn default_endpoint(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "http://localhost:4317",
+        Protocol::HttpProtobuf => "http://localhost:4318",
+    }
+}
+
 #[cfg(feature = "otlp")]
 fn otlp_exporters(
-    endpoint: &str,
-    protocol: Protocol,
-    timeout: Duration,
+    target: &OtlpTarget<'_>,
     temporality: Temporality,
 ) -> Result<OtlpPipelines, SetupError> {
-    let built = otlp::build(endpoint, protocol, timeout, temporality)?;
+    let built = otlp::build(target, temporality)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
         spans: Some(accounting::accounted_batch(
             built.spans,
             Some(accounting::ExportTarget {
-                endpoint: endpoint.to_owned(),
-                protocol,
+                endpoint: target.traces_endpoint.to_owned(),
+                protocol: target.protocol,
             }),
         )),
         metrics: Some(Box::new(move |b, interval| {
@@ -468,12 +524,11 @@ fn otlp_exporters(
 
 #[cfg(not(feature = "otlp"))]
 fn otlp_exporters(
-    endpoint: &str,
-    _protocol: Protocol,
-    _timeout: Duration,
+    target: &OtlpTarget<'_>,
     _temporality: Temporality,
 ) -> Result<OtlpPipelines, SetupError> {
     Err(SetupError::Exporter(format!(
-        "an OTLP endpoint ({endpoint}) is set but the `otlp` feature is off"
+        "an OTLP endpoint ({}) is set but the `otlp` feature is off",
+        target.traces_endpoint
     )))
 }

@@ -4,14 +4,14 @@
 //! from a plain `main`, a current-thread runtime, or a multi-thread one alike, and never depend
 //! on the application's runtime being alive at shutdown.
 
-use std::time::Duration;
-
 use opentelemetry_otlp::{
     MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::{Protocol, SetupError};
+use std::time::Duration;
+
+use super::{OtlpTarget, Protocol, SetupError};
 
 /// The exporters and, for gRPC, the runtime that drives them.
 pub(crate) struct OtlpExporters {
@@ -20,15 +20,14 @@ pub(crate) struct OtlpExporters {
     pub runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// Builds exporters sending to `endpoint` with `protocol`.
+/// Builds exporters sending to `target`.
 pub(crate) fn build(
-    endpoint: &str,
-    protocol: Protocol,
-    timeout: Duration,
+    target: &OtlpTarget<'_>,
     temporality: Temporality,
 ) -> Result<OtlpExporters, SetupError> {
     let failed = |e: opentelemetry_otlp::ExporterBuildError| SetupError::Exporter(e.to_string());
-    match protocol {
+    let transport = Transport::new(target.read_env);
+    match target.protocol {
         Protocol::Grpc => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -40,17 +39,20 @@ pub(crate) fn build(
             // Failed span batches are retried by the toolkit (see `delivery`), which knows when
             // the queue is full and when shutdown began; the exporter's own retries would only
             // hold shutdown up.
-            let spans = SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint)
-                .with_timeout(timeout)
+            let spans = transport
+                .tonic(SpanExporter::builder().with_tonic(), target.traces_endpoint)
+                .with_endpoint(target.traces_endpoint)
+                .with_timeout(target.timeout)
                 .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
-            let metrics = MetricExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint)
-                .with_timeout(timeout)
+            let metrics = transport
+                .tonic(
+                    MetricExporter::builder().with_tonic(),
+                    target.metrics_endpoint,
+                )
+                .with_endpoint(target.metrics_endpoint)
+                .with_timeout(target.timeout)
                 .with_temporality(temporality)
                 .build()
                 .map_err(failed)?;
@@ -62,17 +64,17 @@ pub(crate) fn build(
             })
         }
         Protocol::HttpProtobuf => {
-            let spans = SpanExporter::builder()
-                .with_http()
-                .with_endpoint(http_signal_url(endpoint, "traces"))
-                .with_timeout(timeout)
+            let spans = transport
+                .http(SpanExporter::builder().with_http(), target.timeout)?
+                .with_endpoint(http_signal_url(target.traces_endpoint, "traces"))
+                .with_timeout(target.timeout)
                 .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
-            let metrics = MetricExporter::builder()
-                .with_http()
-                .with_endpoint(http_signal_url(endpoint, "metrics"))
-                .with_timeout(timeout)
+            let metrics = transport
+                .http(MetricExporter::builder().with_http(), target.timeout)?
+                .with_endpoint(http_signal_url(target.metrics_endpoint, "metrics"))
+                .with_timeout(target.timeout)
                 .with_temporality(temporality)
                 .build()
                 .map_err(failed)?;
@@ -82,6 +84,85 @@ pub(crate) fn build(
                 runtime: None,
             })
         }
+    }
+}
+
+/// What the exporters' transport adds: TLS settings (feature `tls`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Transport {
+    #[cfg(feature = "tls")]
+    files: super::tls::TlsFiles,
+}
+
+impl Transport {
+    /// The transport the environment describes (nothing from it when `read_env` is false).
+    pub(crate) fn new(read_env: bool) -> Self {
+        #[cfg(feature = "tls")]
+        return Self {
+            files: super::tls::TlsFiles::from_env(!read_env),
+        };
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = read_env;
+            Self::default()
+        }
+    }
+
+    /// A gRPC exporter builder with TLS when `endpoint` is `https://`.
+    pub(crate) fn tonic<B: WithTonicConfig>(&self, builder: B, endpoint: &str) -> B {
+        #[cfg(feature = "tls")]
+        if endpoint.starts_with("https://") {
+            return builder.with_tls_config(self.files.tonic_config());
+        }
+        let _ = endpoint;
+        builder
+    }
+
+    /// An HTTP exporter builder whose client trusts the configured CA, presents the client
+    /// certificate, and keeps the cause of transport failures for the warning.
+    pub(crate) fn http<B: WithHttpConfig>(
+        &self,
+        builder: B,
+        timeout: Duration,
+    ) -> Result<B, SetupError> {
+        let transport = self.clone();
+        // A blocking client owns a runtime: built (and later dropped) off the caller's runtime.
+        let client = std::thread::spawn(move || transport.blocking_client(timeout))
+            .join()
+            .map_err(|_| SetupError::Exporter("building the HTTP client panicked".into()))??;
+        Ok(builder.with_http_client(DiagnosingClient(client)))
+    }
+
+    fn blocking_client(&self, timeout: Duration) -> Result<reqwest::blocking::Client, SetupError> {
+        let builder = reqwest::blocking::Client::builder().timeout(timeout);
+        #[cfg(feature = "tls")]
+        let builder = self
+            .files
+            .http_client(builder)
+            .map_err(SetupError::Exporter)?;
+        builder
+            .build()
+            .map_err(|e| SetupError::Exporter(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// The OTLP/HTTP exporters' client: reqwest's blocking client, keeping the cause of a transport
+/// failure (the exporter's own error says only "network error").
+#[derive(Debug)]
+struct DiagnosingClient(reqwest::blocking::Client);
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for DiagnosingClient {
+    async fn send_bytes(
+        &self,
+        request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+    ) -> Result<
+        opentelemetry_http::Response<opentelemetry_http::Bytes>,
+        opentelemetry_http::HttpError,
+    > {
+        self.0.send_bytes(request).await.inspect_err(|error| {
+            super::diagnose::record_transport_failure(error.as_ref());
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_semantic_conventions::attribute::{
     DEPLOYMENT_ENVIRONMENT_NAME, DEVICE_ID, HOST_NAME, SERVICE_NAME, SERVICE_VERSION,
 };
@@ -63,7 +64,9 @@ pub(crate) fn build(inputs: &ResourceInputs) -> Resource {
             environment.clone(),
         ));
     }
+    // `telemetry.sdk.name`, `.language` and `.version`, as the SDK reports them.
     Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes(attrs)
         .with_service_name(service_name)
         .build()
@@ -135,6 +138,19 @@ mod tests {
             .into_owned();
         assert_eq!(id.len(), 32);
         assert_eq!(id, device_id(), "device id is stable");
+    }
+
+    #[test]
+    fn resource_names_the_sdk() {
+        let resource = build(&ResourceInputs::default());
+        let get = |key: &'static str| {
+            resource
+                .get(&Key::new(key))
+                .map(|v| v.as_str().into_owned())
+        };
+        assert_eq!(get("telemetry.sdk.name").as_deref(), Some("opentelemetry"));
+        assert_eq!(get("telemetry.sdk.language").as_deref(), Some("rust"));
+        assert!(get("telemetry.sdk.version").is_some_and(|v| v.starts_with("0.")));
     }
 
     #[test]

@@ -34,6 +34,37 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
+#[path = "tls.rs"]
+pub mod tls;
+
+/// TLS and the `authorization` value a secure receiver demands.
+#[derive(Clone)]
+pub struct Security {
+    pub pki: Arc<tls::TestPki>,
+    pub authorization: String,
+}
+
+/// Checks the `authorization` metadata of gRPC requests when one is demanded.
+#[derive(Clone)]
+struct Authorization(Option<String>);
+
+impl tonic::service::Interceptor for Authorization {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        match &self.0 {
+            Some(wanted)
+                if request
+                    .metadata()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    != Some(wanted.as_str()) =>
+            {
+                Err(tonic::Status::unauthenticated("no valid authorization"))
+            }
+            _ => Ok(request),
+        }
+    }
+}
+
 /// How the receiver speaks OTLP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wire {
@@ -257,6 +288,7 @@ pub struct Receiver {
     address: SocketAddr,
     wire: Wire,
     runtime: Option<tokio::runtime::Runtime>,
+    security: Option<Security>,
 }
 
 impl Receiver {
@@ -267,6 +299,21 @@ impl Receiver {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             wire,
             runtime: None,
+            security: None,
+        };
+        receiver.restart();
+        receiver
+    }
+
+    /// Starts a receiver on a free port that speaks TLS with `security`'s certificate and
+    /// refuses exports without its `authorization` value (gRPC `UNAUTHENTICATED`, HTTP 401).
+    pub fn start_secure(wire: Wire, security: Security) -> Self {
+        let mut receiver = Self {
+            received: Arc::default(),
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            wire,
+            runtime: None,
+            security: Some(security),
         };
         receiver.restart();
         receiver
@@ -288,14 +335,18 @@ impl Receiver {
             address: SocketAddr::from(([127, 0, 0, 1], port)),
             wire,
             runtime: None,
+            security: None,
         };
         receiver.restart();
         receiver
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` for a secure receiver.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        match self.security {
+            Some(_) => format!("https://localhost:{}", self.address.port()),
+            None => format!("http://{}", self.address),
+        }
     }
 
     /// Stops listening and drops every open connection.
@@ -327,14 +378,31 @@ impl Receiver {
         let _entered = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let received = self.received.clone();
+        let authorization = Authorization(self.security.as_ref().map(|s| s.authorization.clone()));
         match self.wire {
             Wire::Grpc => {
                 let service = Grpc(received);
+                let mut server = tonic::transport::Server::builder();
+                if let Some(security) = &self.security {
+                    let identity = tonic::transport::Identity::from_pem(
+                        &security.pki.server_cert_pem,
+                        &security.pki.server_key_pem,
+                    );
+                    server = server
+                        .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                        .unwrap();
+                }
                 runtime.spawn(
-                    tonic::transport::Server::builder()
-                        .add_service(TraceServiceServer::new(service.clone()))
-                        .add_service(MetricsServiceServer::new(service.clone()))
-                        .add_service(LogsServiceServer::new(service))
+                    server
+                        .add_service(TraceServiceServer::with_interceptor(
+                            service.clone(),
+                            authorization.clone(),
+                        ))
+                        .add_service(MetricsServiceServer::with_interceptor(
+                            service.clone(),
+                            authorization.clone(),
+                        ))
+                        .add_service(LogsServiceServer::with_interceptor(service, authorization))
                         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
                             listener,
                         )),
@@ -342,6 +410,7 @@ impl Receiver {
             }
             Wire::Http => {
                 let (traces, metrics, logs) = (received.clone(), received.clone(), received);
+                let wanted = authorization.0;
                 let app = axum::Router::new()
                     .route(
                         "/v1/traces",
@@ -361,8 +430,33 @@ impl Receiver {
                             http_logs(logs.clone(), headers, body)
                         }),
                     )
+                    .layer(axum::middleware::from_fn(
+                        move |request: axum::extract::Request, next: axum::middleware::Next| {
+                            let wanted = wanted.clone();
+                            async move {
+                                let given = request
+                                    .headers()
+                                    .get(header::AUTHORIZATION)
+                                    .and_then(|v| v.to_str().ok());
+                                match wanted {
+                                    Some(wanted) if given != Some(wanted.as_str()) => {
+                                        StatusCode::UNAUTHORIZED.into_response()
+                                    }
+                                    _ => next.run(request).await,
+                                }
+                            }
+                        },
+                    ))
                     .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
-                runtime.spawn(async move { axum::serve(listener, app).await });
+                match &self.security {
+                    Some(security) => {
+                        let config = tls::server_config(&security.pki, &[b"h2", b"http/1.1"]);
+                        runtime.spawn(tls::serve_https(listener, app, config));
+                    }
+                    None => {
+                        runtime.spawn(async move { axum::serve(listener, app).await });
+                    }
+                }
             }
         }
         self.runtime = Some(runtime);
