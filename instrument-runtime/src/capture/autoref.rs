@@ -102,14 +102,86 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         out.set_syntax(super::Syntax::Json);
-        match serde_json::to_writer(&mut *out, &super::Redacted::new(self.0)) {
-            Ok(()) => Ok(()),
-            Err(_) if out.overflowed() => Err(WriteStop::Limit),
-            Err(_) => Err(WriteStop::Failed),
+        let mut chunks = Chunked::new(out);
+        let written = serde_json::to_writer(&mut chunks, &super::Redacted::new(self.0));
+        let flushed = chunks.flush_chunk();
+        match written {
+            Ok(()) if flushed => Ok(()),
+            Err(_) if !out.overflowed() => Err(WriteStop::Failed),
+            _ => Err(WriteStop::Limit),
         }
     }
     fn ids(&self) -> Ids {
         find_ids(self.0)
+    }
+}
+
+/// Gathers `serde_json`'s many small writes (a quote, a key, a colon) into chunks before they
+/// reach the bounded writer, which then looks at each chunk once. Writing stops at most one
+/// chunk past the limit or the nesting bound.
+struct Chunked<'a> {
+    out: &'a mut BoundedText,
+    chunk: [u8; CHUNK],
+    len: usize,
+}
+
+/// Bytes gathered before they are handed on.
+const CHUNK: usize = 256;
+
+impl<'a> Chunked<'a> {
+    fn new(out: &'a mut BoundedText) -> Self {
+        Self {
+            out,
+            chunk: [0; CHUNK],
+            len: 0,
+        }
+    }
+
+    /// Hands the gathered bytes on; `false` once the bounded writer stopped.
+    fn flush_chunk(&mut self) -> bool {
+        let len = std::mem::take(&mut self.len);
+        self.out.push(&self.chunk[..len])
+    }
+}
+
+impl std::io::Write for Chunked<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let [byte] = bytes {
+            if self.len < CHUNK {
+                self.chunk[self.len] = *byte;
+                self.len += 1;
+                return Ok(1);
+            }
+        }
+        self.write_slow(bytes)
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write(bytes).map(drop)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Chunked<'_> {
+    fn write_slow(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.len + bytes.len() > CHUNK && !self.flush_chunk() {
+            return Err(std::io::Error::other("capture limit reached"));
+        }
+        if bytes.len() > CHUNK {
+            return if self.out.push(bytes) {
+                Ok(bytes.len())
+            } else {
+                Err(std::io::Error::other("capture limit reached"))
+            };
+        }
+        self.chunk[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(bytes.len())
     }
 }
 

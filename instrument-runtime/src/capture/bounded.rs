@@ -150,6 +150,17 @@ impl BoundedText {
                     Some(offset) => at += offset,
                     None => break,
                 }
+                match self.scan.lex_only(bytes[at]) {
+                    Some(true) => {
+                        at += 1;
+                        continue;
+                    }
+                    Some(false) => {
+                        self.sink.keep(&bytes[run..at]);
+                        return false;
+                    }
+                    None => {}
+                }
             }
             if !self.sink.keep(&bytes[run..at]) || !self.scan.step(bytes[at], &mut self.sink) {
                 return false;

@@ -142,6 +142,19 @@ impl SecretScan {
         bytes.iter().position(|&b| SPECIAL[usize::from(b)])
     }
 
+    /// Handles, while idle, a special byte that only moves the lexical state (quotes, escapes,
+    /// brackets other than a `Debug` tuple's `(`): it stays in the caller's run of bytes.
+    /// `None` when the byte needs [`SecretScan::step`]; `Some(false)` when it nests too deep.
+    #[inline]
+    pub(super) fn lex_only(&mut self, byte: u8) -> Option<bool> {
+        let tuple = byte == b'(' && self.syntax == Syntax::Debug && !self.in_string;
+        if tuple || !matches!(byte, b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b'(' | b')') {
+            return None;
+        }
+        self.lex(byte);
+        Some(!self.too_deep)
+    }
+
     /// Handles one byte that did not pass: writes what it leaves into `sink`. Returns `false`
     /// when writing stopped (limit or nesting).
     pub(super) fn step(&mut self, byte: u8, sink: &mut Sink) -> bool {

@@ -28,9 +28,10 @@ const EMPTY: Slot = Slot {
 };
 
 thread_local! {
-    /// A direct-mapped cache of answers, indexed by the name's address: names are `'static`
-    /// strings of their callsites or types, so the address names the name. A collision only
-    /// costs a recomputation.
+    /// A cache of answers indexed by the name's address: names are `'static` strings of their
+    /// callsites or types, so the address names the name. Each name has two slots (two hashes of
+    /// its address), so two names sharing one slot do not evict each other on every call; a
+    /// collision of three only costs recomputations.
     static CACHE: [Cell<Slot>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
 }
 
@@ -39,14 +40,23 @@ thread_local! {
 pub(crate) fn is_secret_static(name: &'static str) -> bool {
     let address = name.as_ptr() as usize;
     let generation = super::generation();
-    let index = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15_usize) >> 7) % SLOTS;
+    let hash = address.wrapping_mul(0x9E37_79B9_7F4A_7C15_usize);
+    let slots = [(hash >> 7) % SLOTS, (hash >> 29) % SLOTS];
     CACHE
         .try_with(|cache| {
-            let slot = cache[index].get();
-            if slot.address == address && slot.generation == generation {
-                return slot.secret;
+            for index in slots {
+                let slot = cache[index].get();
+                if slot.address == address && slot.generation == generation {
+                    return slot.secret;
+                }
             }
-            let secret = super::with_config(|config| config.is_secret(name));
+            let secret = is_secret_name(name);
+            let first = cache[slots[0]].get();
+            let index = if first.address == 0 || first.generation != generation {
+                slots[0]
+            } else {
+                slots[1]
+            };
             cache[index].set(Slot {
                 address,
                 generation,
@@ -54,7 +64,7 @@ pub(crate) fn is_secret_static(name: &'static str) -> bool {
             });
             secret
         })
-        .unwrap_or_else(|_| super::with_config(|config| config.is_secret(name)))
+        .unwrap_or_else(|_| is_secret_name(name))
 }
 
 /// What a thread keeps of one configuration generation to judge names found inside text.
