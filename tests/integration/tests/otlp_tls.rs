@@ -1,7 +1,8 @@
 //! OTLP export over TLS to a receiver that demands an `authorization` header, with a private CA
 //! made in the test (rcgen): with the CA and the header, spans and metrics arrive over gRPC and
 //! HTTP; without the header, the error names the status and the variable to set; with the wrong
-//! CA, the error names TLS. Everything is configured as a deployment would: through the
+//! CA, the error names TLS; `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` compresses. Everything is
+//! configured as a deployment would: through the
 //! `OTEL_EXPORTER_OTLP_*` variables.
 //!
 //! Telemetry is installed once per process, so the exporting side runs in a child process (this
@@ -62,6 +63,17 @@ fn pem_file(name: &str, pem: &str) -> PathBuf {
 
 /// Runs the exporting child against `receiver` with `ca` trusted and `headers` set; its stderr.
 fn export_to(receiver: &Receiver, protocol: &str, ca: &PathBuf, headers: Option<&str>) -> String {
+    export_with(receiver, protocol, ca, headers, &[])
+}
+
+/// [`export_to`] with `extra` variables set.
+fn export_with(
+    receiver: &Receiver,
+    protocol: &str,
+    ca: &PathBuf,
+    headers: Option<&str>,
+    extra: &[(&str, &str)],
+) -> String {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["child_export", "--exact", "--ignored", "--nocapture"])
@@ -70,7 +82,8 @@ fn export_to(receiver: &Receiver, protocol: &str, ca: &PathBuf, headers: Option<
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         .env("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
-        .env_remove("OTEL_EXPORTER_OTLP_HEADERS");
+        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
+        .envs(extra.iter().copied());
     if let Some(headers) = headers {
         command.env("OTEL_EXPORTER_OTLP_HEADERS", headers);
     }
@@ -165,6 +178,27 @@ fn with_the_wrong_ca_the_error_names_tls() {
         assert!(
             stderr.contains("likely cause: TLS failed"),
             "{protocol}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn gzip_compression_follows_the_environment() {
+    let pki = Arc::new(TestPki::new());
+    let ca = pem_file("ca-gzip.pem", &pki.ca_pem);
+    for (wire, protocol) in [(Wire::Grpc, "grpc"), (Wire::Http, "http/protobuf")] {
+        let receiver = secure(wire, &pki);
+        let stderr = export_with(
+            &receiver,
+            protocol,
+            &ca,
+            Some(HEADERS),
+            &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")],
+        );
+        assert_eq!(receiver.span_count(), 20, "{protocol}: {stderr}");
+        assert!(
+            receiver.gzip_requests() >= 2,
+            "{protocol}: spans and metrics arrive compressed"
         );
     }
 }

@@ -33,6 +33,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
 
 #[path = "tls.rs"]
 pub mod tls;
@@ -44,12 +46,45 @@ pub struct Security {
     pub authorization: String,
 }
 
-/// Checks the `authorization` metadata of gRPC requests when one is demanded.
+/// `request` with a gzip body (`Content-Encoding: gzip`) decompressed, counted in `received`.
+async fn gunzip(request: axum::extract::Request, received: &Received) -> axum::extract::Request {
+    let gzip = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes() == b"gzip");
+    if !gzip {
+        return request;
+    }
+    received.gzip_requests.fetch_add(1, Ordering::Relaxed);
+    let (mut parts, body) = request.into_parts();
+    let compressed = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut plain,
+    )
+    .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_ENCODING);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::extract::Request::from_parts(parts, axum::body::Body::from(plain))
+}
+
+/// Checks the `authorization` metadata of gRPC requests when one is demanded, and counts the
+/// gzip-compressed ones.
 #[derive(Clone)]
-struct Authorization(Option<String>);
+struct Authorization(Option<String>, Arc<Received>);
 
 impl tonic::service::Interceptor for Authorization {
     fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if request
+            .metadata()
+            .get("grpc-encoding")
+            .is_some_and(|v| v.as_bytes() == b"gzip")
+        {
+            self.1.gzip_requests.fetch_add(1, Ordering::Relaxed);
+        }
         match &self.0 {
             Some(wanted)
                 if request
@@ -87,6 +122,7 @@ pub struct Received {
     refuse_next: AtomicUsize,
     delay_ms: AtomicU64,
     count_only: AtomicBool,
+    gzip_requests: AtomicUsize,
 }
 
 impl Received {
@@ -378,7 +414,10 @@ impl Receiver {
         let _entered = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let received = self.received.clone();
-        let authorization = Authorization(self.security.as_ref().map(|s| s.authorization.clone()));
+        let authorization = Authorization(
+            self.security.as_ref().map(|s| s.authorization.clone()),
+            received.clone(),
+        );
         match self.wire {
             Wire::Grpc => {
                 let service = Grpc(received);
@@ -394,15 +433,21 @@ impl Receiver {
                 }
                 runtime.spawn(
                     server
-                        .add_service(TraceServiceServer::with_interceptor(
-                            service.clone(),
+                        .add_service(InterceptedService::new(
+                            TraceServiceServer::new(service.clone())
+                                .accept_compressed(CompressionEncoding::Gzip),
                             authorization.clone(),
                         ))
-                        .add_service(MetricsServiceServer::with_interceptor(
-                            service.clone(),
+                        .add_service(InterceptedService::new(
+                            MetricsServiceServer::new(service.clone())
+                                .accept_compressed(CompressionEncoding::Gzip),
                             authorization.clone(),
                         ))
-                        .add_service(LogsServiceServer::with_interceptor(service, authorization))
+                        .add_service(InterceptedService::new(
+                            LogsServiceServer::new(service)
+                                .accept_compressed(CompressionEncoding::Gzip),
+                            authorization,
+                        ))
                         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
                             listener,
                         )),
@@ -410,7 +455,7 @@ impl Receiver {
             }
             Wire::Http => {
                 let (traces, metrics, logs) = (received.clone(), received.clone(), received);
-                let wanted = authorization.0;
+                let (wanted, counted) = (authorization.0, authorization.1);
                 let app = axum::Router::new()
                     .route(
                         "/v1/traces",
@@ -432,8 +477,9 @@ impl Receiver {
                     )
                     .layer(axum::middleware::from_fn(
                         move |request: axum::extract::Request, next: axum::middleware::Next| {
-                            let wanted = wanted.clone();
+                            let (wanted, counted) = (wanted.clone(), counted.clone());
                             async move {
+                                let request = gunzip(request, &counted).await;
                                 let given = request
                                     .headers()
                                     .get(header::AUTHORIZATION)
@@ -517,6 +563,11 @@ impl Receiver {
     /// Export requests refused.
     pub fn refused(&self) -> usize {
         self.received.refused.load(Ordering::Relaxed)
+    }
+
+    /// Exports that arrived gzip-compressed.
+    pub fn gzip_requests(&self) -> usize {
+        self.received.gzip_requests.load(Ordering::Relaxed)
     }
 
     /// Waits until `count` spans arrived or `timeout` passed; whether they did.
