@@ -258,8 +258,14 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
     }
     let burst_secs = burst_started.elapsed().as_secs_f64();
     let peak_in_burst = peak_resident_kib();
+    let backlog = instrument::export::export_stats().spans_unaccounted();
+    let shutdown_started = Instant::now();
     let _ = guard.shutdown();
+    let shutdown_secs = shutdown_started.elapsed().as_secs_f64();
     let after = instrument::export::export_stats();
+    println!(
+        "OTLP/gRPC shutdown with a backlog of {backlog} spans (healthy collector): {shutdown_secs:.2} s"
+    );
     println!();
     println!(
         "OTLP/gRPC export, paced: {} spans in {paced_secs:.1} s ({:.0} spans/s made), {} \

@@ -137,15 +137,15 @@ fn child_no_collector_at_start() {
     let port = Receiver::free_port();
     let guard = install(&format!("http://127.0.0.1:{port}"), Protocol::Grpc);
     let mut receiver = None;
-    let made = steady_spans("steady", 1_000, Duration::from_secs(5), |elapsed| {
-        if receiver.is_none() && elapsed >= Duration::from_secs(3) {
+    let made = steady_spans("steady", 1_000, Duration::from_secs(12), |elapsed| {
+        if receiver.is_none() && elapsed >= Duration::from_secs(10) {
             receiver = Some(Receiver::start_on(Wire::Grpc, port));
         }
     });
     let receiver = receiver.unwrap();
     guard.shutdown().unwrap();
     let stats = export_stats();
-    println!("collector started 3 s late at 1,000 spans/s: {stats:?}");
+    println!("collector started 10 s late at 1,000 spans/s: {stats:?}");
     assert_eq!(stats.spans_ended, u64::from(made));
     assert_eq!(stats.spans_dropped(), 0, "{stats:?}");
     assert_eq!(names_in(&receiver, "steady"), made as usize);
@@ -176,19 +176,19 @@ fn child_collector_killed_and_restarted() {
     let mut receiver = Receiver::start(Wire::Grpc);
     let guard = install(&receiver.endpoint(), Protocol::Grpc);
     let (mut stopped, mut restarted) = (false, false);
-    let made = steady_spans("steady", 1_000, Duration::from_secs(7), |elapsed| {
-        if !stopped && elapsed >= Duration::from_secs(1) {
+    let made = steady_spans("steady", 1_000, Duration::from_secs(13), |elapsed| {
+        if !stopped && elapsed >= Duration::from_secs(2) {
             receiver.stop();
             stopped = true;
         }
-        if !restarted && elapsed >= Duration::from_secs(5) {
+        if !restarted && elapsed >= Duration::from_secs(12) {
             receiver.restart();
             restarted = true;
         }
     });
     guard.shutdown().unwrap();
     let stats = export_stats();
-    println!("collector down 4 s of 7 at 1,000 spans/s: {stats:?}");
+    println!("collector down 10 s of 13 at 1,000 spans/s: {stats:?}");
     assert_eq!(stats.spans_dropped(), 0, "{stats:?}");
     assert_eq!(names_in(&receiver, "steady"), made as usize);
 }
