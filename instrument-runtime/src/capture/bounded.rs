@@ -33,6 +33,11 @@ pub(super) struct Sink {
 }
 
 impl Sink {
+    /// Bytes that can still be kept.
+    fn room(&self) -> usize {
+        self.limit - self.buf.len()
+    }
+
     /// Appends `bytes`, keeping what fits. Returns `false` once the limit is passed.
     #[inline]
     pub(super) fn keep(&mut self, bytes: &[u8]) -> bool {
@@ -142,6 +147,19 @@ impl BoundedText {
         if self.overflowed() {
             return false;
         }
+        // Bytes past the room left can only be cut off: they are not scanned either, so a
+        // 100 MB value costs what its first `limit` bytes cost.
+        let room = self.sink.room();
+        if bytes.len() > room.saturating_add(1) {
+            self.push_within(&bytes[..room + 1]);
+            self.sink.overflowed = true;
+            return false;
+        }
+        self.push_within(bytes)
+    }
+
+    /// Appends `bytes`, which fit in the room left give or take one byte, hiding secrets.
+    fn push_within(&mut self, bytes: &[u8]) -> bool {
         let mut run = 0;
         let mut at = 0;
         while at < bytes.len() {
