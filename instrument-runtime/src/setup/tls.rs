@@ -1,4 +1,4 @@
-//! TLS for OTLP export (feature `tls`): rustls with the ring provider, the webpki roots for gRPC
+//! TLS for OTLP export (feature `tls`): rustls with the aws-lc-rs provider, the webpki roots for gRPC
 //! and the platform's roots for HTTP, plus a private CA (`OTEL_EXPORTER_OTLP_CERTIFICATE`) and a
 //! client certificate (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `_CLIENT_KEY`), each a PEM
 //! file. A file that cannot be read is reported, naming the variable, and left out.
@@ -48,7 +48,6 @@ impl TlsFiles {
     /// certificate.
     pub(crate) fn tonic_config(&self) -> tonic::transport::ClientTlsConfig {
         use tonic::transport::{Certificate, ClientTlsConfig, Identity};
-        install_crypto_provider();
         let mut config = ClientTlsConfig::new().with_webpki_roots();
         if let Some(ca) = &self.ca {
             config = config.ca_certificate(Certificate::from_pem(ca));
@@ -65,7 +64,6 @@ impl TlsFiles {
         &self,
         mut builder: reqwest::blocking::ClientBuilder,
     ) -> Result<reqwest::blocking::ClientBuilder, String> {
-        install_crypto_provider();
         if let Some(ca) = &self.ca {
             let ca = reqwest::Certificate::from_pem(ca).map_err(|e| {
                 format!("OTEL_EXPORTER_OTLP_CERTIFICATE is not a PEM certificate: {e}")
@@ -83,9 +81,4 @@ impl TlsFiles {
         }
         Ok(builder)
     }
-}
-
-/// Makes ring the process's rustls provider, unless the application chose one.
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }

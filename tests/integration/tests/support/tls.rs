@@ -45,7 +45,7 @@ pub fn server_config(pki: &TestPki, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig>
         .unwrap();
     let key =
         rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
