@@ -1,0 +1,228 @@
+//! The agent-server demo run as a test: the example binary (`examples/agent_server`, built by
+//! `cargo test`) runs `--demo` with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at the in-test OTLP
+//! receiver; it must exit 0, and what it exported must show, per request, one trace across the
+//! server span, the manager, the step, the LLM client span, the fake LLM server's span, the tool
+//! and the database spans, with its logs; context attributes on every span of a request; the
+//! repeated-query finding; secrets redacted; and the 404 body's trace id equal to the exported one.
+
+#[allow(dead_code)]
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use receiver::{Receiver, Wire};
+
+/// The example binary `cargo test` built beside this test's binary.
+fn example_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let profile = deps.parent().and_then(|d| d.parent()).unwrap();
+    let binary = profile.join("examples").join("agent_server");
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds the examples before running the tests",
+        binary.display()
+    );
+    binary
+}
+
+fn text(value: &Option<AnyValue>) -> String {
+    match value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn attr(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| text(&kv.value))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The one span named `name` in `trace`.
+fn named<'a>(trace: &'a [&'a Span], name: &str) -> &'a Span {
+    let found: Vec<_> = trace.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "one {name} span in the trace");
+    found[0]
+}
+
+fn is_child_of(child: &Span, parent: &Span) -> bool {
+    child.parent_span_id == parent.span_id && child.trace_id == parent.trace_id
+}
+
+#[test]
+fn the_demo_exports_one_coherent_trace_per_request() {
+    let receiver = Receiver::start(Wire::Grpc);
+    let output = Command::new(example_binary())
+        .arg("--demo")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("OTEL_SERVICE_NAME", "agent-server-demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the demo exits 0\n{stdout}\n{stderr}"
+    );
+
+    let spans = receiver.spans();
+    let server = |route: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == route)
+            .unwrap_or_else(|| panic!("a {route} span among {} spans", spans.len()))
+    };
+    let message = server("POST /v1/agents/{agent_id}/messages");
+    let trace: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.trace_id == message.trace_id)
+        .collect();
+    let send = named(&trace, "AgentManager.send_message");
+    let step = named(&trace, "AgentManager.step");
+    let tool = named(&trace, "AgentManager.execute_tool");
+    assert!(is_child_of(send, message));
+    assert!(is_child_of(step, send));
+    assert!(is_child_of(tool, step));
+    let llm_calls: Vec<_> = trace
+        .iter()
+        .filter(|s| s.name == "AgentManager.call_llm")
+        .collect();
+    assert_eq!(
+        llm_calls.len(),
+        2,
+        "the LLM is called before and after the tool"
+    );
+    for call in &llm_calls {
+        assert!(is_child_of(call, step));
+        let client = trace
+            .iter()
+            .find(|s| is_child_of(s, call) && s.name == "POST")
+            .expect("a CLIENT span under each LLM call");
+        let fake_server = trace
+            .iter()
+            .find(|s| is_child_of(s, client) && s.name == "POST /v1/chat/completions")
+            .expect("the fake LLM server's span continues the propagated context");
+        assert_eq!(fake_server.kind, 2, "SERVER");
+        assert_eq!(client.kind, 3, "CLIENT");
+    }
+    let db_spans: Vec<_> = trace
+        .iter()
+        .filter(|s| attr(&s.attributes, "db.system.name").is_some())
+        .collect();
+    assert!(
+        db_spans.len() >= 22,
+        "the N+1 and the transaction: {}",
+        db_spans.len()
+    );
+    assert!(trace.iter().any(|s| s.name == "transaction"));
+    let repeated = trace
+        .iter()
+        .flat_map(|s| &s.events)
+        .find(|e| e.name == "instrument.db.repeated_query")
+        .expect("the repeated-query finding");
+    assert_eq!(
+        attr(&repeated.attributes, "instrument.db.repeated_query.count").as_deref(),
+        Some("20")
+    );
+    for span in &trace {
+        if span.name == "POST /v1/chat/completions" {
+            continue; // the fake LLM receives no organization header
+        }
+        assert_eq!(
+            attr(&span.attributes, "organization.id").as_deref(),
+            Some("org-1"),
+            "{} carries the request's context",
+            span.name
+        );
+    }
+
+    let exported = format!("{spans:?}");
+    for secret in ["sk-user-secret", "sk-llm-provider-secret"] {
+        assert!(!exported.contains(secret), "{secret} never leaves");
+    }
+    assert_eq!(
+        attr(&send.attributes, "parameter.api_key").as_deref(),
+        Some("[redacted]")
+    );
+    let settings = attr(&llm_calls[0].attributes, "parameter.settings").unwrap();
+    assert!(settings.contains(r#""token":"[redacted]""#), "{settings}");
+    assert_eq!(
+        attr(&message.attributes, "http.request.body.api_key").as_deref(),
+        Some("[redacted]")
+    );
+    let state = attr(&step.attributes, "parameter.agent_state").unwrap();
+    assert!(state.contains("excluded, id=agent-1"), "{state}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logs = loop {
+        let logs = receiver.log_records();
+        if logs.len() >= 3 || Instant::now() > deadline {
+            break logs;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let received = logs
+        .iter()
+        .find(|r| format!("{:?}", r.body).contains("message received"))
+        .expect("the handler's log line arrived");
+    assert_eq!(received.trace_id, message.trace_id);
+    let answered = logs
+        .iter()
+        .find(|r| format!("{:?}", r.body).contains("fake LLM answering"))
+        .expect("the fake LLM's log line arrived");
+    assert_eq!(answered.trace_id, message.trace_id, "logs join the trace");
+
+    let metrics = format!("{:?}", receiver.metric_requests());
+    for name in [
+        "hist_step_execution_time_ms",
+        "hist_llm_execution_time_ms",
+        "hist_tool_execution_time_ms",
+        "hist_ttft_ms",
+    ] {
+        let at = metrics
+            .find(&format!("name: \"{name}\""))
+            .unwrap_or_else(|| panic!("{name} was exported"));
+        let points = &metrics[at..metrics[at..]
+            .find("Metric {")
+            .map_or(metrics.len(), |n| at + n)];
+        assert!(
+            points.contains("organization.id") && points.contains("org-1"),
+            "{name}'s points carry the request's context"
+        );
+    }
+
+    let missing = server("GET /v1/agents/{agent_id}");
+    let error_line = stdout
+        .lines()
+        .find(|l| l.contains("\"trace_id\""))
+        .expect("the 404 body is printed");
+    let not_found = spans
+        .iter()
+        .filter(|s| s.name == "GET /v1/agents/{agent_id}")
+        .find(|s| error_line.contains(&hex(&s.trace_id)))
+        .expect("the 404 body's trace id is an exported trace");
+    assert_eq!(
+        attr(&not_found.attributes, "http.response.status_code").as_deref(),
+        Some("404")
+    );
+    assert!(!missing.trace_id.is_empty());
+    assert!(
+        spans.iter().all(|s| !s.name.contains("/v1/health")),
+        "the health check is not traced"
+    );
+}
