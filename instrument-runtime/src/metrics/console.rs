@@ -127,9 +127,20 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
                     (Some(min), Some(max)) => format!(" min={} max={}", number(min), number(max)),
                     _ => String::new(),
                 };
+                let as_f64 = |v: T| number(v).parse::<f64>().ok();
+                let bounds: Vec<f64> = point.bounds().collect();
+                let counts: Vec<u64> = point.bucket_counts().collect();
+                let (min, max) = (point.min().and_then(as_f64), point.max().and_then(as_f64));
+                let quantiles: String = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]
+                    .iter()
+                    .filter_map(|(name, q)| {
+                        let value = quantile(&bounds, &counts, min, max, *q)?;
+                        Some(format!(" {name}≈{}", number(value)))
+                    })
+                    .collect();
                 let _ = writeln!(
                     out,
-                    "{head} histogram: count={} sum={}{range}{}",
+                    "{head} histogram: count={} sum={}{range}{quantiles}{}",
                     point.count(),
                     number(point.sum()),
                     attrs(point.attributes())
@@ -147,6 +158,42 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
             }
         }
     }
+}
+
+/// The `q` quantile estimated from histogram buckets: the bucket holding the rank, interpolated
+/// linearly between its bounds (the recorded min and max close the outer buckets).
+fn quantile(
+    bounds: &[f64],
+    counts: &[u64],
+    min: Option<f64>,
+    max: Option<f64>,
+    q: f64,
+) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = q * total as f64;
+    let mut seen = 0u64;
+    for (i, &count) in counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        if (seen + count) as f64 >= rank {
+            let mut lower = if i == 0 { min? } else { bounds[i - 1] };
+            let mut upper = bounds.get(i).copied().or(max)?;
+            if let Some(min) = min {
+                lower = lower.max(min);
+            }
+            if let Some(max) = max {
+                upper = upper.min(max);
+            }
+            let fraction = (rank - seen as f64) / count as f64;
+            return Some(lower + (upper - lower).max(0.0) * fraction);
+        }
+        seen += count;
+    }
+    max
 }
 
 /// A value with at most six decimals, trailing zeros dropped.
@@ -181,6 +228,18 @@ mod tests {
     use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 
     #[test]
+    fn quantiles_come_from_the_buckets() {
+        // 100 values: 50 in (0, 10], 45 in (10, 20], 5 in (20, 50]; min 1, max 40.
+        let bounds = [10.0, 20.0, 50.0];
+        let counts = [50, 45, 5, 0];
+        let p = |q| quantile(&bounds, &counts, Some(1.0), Some(40.0), q).unwrap();
+        assert_eq!(p(0.5), 10.0);
+        assert!((p(0.95) - 20.0).abs() < 1e-9);
+        assert!((p(0.99) - 36.0).abs() < 1e-9, "{}", p(0.99));
+        assert_eq!(quantile(&bounds, &[0, 0, 0, 0], None, None, 0.5), None);
+    }
+
+    #[test]
     fn renders_counters_and_histograms() {
         let exporter = InMemoryMetricExporter::default();
         let provider = SdkMeterProvider::builder()
@@ -202,7 +261,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("hist_ttft_ms (ms) histogram: count=2 sum=6 min=2 max=4"),
+            text.contains("hist_ttft_ms (ms) histogram: count=2 sum=6 min=2 max=4 p50≈"),
             "{text}"
         );
         assert_eq!(number(0.000_123_4f64), "0.000123");

@@ -11,6 +11,7 @@ use crate::manager::{AgentState, Message};
 const SEEDED_MESSAGES: i64 = 20;
 
 /// Opens a fresh database file in the temporary directory, with one agent and its history.
+#[instrument::trace_method]
 pub async fn open() -> Result<InstrumentedPool<Sqlite>, sqlx::Error> {
     let file = std::env::temp_dir().join(format!("agent-server-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&file);

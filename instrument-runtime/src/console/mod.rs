@@ -1,0 +1,313 @@
+//! The local default exporter: each trace as a waterfall on stderr.
+//!
+//! Spans reach an exporter children first. The console exporter keeps each trace's spans until
+//! its root ends — a span with no parent, or one with a remote parent once every span of the
+//! trace waiting here is under it (a call from this process to itself, such as a client span
+//! and the server span continuing it, stays one trace) — and then prints the whole tree (see
+//! [`render`]).
+
+mod render;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+pub use render::render_trace;
+use render::{Style, render_trace_styled};
+
+/// Name of the span event a log record becomes on the console, printed as a log line under its
+/// span.
+pub const LOG_EVENT: &str = "log";
+/// Attribute of a console log event: the severity.
+pub(crate) const LOG_LEVEL_KEY: &str = "level";
+/// Attribute of a console log event: the message.
+pub(crate) const LOG_MESSAGE_KEY: &str = "message";
+/// Past this many spans waiting for their root, the waiting spans are printed as they are.
+const MAX_PENDING_SPANS: usize = 10_000;
+
+/// Prints finished traces as indented trees.
+pub struct ConsoleExporter {
+    out: Mutex<Box<dyn Write + Send>>,
+    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+    style: Style,
+}
+
+impl fmt::Debug for ConsoleExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleExporter").finish_non_exhaustive()
+    }
+}
+
+impl ConsoleExporter {
+    /// An exporter printing to stderr, in color when stderr is a terminal.
+    pub fn stderr() -> Self {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Self {
+            style: Style { color },
+            ..Self::to_writer(std::io::stderr())
+        }
+    }
+
+    /// An exporter printing plain text to `out`.
+    pub fn to_writer(out: impl Write + Send + 'static) -> Self {
+        Self {
+            out: Mutex::new(Box::new(out)),
+            pending: Mutex::new(HashMap::new()),
+            style: Style::default(),
+        }
+    }
+
+    fn accept(&self, batch: Vec<SpanData>) {
+        let mut ready = Vec::new();
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for span in batch {
+                let trace_id = span.span_context.trace_id();
+                let local_root = span.parent_span_id == SpanId::INVALID;
+                let remote_root = span.parent_span_is_remote;
+                let root_id = span.span_context.span_id();
+                let spans = pending.entry(trace_id).or_default();
+                spans.push(span);
+                if local_root || (remote_root && all_under(spans, root_id)) {
+                    if let Some(spans) = pending.remove(&trace_id) {
+                        ready.push(spans);
+                    }
+                }
+            }
+            if pending.values().map(Vec::len).sum::<usize>() > MAX_PENDING_SPANS {
+                ready.extend(pending.drain().map(|(_, spans)| spans));
+            }
+        }
+        self.print(ready);
+    }
+
+    fn print(&self, traces: Vec<Vec<SpanData>>) {
+        if traces.is_empty() {
+            return;
+        }
+        let text: String = traces
+            .iter()
+            .map(|spans| render_trace_styled(spans, self.style))
+            .collect();
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    fn flush_pending(&self) {
+        let waiting: Vec<_> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.drain().map(|(_, spans)| spans).collect()
+        };
+        self.print(waiting);
+    }
+}
+
+/// Whether every span of `spans` is `root` or under it (following the parents present).
+fn all_under(spans: &[SpanData], root: SpanId) -> bool {
+    let parents: HashMap<SpanId, SpanId> = spans
+        .iter()
+        .map(|s| (s.span_context.span_id(), s.parent_span_id))
+        .collect();
+    spans.iter().all(|span| {
+        let mut at = span.span_context.span_id();
+        for _ in 0..=spans.len() {
+            if at == root {
+                return true;
+            }
+            match parents.get(&at) {
+                Some(parent) => at = *parent,
+                None => return false,
+            }
+        }
+        false
+    })
+}
+
+impl SpanExporter for ConsoleExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        self.accept(batch);
+        std::future::ready(Ok(()))
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.flush_pending();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Status, TraceContextExt, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    fn spans() -> Vec<SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.in_span("root", |cx| {
+            cx.span()
+                .set_attribute(KeyValue::new("parameter.user", "ada"));
+            tracer.in_span("child-a", |cx| cx.span().set_status(Status::error("boom")));
+            tracer.in_span("child-b", |_| {});
+        });
+        exporter.get_finished_spans().unwrap()
+    }
+
+    #[test]
+    fn renders_children_under_their_parent() {
+        let text = render_trace(&spans());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("trace "));
+        assert!(lines[1].starts_with("└─ root  "), "{text}");
+        assert_eq!(lines[2], "   │  parameter.user=ada");
+        assert!(
+            lines[3].starts_with("   ├─ child-a  ") && lines[3].contains("ERROR boom"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with(&format!("|{}|", "█".repeat(32))),
+            "{text}"
+        );
+        assert!(lines[4].starts_with("   └─ child-b  "), "{text}");
+    }
+
+    #[test]
+    fn log_events_print_as_log_lines_under_their_span() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        provider.tracer("t").in_span("handler", |cx| {
+            cx.span().add_event(
+                LOG_EVENT,
+                vec![
+                    KeyValue::new(LOG_LEVEL_KEY, "WARN"),
+                    KeyValue::new(LOG_MESSAGE_KEY, "slow storage"),
+                    KeyValue::new("instrument.tracing.target", "app"),
+                    KeyValue::new("ms", 250),
+                ],
+            );
+        });
+        let text = render_trace(&exporter.get_finished_spans().unwrap());
+        assert!(text.contains("   WARN slow storage  ms=250"), "{text}");
+        assert!(!text.contains("instrument.tracing.target"), "{text}");
+    }
+
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn prints_a_trace_when_its_root_arrives() {
+        let shared = Shared::default();
+        let exporter = ConsoleExporter::to_writer(shared.clone());
+        let mut all = spans();
+        let root = all.pop().unwrap();
+        exporter.accept(all);
+        assert!(shared.0.lock().unwrap().is_empty());
+        exporter.accept(vec![root]);
+        let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("child-a") && text.contains("root"), "{text}");
+    }
+
+    #[test]
+    fn long_values_are_shortened_for_display() {
+        assert!(render::shorten(&"x".repeat(1000)).ends_with("… (1000 bytes)"));
+        assert_eq!(
+            render::format_duration(Duration::from_micros(1500)),
+            "1.50ms"
+        );
+    }
+
+    #[test]
+    fn identical_leaf_siblings_collapse_to_one_line() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("t");
+        tracer.in_span("step", |cx| {
+            for _ in 0..20 {
+                tracer.in_span("SELECT messages", |_| {});
+            }
+            cx.span().add_event("instrument.db.repeated_query", vec![]);
+            tracer.in_span("save", |_| {});
+        });
+        let text = render_trace(&exporter.get_finished_spans().unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[3].starts_with("   ├─ ×20 SELECT messages  "),
+            "{text}"
+        );
+        assert!(
+            lines[3].contains("total ") && lines[3].contains(", max "),
+            "{text}"
+        );
+        assert!(lines[3].contains("repeated query (N+1)"), "{text}");
+        assert!(lines[4].starts_with("   └─ save  "), "{text}");
+        let columns: Vec<usize> = lines[1..]
+            .iter()
+            .filter(|l| l.contains('|'))
+            .map(|l| l.chars().position(|c| c == '|').unwrap())
+            .collect();
+        assert!(
+            columns.windows(2).all(|w| w[0] == w[1]),
+            "bars aligned: {text}"
+        );
+    }
+
+    #[test]
+    fn a_client_call_to_this_process_stays_one_trace() {
+        use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("t");
+        tracer.in_span("handler", |cx| {
+            tracer.in_span("SELECT 1", |_| {});
+            tracer.in_span("POST", |client| {
+                let remote = SpanContext::new(
+                    cx.span().span_context().trace_id(),
+                    client.span().span_context().span_id(),
+                    TraceFlags::SAMPLED,
+                    true,
+                    TraceState::default(),
+                );
+                let parent = opentelemetry::Context::new().with_remote_span_context(remote);
+                let _server = tracer.start_with_context("POST /v1/chat", &parent);
+            });
+        });
+        let shared = Shared::default();
+        let console = ConsoleExporter::to_writer(shared.clone());
+        for span in exporter.get_finished_spans().unwrap() {
+            console.accept(vec![span]);
+        }
+        let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("trace ").count(), 1, "{text}");
+        assert!(
+            text.contains("      └─ POST /v1/chat"),
+            "the server span nests under its client span: {text}"
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! One trace as a waterfall: a tree of spans, each line aligned with its duration and a bar on
+//! the trace's shared time axis; attributes, events and log lines under their span; runs of
+//! identical leaf siblings (an N+1) collapsed to one line.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
+
+/// Attribute values longer than this are shortened in the console view (not in the data).
+const MAX_SHOWN_VALUE: usize = 120;
+/// Characters of the time axis.
+const BAR_WIDTH: usize = 32;
+/// Identical leaf siblings in a row from which they print as one line.
+const COLLAPSE_FROM: usize = 3;
+/// The event the repeated-query detection adds to the parent of an N+1.
+const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
+
+/// How the text is decorated: ANSI colors when it goes to a terminal.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// One printed span line before alignment, and the lines under it.
+struct Row {
+    head: String,
+    duration: String,
+    status: String,
+    error: bool,
+    bar: String,
+    details: Vec<String>,
+}
+
+/// The trace's time window, for the bars.
+struct Axis {
+    start: SystemTime,
+    total: Duration,
+}
+
+impl Axis {
+    fn bar(&self, start: SystemTime, end: SystemTime) -> String {
+        let at = |t: SystemTime| {
+            t.duration_since(self.start)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        let total = self.total.as_secs_f64().max(f64::MIN_POSITIVE);
+        let from = ((at(start) / total) * BAR_WIDTH as f64).floor() as usize;
+        let to = ((at(end) / total) * BAR_WIDTH as f64).ceil() as usize;
+        let from = from.min(BAR_WIDTH - 1);
+        let to = to.clamp(from + 1, BAR_WIDTH);
+        format!(
+            "|{}{}{}|",
+            " ".repeat(from),
+            "█".repeat(to - from),
+            " ".repeat(BAR_WIDTH - to)
+        )
+    }
+}
+
+/// Renders the spans of one trace as a waterfall. Spans whose parent is missing are printed as
+/// roots; a span whose remote parent is among `spans` is printed under it.
+pub fn render_trace(spans: &[SpanData]) -> String {
+    render_trace_styled(spans, Style::default())
+}
+
+/// [`render_trace`] with `style`.
+pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
+    let mut roots = Vec::new();
+    for span in spans {
+        // A remote parent present here is a call from this process to itself: nest it.
+        if ids.contains(&span.parent_span_id) {
+            children.entry(span.parent_span_id).or_default().push(span);
+        } else {
+            roots.push(span);
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|s| s.start_time);
+    }
+    roots.sort_by_key(|s| s.start_time);
+    let start = spans.iter().map(|s| s.start_time).min();
+    let end = spans.iter().map(|s| s.end_time).max();
+    let (Some(start), Some(end)) = (start, end) else {
+        return String::new();
+    };
+    let axis = Axis {
+        start,
+        total: end.duration_since(start).unwrap_or_default(),
+    };
+    let trace_id = spans
+        .first()
+        .map(|s| s.span_context.trace_id())
+        .unwrap_or(TraceId::INVALID);
+    let mut rows = Vec::new();
+    for (i, root) in roots.iter().enumerate() {
+        rows_of(&mut rows, root, &children, &axis, "", i + 1 == roots.len());
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.head.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let duration_width = rows.iter().map(|r| r.duration.len()).max().unwrap_or(0);
+    let status_width = rows.iter().map(|r| r.status.len()).max().unwrap_or(0);
+    let mut out = format!("trace {trace_id:032x}  {}\n", format_duration(axis.total));
+    for row in rows {
+        let pad = width - row.head.chars().count();
+        let status = format!("{:<status_width$}", row.status);
+        let status = if row.error {
+            style.paint("31", &status)
+        } else {
+            status
+        };
+        let _ = writeln!(
+            out,
+            "{}{}{:>duration_width$}  {}  {}",
+            row.head,
+            " ".repeat(pad),
+            row.duration,
+            status,
+            style.paint("36", &row.bar)
+        );
+        for detail in row.details {
+            let _ = writeln!(out, "{detail}");
+        }
+    }
+    out
+}
+
+fn rows_of(
+    rows: &mut Vec<Row>,
+    span: &SpanData,
+    children: &HashMap<SpanId, Vec<&SpanData>>,
+    axis: &Axis,
+    prefix: &str,
+    last: bool,
+) {
+    let branch = if last { "└─ " } else { "├─ " };
+    let duration = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    let kids = children.get(&span.span_context.span_id());
+    let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+    let detail_prefix = format!(
+        "{child_prefix}{}",
+        if kids.is_some() { "│  " } else { "   " }
+    );
+    let (status, error) = status_text(&span.status);
+    rows.push(Row {
+        head: format!("{prefix}{branch}{}", span.name),
+        duration: format_duration(duration),
+        status: [kind_text(&span.span_kind), status]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" "),
+        error,
+        bar: axis.bar(span.start_time, span.end_time),
+        details: details(span, &detail_prefix),
+    });
+    let Some(kids) = kids else {
+        return;
+    };
+    let repeated = span.events.iter().any(|e| e.name == REPEATED_QUERY_EVENT);
+    let mut i = 0;
+    while i < kids.len() {
+        let run = kids[i..]
+            .iter()
+            .take_while(|k| {
+                k.name == kids[i].name && !children.contains_key(&k.span_context.span_id())
+            })
+            .count()
+            .max(1);
+        let is_last = i + run == kids.len();
+        if run >= COLLAPSE_FROM {
+            rows.push(collapsed(
+                &kids[i..i + run],
+                axis,
+                &child_prefix,
+                is_last,
+                repeated,
+            ));
+        } else {
+            for (j, kid) in kids[i..i + run].iter().enumerate() {
+                let kid_last = i + j + 1 == kids.len();
+                rows_of(rows, kid, children, axis, &child_prefix, kid_last);
+            }
+        }
+        i += run;
+    }
+}
+
+/// One line for a run of identical leaf siblings: `×20 SELECT messages  total 4.1ms, max 0.4ms`.
+fn collapsed(run: &[&SpanData], axis: &Axis, prefix: &str, last: bool, repeated: bool) -> Row {
+    let branch = if last { "└─ " } else { "├─ " };
+    let durations: Vec<Duration> = run
+        .iter()
+        .map(|s| s.end_time.duration_since(s.start_time).unwrap_or_default())
+        .collect();
+    let total: Duration = durations.iter().sum();
+    let max = durations.iter().max().copied().unwrap_or_default();
+    let errors = run
+        .iter()
+        .filter(|s| matches!(s.status, Status::Error { .. }))
+        .count();
+    let start = run.iter().map(|s| s.start_time).min().unwrap_or(axis.start);
+    let end = run.iter().map(|s| s.end_time).max().unwrap_or(axis.start);
+    let mut status = if errors > 0 {
+        format!("{errors} ERROR")
+    } else {
+        String::new()
+    };
+    if repeated {
+        status = [status.as_str(), "repeated query (N+1)"]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    Row {
+        head: format!("{prefix}{branch}×{} {}", run.len(), run[0].name),
+        duration: format!(
+            "total {}, max {}",
+            format_duration(total),
+            format_duration(max)
+        ),
+        status,
+        error: errors > 0,
+        bar: axis.bar(start, end),
+        details: Vec::new(),
+    }
+}
+
+/// The lines under a span: attributes (but `code.*`), events and log lines.
+fn details(span: &SpanData, prefix: &str) -> Vec<String> {
+    let mut lines: Vec<String> = span
+        .attributes
+        .iter()
+        .filter(|kv| !kv.key.as_str().starts_with("code."))
+        .map(|kv| format!("{prefix}{}", format_attribute(kv)))
+        .collect();
+    for event in span.events.iter() {
+        if event.name == LOG_EVENT {
+            lines.push(format!("{prefix}{}", log_line(&event.attributes)));
+            continue;
+        }
+        let attrs: Vec<String> = event.attributes.iter().map(format_attribute).collect();
+        lines.push(format!("{prefix}! {} {}", event.name, attrs.join(" ")));
+    }
+    lines
+}
+
+fn status_text(status: &Status) -> (String, bool) {
+    match status {
+        Status::Unset => (String::new(), false),
+        Status::Ok => ("OK".into(), false),
+        Status::Error { description } => (format!("ERROR {}", shorten(description)), true),
+    }
+}
+
+fn kind_text(kind: &SpanKind) -> String {
+    match kind {
+        SpanKind::Server => "SERVER",
+        SpanKind::Client => "CLIENT",
+        SpanKind::Producer => "PRODUCER",
+        SpanKind::Consumer => "CONSUMER",
+        SpanKind::Internal => "",
+    }
+    .to_owned()
+}
+
+/// A log record printed under its span: `INFO message  key=value ...`.
+fn log_line(attributes: &[KeyValue]) -> String {
+    let text = |key: &str| {
+        attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+            .unwrap_or_default()
+    };
+    let rest: Vec<String> = attributes
+        .iter()
+        .filter(|kv| {
+            !matches!(kv.key.as_str(), LOG_LEVEL_KEY | LOG_MESSAGE_KEY)
+                && !kv.key.as_str().starts_with("instrument.")
+        })
+        .map(format_attribute)
+        .collect();
+    let mut line = format!(
+        "{} {}",
+        text(LOG_LEVEL_KEY),
+        shorten(&text(LOG_MESSAGE_KEY))
+    );
+    if !rest.is_empty() {
+        line.push_str("  ");
+        line.push_str(&rest.join(" "));
+    }
+    line
+}
+
+fn format_attribute(kv: &KeyValue) -> String {
+    let value = match &kv.value {
+        Value::String(s) => shorten(s.as_str()),
+        other => other.to_string(),
+    };
+    format!("{}={}", kv.key, value)
+}
+
+pub(super) fn shorten(text: &str) -> String {
+    if text.len() <= MAX_SHOWN_VALUE {
+        return text.replace('\n', "\\n");
+    }
+    let cut = crate::capture::floor_char_boundary(text.as_bytes(), MAX_SHOWN_VALUE);
+    format!(
+        "{}… ({} bytes)",
+        text[..cut].replace('\n', "\\n"),
+        text.len()
+    )
+}
+
+pub(super) fn format_duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{:.2}ms", micros as f64 / 1_000.0)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
