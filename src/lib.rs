@@ -157,6 +157,10 @@ pub use instrument_runtime::http;
 
 pub use instrument_runtime::{db, pool};
 
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use instrument_runtime::testing;
+
 /// Items the macro expansions name. Not a stable API.
 #[doc(hidden)]
 pub mod __private {

@@ -21,6 +21,18 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 pub use render::render_trace;
 use render::{Style, render_trace_styled};
 
+/// The spans of one trace as the console tree with ids and times left out (for snapshots).
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn render_normalized(spans: &[SpanData]) -> String {
+    render_trace_styled(
+        spans,
+        Style {
+            color: false,
+            normalized: true,
+        },
+    )
+}
+
 /// Name of the span event a log record becomes on the console, printed as a log line under its
 /// span.
 pub const LOG_EVENT: &str = "log";
@@ -49,7 +61,10 @@ impl ConsoleExporter {
     pub fn stderr() -> Self {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Self {
-            style: Style { color },
+            style: Style {
+                color,
+                normalized: false,
+            },
             ..Self::to_writer(std::io::stderr())
         }
     }
@@ -273,6 +288,35 @@ mod tests {
         assert!(
             columns.windows(2).all(|w| w[0] == w[1]),
             "bars aligned: {text}"
+        );
+    }
+
+    #[test]
+    fn snapshot_of_an_n_plus_one_and_an_error() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("t");
+        tracer.in_span("POST /v1/agents/{agent_id}/messages", |cx| {
+            for _ in 0..20 {
+                tracer.in_span("SELECT messages", |_| {});
+            }
+            cx.span().add_event(
+                "instrument.db.repeated_query",
+                vec![KeyValue::new("instrument.db.repeated_query.count", 20)],
+            );
+            tracer.in_span("call_llm", |cx| {
+                cx.span().set_status(Status::error("timed out"));
+            });
+        });
+        assert_eq!(
+            render_normalized(&exporter.get_finished_spans().unwrap()),
+            "trace 1\n\
+             └─ POST /v1/agents/{agent_id}/messages\n\
+             \x20  │  ! instrument.db.repeated_query instrument.db.repeated_query.count=20\n\
+             \x20  ├─ ×20 SELECT messages  repeated query (N+1)\n\
+             \x20  └─ call_llm  ERROR timed out\n"
         );
     }
 

@@ -25,6 +25,8 @@ const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Style {
     pub color: bool,
+    /// Ids and times left out, so the text is the same on every run.
+    pub normalized: bool,
 }
 
 impl Style {
@@ -122,6 +124,22 @@ pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
         + 2;
     let duration_width = rows.iter().map(|r| r.duration.len()).max().unwrap_or(0);
     let status_width = rows.iter().map(|r| r.status.len()).max().unwrap_or(0);
+    if style.normalized {
+        let mut out = "trace 1\n".to_owned();
+        for row in rows {
+            out.push_str(&row.head);
+            if !row.status.is_empty() {
+                out.push_str("  ");
+                out.push_str(&row.status);
+            }
+            out.push('\n');
+            for detail in row.details {
+                out.push_str(&detail);
+                out.push('\n');
+            }
+        }
+        return out;
+    }
     let mut out = format!("trace {trace_id:032x}  {}\n", format_duration(axis.total));
     for row in rows {
         let pad = width - row.head.chars().count();

@@ -1,0 +1,92 @@
+//! `instrument::testing`: captures in tests running at the same time see only their own spans
+//! and metric points; the rendering is the same on every run.
+
+use instrument::metrics::Counter;
+use instrument::testing::{capture, capture_async};
+use instrument::{Metrics, trace_method};
+
+#[derive(Metrics)]
+#[metrics(scope = "testing-helpers")]
+struct Calls {
+    /// Calls of `work`.
+    #[metric(name = "count_work_calls", unit = "1")]
+    calls: Counter<u64>,
+}
+
+#[trace_method]
+fn work(label: &str, n: u32) -> u32 {
+    Calls::global().calls.add(1, &[]);
+    (0..n).map(|i| step(label, i)).sum()
+}
+
+#[trace_method]
+fn step(label: &str, i: u32) -> u32 {
+    let _ = label;
+    i
+}
+
+#[trace_method]
+async fn fetch(key: &str) -> Result<usize, String> {
+    tokio::task::yield_now().await;
+    if key.is_empty() {
+        return Err("empty key".into());
+    }
+    Ok(key.len())
+}
+
+#[test]
+fn concurrent_captures_see_only_their_own_spans_and_points() {
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let label = format!("thread-{t}");
+                let (sum, captured) = capture(|| work(&label, t + 3));
+                (t, sum, captured)
+            })
+        })
+        .collect();
+    for thread in threads {
+        let (t, sum, captured) = thread.join().unwrap();
+        assert_eq!(sum, (0..t + 3).sum::<u32>());
+        let work = captured.span("work");
+        let steps = captured.children(work);
+        assert_eq!(steps.len() as u32, t + 3, "only this capture's steps");
+        assert!(
+            steps
+                .iter()
+                .all(|s| captured.attribute(s, "parameter.label") == Some(format!("thread-{t}")))
+        );
+        let points = captured.metric_points("count_work_calls");
+        assert_eq!(points.len(), 1, "{points:?}");
+        assert_eq!(points[0].value, 1.0);
+        assert!(
+            points[0]
+                .attributes
+                .iter()
+                .all(|(k, _)| k != "instrument.testing.capture")
+        );
+    }
+}
+
+#[test]
+fn the_rendering_is_the_same_on_every_run() {
+    let render = || capture(|| work("snap", 4)).1.render();
+    let first = render();
+    assert_eq!(first, render());
+    assert_eq!(
+        first,
+        "trace 1\n└─ work\n   │  parameter.label=snap\n   │  parameter.n=4\n   └─ ×4 step\n"
+    );
+}
+
+#[tokio::test]
+async fn async_captures_follow_the_future_and_record_errors() {
+    let (result, captured) = capture_async(fetch("")).await;
+    assert_eq!(result, Err("empty key".into()));
+    let span = captured.span("fetch");
+    assert!(matches!(
+        span.status,
+        opentelemetry::trace::Status::Error { .. }
+    ));
+    assert!(captured.render().contains("└─ fetch  ERROR empty key"));
+}
