@@ -11,6 +11,8 @@ mod context_attributes;
 mod delivery;
 mod diagnose;
 mod env;
+#[cfg(feature = "file")]
+mod file;
 mod guard;
 #[cfg(feature = "tracing")]
 mod logs;
@@ -250,6 +252,32 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Writes spans, metrics and (with the `tracing` feature) logs to the file at `path` as
+    /// OTLP-JSON lines, one export request per line, instead of OTLP or the console (feature
+    /// `file`; the `INSTRUMENT_EXPORT_FILE` variable does the same). A file that cannot be
+    /// created is reported and the default exporters are used.
+    #[cfg(feature = "file")]
+    pub fn export_to_file(self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        match file::FileExporter::create(path) {
+            Ok(exporter) => {
+                let builder = self
+                    .with_exporter(exporter.clone())
+                    .with_metric_exporter(exporter.clone());
+                #[cfg(feature = "tracing")]
+                let builder = builder.with_log_exporter(exporter);
+                builder
+            }
+            Err(error) => {
+                warn(&format!(
+                    "cannot create the export file {}: {error}; using the default exporters",
+                    path.display()
+                ));
+                self
+            }
+        }
+    }
+
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move |b| {
@@ -297,6 +325,17 @@ impl TelemetryBuilder {
     ///
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is inert.
     pub fn install(self) -> Result<TelemetryGuard, SetupError> {
+        #[cfg(feature = "file")]
+        if !self.ignore_env && self.span_exporter.is_none() {
+            if let Some(path) = std::env::var_os("INSTRUMENT_EXPORT_FILE") {
+                return self.export_to_file(path).install_configured();
+            }
+        }
+        self.install_configured()
+    }
+
+    /// [`TelemetryBuilder::install`] once the file variable has been looked at.
+    fn install_configured(self) -> Result<TelemetryGuard, SetupError> {
         let env = if self.ignore_env {
             EnvSettings::default()
         } else {

@@ -226,3 +226,37 @@ fn the_demo_exports_one_coherent_trace_per_request() {
         "the health check is not traced"
     );
 }
+
+#[test]
+fn the_demo_writes_spans_metrics_and_logs_as_otlp_json_lines() {
+    let path = std::env::temp_dir().join(format!("agent-server-{}.jsonl", std::process::id()));
+    let output = Command::new(example_binary())
+        .arg("--demo")
+        .env("INSTRUMENT_EXPORT_FILE", &path)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is one JSON request"))
+        .collect();
+    let kinds = |key: &str| lines.iter().filter(|l| l.get(key).is_some()).count();
+    assert!(kinds("resourceSpans") >= 1, "{text}");
+    assert!(kinds("resourceMetrics") >= 1, "{text}");
+    assert!(kinds("resourceLogs") >= 1, "{text}");
+    let step = lines
+        .iter()
+        .flat_map(|l| l["resourceSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+        .find(|span| span["name"] == "AgentManager.step")
+        .expect("the step span is in the file");
+    let trace_id = step["traceId"].as_str().unwrap();
+    assert_eq!(trace_id.len(), 32, "OTLP/JSON ids are hex: {trace_id}");
+    assert!(text.contains("hist_step_execution_time_ms"));
+    assert!(text.contains("message received"));
+    assert!(!text.contains("sk-user-secret"));
+    let _ = std::fs::remove_file(&path);
+}
