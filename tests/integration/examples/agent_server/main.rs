@@ -149,6 +149,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         },
     };
+    // Kept until telemetry shuts down, so the pool gauges are read while the pool is open.
+    let open_pool = pool.clone();
     let state = AppState {
         pool,
         manager: Arc::new(manager),
@@ -169,5 +171,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.abort();
     drop(telemetry);
+    drop(open_pool);
     Ok(())
 }
