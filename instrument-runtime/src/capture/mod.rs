@@ -250,6 +250,21 @@ pub fn json_text<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Strin
     }
 }
 
+/// Writes with `write` into a bounded buffer of `limit` bytes, reusing this thread's scratch
+/// allocation, and returns the finished text (see [`BoundedText::finish`]).
+pub(crate) fn with_scratch<R>(
+    limit: usize,
+    write: impl FnOnce(&mut BoundedText) -> R,
+) -> (R, String) {
+    let mut out = BoundedText::with_buffer(SCRATCH.take(), limit);
+    let result = write(&mut out);
+    let (text, buffer) = out.finish_reusing(None);
+    if buffer.capacity() <= MAX_KEPT_SCRATCH {
+        SCRATCH.set(buffer);
+    }
+    (result, text)
+}
+
 /// The placeholder of an excluded value: `<Type (excluded, id=42)>`,
 /// `<Vec<Message> (excluded, ids=[m1,m2,m3,m4,m5] (12 total))>` or `<Type (excluded)>`.
 pub(crate) fn excluded_placeholder(value: &dyn Capture) -> String {

@@ -95,10 +95,12 @@ impl Visit for Fields {
 /// and is counted.
 fn bounded_debug(value: &dyn fmt::Debug, syntax: Syntax) -> String {
     let (limit, _) = limits();
-    let mut out = crate::capture::BoundedText::new(limit);
-    out.set_syntax(syntax);
-    match contain(|| fmt::write(&mut out, format_args!("{value:?}"))) {
-        Ok(_) => out.finish(None),
+    let (written, text) = crate::capture::with_scratch(limit, |out| {
+        out.set_syntax(syntax);
+        contain(|| fmt::write(out, format_args!("{value:?}")))
+    });
+    match written {
+        Ok(_) => text,
         Err(_) => {
             report_failure("a tracing field's Debug impl panicked while being recorded");
             "<formatting failed>".to_owned()
