@@ -252,6 +252,7 @@ pub fn json_text<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Strin
 
 /// Writes with `write` into a bounded buffer of `limit` bytes, reusing this thread's scratch
 /// allocation, and returns the finished text (see [`BoundedText::finish`]).
+#[cfg(feature = "tracing")]
 pub(crate) fn with_scratch<R>(
     limit: usize,
     write: impl FnOnce(&mut BoundedText) -> R,
