@@ -196,11 +196,13 @@ fn without_capture_key(mut span: SpanData) -> SpanData {
 
 /// Sorts the points exported so far to their captures and takes those of capture `id`.
 fn take_points(installed: &Installed, id: &str) -> Vec<MetricPoint> {
-    let exported = installed.metrics.get_finished_metrics().unwrap_or_default();
-    installed.metrics.reset();
+    // The store's lock is held while the exporter is read and reset, so two captures finishing
+    // at once never both sort the same export.
     let Ok(mut store) = installed.points.lock() else {
         return Vec::new();
     };
+    let exported = installed.metrics.get_finished_metrics().unwrap_or_default();
+    installed.metrics.reset();
     for metric in exported
         .iter()
         .flat_map(|rm| rm.scope_metrics())
