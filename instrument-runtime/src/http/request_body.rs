@@ -17,7 +17,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use pin_project_lite::pin_project;
 
-use crate::capture::{REDACTED, capture_config, json_text, redact_text};
+use crate::capture::{REDACTED, capture_config, is_secret_name, json_text};
 
 /// Prefix of the attributes a captured body's keys become.
 pub const REQUEST_BODY_KEY_PREFIX: &str = "http.request.body.";
@@ -116,11 +116,12 @@ impl BodyCapture {
         };
         let config = capture_config();
         let attributes = crate::current::bounded(object.into_iter().map(|(key, value)| {
-            let text = if config.is_secret(&key) {
+            // Strings are redacted with every other attribute value by `bounded`.
+            let text = if is_secret_name(&key) {
                 REDACTED.to_owned()
             } else {
                 match value {
-                    serde_json::Value::String(text) => redact_text(&text).into_owned(),
+                    serde_json::Value::String(text) => text,
                     other => json_text(&other, config.max_value_bytes),
                 }
             };
