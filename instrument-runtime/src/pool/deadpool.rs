@@ -364,6 +364,12 @@ where
         &self.pool
     }
 
+    /// Closes the pool; its gauges keep reporting the state read just before the close.
+    pub fn close(&self) {
+        self.monitor.pool_closing();
+        self.pool.close();
+    }
+
     /// deadpool's status.
     pub fn status(&self) -> deadpool::Status {
         self.pool.status()

@@ -5,7 +5,8 @@ use crate::Metrics;
 use crate::metrics::{Counter, Histogram, ObservableGauge, ObservableUpDownCounter};
 
 /// Connection-pool metrics, with the original's names. The gauges are observed from every
-/// [`PoolMonitor`](super::PoolMonitor)'s live pool state. Pool-wide: a checkout made
+/// [`PoolMonitor`](super::PoolMonitor)'s live pool state (a closed pool's, as it was just
+/// before it closed). Pool-wide: a checkout made
 /// inside a request does not carry the request's context attributes.
 #[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate, context = false)]
@@ -14,7 +15,7 @@ pub struct PoolMetrics {
     #[metric(name = "gauge_db_pool_connections_total", unit = "1", callback = super::gauges::observe_total)]
     pub connections_total: ObservableGauge<i64>,
     /// Number of connections currently checked out from the pool.
-    #[metric(name = "gauge_db_pool_connections_checked_out", unit = "1", callback = super::gauges::observe_in_use)]
+    #[metric(name = "gauge_db_pool_connections_checked_out", unit = "1", callback = super::gauges::observe_checked_out)]
     pub connections_checked_out: ObservableGauge<i64>,
     /// Number of available connections in the pool.
     #[metric(name = "gauge_db_pool_connections_available", unit = "1", callback = super::gauges::observe_available)]

@@ -2,11 +2,12 @@
 //! lifecycle records, and records the pool metrics.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 
+use super::gauges::{self, Reading};
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
 use super::metrics::{PoolMetrics, PoolSemconvMetrics};
 use crate::context::current_attributes;
@@ -96,6 +97,8 @@ pub(crate) struct MonitorInner {
     checked_out: AtomicI64,
     first_connect_seen: AtomicBool,
     lifecycles: Lifecycles,
+    /// The reading taken just before the pool closed.
+    closed_reading: OnceLock<Reading>,
 }
 
 impl std::fmt::Debug for PoolMonitor {
@@ -125,6 +128,26 @@ impl MonitorInner {
     /// `engine_name` and `pool_mode`.
     pub(crate) fn identity(&self) -> &[KeyValue; 2] {
         &self.identity
+    }
+
+    /// The pool's state now, or as it was just before it closed.
+    pub(crate) fn reading(&self) -> Reading {
+        if let Some(reading) = self.closed_reading.get() {
+            return *reading;
+        }
+        Reading {
+            size: self.status.size(),
+            idle: self.status.idle(),
+            max: self.status.max_size(),
+            min: self.status.min_size(),
+            waiters: self.waiters.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for MonitorInner {
+    fn drop(&mut self) {
+        gauges::retire(self);
     }
 }
 
@@ -158,6 +181,7 @@ impl PoolMonitor {
             checked_out: AtomicI64::new(0),
             first_connect_seen: AtomicBool::new(false),
             lifecycles: Lifecycles::new(),
+            closed_reading: OnceLock::new(),
         });
         MONITORS
             .lock()
@@ -179,6 +203,14 @@ impl PoolMonitor {
     /// The live state of the pool.
     pub(crate) fn status(&self) -> &dyn PoolStatus {
         &*self.inner.status
+    }
+
+    /// The pool is about to close: from now on its gauges report the state read now, so a
+    /// collection after the close (the one at shutdown) shows the pool as it was, not empty.
+    /// Integrations whose pool wrapper has a `close` call this for you.
+    pub fn pool_closing(&self) {
+        let reading = self.inner.reading();
+        let _ = self.inner.closed_reading.set(reading);
     }
 
     /// The pool's name.

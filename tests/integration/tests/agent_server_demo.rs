@@ -3,7 +3,7 @@
 //! receiver; it must exit 0, and what it exported must show, per request, one trace across the
 //! server span, the manager, the step, the LLM client span, the fake LLM server's span, the tool
 //! and the database spans, with its logs; context attributes on every span of a request; the
-//! repeated-query finding; secrets redacted; and the 404 body's trace id equal to the exported one.
+//! repeated-query finding; secrets redacted; the pool gauges read before the pool closed; and the 404 body's trace id equal to the exported one.
 
 #[allow(dead_code)]
 #[path = "support/receiver.rs"]
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::number_data_point;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use receiver::{Receiver, Wire};
 
@@ -205,6 +207,28 @@ fn the_demo_exports_one_coherent_trace_per_request() {
             "{name}'s points carry the request's context"
         );
     }
+
+    let pool_sizes: Vec<i64> = receiver
+        .metric_requests()
+        .iter()
+        .flat_map(|request| &request.resource_metrics)
+        .flat_map(|resource| &resource.scope_metrics)
+        .flat_map(|scope| &scope.metrics)
+        .filter(|metric| metric.name == "gauge_db_pool_connections_total")
+        .filter_map(|metric| match &metric.data {
+            Some(Data::Gauge(gauge)) => Some(&gauge.data_points),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|point| match point.value {
+            Some(number_data_point::Value::AsInt(size)) => Some(size),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        pool_sizes.iter().any(|&size| size > 0),
+        "the pool gauges read the pool as it was before it closed: {pool_sizes:?}"
+    );
 
     let missing = server("GET /v1/agents/{agent_id}");
     let error_line = stdout

@@ -1,5 +1,6 @@
 //! The pool monitor on real sqlx SQLite pools: checkouts, checkins and use durations after
-//! concurrent use, gauges while connections are held and after, a pool of one timing out,
+//! concurrent use, gauges while connections are held and after (and after the pool closed and went
+//! away), a pool of one timing out,
 //! lifecycle records, a failed health check, lifetime reaping, and 200 tasks on a pool of five.
 
 // Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
@@ -110,6 +111,30 @@ async fn gauges_follow_held_and_released_connections() {
     assert_eq!(gauge(&all, "gauge_db_pool_connections_checked_out"), 0.0);
     assert_eq!(gauge(&all, "gauge_db_pool_connections_available"), 2.0);
     assert_eq!(gauge(&all, "db_pool_utilization_ratio"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_and_dropped_pool_is_collected_as_it_was_before_the_close() {
+    let _t = start();
+    let pool = pool(
+        "sqlite-closed",
+        SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1),
+    )
+    .await;
+    let held = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    drop(held);
+    settle(&pool).await;
+    pool.close().await;
+    assert_eq!(pool.size(), 0, "sqlx's own count after the close");
+    drop(pool);
+    let all = metrics();
+    let gauge = |name: &str| pool_sum(&all, name, "sqlite-closed", None);
+    assert_eq!(gauge("gauge_db_pool_connections_total"), 2.0);
+    assert_eq!(gauge("gauge_db_pool_connections_available"), 2.0);
+    assert_eq!(gauge("gauge_db_pool_connections_checked_out"), 0.0);
+    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

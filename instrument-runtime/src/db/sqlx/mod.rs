@@ -162,6 +162,9 @@ impl<DB: SqlxDriver> InstrumentedPool<DB> {
 
     /// Closes the pool; with a monitor, every connection it held counts as closed.
     pub async fn close(&self) {
+        if let Some(monitoring) = &self.monitoring {
+            monitoring.closing();
+        }
         self.pool.close().await;
         if let Some(monitoring) = &self.monitoring {
             monitoring.closed();

@@ -149,8 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         },
     };
-    // Kept until telemetry shuts down, so the pool gauges are read while the pool is open.
-    let open_pool = pool.clone();
+    let closing_pool = pool.clone();
     let state = AppState {
         pool,
         manager: Arc::new(manager),
@@ -170,7 +169,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::signal::ctrl_c().await?;
     }
     server.abort();
+    // The pool's gauges keep the state read just before the close, for the table at exit.
+    closing_pool.close().await;
+    drop(closing_pool);
     drop(telemetry);
-    drop(open_pool);
     Ok(())
 }

@@ -206,6 +206,11 @@ impl<DB: Database> Monitoring<DB> {
         closed
     }
 
+    /// The pool is about to close: its gauges keep the state read now.
+    pub(super) fn closing(&self) {
+        self.monitor.pool_closing();
+    }
+
     /// Every connection the pool held counts as closed (after the pool closed).
     pub(super) fn closed(&self) {
         self.tracker.close_all(&self.monitor);
