@@ -6,32 +6,22 @@
 //! repeated-query finding; secrets redacted; the pool gauges read before the pool closed; and the 404 body's trace id equal to the exported one.
 
 #[allow(dead_code)]
+#[path = "support/demo.rs"]
+mod demo;
+#[allow(dead_code)]
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use demo::example_binary;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use receiver::{Receiver, Wire};
-
-/// The example binary `cargo test` built beside this test's binary.
-fn example_binary() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let profile = deps.parent().and_then(|d| d.parent()).unwrap();
-    let binary = profile.join("examples").join("agent_server");
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo test` builds the examples before running the tests",
-        binary.display()
-    );
-    binary
-}
 
 fn text(value: &Option<AnyValue>) -> String {
     match value.as_ref().and_then(|v| v.value.as_ref()) {

@@ -1,0 +1,342 @@
+// instrument viewer: one page, no build step. Every value from the store is put on the page as
+// text (textContent, attribute setters), never parsed as HTML: span names and attribute values
+// are hostile input.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+let generation = -1;
+let lastView = "";
+
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (key === "class") node.className = value;
+    else if (key === "onclick") node.addEventListener("click", value);
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
+  return node;
+}
+
+async function getJson(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(path + ": " + response.status + " " + (await response.text()));
+  return response.json();
+}
+
+function duration(ns) {
+  if (ns >= 1e9) return (ns / 1e9).toFixed(2) + " s";
+  if (ns >= 1e6) return (ns / 1e6).toFixed(2) + " ms";
+  return (ns / 1e3).toFixed(1) + " µs";
+}
+
+function clock(ns) {
+  return new Date(ns / 1e6).toISOString().replace("T", " ").slice(0, 23);
+}
+
+function route() {
+  const hash = decodeURIComponent(location.hash.slice(1));
+  const [path, query] = hash.split("?");
+  const params = new URLSearchParams(query || "");
+  if (path.startsWith("trace/")) return { view: "trace", id: path.slice(6), params };
+  if (path === "logs" || path === "metrics") return { view: path, params };
+  return { view: "traces", params };
+}
+
+function attributeTable(attributes) {
+  if (!attributes || attributes.length === 0) return el("p", { class: "muted" }, "none");
+  return el("table", {}, ...attributes.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
+}
+
+// ---- trace list ----------------------------------------------------------------------------
+
+function filterForm(fields, params, target) {
+  const form = el("form", { class: "filters" });
+  for (const field of fields) {
+    let input;
+    if (field.options) {
+      input = el("select", { name: field.name }, ...field.options.map(([value, text]) =>
+        el("option", { value }, text)));
+    } else {
+      input = el("input", { name: field.name, placeholder: field.placeholder || field.name });
+    }
+    input.value = params.get(field.name) || "";
+    form.append(el("label", {}, field.label + " ", input));
+  }
+  form.append(el("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (value) query.set(key, value);
+    location.hash = target + (query.toString() ? "?" + query : "");
+  });
+  return form;
+}
+
+async function renderTraces(main, params) {
+  const overview = await getJson("/api/stats");
+  const query = new URLSearchParams(params);
+  const traces = await getJson("/api/traces?" + query);
+  const started = performance.now();
+  const services = [["", "any"], ...overview.services.map((s) => [s, s])];
+  main.replaceChildren(
+    filterForm([
+      { name: "service", label: "service", options: services },
+      { name: "name", label: "name" },
+      { name: "status", label: "status", options: [["", "any"], ["error", "error"], ["ok", "ok"]] },
+      { name: "min_ms", label: "min ms" },
+      { name: "attr", label: "attribute", placeholder: "key=value" },
+    ], params, "traces"),
+  );
+  const body = el("tbody");
+  const rows = document.createDocumentFragment();
+  for (const t of traces) {
+    rows.append(el("tr", { class: t.error ? "error trace-row" : "trace-row", "data-trace-id": t.trace_id },
+      el("td", {}, t.service),
+      el("td", {}, el("a", { href: "#trace/" + t.trace_id, class: "root" }, t.root),
+        t.error ? el("span", { class: "badge error" }, "error") : null),
+      el("td", {}, clock(t.start_ns)),
+      el("td", { class: "num" }, duration(t.duration_ns)),
+      el("td", { class: "num" }, t.spans)));
+  }
+  body.append(rows);
+  main.append(
+    el("p", { class: "muted", id: "trace-count" }, traces.length + " traces, newest first"),
+    el("table", { id: "trace-list" },
+      el("thead", {}, el("tr", {}, ...["service", "root", "start", "duration", "spans"].map((h) => el("th", {}, h)))),
+      body));
+  document.body.dataset.listRenderMs = (performance.now() - started).toFixed(1);
+}
+
+// ---- one trace -------------------------------------------------------------------------------
+
+function tree(spans) {
+  const byId = new Map(spans.map((s) => [s.span_id, s]));
+  const children = new Map();
+  const roots = [];
+  for (const span of spans) {
+    if (span.parent_span_id && byId.has(span.parent_span_id)) {
+      if (!children.has(span.parent_span_id)) children.set(span.parent_span_id, []);
+      children.get(span.parent_span_id).push(span);
+    } else {
+      roots.push(span);
+    }
+  }
+  const ordered = [];
+  const stack = roots.slice().reverse().map((span) => [span, 0]);
+  while (stack.length) {
+    const [span, depth] = stack.pop();
+    const kids = children.get(span.span_id) || [];
+    ordered.push({ span, depth, kids: kids.length });
+    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], depth + 1]);
+  }
+  return ordered;
+}
+
+function spanDetails(panel, span, logs) {
+  const repeated = span.events.filter((e) => e.name === "instrument.db.repeated_query");
+  panel.replaceChildren(
+    el("h3", { id: "detail-name" }, span.name),
+    el("p", {}, span.kind + " · " + duration(span.end_ns - span.start_ns) + " · status " + span.status +
+      (span.status_message ? ": " + span.status_message : "")),
+    el("p", { class: "muted" }, "span " + span.span_id + (span.parent_span_id ? " · parent " + span.parent_span_id : "")),
+    repeated.length ? el("p", {}, el("span", { class: "badge repeated" }, "repeated query"),
+      " " + repeated.map((e) => Object.fromEntries(e.attributes)["db.query.summary"] || "").join(", ")) : null,
+    el("h3", {}, "Attributes"), attributeTable(span.attributes),
+    el("h3", {}, "Events"),
+    span.events.length ? el("div", {}, ...span.events.map((e) =>
+      el("div", {}, el("strong", {}, e.name), " " + clock(e.time_ns), attributeTable(e.attributes))))
+      : el("p", { class: "muted" }, "none"),
+    el("h3", {}, "Links"),
+    span.links.length ? el("div", {}, ...span.links.map((l) =>
+      el("div", {}, el("a", { href: "#trace/" + l.trace_id }, l.trace_id + " / " + l.span_id), attributeTable(l.attributes))))
+      : el("p", { class: "muted" }, "none"),
+    el("h3", {}, "Logs"),
+    logs.length ? el("div", {}, ...logs.map(logLine)) : el("p", { class: "muted" }, "none"),
+    el("h3", {}, "Resource"), attributeTable(span.resource.attributes),
+    el("p", { class: "muted" }, "scope " + span.scope));
+}
+
+function logLine(log) {
+  return el("div", { class: "log-line sev-" + log.severity.toUpperCase() },
+    clock(log.time_ns) + " " + log.severity + " ", el("span", { class: "log-body" }, log.body),
+    log.attributes.length ? el("span", { class: "muted" }, " " + log.attributes.map(([k, v]) => k + "=" + v).join(" ")) : null);
+}
+
+async function renderTrace(main, id) {
+  const detail = await getJson("/api/traces/" + encodeURIComponent(id));
+  const started = performance.now();
+  const s = detail.summary;
+  const start = s.start_ns;
+  const total = Math.max(s.duration_ns, 1);
+  const rows = tree(detail.spans);
+  const waterfall = el("div", { class: "waterfall", id: "waterfall" });
+  const panel = el("div", { class: "details", id: "details" }, el("p", { class: "muted" }, "Click a span to see its attributes, events, links, logs and resource."));
+  const rowNodes = [];
+  const fragment = document.createDocumentFragment();
+  rows.forEach(({ span, depth, kids }, index) => {
+    const repeated = span.events.some((e) => e.name === "instrument.db.repeated_query");
+    const toggle = el("span", { class: "toggle" }, kids ? "▾" : "");
+    const bar = el("div", { class: "bar" });
+    bar.style.left = ((span.start_ns - start) / total * 100).toFixed(3) + "%";
+    bar.style.width = ((span.end_ns - span.start_ns) / total * 100).toFixed(3) + "%";
+    const label = el("div", { class: "label" }, toggle, el("span", { class: "name" }, span.name),
+      el("span", { class: "badge kind" }, span.kind),
+      span.status === "error" ? el("span", { class: "badge error" }, "error") : null,
+      repeated ? el("span", { class: "badge repeated" }, "N+1") : null);
+    label.style.paddingLeft = (depth * 14) + "px";
+    const row = el("div", {
+      class: "row kind-" + span.kind + (span.status === "error" ? " error" : "") + (repeated ? " repeated" : ""),
+      "data-span-id": span.span_id, "data-parent-id": span.parent_span_id, "data-depth": depth, "data-name": span.name,
+    }, label, el("div", { class: "lane" }, bar), el("div", { class: "dur" }, duration(span.end_ns - span.start_ns)));
+    row.addEventListener("click", (event) => {
+      if (event.target === toggle && kids) {
+        const collapsed = toggle.textContent === "▾";
+        toggle.textContent = collapsed ? "▸" : "▾";
+        for (let i = index + 1; i < rows.length && rows[i].depth > depth; i++) rowNodes[i].hidden = collapsed;
+        return;
+      }
+      for (const node of rowNodes) node.classList.remove("selected");
+      row.classList.add("selected");
+      spanDetails(panel, span, detail.logs.filter((l) => l.span_id === span.span_id));
+    });
+    rowNodes.push(row);
+    fragment.append(row);
+  });
+  waterfall.append(fragment);
+  main.replaceChildren(
+    el("div", { class: "trace-head" },
+      el("h2", { id: "trace-root" }, s.root),
+      el("p", {}, s.service + " · " + clock(s.start_ns) + " · " + duration(s.duration_ns) + " · " + s.spans + " spans · trace " + s.trace_id + " · ",
+        el("a", { href: "#logs?trace_id=" + s.trace_id }, detail.logs.length + " log records"))),
+    el("div", { class: "split" }, waterfall, panel));
+  document.body.dataset.traceRenderMs = (performance.now() - started).toFixed(1);
+}
+
+// ---- logs ------------------------------------------------------------------------------------
+
+async function renderLogs(main, params) {
+  const logs = await getJson("/api/logs?" + new URLSearchParams(params));
+  main.replaceChildren(filterForm([
+    { name: "severity", label: "at least", options: [["", "any"], ["debug", "debug"], ["info", "info"], ["warn", "warn"], ["error", "error"]] },
+    { name: "text", label: "text" },
+    { name: "trace_id", label: "trace id" },
+  ], params, "logs"));
+  const body = el("tbody");
+  for (const log of logs) {
+    body.append(el("tr", { class: "log-row sev-" + log.severity.toUpperCase() },
+      el("td", {}, clock(log.time_ns)),
+      el("td", {}, log.severity),
+      el("td", {}, log.resource.service),
+      el("td", { class: "log-body" }, log.body),
+      el("td", {}, log.attributes.map(([k, v]) => k + "=" + v).join(" ")),
+      el("td", {}, log.trace_id ? el("a", { href: "#trace/" + log.trace_id + "?span=" + log.span_id }, log.trace_id.slice(0, 8) + "…") : "")));
+  }
+  main.append(el("p", { class: "muted" }, logs.length + " log records, newest first"),
+    el("table", { id: "log-list" }, el("thead", {}, el("tr", {}, ...["time", "severity", "service", "body", "attributes", "trace"].map((h) => el("th", {}, h)))), body));
+}
+
+// ---- metrics ---------------------------------------------------------------------------------
+
+function lineChart(points) {
+  const width = 360, height = 60;
+  const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
+  if (points.length === 0) return chart;
+  const times = points.map((p) => p[0]), values = points.map((p) => p[1]);
+  const t0 = Math.min(...times), t1 = Math.max(...times), v0 = Math.min(0, ...values), v1 = Math.max(...values);
+  const x = (t) => t1 === t0 ? width - 40 : (t - t0) / (t1 - t0) * (width - 44) + 2;
+  const y = (v) => v1 === v0 ? height / 2 : height - 4 - (v - v0) / (v1 - v0) * (height - 8);
+  chart.append(svg("polyline", { class: "line", points: points.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1)).join(" ") }));
+  const label = svg("text", { x: width - 38, y: 12 });
+  label.textContent = String(values[values.length - 1]);
+  chart.append(label);
+  return chart;
+}
+
+function bucketChart(h) {
+  const width = 360, height = 70;
+  const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
+  const most = Math.max(1, ...h.counts);
+  const w = width / Math.max(1, h.counts.length);
+  h.counts.forEach((count, i) => {
+    const barHeight = count / most * (height - 16);
+    const bar = svg("rect", { class: "bucket", x: i * w + 1, y: height - 12 - barHeight, width: Math.max(1, w - 2), height: barHeight });
+    const title = svg("title");
+    title.textContent = "≤ " + (i < h.bounds.length ? h.bounds[i] : "∞") + ": " + count;
+    bar.append(title);
+    chart.append(bar);
+  });
+  return chart;
+}
+
+function quantiles(h) {
+  const f = (v) => v === null || v === undefined ? "–" : Number(v).toFixed(2);
+  return `count ${h.count} · sum ${Number(h.sum).toFixed(2)} · p50 ${f(h.p50)} · p95 ${f(h.p95)} · p99 ${f(h.p99)}`;
+}
+
+async function renderMetrics(main) {
+  const metrics = await getJson("/api/metrics");
+  const nodes = metrics.map((m) => el("div", { class: "metric", "data-metric": m.name },
+    el("h3", {}, m.name, el("span", { class: "muted" }, " " + m.kind + (m.unit ? " · " + m.unit : "") + " · " + m.service)),
+    m.description ? el("p", { class: "muted" }, m.description) : null,
+    ...Object.values(m.series).map((s) => el("div", { class: "series" },
+      el("div", { class: "attrs" }, s.attributes.map(([k, v]) => k + "=" + v).join(", ") || "(no attributes)"),
+      s.histogram ? el("div", {}, bucketChart(s.histogram), el("div", { class: "quantiles" }, quantiles(s.histogram)))
+        : lineChart(s.points)))));
+  main.replaceChildren(el("p", { class: "muted" }, metrics.length + " metrics"), ...nodes);
+}
+
+// ---- shell -----------------------------------------------------------------------------------
+
+async function render() {
+  const main = document.getElementById("view");
+  const { view, id, params } = route();
+  for (const name of ["traces", "logs", "metrics"]) {
+    document.getElementById("nav-" + name).classList.toggle("current", name === view);
+  }
+  try {
+    if (view === "trace") await renderTrace(main, id);
+    else if (view === "logs") await renderLogs(main, params);
+    else if (view === "metrics") await renderMetrics(main);
+    else await renderTraces(main, params);
+    document.body.dataset.rendered = view;
+  } catch (error) {
+    main.replaceChildren(el("p", { class: "error" }, String(error)));
+    document.body.dataset.rendered = "error";
+  }
+  lastView = location.hash;
+}
+
+async function poll() {
+  try {
+    const { stats } = await getJson("/api/stats");
+    const evicted = stats.evicted_traces || stats.evicted_logs
+      ? ` · evicted ${stats.evicted_traces} traces (${stats.evicted_spans} spans), ${stats.evicted_logs} logs` : "";
+    document.getElementById("stats").textContent =
+      `${stats.traces} traces · ${stats.spans} spans · ${stats.logs} logs · ${stats.series} series · ` +
+      `${(stats.bytes / 1048576).toFixed(1)} of ${(stats.max_bytes / 1048576).toFixed(0)} MiB${evicted}`;
+    const view = route().view;
+    if (stats.generation !== generation && generation !== -1 && view !== "trace" && lastView === location.hash) {
+      generation = stats.generation;
+      await render();
+    }
+    generation = stats.generation;
+  } catch (error) {
+    document.getElementById("stats").textContent = "viewer unreachable: " + error;
+  }
+}
+
+window.addEventListener("hashchange", render);
+render();
+poll();
+setInterval(poll, 1000);

@@ -1,0 +1,258 @@
+//! The bounded in-memory store: traces (by spans and bytes, the oldest trace evicted first),
+//! log records (by count and the same byte budget) and metric series, with exact counts of what
+//! was evicted.
+
+mod metrics;
+mod model;
+mod query;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde::Serialize;
+
+pub use metrics::{HistogramState, MAX_SERIES, MetricEntry, POINTS_PER_SERIES, Series, quantile};
+pub use model::{
+    Attribute, EventRecord, LinkRecord, LogEntry, REPEATED_QUERY_EVENT, ResourceRecord, SpanRecord,
+    severity_name,
+};
+pub use query::{LogFilter, TraceDetail, TraceFilter, TraceSummary};
+
+use metrics::MetricStore;
+
+/// How much the store keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Spans kept at most.
+    pub max_spans: usize,
+    /// Bytes of spans and log records kept at most (as the store estimates them).
+    pub max_bytes: usize,
+    /// Log records kept at most.
+    pub max_logs: usize,
+}
+
+impl Default for Limits {
+    /// 200,000 spans, 100,000 log records, 256 MiB.
+    fn default() -> Self {
+        Self {
+            max_spans: 200_000,
+            max_bytes: 256 << 20,
+            max_logs: 100_000,
+        }
+    }
+}
+
+/// What the store holds and has let go, as the UI shows it.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Changes with every batch received, so a page knows when to refresh.
+    pub generation: u64,
+    /// Traces held.
+    pub traces: usize,
+    /// Spans held.
+    pub spans: usize,
+    /// Log records held.
+    pub logs: usize,
+    /// Metric series held.
+    pub series: usize,
+    /// Bytes held (estimated).
+    pub bytes: usize,
+    /// Traces evicted, oldest first.
+    pub evicted_traces: u64,
+    /// Spans evicted with their traces.
+    pub evicted_spans: u64,
+    /// Log records evicted.
+    pub evicted_logs: u64,
+    /// Metric series refused past the series bound.
+    pub refused_series: u64,
+    /// The bounds in force.
+    pub max_spans: usize,
+    /// The bounds in force.
+    pub max_bytes: usize,
+    /// The bounds in force.
+    pub max_logs: usize,
+}
+
+pub(crate) struct Trace {
+    seq: u64,
+    spans: Vec<SpanRecord>,
+    bytes: usize,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    traces: HashMap<String, Trace>,
+    /// Trace ids by first arrival, with the arrival number that identifies that trace's entry.
+    order: VecDeque<(String, u64)>,
+    logs: VecDeque<LogEntry>,
+    log_bytes: usize,
+    metrics: MetricStore,
+    next_seq: u64,
+    stats: Stats,
+}
+
+/// The store. Cheap to share: clone the `Arc` it comes in.
+pub struct Store {
+    limits: Limits,
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    /// An empty store with `limits`.
+    pub fn new(limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            limits,
+            inner: Mutex::new(Inner::default()),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the spans of an OTLP trace export.
+    pub fn add_traces(&self, request: ExportTraceServiceRequest) {
+        let mut records = Vec::new();
+        for resource_spans in request.resource_spans {
+            let resource = ResourceRecord::from_proto(resource_spans.resource.as_ref());
+            for scope_spans in resource_spans.scope_spans {
+                let scope = scope_spans.scope.map(|s| s.name).unwrap_or_default();
+                records.extend(
+                    scope_spans
+                        .spans
+                        .into_iter()
+                        .map(|span| SpanRecord::from_proto(span, &scope, &resource)),
+                );
+            }
+        }
+        let mut inner = self.lock();
+        for record in records {
+            inner.add_span(record);
+        }
+        inner.evict(&self.limits);
+        inner.stats.generation += 1;
+    }
+
+    /// Adds the records of an OTLP logs export.
+    pub fn add_logs(&self, request: ExportLogsServiceRequest) {
+        let mut inner = self.lock();
+        for resource_logs in request.resource_logs {
+            let resource = ResourceRecord::from_proto(resource_logs.resource.as_ref());
+            for scope_logs in resource_logs.scope_logs {
+                let scope = scope_logs.scope.map(|s| s.name).unwrap_or_default();
+                for record in scope_logs.log_records {
+                    let seq = inner.next_seq;
+                    inner.next_seq += 1;
+                    let entry = LogEntry::from_proto(record, seq, &scope, &resource);
+                    inner.log_bytes += entry.bytes();
+                    inner.logs.push_back(entry);
+                }
+            }
+        }
+        inner.evict(&self.limits);
+        inner.stats.generation += 1;
+    }
+
+    /// Adds the points of an OTLP metrics export.
+    pub fn add_metrics(&self, request: ExportMetricsServiceRequest) {
+        let mut inner = self.lock();
+        for resource_metrics in request.resource_metrics {
+            let resource = ResourceRecord::from_proto(resource_metrics.resource.as_ref());
+            for scope_metrics in resource_metrics.scope_metrics {
+                for metric in scope_metrics.metrics {
+                    inner.metrics.add(&resource.service, metric);
+                }
+            }
+        }
+        inner.stats.generation += 1;
+    }
+
+    /// What the store holds and has evicted.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            traces: inner.traces.len(),
+            logs: inner.logs.len(),
+            bytes: inner.stats.bytes + inner.log_bytes,
+            series: inner.metrics.series(),
+            refused_series: inner.metrics.refused_series,
+            max_spans: self.limits.max_spans,
+            max_bytes: self.limits.max_bytes,
+            max_logs: self.limits.max_logs,
+            ..inner.stats.clone()
+        }
+    }
+
+    /// Every metric with its series.
+    pub fn metrics(&self) -> Vec<MetricEntry> {
+        self.lock().metrics.all().cloned().collect()
+    }
+}
+
+impl Inner {
+    fn add_span(&mut self, record: SpanRecord) {
+        let bytes = record.bytes();
+        let seq = self.next_seq;
+        let trace = self
+            .traces
+            .entry(record.trace_id.clone())
+            .or_insert_with(|| Trace {
+                seq,
+                spans: Vec::new(),
+                bytes: 0,
+            });
+        if trace.seq == seq {
+            self.next_seq += 1;
+            self.order.push_back((record.trace_id.clone(), seq));
+        }
+        trace.bytes += bytes;
+        trace.spans.push(record);
+        self.stats.spans += 1;
+        self.stats.bytes += bytes;
+    }
+
+    /// Evicts the oldest traces (then the oldest logs) until every bound holds.
+    fn evict(&mut self, limits: &Limits) {
+        while self.logs.len() > limits.max_logs {
+            self.evict_log();
+        }
+        while self.stats.spans > limits.max_spans
+            || self.stats.bytes + self.log_bytes > limits.max_bytes
+        {
+            if !self.evict_trace() && !self.evict_log() {
+                break;
+            }
+        }
+    }
+
+    fn evict_trace(&mut self) -> bool {
+        while let Some((id, seq)) = self.order.pop_front() {
+            if self.traces.get(&id).is_some_and(|t| t.seq == seq) {
+                let trace = self.traces.remove(&id).expect("checked above");
+                self.stats.spans -= trace.spans.len();
+                self.stats.bytes -= trace.bytes;
+                self.stats.evicted_traces += 1;
+                self.stats.evicted_spans += trace.spans.len() as u64;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn evict_log(&mut self) -> bool {
+        match self.logs.pop_front() {
+            Some(entry) => {
+                self.log_bytes -= entry.bytes();
+                self.stats.evicted_logs += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
