@@ -76,6 +76,11 @@ pub struct Stats {
     pub max_logs: usize,
 }
 
+/// What a trace costs besides its spans: its map entry and slot (a hash map keeps up to half its
+/// slots free), its arrival-order entry.
+const TRACE_OVERHEAD: usize = 2 * (std::mem::size_of::<String>() + std::mem::size_of::<Trace>())
+    + std::mem::size_of::<(String, u64)>();
+
 pub(crate) struct Trace {
     seq: u64,
     spans: Vec<SpanRecord>,
@@ -194,7 +199,10 @@ impl Store {
 
 impl Inner {
     fn add_span(&mut self, record: SpanRecord) {
-        let bytes = record.bytes();
+        // The record's own heap, its slot in the trace's vector (counted by capacity, so the
+        // vector's spare room is counted too) and, for a new trace, the trace's entries in the
+        // map and the arrival order.
+        let mut bytes = record.bytes() - std::mem::size_of::<SpanRecord>();
         let seq = self.next_seq;
         let trace = self
             .traces
@@ -207,9 +215,12 @@ impl Inner {
         if trace.seq == seq {
             self.next_seq += 1;
             self.order.push_back((record.trace_id.clone(), seq));
+            bytes += TRACE_OVERHEAD + 2 * model::text_bytes(&record.trace_id);
         }
-        trace.bytes += bytes;
+        let capacity = trace.spans.capacity();
         trace.spans.push(record);
+        bytes += (trace.spans.capacity() - capacity) * std::mem::size_of::<SpanRecord>();
+        trace.bytes += bytes;
         self.stats.spans += 1;
         self.stats.bytes += bytes;
     }

@@ -16,16 +16,22 @@ pub const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
 /// An attribute: key and value, the value as display text.
 pub type Attribute = (String, String);
 
-/// Heap bytes a string costs, counting the allocation's bookkeeping.
-fn text_bytes(text: &str) -> usize {
-    text.len() + 16
+/// Heap bytes a string costs: the allocator's chunk (its 8-byte header, 16-byte steps, 32 at
+/// least), nothing for an empty one.
+pub(crate) fn text_bytes(text: &str) -> usize {
+    if text.is_empty() {
+        0
+    } else {
+        (text.len() + 8).div_ceil(16).max(2) * 16
+    }
 }
 
 fn attributes_bytes(attributes: &[Attribute]) -> usize {
-    attributes
+    let heap: usize = attributes
         .iter()
         .map(|(k, v)| std::mem::size_of::<Attribute>() + text_bytes(k) + text_bytes(v))
-        .sum()
+        .sum();
+    if heap == 0 { 0 } else { heap + 16 }
 }
 
 /// The service and attributes of the process that sent a batch; shared by its spans and logs.
