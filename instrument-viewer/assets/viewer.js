@@ -28,6 +28,41 @@ function svg(tag, attrs) {
   return node;
 }
 
+// A scrolling list that keeps only the rows in view (and some either side) in the DOM, so 10,000
+// traces or a 5,000-span waterfall cost what one screen costs.
+const ROW_HEIGHT = 22;
+const OVERSCAN = 40;
+
+function virtualList(className, count, renderRow) {
+  const viewport = el("div", { class: "viewport " + className });
+  const spacer = el("div", { class: "spacer" });
+  viewport.append(spacer);
+  const list = { viewport, count, first: -1, last: -1 };
+  list.refresh = (force) => {
+    spacer.style.height = (list.count * ROW_HEIGHT) + "px";
+    const height = viewport.clientHeight || window.innerHeight;
+    const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(list.count, Math.ceil((viewport.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+    if (!force && first === list.first && last === list.last) return;
+    list.first = first;
+    list.last = last;
+    const rows = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      const row = renderRow(i);
+      row.style.top = (i * ROW_HEIGHT) + "px";
+      rows.append(row);
+    }
+    spacer.replaceChildren(rows);
+  };
+  let pending = false;
+  viewport.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; list.refresh(false); });
+  });
+  return list;
+}
+
 async function getJson(path) {
   const response = await fetch(path);
   if (!response.ok) throw new Error(path + ": " + response.status + " " + (await response.text()));
@@ -98,24 +133,24 @@ async function renderTraces(main, params) {
       { name: "attr", label: "attribute", placeholder: "key=value" },
     ], params, "traces"),
   );
-  const body = el("tbody");
-  const rows = document.createDocumentFragment();
-  for (const t of traces) {
-    rows.append(el("tr", { class: t.error ? "error trace-row" : "trace-row", "data-trace-id": t.trace_id },
-      el("td", {}, t.service),
-      el("td", {}, el("a", { href: "#trace/" + t.trace_id, class: "root" }, t.root),
+  const header = el("div", { class: "trace-cells header" },
+    ...["service", "root", "start", "duration", "spans"].map((h) => el("span", {}, h)));
+  const list = virtualList("trace-list", traces.length, (i) => {
+    const t = traces[i];
+    return el("div", { class: "trace-cells trace-row" + (t.error ? " error" : ""), "data-trace-id": t.trace_id },
+      el("span", {}, t.service),
+      el("span", {}, el("a", { href: "#trace/" + t.trace_id, class: "root" }, t.root),
         t.error ? el("span", { class: "badge error" }, "error") : null),
-      el("td", {}, clock(t.start_ns)),
-      el("td", { class: "num" }, duration(t.duration_ns)),
-      el("td", { class: "num" }, t.spans)));
-  }
-  body.append(rows);
+      el("span", {}, clock(t.start_ns)),
+      el("span", { class: "num" }, duration(t.duration_ns)),
+      el("span", { class: "num" }, t.spans));
+  });
   main.append(
     el("p", { class: "muted", id: "trace-count" }, traces.length + " traces, newest first"),
-    el("table", { id: "trace-list" },
-      el("thead", {}, el("tr", {}, ...["service", "root", "start", "duration", "spans"].map((h) => el("th", {}, h)))),
-      body));
+    el("div", { id: "trace-list" }, header, list.viewport));
+  list.refresh(true);
   document.body.dataset.listRenderMs = (performance.now() - started).toFixed(1);
+  document.body.dataset.readyMs = performance.now().toFixed(1);
 }
 
 // ---- one trace -------------------------------------------------------------------------------
@@ -145,7 +180,7 @@ function tree(spans) {
 
 function spanDetails(panel, span, logs) {
   const repeated = span.events.filter((e) => e.name === "instrument.db.repeated_query");
-  panel.replaceChildren(
+  panel.replaceChildren(...[
     el("h3", { id: "detail-name" }, span.name),
     el("p", {}, span.kind + " · " + duration(span.end_ns - span.start_ns) + " · status " + span.status +
       (span.status_message ? ": " + span.status_message : "")),
@@ -164,7 +199,8 @@ function spanDetails(panel, span, logs) {
     el("h3", {}, "Logs"),
     logs.length ? el("div", {}, ...logs.map(logLine)) : el("p", { class: "muted" }, "none"),
     el("h3", {}, "Resource"), attributeTable(span.resource.attributes),
-    el("p", { class: "muted" }, "scope " + span.scope));
+    el("p", { class: "muted" }, "scope " + span.scope),
+  ].filter((node) => node !== null));
 }
 
 function logLine(log) {
@@ -173,20 +209,35 @@ function logLine(log) {
     log.attributes.length ? el("span", { class: "muted" }, " " + log.attributes.map(([k, v]) => k + "=" + v).join(" ")) : null);
 }
 
-async function renderTrace(main, id) {
+async function renderTrace(main, id, params) {
   const detail = await getJson("/api/traces/" + encodeURIComponent(id));
   const started = performance.now();
   const s = detail.summary;
   const start = s.start_ns;
   const total = Math.max(s.duration_ns, 1);
   const rows = tree(detail.spans);
-  const waterfall = el("div", { class: "waterfall", id: "waterfall" });
   const panel = el("div", { class: "details", id: "details" }, el("p", { class: "muted" }, "Click a span to see its attributes, events, links, logs and resource."));
-  const rowNodes = [];
-  const fragment = document.createDocumentFragment();
-  rows.forEach(({ span, depth, kids }, index) => {
+  const collapsed = new Set();
+  let selected = params.get("span") || "";
+  let shown = [];
+  const reshow = () => {
+    shown = [];
+    let hiddenBelow = Infinity;
+    for (const row of rows) {
+      if (row.depth > hiddenBelow) continue;
+      hiddenBelow = collapsed.has(row.span.span_id) ? row.depth : Infinity;
+      shown.push(row);
+    }
+  };
+  const select = (span) => {
+    selected = span.span_id;
+    spanDetails(panel, span, detail.logs.filter((l) => l.span_id === span.span_id));
+  };
+  reshow();
+  const list = virtualList("waterfall", shown.length, (i) => {
+    const { span, depth, kids } = shown[i];
     const repeated = span.events.some((e) => e.name === "instrument.db.repeated_query");
-    const toggle = el("span", { class: "toggle" }, kids ? "▾" : "");
+    const toggle = el("span", { class: "toggle" }, kids ? (collapsed.has(span.span_id) ? "▸" : "▾") : "");
     const bar = el("div", { class: "bar" });
     bar.style.left = ((span.start_ns - start) / total * 100).toFixed(3) + "%";
     bar.style.width = ((span.end_ns - span.start_ns) / total * 100).toFixed(3) + "%";
@@ -196,31 +247,33 @@ async function renderTrace(main, id) {
       repeated ? el("span", { class: "badge repeated" }, "N+1") : null);
     label.style.paddingLeft = (depth * 14) + "px";
     const row = el("div", {
-      class: "row kind-" + span.kind + (span.status === "error" ? " error" : "") + (repeated ? " repeated" : ""),
+      class: "row kind-" + span.kind + (span.status === "error" ? " error" : "") + (repeated ? " repeated" : "") +
+        (span.span_id === selected ? " selected" : ""),
       "data-span-id": span.span_id, "data-parent-id": span.parent_span_id, "data-depth": depth, "data-name": span.name,
     }, label, el("div", { class: "lane" }, bar), el("div", { class: "dur" }, duration(span.end_ns - span.start_ns)));
     row.addEventListener("click", (event) => {
       if (event.target === toggle && kids) {
-        const collapsed = toggle.textContent === "▾";
-        toggle.textContent = collapsed ? "▸" : "▾";
-        for (let i = index + 1; i < rows.length && rows[i].depth > depth; i++) rowNodes[i].hidden = collapsed;
-        return;
+        if (collapsed.has(span.span_id)) collapsed.delete(span.span_id); else collapsed.add(span.span_id);
+        reshow();
+        list.count = shown.length;
+      } else {
+        select(span);
       }
-      for (const node of rowNodes) node.classList.remove("selected");
-      row.classList.add("selected");
-      spanDetails(panel, span, detail.logs.filter((l) => l.span_id === span.span_id));
+      list.refresh(true);
     });
-    rowNodes.push(row);
-    fragment.append(row);
+    return row;
   });
-  waterfall.append(fragment);
+  const chosen = rows.find((r) => r.span.span_id === selected);
+  if (chosen) select(chosen.span);
   main.replaceChildren(
     el("div", { class: "trace-head" },
       el("h2", { id: "trace-root" }, s.root),
       el("p", {}, s.service + " · " + clock(s.start_ns) + " · " + duration(s.duration_ns) + " · " + s.spans + " spans · trace " + s.trace_id + " · ",
         el("a", { href: "#logs?trace_id=" + s.trace_id }, detail.logs.length + " log records"))),
-    el("div", { class: "split" }, waterfall, panel));
+    el("div", { class: "split" }, list.viewport, panel));
+  list.refresh(true);
   document.body.dataset.traceRenderMs = (performance.now() - started).toFixed(1);
+  document.body.dataset.readyMs = performance.now().toFixed(1);
 }
 
 // ---- logs ------------------------------------------------------------------------------------
@@ -305,7 +358,7 @@ async function render() {
     document.getElementById("nav-" + name).classList.toggle("current", name === view);
   }
   try {
-    if (view === "trace") await renderTrace(main, id);
+    if (view === "trace") await renderTrace(main, id, params);
     else if (view === "logs") await renderLogs(main, params);
     else if (view === "metrics") await renderMetrics(main);
     else await renderTraces(main, params);

@@ -88,6 +88,15 @@ async fn the_page_shows_the_demo_in_headless_chromium() {
         .into_iter()
         .find(|t| t.root == "POST /v1/agents/{agent_id}/messages")
         .expect("the demo's message trace");
+    let step = viewer
+        .store()
+        .trace(&message.trace_id)
+        .expect("held")
+        .spans
+        .into_iter()
+        .find(|s| s.name == "AgentManager.call_llm")
+        .expect("the LLM call's span")
+        .span_id;
     let ui = viewer.ui_address();
 
     let pages = tokio::task::spawn_blocking(move || {
@@ -102,15 +111,27 @@ async fn the_page_shows_the_demo_in_headless_chromium() {
         let shots = std::env::current_exe().unwrap();
         let shots = shots.ancestors().nth(3).unwrap().join("viewer");
         std::fs::create_dir_all(&shots).unwrap();
+        let selected = browser.dom(&format!(
+            "http://{ui}/#trace/{}?span={step}",
+            message.trace_id
+        ));
         browser.screenshot(
-            &format!("http://{ui}/#trace/{}", message.trace_id),
+            &format!("http://{ui}/#trace/{}?span={step}", message.trace_id),
             &shots.join("trace-view.png"),
         );
-        [list, trace, logs, metrics, hostile]
+        [list, trace, logs, metrics, hostile, selected]
     })
     .await
     .unwrap();
-    let [list, trace, logs, metrics, hostile_page] = pages;
+    let [list, trace, logs, metrics, hostile_page, selected] = pages;
+    assert!(
+        selected.contains("id=\"detail-name\">AgentManager.call_llm<"),
+        "a span named in the address opens with its details"
+    );
+    assert!(
+        selected.contains("code.function"),
+        "its attributes are shown"
+    );
 
     assert!(list.contains("data-rendered=\"traces\""), "{list}");
     for id in &ids {
