@@ -1,5 +1,5 @@
-//! Test helpers (feature `testing`): capture the spans and metric points one piece of code
-//! produces inside a `#[test]`, while other tests of the same binary run beside it, and look
+//! Test helpers (feature `testing`): capture the spans, log lines and metric points one piece of
+//! code produces inside a `#[test]`, while other tests of the same binary run beside it, and look
 //! them up or render them as deterministic text for snapshot tests.
 //!
 //! The first capture installs telemetry for the test binary: spans go to a router that hands
@@ -85,6 +85,10 @@ fn installed() -> &'static Installed {
         let metrics = InMemoryMetricExporterBuilder::new()
             .with_temporality(Temporality::Delta)
             .build();
+        // What the facade's builder registers: with the `tracing` feature, the bridge, so that
+        // `tracing` events and spans in captured code are captured too.
+        #[cfg(feature = "tracing")]
+        crate::state::register_install_hook(crate::tracing_bridge::install);
         let guard = Telemetry::builder()
             .ignore_env()
             .service_name("instrument-testing")
@@ -114,6 +118,20 @@ pub struct MetricPoint {
     pub value: f64,
     /// Measurements in a histogram point (1 for counters and gauges).
     pub count: u64,
+}
+
+/// One log line a capture recorded under a span: a `tracing` event (feature `tracing`) while
+/// no OTLP logs endpoint is configured, as the console prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// The span it was recorded in.
+    pub span: String,
+    /// The severity (`INFO`, `WARN`, ...).
+    pub level: String,
+    /// The message.
+    pub message: String,
+    /// The event's other fields, in the order recorded.
+    pub attributes: Vec<(String, String)>,
 }
 
 /// What one capture recorded.
@@ -322,6 +340,44 @@ impl Captured {
                 Value::String(s) => s.as_str().to_owned(),
                 other => other.to_string(),
             })
+    }
+
+    /// The log lines the capture recorded, span by span in the order the spans ended.
+    pub fn logs(&self) -> Vec<LogLine> {
+        use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
+        let text = |value: &Value| match value {
+            Value::String(s) => s.as_str().to_owned(),
+            other => other.to_string(),
+        };
+        self.spans
+            .iter()
+            .flat_map(|span| span.events.iter().map(move |event| (span, event)))
+            .filter(|(_, event)| event.name == LOG_EVENT)
+            .map(|(span, event)| {
+                let field = |key: &str| {
+                    event
+                        .attributes
+                        .iter()
+                        .find(|kv| kv.key.as_str() == key)
+                        .map(|kv| text(&kv.value))
+                        .unwrap_or_default()
+                };
+                LogLine {
+                    span: span.name.to_string(),
+                    level: field(LOG_LEVEL_KEY),
+                    message: field(LOG_MESSAGE_KEY),
+                    attributes: event
+                        .attributes
+                        .iter()
+                        .filter(|kv| {
+                            !matches!(kv.key.as_str(), LOG_LEVEL_KEY | LOG_MESSAGE_KEY)
+                                && !kv.key.as_str().starts_with("instrument.")
+                        })
+                        .map(|kv| (kv.key.to_string(), text(&kv.value)))
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     /// The metric points named `name` the capture recorded.

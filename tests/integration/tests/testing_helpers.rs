@@ -1,5 +1,6 @@
 //! `instrument::testing`: captures in tests running at the same time see only their own spans
-//! and metric points; the rendering is the same on every run.
+//! and metric points; `tracing` events are captured as log lines under their span; the rendering
+//! is the same on every run.
 
 use instrument::metrics::Counter;
 use instrument::testing::{capture, capture_async};
@@ -89,4 +90,26 @@ async fn async_captures_follow_the_future_and_record_errors() {
         opentelemetry::trace::Status::Error { .. }
     ));
     assert!(captured.render().contains("└─ fetch  ERROR empty key"));
+}
+
+#[trace_method]
+fn reserve(order_id: u32) -> u32 {
+    tracing::info!(items = 3, "stock reserved");
+    tracing::warn!(order_id, "stock low");
+    order_id
+}
+
+#[test]
+fn log_lines_are_captured_under_their_span() {
+    let (_, captured) = capture(|| reserve(7));
+    let logs = captured.logs();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert_eq!(logs[0].span, "reserve");
+    assert_eq!(
+        (logs[0].level.as_str(), logs[0].message.as_str()),
+        ("INFO", "stock reserved")
+    );
+    assert!(logs[0].attributes.contains(&("items".into(), "3".into())));
+    assert_eq!(logs[1].level, "WARN");
+    assert!(captured.render().contains("WARN stock low"));
 }
