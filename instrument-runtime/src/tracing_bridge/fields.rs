@@ -38,13 +38,36 @@ impl Fields {
         Self::into(Vec::with_capacity(count))
     }
 
+    /// Records a number or boolean: only the secret rule and the budget apply.
     fn push(&mut self, name: &'static str, value: Value) {
-        let value = if is_secret_static(name) {
-            Value::from(REDACTED)
+        if is_secret_static(name) {
+            return self.push_redacted(name);
+        }
+        self.keep(name, value, 8);
+    }
+
+    /// Records text: a secret name hides it whole; otherwise it is cut at the value limit and
+    /// secrets inside it are hidden, copied once.
+    fn push_text(&mut self, name: &'static str, text: &str) {
+        if is_secret_static(name) {
+            return self.push_redacted(name);
+        }
+        let max = self.max_value.min(self.budget);
+        let value = if text.len() <= max {
+            Value::from(crate::capture::redact_text(text).into_owned())
         } else {
-            bounded_value(value, self.max_value.min(self.budget))
+            bounded_value(Value::from(text.to_owned()), max)
         };
-        if let Some(left) = self.budget.checked_sub(name.len() + value_len(&value)) {
+        let len = value_len(&value);
+        self.keep(name, value, len);
+    }
+
+    fn push_redacted(&mut self, name: &'static str) {
+        self.keep(name, Value::from(REDACTED), REDACTED.len());
+    }
+
+    fn keep(&mut self, name: &'static str, value: Value, len: usize) {
+        if let Some(left) = self.budget.checked_sub(name.len() + len) {
             self.budget = left;
             self.attributes.push(KeyValue::new(name, value));
         } else {
@@ -58,7 +81,7 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = Some(crate::capture::redact_text(value).into_owned());
         } else {
-            self.push(field.name(), Value::from(value.to_owned()));
+            self.push_text(field.name(), value);
         }
     }
 
@@ -67,9 +90,10 @@ impl Visit for Fields {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let value =
-            i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::from);
-        self.push(field.name(), value);
+        match i64::try_from(value) {
+            Ok(value) => self.push(field.name(), Value::from(value)),
+            Err(_) => self.push_text(field.name(), &value.to_string()),
+        }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -82,19 +106,22 @@ impl Visit for Fields {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            self.message = Some(bounded_debug(value, Syntax::Text));
+            self.message = Some(bounded_debug(value, Syntax::Text, self.max_value));
         } else {
-            let text = bounded_debug(value, Syntax::Debug);
-            self.push(field.name(), Value::from(text));
+            if is_secret_static(field.name()) {
+                return self.push_redacted(field.name());
+            }
+            let text = bounded_debug(value, Syntax::Debug, self.max_value.min(self.budget));
+            let len = text.len();
+            self.keep(field.name(), Value::from(text), len);
         }
     }
 }
 
 /// `value`'s `Debug` text (a message's text with `syntax` [`Syntax::Text`]), secrets hidden and
-/// cut at the capture limit while it is written; a panicking impl gives `<formatting failed>`
-/// and is counted.
-fn bounded_debug(value: &dyn fmt::Debug, syntax: Syntax) -> String {
-    let (limit, _) = limits();
+/// cut at `limit` bytes while it is written; a panicking impl gives `<formatting failed>` and is
+/// counted.
+fn bounded_debug(value: &dyn fmt::Debug, syntax: Syntax, limit: usize) -> String {
     let (written, text) = crate::capture::with_scratch(limit, |out| {
         out.set_syntax(syntax);
         contain(|| fmt::write(out, format_args!("{value:?}")))
