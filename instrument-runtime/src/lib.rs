@@ -55,7 +55,8 @@ pub use opentelemetry::trace::SpanKind;
 pub use setup::{
     DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE,
     DEFAULT_SCHEDULED_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats, MAX_QUEUED_BYTES, Protocol,
-    SCOPE_NAME, SetupError, Telemetry, TelemetryBuilder, TelemetryGuard, export_stats, init,
+    SCOPE_NAME, SetupError, TailSampling, Telemetry, TelemetryBuilder, TelemetryGuard,
+    export_stats, init,
 };
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
 pub use state::enabled as is_enabled;

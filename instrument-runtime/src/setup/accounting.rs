@@ -44,6 +44,9 @@ static SPANS_REFUSED: AtomicU64 = AtomicU64::new(0);
 static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
 static SPANS_ABANDONED: AtomicU64 = AtomicU64::new(0);
 static METRIC_EXPORTS_REFUSED: AtomicU64 = AtomicU64::new(0);
+static TRACES_KEPT: AtomicU64 = AtomicU64::new(0);
+static TRACES_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
+static SPANS_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
 static REFUSAL_REPORTS: RateLimit = RateLimit::new();
 static SHED_REPORTS: RateLimit = RateLimit::new();
 
@@ -67,6 +70,12 @@ pub struct ExportStats {
     pub spans_abandoned: u64,
     /// Metric exports the collector refused or that failed: their data points are dropped.
     pub metric_exports_refused: u64,
+    /// Tail sampling: local traces kept (with an error, a slow root, or by the ratio).
+    pub traces_kept: u64,
+    /// Tail sampling: local traces left out.
+    pub traces_sampled_out: u64,
+    /// Tail sampling: the spans of the traces left out (never queued, not counted as dropped).
+    pub spans_sampled_out: u64,
 }
 
 impl ExportStats {
@@ -93,6 +102,26 @@ pub fn export_stats() -> ExportStats {
         spans_shed: SPANS_SHED.load(Ordering::Relaxed),
         spans_abandoned: SPANS_ABANDONED.load(Ordering::Relaxed),
         metric_exports_refused: METRIC_EXPORTS_REFUSED.load(Ordering::Relaxed),
+        traces_kept: TRACES_KEPT.load(Ordering::Relaxed),
+        traces_sampled_out: TRACES_SAMPLED_OUT.load(Ordering::Relaxed),
+        spans_sampled_out: SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
+    }
+}
+
+/// Counts a tail-sampling decision on a local trace of `spans` spans.
+pub(crate) fn count_tail_decision(keep: bool, spans: usize) {
+    if keep {
+        TRACES_KEPT.fetch_add(1, Ordering::Relaxed);
+    } else {
+        TRACES_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
+        SPANS_SAMPLED_OUT.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts a span that ended after its trace was decided.
+pub(crate) fn count_tail_late_span(keep: bool) {
+    if !keep {
+        SPANS_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
     }
 }
 

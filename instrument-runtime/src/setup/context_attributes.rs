@@ -16,7 +16,8 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use crate::context::current_attributes;
 
-/// `P`, with the parent context's scope attributes copied onto each span as it starts.
+/// `P`, with the parent context's scope attributes copied onto each span as it starts, and each
+/// ended span passed on through the [tail sampling](super::tail_sampling) in force, if any.
 #[derive(Debug)]
 pub(crate) struct WithContextAttributes<P>(pub(crate) P);
 
@@ -31,7 +32,7 @@ impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
     }
 
     fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
+        super::tail_sampling::route(span, |span| self.0.on_end(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -39,6 +40,7 @@ impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        super::tail_sampling::drain(|span| self.0.on_end(span));
         self.0.shutdown_with_timeout(timeout)
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::Sampler;
 
+use super::tail_sampling::TailSampling;
 use crate::diagnostics::warn;
 
 /// Wire protocol of the OTLP exporter.
@@ -64,6 +65,8 @@ pub(crate) struct EnvSettings {
     /// `OTEL_EXPORTER_OTLP_TIMEOUT`.
     pub timeout: Option<Duration>,
     pub sampler: Option<Sampler>,
+    /// `OTEL_TRACES_SAMPLER=instrument_keep_errors` with its `OTEL_TRACES_SAMPLER_ARG`.
+    pub tail_sampling: Option<TailSampling>,
     pub metric_interval: Option<Duration>,
     pub temporality: Option<Temporality>,
 }
@@ -106,7 +109,11 @@ impl EnvSettings {
             metrics_exporter: get("OTEL_METRICS_EXPORTER"),
             timeout: get("OTEL_EXPORTER_OTLP_TIMEOUT").and_then(|v| parse_timeout(&v)),
             sampler: get("OTEL_TRACES_SAMPLER")
+                .filter(|v| v != KEEP_ERRORS_SAMPLER)
                 .and_then(|v| parse_sampler(&v, get("OTEL_TRACES_SAMPLER_ARG").as_deref())),
+            tail_sampling: get("OTEL_TRACES_SAMPLER")
+                .filter(|v| v == KEEP_ERRORS_SAMPLER)
+                .map(|_| TailSampling::from_env_arg(get("OTEL_TRACES_SAMPLER_ARG").as_deref())),
             metric_interval: get("OTEL_METRIC_EXPORT_INTERVAL").and_then(|v| parse_interval(&v)),
             temporality: get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
                 .and_then(|v| parse_temporality(&v)),
@@ -206,6 +213,9 @@ fn parse_protocol(var: &str, value: &str) -> Option<Protocol> {
     }
 }
 
+/// The `OTEL_TRACES_SAMPLER` value that selects the toolkit's tail sampling.
+const KEEP_ERRORS_SAMPLER: &str = "instrument_keep_errors";
+
 fn parse_sampler(value: &str, arg: Option<&str>) -> Option<Sampler> {
     let ratio = || match arg.map(str::parse::<f64>) {
         None => 1.0,
@@ -230,7 +240,8 @@ fn parse_sampler(value: &str, arg: Option<&str>) -> Option<Sampler> {
         other => {
             warn(&format!(
                 "OTEL_TRACES_SAMPLER={other:?} is not a known sampler (always_on, always_off, traceidratio, \
-                 parentbased_always_on, parentbased_always_off, parentbased_traceidratio); using parentbased_always_on"
+                 parentbased_always_on, parentbased_always_off, parentbased_traceidratio, \
+                 instrument_keep_errors); using parentbased_always_on"
             ));
             return None;
         }
@@ -314,6 +325,26 @@ mod tests {
         assert_eq!(s.protocol, Some(Protocol::Grpc));
         assert_eq!(s.resource_attributes[1], ("team".into(), "a,b".into()));
         assert!(matches!(s.sampler, Some(Sampler::TraceIdRatioBased(r)) if r == 0.25));
+        assert_eq!(s.tail_sampling, None);
+    }
+
+    #[test]
+    fn instrument_keep_errors_selects_tail_sampling() {
+        let s = settings(&[
+            ("OTEL_TRACES_SAMPLER", "instrument_keep_errors"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.05,250"),
+        ]);
+        assert!(
+            s.sampler.is_none(),
+            "the head sampler stays parent-based always-on"
+        );
+        assert_eq!(
+            s.tail_sampling,
+            Some(TailSampling::keep_errors_and_slow(
+                0.05,
+                Duration::from_millis(250)
+            ))
+        );
     }
 
     #[test]

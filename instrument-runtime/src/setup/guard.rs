@@ -83,6 +83,7 @@ impl TelemetryGuard {
                 result = Err(SetupError::Shutdown(e.to_string()));
             }
             super::accounting::report_drops();
+            super::tail_sampling::install(None);
         }
         if let Some(provider) = self.meter_provider.take() {
             state::uninstall_meter_provider();

@@ -20,6 +20,7 @@ mod options;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
+mod tail_sampling;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -43,6 +44,7 @@ pub use accounting::{
 };
 pub use env::Protocol;
 pub use guard::TelemetryGuard;
+pub use tail_sampling::TailSampling;
 
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
@@ -137,6 +139,7 @@ pub struct TelemetryBuilder {
     endpoint: Option<String>,
     protocol: Option<Protocol>,
     sampler: Option<Sampler>,
+    tail_sampling: Option<TailSampling>,
     span_exporter: Option<SpanSetup>,
     metric_exporter: Option<MetricSetup>,
     metric_interval: Option<Duration>,
@@ -206,6 +209,7 @@ impl TelemetryBuilder {
             .sampler
             .or(env.sampler)
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+        tail_sampling::install(self.tail_sampling.or(env.tail_sampling));
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler);

@@ -46,6 +46,15 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Tail sampling: each local trace is held until its root ends, then kept if it holds an
+    /// error or its root was slow, else kept with the rule's ratio (see [`TailSampling`]); default
+    /// `OTEL_TRACES_SAMPLER=instrument_keep_errors`, else none. Kept and dropped counts are in
+    /// [`export_stats`](super::export_stats).
+    pub fn tail_sampling(mut self, rule: TailSampling) -> Self {
+        self.tail_sampling = Some(rule);
+        self
+    }
+
     /// Timeout of one export; default 10 s.
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = Some(timeout);
