@@ -89,18 +89,31 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
     let original = &block.stmts;
     let new_block: Block = if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(sig);
+        // Off (no probe), the body is awaited as it is: no wrapper future, no second state.
         parse_quote!({
             #prelude
-            let (__instrument_ret, #probe) = #future::new(#probe, async move { #fake_return #(#original)* }).await;
-            #finish
+            let __instrument_body = async move { #fake_return #(#original)* };
+            match #probe {
+                ::core::option::Option::None => __instrument_body.await,
+                #probe => {
+                    let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
+                    #finish
+                }
+            }
         })
     } else if let Some((before, async_block)) = async_trait_body(block) {
         parse_quote!({
             #(#before)*
             #prelude
             ::std::boxed::Box::pin(async move {
-                let (__instrument_ret, #probe) = #future::new(#probe, #async_block).await;
-                #finish
+                let __instrument_body = #async_block;
+                match #probe {
+                    ::core::option::Option::None => __instrument_body.await,
+                    #probe => {
+                        let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
+                        #finish
+                    }
+                }
             })
         })
     } else {

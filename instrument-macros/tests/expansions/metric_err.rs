@@ -22,34 +22,40 @@ async fn run_tool(name: &str) -> Result<usize, ToolError> {
     } else {
         ::core::option::Option::None
     };
-    let (__instrument_ret, __instrument_timer) = ::instrument::__private::Timed::new(
-            __instrument_timer,
-            async move {
-                #[allow(
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __instrument_fake_return: Result<usize, ToolError> = loop {};
-                    return __instrument_fake_return;
-                }
-                Ok(name.len())
-            },
-        )
-        .await;
-    #[allow(unreachable_code)]
-    if false {
-        let _: &::core::result::Result<_, _> = &__instrument_ret;
+    let __instrument_body = async move {
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::unreachable
+        )]
+        if false {
+            let __instrument_fake_return: Result<usize, ToolError> = loop {};
+            return __instrument_fake_return;
+        }
+        Ok(name.len())
+    };
+    match __instrument_timer {
+        ::core::option::Option::None => __instrument_body.await,
+        __instrument_timer => {
+            let (__instrument_ret, __instrument_timer) = ::instrument::__private::Timed::new(
+                    __instrument_timer,
+                    __instrument_body,
+                )
+                .await;
+            #[allow(unreachable_code)]
+            if false {
+                let _: &::core::result::Result<_, _> = &__instrument_ret;
+            }
+            if let ::core::option::Option::Some(__instrument_timer) = __instrument_timer {
+                __instrument_timer
+                    .finish(
+                        (&&&&::instrument::__private::Returned(&__instrument_ret))
+                            .__instrument_outcome(),
+                    );
+            }
+            __instrument_ret
+        }
     }
-    if let ::core::option::Option::Some(__instrument_timer) = __instrument_timer {
-        __instrument_timer
-            .finish(
-                (&&&&::instrument::__private::Returned(&__instrument_ret))
-                    .__instrument_outcome(),
-            );
-    }
-    __instrument_ret
 }

@@ -35,30 +35,36 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
     } else {
         ::core::option::Option::None
     };
-    let (__instrument_ret, __instrument_span) = ::instrument::__private::Instrumented::new(
-            __instrument_span,
-            async move {
-                #[allow(
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __instrument_fake_return: Result<Reply, Error> = loop {};
-                    return __instrument_fake_return;
-                }
-                self.run(agent_id, messages).await
-            },
-        )
-        .await;
-    if let ::core::option::Option::Some(__instrument_span) = __instrument_span {
-        __instrument_span
-            .finish(
-                (&&&&::instrument::__private::Returned(&__instrument_ret))
-                    .__instrument_outcome(),
-            );
+    let __instrument_body = async move {
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::unreachable
+        )]
+        if false {
+            let __instrument_fake_return: Result<Reply, Error> = loop {};
+            return __instrument_fake_return;
+        }
+        self.run(agent_id, messages).await
+    };
+    match __instrument_span {
+        ::core::option::Option::None => __instrument_body.await,
+        __instrument_span => {
+            let (__instrument_ret, __instrument_span) = ::instrument::__private::Instrumented::new(
+                    __instrument_span,
+                    __instrument_body,
+                )
+                .await;
+            if let ::core::option::Option::Some(__instrument_span) = __instrument_span {
+                __instrument_span
+                    .finish(
+                        (&&&&::instrument::__private::Returned(&__instrument_ret))
+                            .__instrument_outcome(),
+                    );
+            }
+            __instrument_ret
+        }
     }
-    __instrument_ret
 }
