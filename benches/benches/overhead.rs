@@ -131,6 +131,8 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 
 static RAW_TRACER: std::sync::OnceLock<opentelemetry_sdk::trace::SdkTracer> =
     std::sync::OnceLock::new();
+static RAW_HISTOGRAM: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
+    std::sync::OnceLock::new();
 
 // One named function per case, so an instruction profile can attribute costs to each; each
 // passes its own three-byte string so that the linker cannot fold two cases into one.
@@ -192,6 +194,24 @@ fn case_raw_sdk(i: u64) -> u64 {
     let mut span = tracer.build_with_context(builder, &Context::current());
     let out = plain(i, "abk");
     span.end();
+    out
+}
+
+/// What `#[metric]` records, done by hand on the raw SDK: the call timed, then one histogram
+/// record with `function`, `module` and `result`.
+#[inline(never)]
+fn case_raw_histogram(i: u64) -> u64 {
+    let histogram = RAW_HISTOGRAM.get().expect("installed before the raw case");
+    let started = Instant::now();
+    let out = plain(i, "abh");
+    histogram.record(
+        started.elapsed().as_secs_f64() * 1_000.0,
+        &[
+            KeyValue::new("function", "raw"),
+            KeyValue::new("module", "overhead"),
+            KeyValue::new("result", "ok"),
+        ],
+    );
     out
 }
 
@@ -326,6 +346,17 @@ fn main() {
     ));
     results.push(("#[metric] enabled", measure(case_metric_enabled)));
     drop(guard);
+
+    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_periodic_exporter(Discard)
+        .build();
+    let _ = RAW_HISTOGRAM.set(
+        opentelemetry::metrics::MeterProvider::meter(&meters, "raw")
+            .f64_histogram("raw_ms")
+            .build(),
+    );
+    results.push(("raw SDK histogram record", measure(case_raw_histogram)));
+    let _ = meters.shutdown();
 
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(Discard)

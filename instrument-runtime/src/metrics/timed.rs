@@ -3,10 +3,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
@@ -48,6 +49,25 @@ impl std::fmt::Debug for MetricMeta {
 struct TimedInstruments {
     histogram: Option<Histogram<f64>>,
     counter: Option<Counter<u64>>,
+    /// The instruments bound to `function`, `module` and each `result` (none, `ok`, `error`),
+    /// made on first use: a call with a fixed name and no context attributes records through
+    /// them, without the per-call attribute lookup.
+    bound: [OnceLock<BoundInstruments>; 3],
+}
+
+struct BoundInstruments {
+    histogram: Option<BoundHistogram<f64>>,
+    counter: Option<BoundCounter<u64>>,
+}
+
+/// The bound-instrument slot of a result, if it has one.
+fn bound_slot(result: Option<&'static str>) -> Option<usize> {
+    match result {
+        None => Some(0),
+        Some("ok") => Some(1),
+        Some("error") => Some(2),
+        Some(_) => None,
+    }
 }
 
 /// What a `#[metric]` records, as the macro validated it.
@@ -113,6 +133,16 @@ impl MetricMeta {
                     .with_description(self.description)
                     .build()
             }),
+            bound: Default::default(),
+        }
+    }
+}
+
+impl TimedInstruments {
+    fn bind(&self, attributes: &[KeyValue]) -> BoundInstruments {
+        BoundInstruments {
+            histogram: self.histogram.as_ref().map(|h| h.bind(attributes)),
+            counter: self.counter.as_ref().map(|c| c.bind(attributes)),
         }
     }
 }
@@ -157,15 +187,28 @@ impl Timer {
             .get(SCOPE_NAME, |meter| self.meta.make_instruments(meter));
         let (function, _) = self.meta.name.resolve(self.self_type);
         let scoped = Context::map_current(current_attributes);
-        let mut attributes = Vec::with_capacity(3 + scoped.as_ref().map_or(0, |a| a.len()));
-        attributes.push(KeyValue::new(FUNCTION_KEY, function));
-        attributes.push(KeyValue::new(MODULE_KEY, self.meta.module));
-        if let Some(result) = result {
-            attributes.push(KeyValue::new(RESULT_KEY, result));
-        }
-        if let Some(scoped) = scoped {
+        let attributes = |scoped: &[KeyValue]| {
+            let mut attributes = Vec::with_capacity(3 + scoped.len());
+            attributes.push(KeyValue::new(FUNCTION_KEY, function));
+            attributes.push(KeyValue::new(MODULE_KEY, self.meta.module));
+            if let Some(result) = result {
+                attributes.push(KeyValue::new(RESULT_KEY, result));
+            }
             attributes.extend(scoped.iter().cloned());
+            attributes
+        };
+        let fixed = self.self_type.is_none();
+        if let (true, None, Some(slot)) = (fixed, &scoped, bound_slot(result)) {
+            let bound = instruments.bound[slot].get_or_init(|| instruments.bind(&attributes(&[])));
+            if let Some(histogram) = &bound.histogram {
+                histogram.record(elapsed_ms);
+            }
+            if let Some(counter) = &bound.counter {
+                counter.add(1);
+            }
+            return;
         }
+        let attributes = attributes(scoped.as_deref().map_or(&[], |a| a.as_slice()));
         if let Some(histogram) = &instruments.histogram {
             histogram.record(elapsed_ms, &attributes);
         }
