@@ -12,7 +12,14 @@ use sqlx::{Executor, Sqlite};
 mod discard;
 use discard::Discard;
 
-const QUERIES: i64 = 20_000;
+/// Queries per round: `OVERHEAD_CALLS` (for an instruction profile), or 20,000.
+fn queries() -> i64 {
+    std::env::var("OVERHEAD_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
 const ROUNDS: usize = 5;
 
 /// Microseconds per `SELECT ... WHERE id = ?` through `executor`.
@@ -21,7 +28,8 @@ where
     E: Executor<'e, Database = Sqlite> + Copy,
 {
     let started = Instant::now();
-    for id in 0..QUERIES {
+    let queries = queries();
+    for id in 0..queries {
         let row: Option<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE id = ?")
             .bind(id % 100)
             .fetch_optional(executor)
@@ -29,7 +37,7 @@ where
             .unwrap();
         std::hint::black_box(row);
     }
-    started.elapsed().as_secs_f64() * 1e6 / QUERIES as f64
+    started.elapsed().as_secs_f64() * 1e6 / queries as f64
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

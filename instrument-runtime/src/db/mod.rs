@@ -13,6 +13,7 @@ mod query;
 mod repeated;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+mod statements;
 mod summary;
 mod sync_detection;
 mod transaction;

@@ -12,7 +12,7 @@ use opentelemetry_semantic_conventions::attribute::{
 
 use super::config::{InstrumentationConfig, instrumentation_config};
 use super::metrics::DbMetrics;
-use super::summary::{normalize, summarize};
+use super::statements::statement;
 use super::{repeated, sync_detection};
 use crate::state;
 
@@ -123,7 +123,8 @@ impl QuerySpan {
                 finished: true,
             };
         }
-        let summary = summarize(sql);
+        let statement = statement(sql);
+        let summary = &statement.summary;
         let mut low_cardinality = vec![KeyValue::new(DB_SYSTEM_NAME, target.system)];
         if let Some(namespace) = &target.namespace {
             low_cardinality.push(KeyValue::new(DB_NAMESPACE, namespace.clone()));
@@ -177,7 +178,7 @@ impl QuerySpan {
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(
                 parent_span.span_id(),
-                normalize(sql),
+                statement.shape.clone(),
                 &name,
                 &truncate_sql(sql, &config),
             );

@@ -1,0 +1,89 @@
+//! What the database instrumentation derives from a statement's text — its summary (operation,
+//! collection) and its shape for the repeated-query detection — worked out once per distinct
+//! text and kept in a small per-thread cache, so a service running the same statements over and
+//! over tokenizes each once per thread instead of on every execution.
+//!
+//! The cache is direct-mapped: 64 slots per thread, chosen by a hash of the text (foldhash), a hit
+//! confirmed by comparing the text. Texts over 4 KiB are worked out every time and not kept.
+
+use std::cell::RefCell;
+use std::hash::BuildHasher;
+use std::rc::Rc;
+
+use super::summary::{QuerySummary, normalize, summarize};
+
+const SLOTS: usize = 64;
+/// Longer texts are not cached (they would pin that much memory per slot).
+const MAX_CACHED_TEXT: usize = 4 * 1024;
+
+/// What one statement text gives.
+#[derive(Debug)]
+pub(crate) struct Statement {
+    /// Operation, collection and summary.
+    pub(crate) summary: QuerySummary,
+    /// The shape two executions with other values share.
+    pub(crate) shape: String,
+}
+
+impl Statement {
+    fn of(sql: &str) -> Self {
+        Self {
+            summary: summarize(sql),
+            shape: normalize(sql),
+        }
+    }
+}
+
+type Slot = Option<(Box<str>, Rc<Statement>)>;
+
+thread_local! {
+    static CACHE: RefCell<[Slot; SLOTS]> = const { RefCell::new([const { None }; SLOTS]) };
+}
+
+/// The statement `sql` is, from the thread's cache when it has seen the text.
+pub(crate) fn statement(sql: &str) -> Rc<Statement> {
+    if sql.len() > MAX_CACHED_TEXT {
+        return Rc::new(Statement::of(sql));
+    }
+    let index = (foldhash::fast::FixedState::default().hash_one(sql) as usize) % SLOTS;
+    let cached = CACHE.try_with(|cache| {
+        let cache = cache.borrow();
+        match &cache[index] {
+            Some((text, statement)) if **text == *sql => Some(Rc::clone(statement)),
+            _ => None,
+        }
+    });
+    if let Ok(Some(statement)) = cached {
+        return statement;
+    }
+    let statement = Rc::new(Statement::of(sql));
+    let _ = CACHE.try_with(|cache| {
+        cache.borrow_mut()[index] = Some((sql.into(), Rc::clone(&statement)));
+    });
+    statement
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_worked_out_once_and_other_texts_are_not_confused() {
+        let first = statement("SELECT id FROM users WHERE id = ?");
+        let again = statement("SELECT id FROM users WHERE id = ?");
+        assert!(Rc::ptr_eq(&first, &again), "the second lookup is a hit");
+        assert_eq!(first.summary.summary.as_deref(), Some("SELECT users"));
+        let other = statement("DELETE FROM orders WHERE id = 1");
+        assert_eq!(other.summary.summary.as_deref(), Some("DELETE orders"));
+        assert_eq!(other.shape, normalize("DELETE FROM orders WHERE id = 2"));
+    }
+
+    #[test]
+    fn long_texts_are_not_kept() {
+        let long = format!("SELECT {} FROM t", "a, ".repeat(2_000) + "b");
+        let first = statement(&long);
+        let again = statement(&long);
+        assert!(!Rc::ptr_eq(&first, &again));
+        assert_eq!(first.summary.summary.as_deref(), Some("SELECT t"));
+    }
+}
