@@ -4,6 +4,8 @@
 use http::HeaderName;
 use regex::Regex;
 
+use super::routes::RoutePatterns;
+
 /// Routes that get no span and no metrics by default, matched against `"{METHOD} {path}"`.
 pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["^GET /v1/health$"];
 
@@ -55,23 +57,25 @@ impl std::error::Error for HttpConfigError {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    pub(crate) excluded_routes: Vec<Regex>,
-    pub(crate) endpoint_metric_routes: Vec<Regex>,
+    pub(crate) excluded_routes: RoutePatterns,
+    pub(crate) endpoint_metric_routes: RoutePatterns,
     pub(crate) header_attributes: Vec<(HeaderName, &'static str)>,
     pub(crate) span_header_attributes: Vec<(HeaderName, &'static str)>,
     pub(crate) semconv_metrics: bool,
     pub(crate) trace_id_header: Option<HeaderName>,
     pub(crate) original_names: bool,
-    pub(crate) body_capture_routes: Vec<Regex>,
+    pub(crate) body_capture_routes: RoutePatterns,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         let regexes = |patterns: &[&str]| {
-            patterns
-                .iter()
-                .map(|p| Regex::new(p).expect("valid default"))
-                .collect()
+            RoutePatterns::new(
+                patterns
+                    .iter()
+                    .map(|p| Regex::new(p).expect("valid default"))
+                    .collect(),
+            )
         };
         let headers = |pairs: &[(&'static str, &'static str)]| {
             pairs
@@ -87,18 +91,21 @@ impl Default for HttpConfig {
             semconv_metrics: true,
             trace_id_header: None,
             original_names: super::request_attributes::original_names_from_env(),
-            body_capture_routes: Vec::new(),
+            body_capture_routes: RoutePatterns::new(Vec::new()),
         }
     }
 }
 
-fn compile<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Result<Vec<Regex>, HttpConfigError> {
+fn compile<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+) -> Result<RoutePatterns, HttpConfigError> {
     patterns
         .into_iter()
         .map(|p| {
             Regex::new(p).map_err(|e| HttpConfigError(format!("invalid route pattern {p:?}: {e}")))
         })
-        .collect()
+        .collect::<Result<Vec<Regex>, _>>()
+        .map(RoutePatterns::new)
 }
 
 fn header(name: &str) -> Result<HeaderName, HttpConfigError> {
@@ -183,10 +190,7 @@ impl HttpConfig {
     }
 
     pub(crate) fn captures_body(&self, method: &str, route: &str) -> bool {
-        !self.body_capture_routes.is_empty() && {
-            let line = format!("{method} {route}");
-            self.body_capture_routes.iter().any(|r| r.is_match(&line))
-        }
+        self.body_capture_routes.matches(method, route)
     }
 
     /// Adds a response header carrying the trace id (off by default).
@@ -196,22 +200,11 @@ impl HttpConfig {
     }
 
     pub(crate) fn is_excluded(&self, method: &str, path: &str) -> bool {
-        !self.excluded_routes.is_empty() && {
-            let line = format!("{method} {path}");
-            self.excluded_routes.iter().any(|r| r.is_match(&line))
-        }
+        self.excluded_routes.matches(method, path)
     }
 
     pub(crate) fn wants_endpoint_metrics(&self, method: &str, route: Option<&str>) -> bool {
-        match route {
-            Some(route) if !self.endpoint_metric_routes.is_empty() => {
-                let line = format!("{method} {route}");
-                self.endpoint_metric_routes
-                    .iter()
-                    .any(|r| r.is_match(&line))
-            }
-            _ => false,
-        }
+        route.is_some_and(|route| self.endpoint_metric_routes.matches(method, route))
     }
 }
 

@@ -21,6 +21,7 @@ mod request_body;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 mod reqwest;
+mod routes;
 mod server;
 
 pub use body::InstrumentedBody;
