@@ -100,6 +100,13 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
+    fn text_within(&self, limit: usize) -> Option<String> {
+        // A panicking impl gives `None` here and is reported by the general path.
+        crate::diagnostics::contain(|| super::scalar::scalar_text(self.0))
+            .ok()
+            .flatten()
+            .filter(|text| text.len() <= limit)
+    }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         out.set_syntax(super::Syntax::Json);
         let mut chunks = Chunked::new(out);

@@ -9,6 +9,7 @@ mod bounded;
 mod config;
 mod ids;
 mod redact;
+mod scalar;
 mod secret_scan;
 mod thread_cache;
 mod type_name;

@@ -1,0 +1,191 @@
+//! Integers and booleans written straight to their text, without the JSON writer, the scratch
+//! buffer and the copy out of it: a `Serializer` that accepts only those and refuses anything
+//! else at its first call (the caller then takes the general path). The text is what
+//! `serde_json` writes for the same value.
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+/// The text of `value` when it serializes as one integer or boolean.
+pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+    value.serialize(Scalar).ok()
+}
+
+struct Scalar;
+
+/// Not a scalar: the general path applies.
+#[derive(Debug)]
+struct NotScalar;
+
+impl std::fmt::Display for NotScalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not an integer or boolean")
+    }
+}
+
+impl std::error::Error for NotScalar {}
+
+impl ser::Error for NotScalar {
+    fn custom<M: std::fmt::Display>(_message: M) -> Self {
+        NotScalar
+    }
+}
+
+fn integer(value: impl itoa::Integer) -> Result<String, NotScalar> {
+    Ok(itoa::Buffer::new().format(value).to_owned())
+}
+
+macro_rules! refuse {
+    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<String, NotScalar> { Err(NotScalar) })*
+    };
+}
+
+impl ser::Serializer for Scalar {
+    type Ok = String;
+    type Error = NotScalar;
+    type SerializeSeq = Impossible<String, NotScalar>;
+    type SerializeTuple = Impossible<String, NotScalar>;
+    type SerializeTupleStruct = Impossible<String, NotScalar>;
+    type SerializeTupleVariant = Impossible<String, NotScalar>;
+    type SerializeMap = Impossible<String, NotScalar>;
+    type SerializeStruct = Impossible<String, NotScalar>;
+    type SerializeStructVariant = Impossible<String, NotScalar>;
+
+    fn serialize_bool(self, value: bool) -> Result<String, NotScalar> {
+        Ok(if value { "true" } else { "false" }.to_owned())
+    }
+    fn serialize_i8(self, value: i8) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_i16(self, value: i16) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_i32(self, value: i32) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_i64(self, value: i64) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_i128(self, value: i128) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_u8(self, value: u8) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_u16(self, value: u16) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_u32(self, value: u32) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_u64(self, value: u64) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    fn serialize_u128(self, value: u128) -> Result<String, NotScalar> {
+        integer(value)
+    }
+    refuse!(
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
+        serialize_unit_variant(&'static str, u32, &'static str),
+    );
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _value: &T,
+    ) -> Result<String, NotScalar> {
+        // A newtype's name may make it a secret (`ApiKey(u64)`): the general path decides.
+        Err(NotScalar)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<String, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, NotScalar> {
+        Err(NotScalar)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, NotScalar> {
+        Err(NotScalar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_and_booleans_read_as_serde_json_writes_them() {
+        for (text, json) in [
+            (scalar_text(&42u64), serde_json::to_string(&42u64).unwrap()),
+            (scalar_text(&-7i32), serde_json::to_string(&-7i32).unwrap()),
+            (
+                scalar_text(&u128::MAX),
+                serde_json::to_string(&u128::MAX).unwrap(),
+            ),
+            (scalar_text(&true), serde_json::to_string(&true).unwrap()),
+        ] {
+            assert_eq!(text, Some(json));
+        }
+    }
+
+    #[test]
+    fn anything_else_takes_the_general_path() {
+        #[derive(Serialize)]
+        struct Wrapper(u64);
+        assert_eq!(scalar_text(&1.5f64), None);
+        assert_eq!(scalar_text("text"), None);
+        assert_eq!(scalar_text(&Some(1u8)), None);
+        assert_eq!(scalar_text(&Wrapper(1)), None);
+        assert_eq!(scalar_text(&vec![1u8]), None);
+    }
+}
