@@ -9,7 +9,7 @@ use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_SCHEME,
 };
 
-use super::metrics::{EndpointMetrics, HttpServerMetrics};
+use super::metrics::{BoundServerMetrics, EndpointMetrics, HttpServerMetrics};
 
 /// Attribute of the original endpoint metrics: the route template, or `unknown`.
 pub const ENDPOINT_PATH_KEY: &str = "endpoint_path";
@@ -111,21 +111,43 @@ impl Completion {
                 .record(elapsed.as_secs_f64() * 1_000.0, &attributes);
         }
         if self.semconv_metrics {
-            let metrics = HttpServerMetrics::global();
-            metrics.active_requests.add(-1, &self.active_attributes());
-            let mut attributes = self.active_attributes();
-            if let Some(route) = &self.route {
-                attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
-            }
-            if let Some(status) = status {
-                attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, status));
-                if status >= 500 {
-                    attributes.push(KeyValue::new(ERROR_TYPE, status.to_string()));
+            let seconds = elapsed.as_secs_f64();
+            let attributes = || {
+                let mut attributes = self.active_attributes();
+                if let Some(route) = &self.route {
+                    attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
                 }
+                if let Some(status) = status {
+                    attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, status));
+                    if status >= 500 {
+                        attributes.push(KeyValue::new(ERROR_TYPE, status.to_string()));
+                    }
+                }
+                attributes
+            };
+            let bound = without_context_attributes().then(BoundServerMetrics::global);
+            let parts = (
+                self.method.as_str(),
+                self.scheme,
+                self.route.as_deref(),
+                status,
+            );
+            let active_bound = bound.as_ref().is_some_and(|bound| {
+                bound.add_active(-1, &self.method, self.scheme, || self.active_attributes())
+            });
+            if !active_bound {
+                HttpServerMetrics::global()
+                    .active_requests
+                    .add(-1, &self.active_attributes());
             }
-            metrics
-                .request_duration
-                .record(elapsed.as_secs_f64(), &attributes);
+            let duration_bound = bound
+                .as_ref()
+                .is_some_and(|bound| bound.record_duration(seconds, parts, attributes));
+            if !duration_bound {
+                HttpServerMetrics::global()
+                    .request_duration
+                    .record(seconds, &attributes());
+            }
         }
     }
 
@@ -136,6 +158,11 @@ impl Completion {
             KeyValue::new(URL_SCHEME, self.scheme),
         ]
     }
+}
+
+/// Whether the current context holds no context attributes (which the instruments would add).
+pub(crate) fn without_context_attributes() -> bool {
+    Context::map_current(crate::context::current_attributes).is_none_or(|scoped| scoped.is_empty())
 }
 
 impl Drop for Completion {

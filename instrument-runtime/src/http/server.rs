@@ -18,10 +18,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::InstrumentedBody;
-use super::completion::Completion;
+use super::completion::{Completion, without_context_attributes};
 use super::config::HttpConfig;
 use super::error::error_body;
-use super::metrics::HttpServerMetrics;
+use super::metrics::{BoundServerMetrics, HttpServerMetrics};
 use super::propagation;
 use super::request_attributes::server_span_attributes;
 use super::request_body::{self, RequestBody};
@@ -193,9 +193,18 @@ impl<S> HttpService<S> {
             finished: false,
         };
         if completion.semconv_metrics {
-            HttpServerMetrics::global()
-                .active_requests
-                .add(1, &completion.active_attributes());
+            let bound = without_context_attributes()
+                && BoundServerMetrics::global().add_active(
+                    1,
+                    &completion.method,
+                    completion.scheme,
+                    || completion.active_attributes(),
+                );
+            if !bound {
+                HttpServerMetrics::global()
+                    .active_requests
+                    .add(1, &completion.active_attributes());
+            }
         }
         completion
     }

@@ -56,6 +56,21 @@ use env::{Destination, EnvSettings};
 use resource::ResourceInputs;
 
 pub use crate::state::SCOPE_NAME;
+/// Drops the SDK's own `otel.sdk.*` diagnostics (its log processors record them once bound
+/// instruments are on): they are not the application's metrics and would fill the exports and
+/// the console table.
+fn without_sdk_self_metrics(
+    instrument: &opentelemetry_sdk::metrics::Instrument,
+) -> Option<opentelemetry_sdk::metrics::Stream> {
+    if instrument.scope().name() != "otel.sdk" {
+        return None;
+    }
+    opentelemetry_sdk::metrics::Stream::builder()
+        .with_aggregation(opentelemetry_sdk::metrics::Aggregation::Drop)
+        .build()
+        .ok()
+}
+
 /// Default timeout of one export.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on shutdown: the queue is drained and exported within it, or given up.
@@ -215,7 +230,9 @@ impl TelemetryBuilder {
             .with_sampler(sampler);
         #[cfg(feature = "tracing")]
         let log_resource = resource.clone();
-        let mut metrics = SdkMeterProvider::builder().with_resource(resource);
+        let mut metrics = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_view(without_sdk_self_metrics);
 
         let endpoint = match self.endpoint {
             Some(endpoint) => env::valid_endpoint("the builder's endpoint", endpoint),
