@@ -115,6 +115,12 @@ pub(crate) fn current_attributes(cx: &Context) -> Option<Arc<Vec<KeyValue>>> {
     cx.get::<AttributeScope>().map(AttributeScope::snapshot)
 }
 
+/// Whether the current context holds no context attributes (which the metric instruments would
+/// add to what they record).
+pub(crate) fn current_has_no_attributes() -> bool {
+    Context::map_current(current_attributes).is_none_or(|scoped| scoped.is_empty())
+}
+
 /// Carrying the current context into another task.
 pub trait ContextAttributesExt: Future + Sized {
     /// Runs this future with the current context (its span and a copy of its attributes), for

@@ -1,7 +1,13 @@
 //! The database client instruments: `db.client.operation.duration` and the detections' counters.
 
+use std::sync::Arc;
+
+use opentelemetry::metrics::BoundHistogram;
+
 use crate::Metrics;
-use crate::metrics::{Counter, Histogram};
+use crate::metrics::bound::BoundSets;
+use crate::metrics::{Counter, GlobalInstruments, Histogram};
+use crate::setup::SCOPE_NAME;
 
 /// Database client metrics.
 #[derive(Debug, Metrics)]
@@ -23,4 +29,11 @@ pub struct DbMetrics {
         unit = "{operation}"
     )]
     pub sync_in_async: Counter<u64>,
+}
+
+/// `db.client.operation.duration` bound per attribute set, for statements recorded without
+/// context attributes. Made again with the instruments whenever the meter provider changes.
+pub(crate) fn bound_durations() -> Arc<BoundSets<BoundHistogram<f64>>> {
+    static BOUND: GlobalInstruments<BoundSets<BoundHistogram<f64>>> = GlobalInstruments::new();
+    BOUND.get(SCOPE_NAME, |_| BoundSets::default())
 }

@@ -11,7 +11,7 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 use super::config::{InstrumentationConfig, instrumentation_config};
-use super::metrics::DbMetrics;
+use super::metrics::{DbMetrics, bound_durations};
 use super::statements::statement;
 use super::{repeated, sync_detection};
 use crate::state;
@@ -232,13 +232,31 @@ impl QuerySpan {
             span.end();
         }
         if state::metrics_enabled() {
-            let mut attributes = std::mem::take(&mut self.low_cardinality);
-            if let Some(error) = &outcome.error {
-                attributes.push(KeyValue::new(ERROR_TYPE, error.error_type.clone()));
+            let seconds = elapsed.as_secs_f64();
+            let error_type = outcome.error.as_ref().map(|e| e.error_type.as_str());
+            let attributes = || {
+                let mut attributes = self.low_cardinality.clone();
+                if let Some(error_type) = error_type {
+                    attributes.push(KeyValue::new(ERROR_TYPE, error_type.to_owned()));
+                }
+                attributes
+            };
+            let bound = crate::context::current_has_no_attributes()
+                && bound_durations().record(
+                    (&self.low_cardinality, error_type),
+                    || {
+                        DbMetrics::global()
+                            .operation_duration
+                            .inner()
+                            .bind(&attributes())
+                    },
+                    |bound| bound.record(seconds),
+                );
+            if !bound {
+                DbMetrics::global()
+                    .operation_duration
+                    .record(seconds, &attributes());
             }
-            DbMetrics::global()
-                .operation_duration
-                .record(elapsed.as_secs_f64(), &attributes);
         }
     }
 }

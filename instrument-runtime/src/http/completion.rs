@@ -125,7 +125,8 @@ impl Completion {
                 }
                 attributes
             };
-            let bound = without_context_attributes().then(BoundServerMetrics::global);
+            let bound =
+                crate::context::current_has_no_attributes().then(BoundServerMetrics::global);
             let parts = (
                 self.method.as_str(),
                 self.scheme,
@@ -158,11 +159,6 @@ impl Completion {
             KeyValue::new(URL_SCHEME, self.scheme),
         ]
     }
-}
-
-/// Whether the current context holds no context attributes (which the instruments would add).
-pub(crate) fn without_context_attributes() -> bool {
-    Context::map_current(crate::context::current_attributes).is_none_or(|scoped| scoped.is_empty())
 }
 
 impl Drop for Completion {

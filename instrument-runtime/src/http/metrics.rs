@@ -1,14 +1,13 @@
 //! The HTTP server instruments: the original's endpoint metrics and the semantic-convention
 //! `http.server.*` family.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter};
 
 use crate::Metrics;
+use crate::metrics::bound::BoundSets;
 use crate::metrics::{Counter, GlobalInstruments, Histogram, UpDownCounter};
 use crate::setup::SCOPE_NAME;
 
@@ -41,49 +40,20 @@ pub struct HttpServerMetrics {
 }
 
 /// The server instruments bound to the attribute sets of requests recorded without context
-/// attributes, so such a request skips the SDK's per-call attribute lookup: the set is found by a
-/// hash of its parts (method, scheme, route, status) under a read lock. At most
-/// [`MAX_BOUND_SETS`] sets per instrument are bound; past that, requests take the per-call path.
-/// Made again with the instruments whenever the meter provider changes.
+/// attributes, so such a request skips the SDK's per-call attribute lookup. Made again with the
+/// instruments whenever the meter provider changes.
+#[derive(Default)]
 pub(crate) struct BoundServerMetrics {
-    seed: foldhash::fast::RandomState,
-    active: RwLock<HashMap<u64, BoundUpDownCounter<i64>>>,
-    durations: RwLock<HashMap<u64, BoundHistogram<f64>>>,
+    active: BoundSets<BoundUpDownCounter<i64>>,
+    durations: BoundSets<BoundHistogram<f64>>,
 }
-
-/// Attribute sets bound per instrument at most.
-pub(crate) const MAX_BOUND_SETS: usize = 1_024;
 
 static BOUND: GlobalInstruments<BoundServerMetrics> = GlobalInstruments::new();
-
-/// Runs `record` on the instrument bound for `key` (binding it with `bind` the first time);
-/// `false` when the table is full.
-fn with_bound<B>(
-    table: &RwLock<HashMap<u64, B>>,
-    key: u64,
-    bind: impl FnOnce() -> B,
-    record: impl FnOnce(&B),
-) -> bool {
-    if let Some(bound) = table.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        record(bound);
-        return true;
-    }
-    let mut table = table.write().unwrap_or_else(|e| e.into_inner());
-    if table.len() >= MAX_BOUND_SETS && !table.contains_key(&key) {
-        return false;
-    }
-    record(table.entry(key).or_insert_with(bind));
-    true
-}
 
 impl BoundServerMetrics {
     /// The bound instruments of the provider in force.
     pub(crate) fn global() -> Arc<Self> {
-        BOUND.get(SCOPE_NAME, |_| Self {
-            seed: foldhash::fast::RandomState::default(),
-            active: RwLock::new(HashMap::new()),
-            durations: RwLock::new(HashMap::new()),
-        })
+        BOUND.get(SCOPE_NAME, |_| Self::default())
     }
 
     /// Adds `delta` to `http.server.active_requests` for `(method, scheme)`, whose attributes
@@ -95,10 +65,8 @@ impl BoundServerMetrics {
         scheme: &str,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> bool {
-        let key = self.seed.hash_one((method, scheme));
-        with_bound(
-            &self.active,
-            key,
+        self.active.record(
+            (method, scheme),
             || {
                 HttpServerMetrics::global()
                     .active_requests
@@ -117,10 +85,8 @@ impl BoundServerMetrics {
         parts: (&str, &str, Option<&str>, Option<i64>),
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> bool {
-        let key = self.seed.hash_one(parts);
-        with_bound(
-            &self.durations,
-            key,
+        self.durations.record(
+            parts,
             || {
                 HttpServerMetrics::global()
                     .request_duration

@@ -18,7 +18,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::InstrumentedBody;
-use super::completion::{Completion, without_context_attributes};
+use super::completion::Completion;
 use super::config::HttpConfig;
 use super::error::error_body;
 use super::metrics::{BoundServerMetrics, HttpServerMetrics};
@@ -193,7 +193,7 @@ impl<S> HttpService<S> {
             finished: false,
         };
         if completion.semconv_metrics {
-            let bound = without_context_attributes()
+            let bound = context::current_has_no_attributes()
                 && BoundServerMetrics::global().add_active(
                     1,
                     &completion.method,

@@ -2,6 +2,7 @@
 //! the installed meter provider, `#[metric]` timing, and the console summary exporter. Each
 //! integration declares its own instrument set in its module (`db`, `pool`, `http`).
 
+pub(crate) mod bound;
 mod console;
 mod global;
 mod instruments;

@@ -1,0 +1,86 @@
+//! Instruments bound to attribute sets seen before, for integrations that record the same few
+//! sets over and over (an HTTP route's status, a database statement's operation): the set is
+//! found by a hash of what identifies it under a read lock, and the SDK's per-call attribute
+//! lookup is skipped. Bounded: past [`MAX_BOUND_SETS`] sets, the caller records the ordinary way.
+//!
+//! Keyed by a 64-bit hash from a per-process random seed rather than by the attribute set itself,
+//! so a lookup allocates nothing; two sets sharing a hash is left to chance (2⁻⁶⁴ per pair).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::RwLock;
+
+/// Attribute sets bound per table at most.
+pub(crate) const MAX_BOUND_SETS: usize = 1_024;
+
+/// Bound instruments of type `B` by the hash of what identifies their attribute set.
+pub(crate) struct BoundSets<B> {
+    seed: foldhash::fast::RandomState,
+    table: RwLock<HashMap<u64, B>>,
+}
+
+impl<B> Default for BoundSets<B> {
+    fn default() -> Self {
+        Self {
+            seed: foldhash::fast::RandomState::default(),
+            table: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<B> BoundSets<B> {
+    /// Runs `record` on the instrument bound for the set `identity` names, binding it with
+    /// `bind` the first time; `false` (nothing recorded) when the table is full.
+    pub(crate) fn record(
+        &self,
+        identity: impl Hash,
+        bind: impl FnOnce() -> B,
+        record: impl FnOnce(&B),
+    ) -> bool {
+        let key = self.seed.hash_one(identity);
+        if let Some(bound) = self
+            .table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            record(bound);
+            return true;
+        }
+        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if table.len() >= MAX_BOUND_SETS && !table.contains_key(&key) {
+            return false;
+        }
+        record(table.entry(key).or_insert_with(bind));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn binds_once_per_set_and_stops_at_the_bound() {
+        let sets = BoundSets::<u32>::default();
+        let binds = Cell::new(0);
+        for _ in 0..3 {
+            assert!(sets.record(
+                ("GET", 200),
+                || {
+                    binds.set(binds.get() + 1);
+                    7
+                },
+                |b| assert_eq!(*b, 7)
+            ));
+        }
+        assert_eq!(binds.get(), 1);
+        for i in 0..MAX_BOUND_SETS {
+            sets.record(i, || 0, |_| {});
+        }
+        assert!(!sets.record("one too many", || 0, |_| {}));
+        assert!(sets.record(("GET", 200), || 0, |b| assert_eq!(*b, 7)));
+    }
+}
