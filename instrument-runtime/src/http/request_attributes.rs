@@ -94,20 +94,23 @@ pub(crate) fn path_params(route: &str, path: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The attributes a server span starts with.
+/// The attributes a server span starts with, in a list with `room` more places.
 pub(crate) fn server_span_attributes<B>(
     request: &Request<B>,
     method: &str,
     scheme: &'static str,
     route: Option<&str>,
     original_names: bool,
+    room: usize,
 ) -> Vec<KeyValue> {
     let path = request.uri().path();
-    let mut attributes = vec![
+    // The attributes below, and `room` more the caller adds.
+    let mut attributes = Vec::with_capacity(10 + room);
+    attributes.extend([
         KeyValue::new(HTTP_REQUEST_METHOD, method.to_owned()),
         KeyValue::new(URL_PATH, path.to_owned()),
         KeyValue::new(URL_SCHEME, scheme),
-    ];
+    ]);
     if let Some(route) = route {
         attributes.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
     }
@@ -199,6 +202,7 @@ mod tests {
             "http",
             Some("/v1/agents/{agent_id}/messages"),
             true,
+            0,
         );
         let get = |key: &str| {
             attributes
@@ -218,7 +222,7 @@ mod tests {
         assert_eq!(get("http.agent_id").as_deref(), Some("a-1"));
         assert_eq!(get("client").as_deref(), Some("letta-client/1.0"));
         assert!(get(ENTRY_TIMESTAMP_KEY).is_some());
-        let stable = server_span_attributes(&request, "POST", "http", None, false);
+        let stable = server_span_attributes(&request, "POST", "http", None, false, 0);
         assert!(
             !stable
                 .iter()

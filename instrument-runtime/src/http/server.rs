@@ -1,11 +1,12 @@
 //! The server layer: one SERVER span per request, header attributes in the request context,
 //! endpoint metrics, panics answered as a JSON 500 carrying the trace id.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -25,6 +26,7 @@ use super::metrics::{BoundServerMetrics, HttpServerMetrics};
 use super::propagation;
 use super::request_attributes::server_span_attributes;
 use super::request_body::{self, RequestBody};
+use crate::metrics::bound::BoundSets;
 use crate::span::panic_message;
 use crate::{context, state};
 
@@ -134,15 +136,8 @@ impl<S> HttpService<S> {
             "http"
         };
         let headers = request.headers();
-        let header_values = |pairs: &[(HeaderName, &'static str)]| -> Vec<KeyValue> {
-            pairs
-                .iter()
-                .filter_map(|(name, key)| {
-                    let value = headers.get(name)?.to_str().ok()?;
-                    Some(KeyValue::new(*key, value.to_owned()))
-                })
-                .collect()
-        };
+        let header_values =
+            |pairs: &[(HeaderName, &'static str)]| header_attributes(headers, pairs);
         let scoped = header_values(&self.config.header_attributes);
         let mut parent = propagation::extract(headers);
         if !scoped.is_empty() {
@@ -150,16 +145,14 @@ impl<S> HttpService<S> {
         }
         let started_span = tracing
             .then(|| {
-                let name = match &route {
-                    Some(route) => format!("{method} {route}"),
-                    None => method.clone(),
-                };
+                let name = span_name(&method, route.as_deref());
                 let mut attributes = server_span_attributes(
                     request,
                     &method,
                     scheme,
                     route.as_deref(),
                     self.config.original_names,
+                    self.config.span_header_attributes.len(),
                 );
                 attributes.extend(header_values(&self.config.span_header_attributes));
                 state::with_tracer(|tracer| {
@@ -208,6 +201,39 @@ impl<S> HttpService<S> {
         }
         completion
     }
+}
+
+/// The attributes `pairs` name for the request `headers` carries, in the order of `pairs` (the
+/// first value of a repeated header). A request usually carries fewer headers than are
+/// configured, so those are walked and matched against the names, rather than each configured
+/// name looked up.
+fn header_attributes(
+    headers: &http::HeaderMap,
+    pairs: &[(HeaderName, &'static str)],
+) -> Vec<KeyValue> {
+    if headers.len() >= pairs.len() {
+        return pairs
+            .iter()
+            .filter_map(|(name, key)| {
+                let value = headers.get(name)?.to_str().ok()?;
+                Some(KeyValue::new(*key, value.to_owned()))
+            })
+            .collect();
+    }
+    let mut found: Vec<(usize, KeyValue)> = Vec::new();
+    for (name, value) in headers {
+        let Some(index) = pairs.iter().position(|(wanted, _)| wanted == name) else {
+            continue;
+        };
+        if found.iter().any(|(seen, _)| *seen == index) {
+            continue;
+        }
+        if let Ok(value) = value.to_str() {
+            found.push((index, KeyValue::new(pairs[index].1, value.to_owned())));
+        }
+    }
+    found.sort_by_key(|(index, _)| *index);
+    found.into_iter().map(|(_, kv)| kv).collect()
 }
 
 /// The route template axum matched, if any.
@@ -259,17 +285,18 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             _ => this.completion.take().expect("checked above"),
         };
-        let trace_id = trace_id_of(&completion.cx);
         Poll::Ready(match polled {
             Ok(Poll::Pending) => unreachable!("returned above"),
             Ok(Poll::Ready(Ok(response))) => {
                 completion.record_status(response.status().as_u16());
                 let (mut parts, body) = response.into_parts();
-                add_trace_id_header(
-                    &mut parts.headers,
-                    this.trace_id_header.as_ref(),
-                    trace_id.as_deref(),
-                );
+                if this.trace_id_header.is_some() {
+                    add_trace_id_header(
+                        &mut parts.headers,
+                        this.trace_id_header.as_ref(),
+                        trace_id_of(&completion.cx).as_deref(),
+                    );
+                }
                 Ok(Response::from_parts(
                     parts,
                     InstrumentedBody::inner(body, Some(completion)),
@@ -280,7 +307,6 @@ where
                 Ok(internal_error_response(
                     completion,
                     this.trace_id_header.as_ref(),
-                    trace_id.as_deref(),
                 ))
             }
             Err(payload) => {
@@ -288,7 +314,6 @@ where
                 Ok(internal_error_response(
                     completion,
                     this.trace_id_header.as_ref(),
-                    trace_id.as_deref(),
                 ))
             }
         })
@@ -299,8 +324,9 @@ where
 fn internal_error_response<B>(
     mut completion: Completion,
     trace_id_header: Option<&HeaderName>,
-    trace_id: Option<&str>,
 ) -> Response<InstrumentedBody<B>> {
+    let trace_id = trace_id_of(&completion.cx);
+    let trace_id = trace_id.as_deref();
     completion.record_status(500);
     let body = error_body("Internal Server Error", trace_id);
     let mut response = Response::new(InstrumentedBody::full(body, Some(completion)));
@@ -310,6 +336,26 @@ fn internal_error_response<B>(
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     add_trace_id_header(response.headers_mut(), trace_id_header, trace_id);
     response
+}
+
+/// Span names (`"{method} {route}"`) made once per method and route and kept for the life of the
+/// process, so a request's span name costs a lookup rather than a formatted string; at most
+/// 1,024 are kept (route templates are few), past that each is formatted.
+fn span_name(method: &str, route: Option<&str>) -> Cow<'static, str> {
+    static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
+    let Some(route) = route else {
+        return Cow::Owned(method.to_owned());
+    };
+    let mut name = None;
+    let kept = NAMES.get_or_init(BoundSets::default).record(
+        (method, route),
+        || Box::leak(format!("{method} {route}").into_boxed_str()),
+        |kept| name = Some(*kept),
+    );
+    match name {
+        Some(name) if kept => Cow::Borrowed(name),
+        _ => Cow::Owned(format!("{method} {route}")),
+    }
 }
 
 fn trace_id_of(cx: &Context) -> Option<String> {
@@ -326,5 +372,38 @@ fn add_trace_id_header(
 ) {
     if let (Some(name), Some(Ok(value))) = (name, trace_id.map(HeaderValue::from_str)) {
         headers.insert(name.clone(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn header_attributes_are_the_same_whichever_way_they_are_found() {
+        let pairs: Vec<(HeaderName, &'static str)> = ["x-a", "x-b", "x-c", "x-d"]
+            .into_iter()
+            .zip(["a", "b", "c", "d"])
+            .map(|(name, key)| (HeaderName::from_static(name), key))
+            .collect();
+        let mut few = http::HeaderMap::new();
+        few.append("x-c", HeaderValue::from_static("3"));
+        few.append("x-a", HeaderValue::from_static("1"));
+        few.append("x-a", HeaderValue::from_static("ignored"));
+        let walked = header_attributes(&few, &pairs);
+        let mut many = few.clone();
+        for filler in ["h1", "h2", "h3", "h4"] {
+            many.insert(
+                HeaderName::from_static(filler),
+                HeaderValue::from_static("x"),
+            );
+        }
+        assert_eq!(walked, header_attributes(&many, &pairs), "looked up");
+        assert_eq!(
+            walked,
+            vec![KeyValue::new("a", "1"), KeyValue::new("c", "3")]
+        );
     }
 }

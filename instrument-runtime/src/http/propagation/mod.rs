@@ -25,6 +25,15 @@ use trace_context::StrictTraceContext;
 static PROPAGATOR: LazyLock<TextMapCompositePropagator> =
     LazyLock::new(|| propagators(std::env::var("OTEL_PROPAGATORS").ok().as_deref()));
 
+/// The headers the selected formats read, parsed once: a request carrying none of them (most
+/// requests to a service's edge) skips the propagators.
+static FIELDS: LazyLock<Vec<HeaderName>> = LazyLock::new(|| {
+    PROPAGATOR
+        .fields()
+        .filter_map(|field| HeaderName::try_from(field).ok())
+        .collect()
+});
+
 /// The propagators `OTEL_PROPAGATORS` names (`None`: the default).
 fn propagators(setting: Option<&str>) -> TextMapCompositePropagator {
     let setting = setting
@@ -85,6 +94,9 @@ impl Injector for HeaderInjector<'_> {
 /// The current context with the parent and baggage that `headers` carry, in the selected
 /// formats; an invalid parent is ignored (the request starts a new trace).
 pub fn extract(headers: &HeaderMap) -> Context {
+    if !FIELDS.iter().any(|field| headers.contains_key(field)) {
+        return Context::current();
+    }
     PROPAGATOR.extract_with_context(&Context::current(), &HeaderExtractor(headers))
 }
 
