@@ -6,6 +6,9 @@
 const SVG = "http://www.w3.org/2000/svg";
 let generation = -1;
 let lastView = "";
+// The open trace's view state, kept across live refreshes: collapsed spans, the selected span,
+// the scroll position.
+let traceView = null;
 
 function el(tag, props, ...children) {
   const node = document.createElement(tag);
@@ -217,8 +220,9 @@ async function renderTrace(main, id, params) {
   const total = Math.max(s.duration_ns, 1);
   const rows = tree(detail.spans);
   const panel = el("div", { class: "details", id: "details" }, el("p", { class: "muted" }, "Click a span to see its attributes, events, links, logs and resource."));
-  const collapsed = new Set();
-  let selected = params.get("span") || "";
+  const kept = traceView && traceView.id === id ? traceView : null;
+  const collapsed = kept ? kept.collapsed : new Set();
+  let selected = kept ? kept.selected : (params.get("span") || "");
   let shown = [];
   const reshow = () => {
     shown = [];
@@ -231,6 +235,7 @@ async function renderTrace(main, id, params) {
   };
   const select = (span) => {
     selected = span.span_id;
+    if (traceView) traceView.selected = selected;
     spanDetails(panel, span, detail.logs.filter((l) => l.span_id === span.span_id));
   };
   reshow();
@@ -272,6 +277,11 @@ async function renderTrace(main, id, params) {
         el("a", { href: "#logs?trace_id=" + s.trace_id }, detail.logs.length + " log records"))),
     el("div", { class: "split" }, list.viewport, panel));
   list.refresh(true);
+  if (kept) {
+    list.viewport.scrollTop = kept.viewport.scrollTop;
+    list.refresh(true);
+  }
+  traceView = { id, collapsed, selected, viewport: list.viewport };
   document.body.dataset.traceRenderMs = (performance.now() - started).toFixed(1);
   document.body.dataset.readyMs = performance.now().toFixed(1);
 }
@@ -378,8 +388,7 @@ async function poll() {
     document.getElementById("stats").textContent =
       `${stats.traces} traces · ${stats.spans} spans · ${stats.logs} logs · ${stats.series} series · ` +
       `${(stats.bytes / 1048576).toFixed(1)} of ${(stats.max_bytes / 1048576).toFixed(0)} MiB${evicted}`;
-    const view = route().view;
-    if (stats.generation !== generation && generation !== -1 && view !== "trace" && lastView === location.hash) {
+    if (stats.generation !== generation && generation !== -1 && lastView === location.hash) {
       generation = stats.generation;
       await render();
     }
