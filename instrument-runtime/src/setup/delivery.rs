@@ -38,7 +38,7 @@ impl<E> DeliveringExporter<E> {
 }
 
 impl<E: SpanExporter> DeliveringExporter<E> {
-    async fn deliver(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    async fn deliver(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         let count = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -48,7 +48,13 @@ impl<E: SpanExporter> DeliveringExporter<E> {
                     "abandoned at shutdown: the collector could not be reached".into(),
                 ));
             }
-            let error = match self.inner.export(batch.clone()).await {
+            // A copy is kept for another try, except at shutdown, when nothing is tried again.
+            let attempt = if self.shutting_down() {
+                std::mem::take(&mut batch)
+            } else {
+                batch.clone()
+            };
+            let error = match self.inner.export(attempt).await {
                 Ok(()) => {
                     self.pipeline.collector_down.store(false, Ordering::Relaxed);
                     self.pipeline.delivered.store(true, Ordering::Relaxed);
