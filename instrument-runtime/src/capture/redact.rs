@@ -284,27 +284,28 @@ fn key_is_secret<T: Serialize + ?Sized>(key: &T) -> bool {
 /// Reads a map key's text: strings and chars; anything else has no name.
 struct KeyName;
 
-/// The error of [`KeyName`] on keys that are not text.
+/// The error of a narrow serializer ([`KeyName`], the scalar one) on a value of a shape it does
+/// not read: the caller takes its general path.
 #[derive(Debug)]
-struct NotText;
+pub(super) struct Unsupported;
 
-impl std::fmt::Display for NotText {
+impl std::fmt::Display for Unsupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("not a text key")
+        f.write_str("not a shape this serializer reads")
     }
 }
 
-impl std::error::Error for NotText {}
+impl std::error::Error for Unsupported {}
 
-impl ser::Error for NotText {
+impl ser::Error for Unsupported {
     fn custom<T: std::fmt::Display>(_msg: T) -> Self {
-        NotText
+        Unsupported
     }
 }
 
 macro_rules! not_text {
     ($($method:ident($($ty:ty),*);)*) => {$(
-        fn $method(self, $(_: $ty),*) -> Result<Self::Ok, NotText> {
+        fn $method(self, $(_: $ty),*) -> Result<Self::Ok, Unsupported> {
             Ok(None)
         }
     )*};
@@ -312,20 +313,20 @@ macro_rules! not_text {
 
 impl Serializer for KeyName {
     type Ok = Option<String>;
-    type Error = NotText;
-    type SerializeSeq = ser::Impossible<Option<String>, NotText>;
-    type SerializeTuple = ser::Impossible<Option<String>, NotText>;
-    type SerializeTupleStruct = ser::Impossible<Option<String>, NotText>;
-    type SerializeTupleVariant = ser::Impossible<Option<String>, NotText>;
-    type SerializeMap = ser::Impossible<Option<String>, NotText>;
-    type SerializeStruct = ser::Impossible<Option<String>, NotText>;
-    type SerializeStructVariant = ser::Impossible<Option<String>, NotText>;
+    type Error = Unsupported;
+    type SerializeSeq = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeTuple = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeTupleStruct = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeTupleVariant = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeMap = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeStruct = ser::Impossible<Option<String>, Unsupported>;
+    type SerializeStructVariant = ser::Impossible<Option<String>, Unsupported>;
 
-    fn serialize_str(self, v: &str) -> Result<Self::Ok, NotText> {
+    fn serialize_str(self, v: &str) -> Result<Self::Ok, Unsupported> {
         Ok(Some(v.to_owned()))
     }
 
-    fn serialize_char(self, v: char) -> Result<Self::Ok, NotText> {
+    fn serialize_char(self, v: char) -> Result<Self::Ok, Unsupported> {
         Ok(Some(v.to_string()))
     }
 
@@ -348,7 +349,7 @@ impl Serializer for KeyName {
         serialize_unit_variant(&'static str, u32, &'static str);
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, NotText> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, Unsupported> {
         value.serialize(self)
     }
 
@@ -356,7 +357,7 @@ impl Serializer for KeyName {
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<Self::Ok, NotText> {
+    ) -> Result<Self::Ok, Unsupported> {
         value.serialize(self)
     }
 
@@ -366,24 +367,24 @@ impl Serializer for KeyName {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<Self::Ok, NotText> {
+    ) -> Result<Self::Ok, Unsupported> {
         Ok(None)
     }
 
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, NotText> {
-        Err(NotText)
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+        Err(Unsupported)
     }
 
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, NotText> {
-        Err(NotText)
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Unsupported> {
+        Err(Unsupported)
     }
 
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotText> {
-        Err(NotText)
+    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+        Err(Unsupported)
     }
 
     fn serialize_tuple_variant(
@@ -392,20 +393,20 @@ impl Serializer for KeyName {
         _index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotText> {
-        Err(NotText)
+    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+        Err(Unsupported)
     }
 
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, NotText> {
-        Err(NotText)
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+        Err(Unsupported)
     }
 
     fn serialize_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeStruct, NotText> {
-        Err(NotText)
+    ) -> Result<Self::SerializeStruct, Unsupported> {
+        Err(Unsupported)
     }
 
     fn serialize_struct_variant(
@@ -414,8 +415,8 @@ impl Serializer for KeyName {
         _index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeStructVariant, NotText> {
-        Err(NotText)
+    ) -> Result<Self::SerializeStructVariant, Unsupported> {
+        Err(Unsupported)
     }
 }
 

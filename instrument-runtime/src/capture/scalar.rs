@@ -6,6 +6,8 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
+use super::redact::Unsupported;
+
 /// The text of `value` when it serializes as one integer or boolean.
 pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
     value.serialize(Scalar).ok()
@@ -13,76 +15,58 @@ pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
 
 struct Scalar;
 
-/// Not a scalar: the general path applies.
-#[derive(Debug)]
-struct NotScalar;
-
-impl std::fmt::Display for NotScalar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("not an integer or boolean")
-    }
-}
-
-impl std::error::Error for NotScalar {}
-
-impl ser::Error for NotScalar {
-    fn custom<M: std::fmt::Display>(_message: M) -> Self {
-        NotScalar
-    }
-}
-
-fn integer(value: impl itoa::Integer) -> Result<String, NotScalar> {
+fn integer(value: impl itoa::Integer) -> Result<String, Unsupported> {
     Ok(itoa::Buffer::new().format(value).to_owned())
 }
 
 macro_rules! refuse {
     ($($method:ident($($arg:ty),*)),* $(,)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<String, NotScalar> { Err(NotScalar) })*
+        $(fn $method(self, $(_: $arg),*) -> Result<String, Unsupported> { Err(Unsupported) })*
     };
 }
 
 impl ser::Serializer for Scalar {
     type Ok = String;
-    type Error = NotScalar;
-    type SerializeSeq = Impossible<String, NotScalar>;
-    type SerializeTuple = Impossible<String, NotScalar>;
-    type SerializeTupleStruct = Impossible<String, NotScalar>;
-    type SerializeTupleVariant = Impossible<String, NotScalar>;
-    type SerializeMap = Impossible<String, NotScalar>;
-    type SerializeStruct = Impossible<String, NotScalar>;
-    type SerializeStructVariant = Impossible<String, NotScalar>;
+    type Error = Unsupported;
+    type SerializeSeq = Impossible<String, Unsupported>;
+    type SerializeTuple = Impossible<String, Unsupported>;
+    type SerializeTupleStruct = Impossible<String, Unsupported>;
+    type SerializeTupleVariant = Impossible<String, Unsupported>;
+    type SerializeMap = Impossible<String, Unsupported>;
+    type SerializeStruct = Impossible<String, Unsupported>;
+    type SerializeStructVariant = Impossible<String, Unsupported>;
 
-    fn serialize_bool(self, value: bool) -> Result<String, NotScalar> {
+    fn serialize_bool(self, value: bool) -> Result<String, Unsupported> {
         Ok(if value { "true" } else { "false" }.to_owned())
     }
-    fn serialize_i8(self, value: i8) -> Result<String, NotScalar> {
+    fn serialize_i8(self, value: i8) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_i16(self, value: i16) -> Result<String, NotScalar> {
+    fn serialize_i16(self, value: i16) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_i32(self, value: i32) -> Result<String, NotScalar> {
+    fn serialize_i32(self, value: i32) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_i64(self, value: i64) -> Result<String, NotScalar> {
+    fn serialize_i64(self, value: i64) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_i128(self, value: i128) -> Result<String, NotScalar> {
+    fn serialize_i128(self, value: i128) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_u8(self, value: u8) -> Result<String, NotScalar> {
+    fn serialize_u8(self, value: u8) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_u16(self, value: u16) -> Result<String, NotScalar> {
+    fn serialize_u16(self, value: u16) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_u32(self, value: u32) -> Result<String, NotScalar> {
+    fn serialize_u32(self, value: u32) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_u64(self, value: u64) -> Result<String, NotScalar> {
+    fn serialize_u64(self, value: u64) -> Result<String, Unsupported> {
         integer(value)
     }
-    fn serialize_u128(self, value: u128) -> Result<String, NotScalar> {
+    fn serialize_u128(self, value: u128) -> Result<String, Unsupported> {
         integer(value)
     }
     refuse!(
@@ -96,16 +80,16 @@ impl ser::Serializer for Scalar {
         serialize_unit_struct(&'static str),
         serialize_unit_variant(&'static str, u32, &'static str),
     );
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, NotScalar> {
-        Err(NotScalar)
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, Unsupported> {
+        Err(Unsupported)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         _value: &T,
-    ) -> Result<String, NotScalar> {
+    ) -> Result<String, Unsupported> {
         // A newtype's name may make it a secret (`ApiKey(u64)`): the general path decides.
-        Err(NotScalar)
+        Err(Unsupported)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -113,21 +97,21 @@ impl ser::Serializer for Scalar {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, NotScalar> {
-        Err(NotScalar)
+    ) -> Result<String, Unsupported> {
+        Err(Unsupported)
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, NotScalar> {
-        Err(NotScalar)
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+        Err(Unsupported)
     }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, NotScalar> {
-        Err(NotScalar)
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Unsupported> {
+        Err(Unsupported)
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotScalar> {
-        Err(NotScalar)
+    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+        Err(Unsupported)
     }
     fn serialize_tuple_variant(
         self,
@@ -135,18 +119,18 @@ impl ser::Serializer for Scalar {
         _index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotScalar> {
-        Err(NotScalar)
+    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+        Err(Unsupported)
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, NotScalar> {
-        Err(NotScalar)
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+        Err(Unsupported)
     }
     fn serialize_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeStruct, NotScalar> {
-        Err(NotScalar)
+    ) -> Result<Self::SerializeStruct, Unsupported> {
+        Err(Unsupported)
     }
     fn serialize_struct_variant(
         self,
@@ -154,8 +138,8 @@ impl ser::Serializer for Scalar {
         _index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeStructVariant, NotScalar> {
-        Err(NotScalar)
+    ) -> Result<Self::SerializeStructVariant, Unsupported> {
+        Err(Unsupported)
     }
 }
 

@@ -6,7 +6,7 @@ mod metrics;
 mod model;
 mod query;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -90,6 +90,8 @@ pub(crate) struct Trace {
 #[derive(Default)]
 pub(crate) struct Inner {
     traces: HashMap<String, Trace>,
+    /// Spans held per sending service (the trace list's service filter).
+    services: BTreeMap<String, usize>,
     /// Trace ids by first arrival, with the arrival number that identifies that trace's entry.
     order: VecDeque<(String, u64)>,
     logs: VecDeque<LogEntry>,
@@ -218,6 +220,10 @@ impl Inner {
             bytes += TRACE_OVERHEAD + 2 * model::text_bytes(&record.trace_id);
         }
         let capacity = trace.spans.capacity();
+        *self
+            .services
+            .entry(record.resource.service.clone())
+            .or_default() += 1;
         trace.spans.push(record);
         bytes += (trace.spans.capacity() - capacity) * std::mem::size_of::<SpanRecord>();
         trace.bytes += bytes;
@@ -244,6 +250,15 @@ impl Inner {
             if self.traces.get(&id).is_some_and(|t| t.seq == seq) {
                 let trace = self.traces.remove(&id).expect("checked above");
                 self.stats.spans -= trace.spans.len();
+                for span in &trace.spans {
+                    let service = &span.resource.service;
+                    if let Some(count) = self.services.get_mut(service) {
+                        *count -= 1;
+                        if *count == 0 {
+                            self.services.remove(service);
+                        }
+                    }
+                }
                 self.stats.bytes -= trace.bytes;
                 self.stats.evicted_traces += 1;
                 self.stats.evicted_spans += trace.spans.len() as u64;

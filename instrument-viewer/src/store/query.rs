@@ -205,17 +205,8 @@ impl Store {
             .collect()
     }
 
-    /// The services that sent spans, sorted.
+    /// The services whose spans are held, sorted.
     pub fn services(&self) -> Vec<String> {
-        let inner = self.lock();
-        let mut services: Vec<String> = inner
-            .traces
-            .values()
-            .flat_map(|t| t.spans.iter().map(|s| s.resource.service.clone()))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        services.sort();
-        services
+        self.lock().services.keys().cloned().collect()
     }
 }
