@@ -10,15 +10,16 @@ use std::sync::{Arc, LazyLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use opentelemetry::Context;
+use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SpanLimits, SpanProcessor};
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.
 pub const SCOPE_NAME: &str = "instrument";
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
-static TRACER: ArcSwapOption<SdkTracer> = ArcSwapOption::const_empty();
+static TRACER: ArcSwapOption<InstalledTracer> = ArcSwapOption::const_empty();
 static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
 static METER_PROVIDER: ArcSwapOption<SdkMeterProvider> = ArcSwapOption::const_empty();
 static METER_GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -61,9 +62,63 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// Installs `tracer` as the one the macros record into. Returns `false` when one is installed already.
-pub(crate) fn install_tracer(tracer: SdkTracer) -> bool {
-    let previous = TRACER.compare_and_swap(&None::<Arc<SdkTracer>>, Some(Arc::new(tracer)));
+/// The installed tracer: the SDK's, for spans built through it, and where the toolkit's own
+/// spans go when it built the provider's processors.
+#[derive(Debug)]
+pub(crate) struct InstalledTracer {
+    pub(crate) sdk: SdkTracer,
+    pub(crate) records: Option<Arc<RecordSink>>,
+}
+
+/// What the toolkit's own spans need from the installed provider: its sampler and span limits,
+/// the tracer's scope, and its processors, to hand each span to as it ends.
+#[derive(Debug)]
+pub(crate) struct RecordSink {
+    pub(crate) processor: Box<dyn SpanProcessor>,
+    pub(crate) sampler: Sampler,
+    pub(crate) limits: SpanLimits,
+    pub(crate) scope: InstrumentationScope,
+    closed: AtomicBool,
+}
+
+impl RecordSink {
+    /// A sink handing spans to `processor` (whose resource is set already).
+    pub(crate) fn new(
+        processor: Box<dyn SpanProcessor>,
+        sampler: Sampler,
+        limits: SpanLimits,
+    ) -> Self {
+        Self {
+            processor,
+            sampler,
+            limits,
+            scope: InstrumentationScope::builder(SCOPE_NAME).build(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Marks the processors shut down: spans ending later are dropped, as the SDK drops spans
+    /// of a provider that was shut down.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the processors were shut down.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Installs `tracer` as the one the macros record into, with the sink of the toolkit's own
+/// spans when setup built the provider's processors. Returns `false` when one is installed
+/// already.
+pub(crate) fn install_tracer(tracer: SdkTracer, records: Option<Arc<RecordSink>>) -> bool {
+    let installed = InstalledTracer {
+        sdk: tracer,
+        records,
+    };
+    let previous =
+        TRACER.compare_and_swap(&None::<Arc<InstalledTracer>>, Some(Arc::new(installed)));
     if previous.is_some() {
         return false;
     }
@@ -80,6 +135,13 @@ pub(crate) fn uninstall_tracer() {
 /// Runs `f` with the installed tracer, if any.
 #[inline]
 pub(crate) fn with_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
+    let guard = TRACER.load();
+    guard.as_deref().map(|installed| f(&installed.sdk))
+}
+
+/// Runs `f` with the installed tracer and the sink of the toolkit's own spans, if any.
+#[inline]
+pub(crate) fn with_installed_tracer<R>(f: impl FnOnce(&InstalledTracer) -> R) -> Option<R> {
     let guard = TRACER.load();
     guard.as_deref().map(f)
 }

@@ -20,11 +20,13 @@ mod options;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
+mod shared_processor;
 mod tail_sampling;
 #[cfg(feature = "tls")]
 mod tls;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -35,7 +37,7 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
-    SpanExporter, TracerProviderBuilder,
+    SpanExporter, SpanProcessor,
 };
 
 pub use accounting::{
@@ -133,7 +135,7 @@ impl Telemetry {
     }
 }
 
-type SpanSetup = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+type SpanSetup = Box<dyn FnOnce() -> Box<dyn SpanProcessor>>;
 type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProviderBuilder>;
 
 /// Configures and installs the tracer and meter providers.
@@ -225,9 +227,10 @@ impl TelemetryBuilder {
             .or(env.sampler)
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
         tail_sampling::install(self.tail_sampling.or(env.tail_sampling));
+        let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler);
+            .with_sampler(sampler.clone());
         #[cfg(feature = "tracing")]
         let log_resource = resource.clone();
         let mut metrics = SdkMeterProvider::builder()
@@ -285,17 +288,17 @@ impl TelemetryBuilder {
         } else {
             None
         };
-        spans = match (
+        let processor: Option<Box<dyn SpanProcessor>> = match (
             self.span_exporter,
             otlp.as_mut().and_then(|o| o.spans.take()),
             traces_to,
         ) {
-            (Some(setup), _, _) => setup(spans),
+            (Some(setup), _, _) => Some(setup()),
             (None, Some(processor), Destination::Otlp) => {
-                spans.with_span_processor(WithContextAttributes(processor))
+                Some(Box::new(WithContextAttributes(processor)))
             }
-            (None, _, Destination::Off) => spans,
-            (None, _, _) => spans.with_span_processor(WithContextAttributes(
+            (None, _, Destination::Off) => None,
+            (None, _, _) => Some(Box::new(WithContextAttributes(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -303,8 +306,19 @@ impl TelemetryBuilder {
                             .build(),
                     )
                     .build(),
-            )),
+            ))),
         };
+        let records = processor.map(|mut processor| {
+            processor.set_resource(&span_resource);
+            let sink = Arc::new(state::RecordSink::new(
+                processor,
+                sampler.clone(),
+                shared_processor::span_limits(),
+            ));
+            spans = std::mem::take(&mut spans)
+                .with_span_processor(shared_processor::SharedProcessor(sink.clone()));
+            sink
+        });
         metrics = match (
             self.metric_exporter,
             otlp.as_mut().and_then(|o| o.metrics.take()),
@@ -322,7 +336,7 @@ impl TelemetryBuilder {
 
         let tracer_provider = spans.build();
         let meter_provider = metrics.build();
-        if !state::install_tracer(tracer_provider.tracer(SCOPE_NAME)) {
+        if !state::install_tracer(tracer_provider.tracer(SCOPE_NAME), records) {
             let _ = tracer_provider.shutdown();
             let _ = meter_provider.shutdown();
             return Err(SetupError::AlreadyInstalled);

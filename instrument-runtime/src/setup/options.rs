@@ -90,8 +90,8 @@ impl TelemetryBuilder {
 
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |b| {
-            b.with_span_processor(WithContextAttributes(accounting::accounted_batch(
+        self.span_exporter = Some(Box::new(move || {
+            Box::new(WithContextAttributes(accounting::accounted_batch(
                 exporter, None,
             )))
         }));
@@ -126,8 +126,8 @@ impl TelemetryBuilder {
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |b| {
-            b.with_span_processor(WithContextAttributes(SimpleSpanProcessor::new(exporter)))
+        self.span_exporter = Some(Box::new(move || {
+            Box::new(WithContextAttributes(SimpleSpanProcessor::new(exporter)))
         }));
         self
     }

@@ -4,11 +4,12 @@
 mod future;
 mod meta;
 mod outcome;
+mod record;
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanBuilder, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, EXCEPTION_MESSAGE,
@@ -18,6 +19,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use crate::capture::{self, Capture, ParamValue};
 use crate::context;
 use crate::state;
+use record::Started;
 
 pub use future::Instrumented;
 pub use meta::{ParamMeta, SpanMeta};
@@ -47,12 +49,11 @@ pub fn start(
     self_type: Option<&'static str>,
     params: &[&dyn Capture],
 ) -> Option<ActiveSpan> {
-    state::with_tracer(|tracer| {
+    state::with_installed_tracer(|tracer| {
         let parent = Context::current();
         let (name, function) = meta.names(self_type);
-        // Room for the context attributes (which the setup's processor adds), the parameters, a
-        // truncation flag and reason, and `error.type`, so that the span's attribute list
-        // (which the SDK keeps) never grows.
+        // Room for the context attributes, the parameters, a truncation flag and reason, and
+        // `error.type`, so that the span's attribute list never grows.
         let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
         let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + scoped + params.len() + 3);
         attributes.extend([
@@ -60,25 +61,47 @@ pub fn start(
             KeyValue::new(CODE_FILE_PATH, meta.file()),
             KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
         ]);
-        let builder = SpanBuilder::from_name(name)
-            .with_kind(meta.kind())
-            .with_attributes(attributes);
-        let mut span = tracer.build_with_context(builder, &parent);
-        if span.is_recording() && !params.is_empty() {
-            let generation = capture::generation();
-            capture::with_config(|config| {
-                let values = params.iter().enumerate().map(|(i, value)| ParamValue {
-                    key: meta.params()[i].key,
-                    treatment: meta.treatment(i, generation, config),
-                    value: *value,
-                });
-                capture::capture_params(values, config, |kv| span.set_attribute(kv));
-            });
-        }
-        ActiveSpan {
-            cx: parent.with_span(span),
-        }
+        let cx = match &tracer.records {
+            Some(sink) if !parent.is_telemetry_suppressed() => {
+                match record::start(sink, &parent, name, meta.kind(), attributes) {
+                    Started::Recording(mut span) => {
+                        capture_params(&mut span, meta, params);
+                        parent.with_span(span)
+                    }
+                    Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
+                }
+            }
+            _ => {
+                let builder = SpanBuilder::from_name(name)
+                    .with_kind(meta.kind())
+                    .with_attributes(attributes);
+                let mut span = tracer.sdk.build_with_context(builder, &parent);
+                capture_params(&mut span, meta, params);
+                parent.with_span(span)
+            }
+        };
+        ActiveSpan { cx }
     })
+}
+
+/// Records `params` on `span` when it is recording.
+fn capture_params(
+    span: &mut impl opentelemetry::trace::Span,
+    meta: &'static SpanMeta,
+    params: &[&dyn Capture],
+) {
+    if params.is_empty() || !span.is_recording() {
+        return;
+    }
+    let generation = capture::generation();
+    capture::with_config(|config| {
+        let values = params.iter().enumerate().map(|(i, value)| ParamValue {
+            key: meta.params()[i].key,
+            treatment: meta.treatment(i, generation, config),
+            value: *value,
+        });
+        capture::capture_params(values, config, |kv| span.set_attribute(kv));
+    });
 }
 
 /// Runs a synchronous body with `span` current. A panic is recorded and continues unwinding.

@@ -1,0 +1,58 @@
+//! The provider's span processors, shared with the toolkit's own spans: the provider holds a
+//! [`SharedProcessor`] and the installed tracer the same [`RecordSink`], so spans started
+//! through the SDK's tracer and the toolkit's record spans go down one pipeline, and the
+//! provider's flush and shutdown reach both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanLimits, SpanProcessor};
+
+use crate::state::RecordSink;
+
+/// The processor the provider holds: the sink's processors, marking the sink closed at
+/// shutdown.
+#[derive(Debug)]
+pub(super) struct SharedProcessor(pub(super) Arc<RecordSink>);
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.processor.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.processor.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.processor.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.close();
+        self.0.processor.shutdown_with_timeout(timeout)
+    }
+
+    /// The sink's processors had the resource set before they were shared.
+    fn set_resource(&mut self, _resource: &Resource) {}
+}
+
+/// The span limits the SDK applies: its defaults, changed by `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
+/// `OTEL_SPAN_EVENT_COUNT_LIMIT` and `OTEL_SPAN_LINK_COUNT_LIMIT` as it reads them.
+pub(super) fn span_limits() -> SpanLimits {
+    let read = |name: &str| std::env::var(name).ok()?.parse::<u32>().ok();
+    let mut limits = SpanLimits::default();
+    if let Some(n) = read("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") {
+        limits.max_attributes_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_EVENT_COUNT_LIMIT") {
+        limits.max_events_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_LINK_COUNT_LIMIT") {
+        limits.max_links_per_span = n;
+    }
+    limits
+}
