@@ -26,7 +26,6 @@ mod tail_sampling;
 mod tls;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -135,7 +134,23 @@ impl Telemetry {
     }
 }
 
-type SpanSetup = Box<dyn FnOnce() -> Box<dyn SpanProcessor>>;
+type SpanSetup = Box<dyn FnOnce() -> SpanPipeline>;
+
+/// The span processors a setup chose, and whether spans must reach them on the thread that
+/// ended them (a simple processor's promise) instead of through the collector thread.
+pub(crate) struct SpanPipeline {
+    processor: Box<dyn SpanProcessor>,
+    on_ending_thread: bool,
+}
+
+impl SpanPipeline {
+    fn batched(processor: impl SpanProcessor + 'static) -> Self {
+        Self {
+            processor: Box::new(processor),
+            on_ending_thread: false,
+        }
+    }
+}
 type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProviderBuilder>;
 
 /// Configures and installs the tracer and meter providers.
@@ -288,17 +303,17 @@ impl TelemetryBuilder {
         } else {
             None
         };
-        let processor: Option<Box<dyn SpanProcessor>> = match (
+        let pipeline: Option<SpanPipeline> = match (
             self.span_exporter,
             otlp.as_mut().and_then(|o| o.spans.take()),
             traces_to,
         ) {
             (Some(setup), _, _) => Some(setup()),
             (None, Some(processor), Destination::Otlp) => {
-                Some(Box::new(WithContextAttributes(processor)))
+                Some(SpanPipeline::batched(WithContextAttributes(processor)))
             }
             (None, _, Destination::Off) => None,
-            (None, _, _) => Some(Box::new(WithContextAttributes(
+            (None, _, _) => Some(SpanPipeline::batched(WithContextAttributes(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -308,13 +323,14 @@ impl TelemetryBuilder {
                     .build(),
             ))),
         };
-        let records = processor.map(|mut processor| {
-            processor.set_resource(&span_resource);
-            let sink = Arc::new(state::RecordSink::new(
-                processor,
+        let records = pipeline.map(|mut pipeline| {
+            pipeline.processor.set_resource(&span_resource);
+            let sink = state::RecordSink::start(
+                pipeline.processor,
                 sampler.clone(),
                 shared_processor::span_limits(),
-            ));
+                pipeline.on_ending_thread,
+            );
             spans = std::mem::take(&mut spans)
                 .with_span_processor(shared_processor::SharedProcessor(sink.clone()));
             sink

@@ -91,7 +91,7 @@ impl TelemetryBuilder {
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move || {
-            Box::new(WithContextAttributes(accounting::accounted_batch(
+            SpanPipeline::batched(WithContextAttributes(accounting::accounted_batch(
                 exporter, None,
             )))
         }));
@@ -126,8 +126,9 @@ impl TelemetryBuilder {
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move || {
-            Box::new(WithContextAttributes(SimpleSpanProcessor::new(exporter)))
+        self.span_exporter = Some(Box::new(move || SpanPipeline {
+            processor: Box::new(WithContextAttributes(SimpleSpanProcessor::new(exporter))),
+            on_ending_thread: true,
         }));
         self
     }

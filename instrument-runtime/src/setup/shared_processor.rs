@@ -13,8 +13,8 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanLimits, SpanProcessor};
 
 use crate::state::RecordSink;
 
-/// The processor the provider holds: the sink's processors, marking the sink closed at
-/// shutdown.
+/// The processor the provider holds: the sink's processors, with the spans buffered in the
+/// sink handed over first at a flush, and the sink closed at shutdown.
 #[derive(Debug)]
 pub(super) struct SharedProcessor(pub(super) Arc<RecordSink>);
 
@@ -28,6 +28,7 @@ impl SpanProcessor for SharedProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
+        self.0.drain();
         self.0.processor.force_flush()
     }
 

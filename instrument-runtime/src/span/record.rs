@@ -34,6 +34,9 @@ pub(crate) struct RecordSpan {
 }
 
 /// A span just started: recording, or dropped by the sampler (then only its ids are kept).
+// Returned by value and moved straight into the context's box: boxing the large variant here
+// would allocate twice.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Started {
     Recording(RecordSpan),
     Dropped(SpanContext),
@@ -120,7 +123,7 @@ impl RecordSpan {
             return;
         }
         data.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
-        self.sink.processor.on_end(data);
+        self.sink.hand_over(data);
     }
 }
 

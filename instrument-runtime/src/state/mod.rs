@@ -10,10 +10,13 @@ use std::sync::{Arc, LazyLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use opentelemetry::Context;
-use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::SdkTracer;
+
+mod record_sink;
+
+pub(crate) use record_sink::{RecordSink, spans_shed_in_buffers};
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.
 pub const SCOPE_NAME: &str = "instrument";
@@ -68,45 +71,6 @@ pub fn enabled() -> bool {
 pub(crate) struct InstalledTracer {
     pub(crate) sdk: SdkTracer,
     pub(crate) records: Option<Arc<RecordSink>>,
-}
-
-/// What the toolkit's own spans need from the installed provider: its sampler and span limits,
-/// the tracer's scope, and its processors, to hand each span to as it ends.
-#[derive(Debug)]
-pub(crate) struct RecordSink {
-    pub(crate) processor: Box<dyn SpanProcessor>,
-    pub(crate) sampler: Sampler,
-    pub(crate) limits: SpanLimits,
-    pub(crate) scope: InstrumentationScope,
-    closed: AtomicBool,
-}
-
-impl RecordSink {
-    /// A sink handing spans to `processor` (whose resource is set already).
-    pub(crate) fn new(
-        processor: Box<dyn SpanProcessor>,
-        sampler: Sampler,
-        limits: SpanLimits,
-    ) -> Self {
-        Self {
-            processor,
-            sampler,
-            limits,
-            scope: InstrumentationScope::builder(SCOPE_NAME).build(),
-            closed: AtomicBool::new(false),
-        }
-    }
-
-    /// Marks the processors shut down: spans ending later are dropped, as the SDK drops spans
-    /// of a provider that was shut down.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
-
-    /// Whether the processors were shut down.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
 }
 
 /// Installs `tracer` as the one the macros record into, with the sink of the toolkit's own

@@ -1,0 +1,327 @@
+//! Where the toolkit's own spans go when they end: a buffer per thread, emptied by one collector
+//! thread into the provider's processors (accounting, tail sampling, the batch queue). Ending a
+//! span costs the calling thread an uncontended lock and a push, not the processors' work; the
+//! collector runs every [`COLLECT_INTERVAL`], as soon as a buffer holds [`WAKE_AT`] spans, and
+//! on every flush and shutdown. A buffer holds at most [`MAX_BUFFERED`] spans; past that, spans
+//! are shed and counted like spans with no room in the batch queue.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::thread::Thread;
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::{Sampler, SpanData, SpanLimits, SpanProcessor};
+
+use super::SCOPE_NAME;
+
+/// How often the collector empties the threads' buffers when none fills up.
+pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
+/// Spans in one thread's buffer at which the collector is woken.
+pub(crate) const WAKE_AT: usize = 1_024;
+/// Most spans one thread's buffer holds; past it spans are shed.
+pub(crate) const MAX_BUFFERED: usize = 65_536;
+
+static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
+static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
+
+/// Spans shed because their thread's buffer was full, since the process started.
+pub(crate) fn spans_shed_in_buffers() -> u64 {
+    SPANS_SHED.load(Ordering::Relaxed)
+}
+
+/// What the toolkit's own spans need from the installed provider: its sampler and span limits,
+/// the tracer's scope, and its processors, to hand each span to once it ended.
+#[derive(Debug)]
+pub(crate) struct RecordSink {
+    pub(crate) processor: Box<dyn SpanProcessor>,
+    pub(crate) sampler: Sampler,
+    pub(crate) limits: SpanLimits,
+    pub(crate) scope: InstrumentationScope,
+    id: u64,
+    /// Spans are handed over on the thread that ended them (a simple processor's promise).
+    on_ending_thread: bool,
+    closed: AtomicBool,
+    buffers: Mutex<Vec<Arc<ThreadBuffer>>>,
+    /// Held while a drain hands spans over, so that a flush returns only after the spans the
+    /// collector took meanwhile reached the processors.
+    draining: Mutex<()>,
+    collector: OnceLock<Thread>,
+}
+
+/// One thread's ended spans, waiting for the collector.
+#[derive(Debug, Default)]
+struct ThreadBuffer {
+    spans: Mutex<Vec<SpanData>>,
+}
+
+/// The calling thread's buffer and the sink it belongs to.
+struct LocalBuffer {
+    sink_id: u64,
+    buffer: Arc<ThreadBuffer>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<LocalBuffer>> = const { RefCell::new(None) };
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RecordSink {
+    /// A sink handing spans to `processor` (whose resource is set already): on the ending
+    /// thread when `on_ending_thread`, else through the threads' buffers and a collector thread.
+    pub(crate) fn start(
+        processor: Box<dyn SpanProcessor>,
+        sampler: Sampler,
+        limits: SpanLimits,
+        on_ending_thread: bool,
+    ) -> Arc<Self> {
+        let sink = Arc::new(Self {
+            processor,
+            sampler,
+            limits,
+            scope: InstrumentationScope::builder(SCOPE_NAME).build(),
+            id: NEXT_SINK_ID.fetch_add(1, Ordering::Relaxed),
+            on_ending_thread,
+            closed: AtomicBool::new(false),
+            buffers: Mutex::new(Vec::new()),
+            draining: Mutex::new(()),
+            collector: OnceLock::new(),
+        });
+        if !on_ending_thread {
+            let weak = Arc::downgrade(&sink);
+            match std::thread::Builder::new()
+                .name("instrument-collector".into())
+                .spawn(move || collect(weak))
+            {
+                Ok(handle) => {
+                    let _ = sink.collector.set(handle.thread().clone());
+                }
+                Err(error) => crate::diagnostics::warn(&format!(
+                    "cannot start the span collector thread ({error}): spans are handed over \
+                     as they end"
+                )),
+            }
+        }
+        sink
+    }
+
+    /// Hands an ended span over: into the calling thread's buffer, or straight to the
+    /// processors (on the ending thread, or when the thread is exiting or has no collector).
+    pub(crate) fn hand_over(&self, span: SpanData) {
+        if self.on_ending_thread || self.collector.get().is_none() {
+            self.processor.on_end(span);
+            return;
+        }
+        let mut span = Some(span);
+        let pushed = LOCAL.try_with(|local| {
+            let mut local = local.borrow_mut();
+            let buffer = match &*local {
+                Some(current) if current.sink_id == self.id => &current.buffer,
+                _ => &local.insert(self.register()).buffer,
+            };
+            let mut spans = lock(&buffer.spans);
+            if spans.len() >= MAX_BUFFERED {
+                span = None;
+                SPANS_SHED.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            spans.extend(span.take());
+            spans.len() == WAKE_AT
+        });
+        match pushed {
+            Ok(true) => self.wake(),
+            Ok(false) => {}
+            Err(_) => self
+                .processor
+                .on_end(span.take().expect("kept when not buffered")),
+        }
+    }
+
+    /// A new buffer for the calling thread, known to the collector.
+    fn register(&self) -> LocalBuffer {
+        let buffer = Arc::new(ThreadBuffer::default());
+        lock(&self.buffers).push(buffer.clone());
+        LocalBuffer {
+            sink_id: self.id,
+            buffer,
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(collector) = self.collector.get() {
+            collector.unpark();
+        }
+    }
+
+    /// Hands every buffered span to the processors, in the order each thread ended them, and
+    /// forgets the buffers of threads that exited.
+    pub(crate) fn drain(&self) {
+        let _draining = lock(&self.draining);
+        let mut ended = Vec::new();
+        {
+            let mut buffers = lock(&self.buffers);
+            for buffer in buffers.iter() {
+                let mut spans = lock(&buffer.spans);
+                let capacity = spans.len();
+                ended.append(&mut std::mem::replace(
+                    &mut *spans,
+                    Vec::with_capacity(capacity),
+                ));
+            }
+            buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
+        }
+        for span in ended {
+            self.processor.on_end(span);
+        }
+    }
+
+    /// Hands the buffered spans over and marks the processors shut down: spans ending later are
+    /// dropped, as the SDK drops spans of a provider that was shut down.
+    pub(crate) fn close(&self) {
+        self.drain();
+        self.closed.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// Whether the processors were shut down.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The collector thread: empties the buffers until the sink closes or goes away.
+fn collect(sink: Weak<RecordSink>) {
+    loop {
+        std::thread::park_timeout(COLLECT_INTERVAL);
+        let Some(sink) = sink.upgrade() else {
+            return;
+        };
+        if sink.is_closed() {
+            return;
+        }
+        sink.drain();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::SpanData;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl SpanProcessor for Counting {
+        fn on_start(
+            &self,
+            _span: &mut opentelemetry_sdk::trace::Span,
+            _cx: &opentelemetry::Context,
+        ) {
+        }
+        fn on_end(&self, _span: SpanData) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    fn span() -> SpanData {
+        use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("t").build(),
+        }
+    }
+
+    fn sink(on_ending_thread: bool) -> (Arc<RecordSink>, Arc<AtomicUsize>) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let sink = RecordSink::start(
+            Box::new(Counting(seen.clone())),
+            Sampler::AlwaysOn,
+            SpanLimits::default(),
+            on_ending_thread,
+        );
+        (sink, seen)
+    }
+
+    #[test]
+    fn buffered_spans_reach_the_processor_at_a_drain_and_exited_threads_are_forgotten() {
+        let (sink, seen) = sink(false);
+        let worker = sink.clone();
+        std::thread::spawn(move || {
+            for _ in 0..10 {
+                worker.hand_over(span());
+            }
+        })
+        .join()
+        .unwrap();
+        sink.drain();
+        assert_eq!(seen.load(Ordering::Relaxed), 10);
+        assert!(lock(&sink.buffers).is_empty());
+        sink.close();
+    }
+
+    #[test]
+    fn the_collector_empties_buffers_on_its_own() {
+        let (sink, seen) = sink(false);
+        sink.hand_over(span());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while seen.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        sink.close();
+    }
+
+    #[test]
+    fn a_full_buffer_sheds_and_counts() {
+        let (sink, seen) = sink(false);
+        let shed_before = spans_shed_in_buffers();
+        let worker = sink.clone();
+        std::thread::spawn(move || {
+            worker.hand_over(span());
+            // The collector waits for the list of buffers while the buffer fills past its bound.
+            let collector_waits = lock(&worker.buffers);
+            for _ in 0..MAX_BUFFERED + 10 {
+                worker.hand_over(span());
+            }
+            drop(collector_waits);
+        })
+        .join()
+        .unwrap();
+        sink.close();
+        assert_eq!(spans_shed_in_buffers() - shed_before, 11);
+        assert_eq!(seen.load(Ordering::Relaxed), MAX_BUFFERED);
+    }
+
+    #[test]
+    fn a_sink_on_the_ending_thread_hands_over_at_once() {
+        let (sink, seen) = sink(true);
+        sink.hand_over(span());
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        assert!(lock(&sink.buffers).is_empty());
+    }
+}
