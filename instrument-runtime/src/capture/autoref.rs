@@ -13,6 +13,7 @@ use std::fmt::{self, Debug};
 
 use serde::Serialize;
 
+use super::ShortText;
 use super::bounded::BoundedText;
 use super::ids::{Ids, find_ids};
 
@@ -38,7 +39,7 @@ pub trait Capture {
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop>;
     /// The value's whole text when it is text already, fits in `limit` bytes and has nothing
     /// that could hide a secret: a plain copy, without the bounded writer.
-    fn text_within(&self, _limit: usize) -> Option<String> {
+    fn text_within(&self, _limit: usize) -> Option<ShortText<'_>> {
         None
     }
     /// The ids of the value, for the placeholder of an excluded parameter.
@@ -82,10 +83,10 @@ impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
     fn exact_len(&self) -> Option<usize> {
         Some(self.0.as_ref().len())
     }
-    fn text_within(&self, limit: usize) -> Option<String> {
+    fn text_within(&self, limit: usize) -> Option<ShortText<'_>> {
         let text = self.0.as_ref();
         (text.len() <= limit && !super::secret_scan::may_hold_secret(text.as_bytes()))
-            .then(|| text.to_owned())
+            .then_some(ShortText::Borrowed(text))
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.as_ref().as_bytes()) {
@@ -100,12 +101,13 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
-    fn text_within(&self, limit: usize) -> Option<String> {
+    fn text_within(&self, limit: usize) -> Option<ShortText<'_>> {
         // A panicking impl gives `None` here and is reported by the general path.
         crate::diagnostics::contain(|| super::scalar::scalar_text(self.0))
             .ok()
             .flatten()
-            .filter(|text| text.len() <= limit)
+            .filter(|text| text.as_str().len() <= limit)
+            .map(ShortText::Scalar)
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         out.set_syntax(super::Syntax::Json);

@@ -8,13 +8,12 @@ mod autoref;
 mod bounded;
 mod config;
 mod ids;
+mod param_text;
 mod redact;
 mod scalar;
 mod secret_scan;
 mod thread_cache;
 mod type_name;
-
-use opentelemetry::KeyValue;
 
 pub(crate) use autoref::WriteStop;
 pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText};
@@ -25,6 +24,8 @@ pub use config::{
     set_capture_config, temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
+pub use param_text::ShortText;
+pub(crate) use param_text::{CapturedParam, ParamText};
 pub use type_name::short_type_name;
 pub(crate) use type_name::{base_type_name, type_path};
 
@@ -138,47 +139,49 @@ pub(crate) struct ParamValue<'a> {
     pub value: &'a dyn Capture,
 }
 
-/// Hands the attributes of `params` to `record`, within the limits of `config`.
+/// Hands the captured `params` to `record` in order, within the limits of `config`.
 pub(crate) fn capture_params<'a>(
     params: impl Iterator<Item = ParamValue<'a>>,
     config: &CaptureConfig,
-    mut record: impl FnMut(KeyValue),
+    mut record: impl FnMut(CapturedParam<'a>),
 ) {
+    let truncated = CapturedParam::Truncated {
+        max_span_bytes: config.max_span_bytes,
+    };
     let mut used = 0usize;
     for param in params {
         let remaining = config.max_span_bytes.saturating_sub(used + param.key.len());
         let text = match param.treatment {
             Treatment::Redact => {
                 count_redactions(1);
-                REDACTED.to_owned()
+                ParamText::Short(ShortText::Borrowed(REDACTED))
             }
-            Treatment::Exclude => excluded_placeholder(param.value),
+            Treatment::Exclude => ParamText::Owned(excluded_placeholder(param.value)),
             Treatment::Record => {
                 let limit = config.max_value_bytes.min(remaining);
-                match value_text(param.value, limit) {
-                    ValueText::Cut(_) if limit < config.max_value_bytes => {
-                        mark_truncated(config, record);
-                        return;
-                    }
-                    ValueText::Whole(text) | ValueText::Cut(text) => text,
+                match param.value.text_within(limit) {
+                    Some(short) => ParamText::Short(short),
+                    _ => match value_text(param.value, limit) {
+                        ValueText::Cut(_) if limit < config.max_value_bytes => {
+                            record(truncated);
+                            return;
+                        }
+                        ValueText::Whole(text) | ValueText::Cut(text) => ParamText::Owned(text),
+                    },
                 }
             }
         };
-        if text.len() > remaining {
-            mark_truncated(config, record);
+        let len = text.as_str().len();
+        if len > remaining {
+            record(truncated);
             return;
         }
-        used += param.key.len() + text.len();
-        record(KeyValue::new(param.key, text));
+        used += param.key.len() + len;
+        record(CapturedParam::Value {
+            key: param.key,
+            text,
+        });
     }
-}
-
-fn mark_truncated(config: &CaptureConfig, mut record: impl FnMut(KeyValue)) {
-    record(KeyValue::new(TRUNCATED_KEY, true));
-    record(KeyValue::new(
-        TRUNCATED_REASON_KEY,
-        format!("Total size exceeded {} bytes", config.max_span_bytes),
-    ));
 }
 
 /// A value's text, whole or cut at the limit.
@@ -206,7 +209,7 @@ pub(crate) fn value_text(value: &dyn Capture, limit: usize) -> ValueText {
         ));
     }
     if let Some(text) = value.text_within(limit) {
-        return ValueText::Whole(text);
+        return ValueText::Whole(text.as_str().to_owned());
     }
     let mut out = BoundedText::with_buffer(SCRATCH.take(), limit);
     let written = contain(|| value.write_text(&mut out));
@@ -387,7 +390,7 @@ mod tests {
                 value: *value,
             }),
             &config,
-            |kv| attrs.push(kv),
+            |captured| captured.into_attributes(|kv| attrs.push(kv)),
         );
         let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str().to_owned()).collect();
         assert_eq!(keys, ["parameter.a", TRUNCATED_KEY, TRUNCATED_REASON_KEY]);

@@ -9,64 +9,95 @@ use serde::ser::{self, Impossible};
 use super::redact::Unsupported;
 
 /// The text of `value` when it serializes as one integer or boolean.
-pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Option<ScalarText> {
     value.serialize(Scalar).ok()
+}
+
+/// The text of an integer or a boolean, kept on the stack (the longest, `i128::MIN`, has 40
+/// bytes).
+#[derive(Clone, Copy)]
+pub struct ScalarText {
+    bytes: [u8; 40],
+    len: u8,
+}
+
+impl ScalarText {
+    fn new(text: &str) -> Self {
+        let mut bytes = [0; 40];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Self {
+            bytes,
+            len: text.len() as u8,
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Made from a `&str` in `new`, so always UTF-8.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ScalarText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 struct Scalar;
 
-fn integer(value: impl itoa::Integer) -> Result<String, Unsupported> {
-    Ok(itoa::Buffer::new().format(value).to_owned())
+fn integer(value: impl itoa::Integer) -> Result<ScalarText, Unsupported> {
+    Ok(ScalarText::new(itoa::Buffer::new().format(value)))
 }
 
 macro_rules! refuse {
     ($($method:ident($($arg:ty),*)),* $(,)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<String, Unsupported> { Err(Unsupported) })*
+        $(fn $method(self, $(_: $arg),*) -> Result<ScalarText, Unsupported> { Err(Unsupported) })*
     };
 }
 
 impl ser::Serializer for Scalar {
-    type Ok = String;
+    type Ok = ScalarText;
     type Error = Unsupported;
-    type SerializeSeq = Impossible<String, Unsupported>;
-    type SerializeTuple = Impossible<String, Unsupported>;
-    type SerializeTupleStruct = Impossible<String, Unsupported>;
-    type SerializeTupleVariant = Impossible<String, Unsupported>;
-    type SerializeMap = Impossible<String, Unsupported>;
-    type SerializeStruct = Impossible<String, Unsupported>;
-    type SerializeStructVariant = Impossible<String, Unsupported>;
+    type SerializeSeq = Impossible<ScalarText, Unsupported>;
+    type SerializeTuple = Impossible<ScalarText, Unsupported>;
+    type SerializeTupleStruct = Impossible<ScalarText, Unsupported>;
+    type SerializeTupleVariant = Impossible<ScalarText, Unsupported>;
+    type SerializeMap = Impossible<ScalarText, Unsupported>;
+    type SerializeStruct = Impossible<ScalarText, Unsupported>;
+    type SerializeStructVariant = Impossible<ScalarText, Unsupported>;
 
-    fn serialize_bool(self, value: bool) -> Result<String, Unsupported> {
-        Ok(if value { "true" } else { "false" }.to_owned())
+    fn serialize_bool(self, value: bool) -> Result<ScalarText, Unsupported> {
+        Ok(ScalarText::new(if value { "true" } else { "false" }))
     }
-    fn serialize_i8(self, value: i8) -> Result<String, Unsupported> {
+    fn serialize_i8(self, value: i8) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_i16(self, value: i16) -> Result<String, Unsupported> {
+    fn serialize_i16(self, value: i16) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_i32(self, value: i32) -> Result<String, Unsupported> {
+    fn serialize_i32(self, value: i32) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_i64(self, value: i64) -> Result<String, Unsupported> {
+    fn serialize_i64(self, value: i64) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_i128(self, value: i128) -> Result<String, Unsupported> {
+    fn serialize_i128(self, value: i128) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_u8(self, value: u8) -> Result<String, Unsupported> {
+    fn serialize_u8(self, value: u8) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_u16(self, value: u16) -> Result<String, Unsupported> {
+    fn serialize_u16(self, value: u16) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_u32(self, value: u32) -> Result<String, Unsupported> {
+    fn serialize_u32(self, value: u32) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_u64(self, value: u64) -> Result<String, Unsupported> {
+    fn serialize_u64(self, value: u64) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
-    fn serialize_u128(self, value: u128) -> Result<String, Unsupported> {
+    fn serialize_u128(self, value: u128) -> Result<ScalarText, Unsupported> {
         integer(value)
     }
     refuse!(
@@ -80,14 +111,14 @@ impl ser::Serializer for Scalar {
         serialize_unit_struct(&'static str),
         serialize_unit_variant(&'static str, u32, &'static str),
     );
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, Unsupported> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<ScalarText, Unsupported> {
         Err(Unsupported)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         _value: &T,
-    ) -> Result<String, Unsupported> {
+    ) -> Result<ScalarText, Unsupported> {
         // A newtype's name may make it a secret (`ApiKey(u64)`): the general path decides.
         Err(Unsupported)
     }
@@ -97,7 +128,7 @@ impl ser::Serializer for Scalar {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, Unsupported> {
+    ) -> Result<ScalarText, Unsupported> {
         Err(Unsupported)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
@@ -158,7 +189,7 @@ mod tests {
             ),
             (scalar_text(&true), serde_json::to_string(&true).unwrap()),
         ] {
-            assert_eq!(text, Some(json));
+            assert_eq!(text.map(|t| t.as_str().to_owned()), Some(json));
         }
     }
 
@@ -166,10 +197,10 @@ mod tests {
     fn anything_else_takes_the_general_path() {
         #[derive(Serialize)]
         struct Wrapper(u64);
-        assert_eq!(scalar_text(&1.5f64), None);
-        assert_eq!(scalar_text("text"), None);
-        assert_eq!(scalar_text(&Some(1u8)), None);
-        assert_eq!(scalar_text(&Wrapper(1)), None);
-        assert_eq!(scalar_text(&vec![1u8]), None);
+        assert!(scalar_text(&1.5f64).is_none());
+        assert!(scalar_text("text").is_none());
+        assert!(scalar_text(&Some(1u8)).is_none());
+        assert!(scalar_text(&Wrapper(1)).is_none());
+        assert!(scalar_text(&vec![1u8]).is_none());
     }
 }

@@ -237,15 +237,15 @@ impl TelemetryBuilder {
         resource_inputs.attributes = attributes;
         let resource = resource::build(&resource_inputs);
 
-        let sampler = self
-            .sampler
-            .or(env.sampler)
+        let chosen_sampler = self.sampler.or(env.sampler);
+        let sampler = chosen_sampler
+            .clone()
             .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
         tail_sampling::install(self.tail_sampling.or(env.tail_sampling));
         let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler.clone());
+            .with_sampler(sampler);
         #[cfg(feature = "tracing")]
         let log_resource = resource.clone();
         let mut metrics = SdkMeterProvider::builder()
@@ -327,7 +327,7 @@ impl TelemetryBuilder {
             pipeline.processor.set_resource(&span_resource);
             let sink = state::RecordSink::start(
                 pipeline.processor,
-                sampler.clone(),
+                chosen_sampler,
                 shared_processor::span_limits(),
                 pipeline.on_ending_thread,
             );

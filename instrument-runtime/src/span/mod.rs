@@ -9,16 +9,16 @@ mod record;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use opentelemetry::trace::{SpanBuilder, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
-    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, EXCEPTION_MESSAGE,
-    EXCEPTION_TYPE,
+    ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
 };
 
-use crate::capture::{self, Capture, ParamValue};
+use crate::capture::{self, Capture, CapturedParam, ParamValue};
 use crate::context;
 use crate::state;
+use crate::state::CodeLocation;
 use record::Started;
 
 pub use future::Instrumented;
@@ -52,31 +52,42 @@ pub fn start(
     state::with_installed_tracer(|tracer| {
         let parent = Context::current();
         let (name, function) = meta.names(self_type);
-        // Room for the context attributes, the parameters, a truncation flag and reason, and
-        // `error.type`, so that the span's attribute list never grows.
-        let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
-        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + scoped + params.len() + 3);
-        attributes.extend([
-            KeyValue::new(CODE_FUNCTION_NAME, function),
-            KeyValue::new(CODE_FILE_PATH, meta.file()),
-            KeyValue::new(CODE_LINE_NUMBER, i64::from(meta.line())),
-        ]);
+        let code = CodeLocation {
+            function,
+            file: meta.file(),
+            line: meta.line(),
+        };
         let cx = match &tracer.records {
             Some(sink) if !parent.is_telemetry_suppressed() => {
-                match record::start(sink, &parent, name, meta.kind(), attributes) {
+                match record::start(sink, &parent, name, meta.kind(), Some(code), Vec::new()) {
                     Started::Recording(mut span) => {
-                        capture_params(&mut span, meta, params);
+                        capture_params(meta, params, |captured| match captured {
+                            CapturedParam::Value { key, text } => {
+                                span.set_param(key, text.as_str())
+                            }
+                            truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
+                        });
                         parent.with_span(span)
                     }
                     Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
                 }
             }
             _ => {
+                // Room for the context attributes, the parameters, a truncation flag and
+                // reason, and `error.type`, so that the span's attribute list never grows.
+                let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
+                let mut attributes =
+                    Vec::with_capacity(CODE_ATTRIBUTES + scoped + params.len() + 3);
+                attributes.extend(code.attributes());
                 let builder = SpanBuilder::from_name(name)
                     .with_kind(meta.kind())
                     .with_attributes(attributes);
                 let mut span = tracer.sdk.build_with_context(builder, &parent);
-                capture_params(&mut span, meta, params);
+                if span.is_recording() {
+                    capture_params(meta, params, |captured| {
+                        captured.into_attributes(|kv| span.set_attribute(kv))
+                    });
+                }
                 parent.with_span(span)
             }
         };
@@ -84,13 +95,13 @@ pub fn start(
     })
 }
 
-/// Records `params` on `span` when it is recording.
-fn capture_params(
-    span: &mut impl opentelemetry::trace::Span,
+/// Captures `params` as `meta` says, handing each to `record`.
+fn capture_params<'a>(
     meta: &'static SpanMeta,
-    params: &[&dyn Capture],
+    params: &[&'a dyn Capture],
+    record: impl FnMut(CapturedParam<'a>),
 ) {
-    if params.is_empty() || !span.is_recording() {
+    if params.is_empty() {
         return;
     }
     let generation = capture::generation();
@@ -100,7 +111,7 @@ fn capture_params(
             treatment: meta.treatment(i, generation, config),
             value: *value,
         });
-        capture::capture_params(values, config, |kv| span.set_attribute(kv));
+        capture::capture_params(values, config, record);
     });
 }
 

@@ -17,19 +17,18 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLinks,
+    IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
 };
 
 use crate::context;
-use crate::state::RecordSink;
+use crate::state::{CodeLocation, RecordSink, SpanRecord};
 
-/// A recording span of the toolkit. Ends (and is handed to the processors) at `end` or when
-/// dropped.
+/// A recording span of the toolkit. Ends (and is handed to the sink) at `end` or when dropped.
 #[derive(Debug)]
 pub(crate) struct RecordSpan {
     span_context: SpanContext,
     /// `None` once ended.
-    data: Option<SpanData>,
+    record: Option<SpanRecord>,
     sink: Arc<RecordSink>,
 }
 
@@ -42,14 +41,15 @@ pub(crate) enum Started {
     Dropped(SpanContext),
 }
 
-/// Starts a span named `name` as a child of `parent`, with `attributes` (which the sampler
-/// sees) followed by the parent's request-context attributes. A span the sampler drops has its
-/// own id and no sampled flag, as the SDK makes it.
+/// Starts a span named `name` as a child of `parent`, with its `code.*` attributes and
+/// `attributes` (which the sampler sees) followed by the parent's request-context attributes. A
+/// span the sampler drops has its own id and no sampled flag, as the SDK makes it.
 pub(crate) fn start(
     sink: &Arc<RecordSink>,
     parent: &Context,
     name: Cow<'static, str>,
     kind: SpanKind,
+    code: Option<CodeLocation>,
     mut attributes: Vec<KeyValue>,
 ) -> Started {
     let parent_span = parent.span();
@@ -61,9 +61,24 @@ pub(crate) fn start(
         ids.new_trace_id()
     };
     let span_id = ids.new_span_id();
-    let sampling =
+    let sampling = if sink.parent_based_always_on {
+        // The default sampler's decision, without its general path.
+        let sampled = !parent.has_active_span() || parent_context.is_sampled();
+        SamplingResult {
+            decision: if sampled {
+                SamplingDecision::RecordAndSample
+            } else {
+                SamplingDecision::Drop
+            },
+            attributes: Vec::new(),
+            trace_state: parent_context.trace_state().clone(),
+        }
+    } else {
+        let mut seen: Vec<KeyValue> = code.iter().flat_map(CodeLocation::attributes).collect();
+        seen.extend(attributes.iter().cloned());
         sink.sampler
-            .should_sample(Some(parent), trace_id, &name, &kind, &attributes, &[]);
+            .should_sample(Some(parent), trace_id, &name, &kind, &seen, &[])
+    };
     let sampled = match sampling.decision {
         SamplingDecision::Drop => {
             let span_context = SpanContext::new(
@@ -89,41 +104,40 @@ pub(crate) fn start(
     if let Some(scoped) = context::current_attributes(parent) {
         attributes.extend(scoped.iter().cloned());
     }
-    let limit = sink.limits.max_attributes_per_span as usize;
-    let dropped_attributes_count = attributes.len().saturating_sub(limit) as u32;
-    attributes.truncate(limit);
-    let data = SpanData {
-        span_context: span_context.clone(),
-        parent_span_id: parent_context.span_id(),
-        parent_span_is_remote: parent_context.is_remote(),
-        span_kind: kind,
+    let record = SpanRecord::new(
+        span_context.clone(),
+        parent_context,
+        kind,
         name,
-        start_time: opentelemetry::time::now(),
-        end_time: SystemTime::UNIX_EPOCH,
+        code,
         attributes,
-        dropped_attributes_count,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: Status::Unset,
-        instrumentation_scope: sink.scope.clone(),
-    };
+        sink.limits.max_attributes_per_span as usize,
+    );
     Started::Recording(RecordSpan {
         span_context,
-        data: Some(data),
+        record: Some(record),
         sink: sink.clone(),
     })
 }
 
 impl RecordSpan {
+    /// Records a parameter's attribute, its text kept inline in the record where it fits.
+    pub(crate) fn set_param(&mut self, key: &'static str, text: &str) {
+        let limit = self.sink.limits.max_attributes_per_span as usize;
+        if let Some(record) = self.record.as_mut() {
+            record.push_param(key, text, limit);
+        }
+    }
+
     fn end_at(&mut self, timestamp: Option<SystemTime>) {
-        let Some(mut data) = self.data.take() else {
+        let Some(mut record) = self.record.take() else {
             return;
         };
         if self.sink.is_closed() {
             return;
         }
-        data.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
-        self.sink.hand_over(data);
+        record.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
+        self.sink.hand_over(record);
     }
 }
 
@@ -137,7 +151,7 @@ impl opentelemetry::trace::Span for RecordSpan {
         T: Into<Cow<'static, str>>,
     {
         let limits = self.sink.limits;
-        let Some(data) = self.data.as_mut() else {
+        let Some(data) = self.record.as_mut() else {
             return;
         };
         if data.events.events.len() < limits.max_events_per_span as usize {
@@ -157,22 +171,18 @@ impl opentelemetry::trace::Span for RecordSpan {
     }
 
     fn is_recording(&self) -> bool {
-        self.data.is_some()
+        self.record.is_some()
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
         let limit = self.sink.limits.max_attributes_per_span as usize;
-        if let Some(data) = self.data.as_mut() {
-            if data.attributes.len() < limit {
-                data.attributes.push(attribute);
-            } else {
-                data.dropped_attributes_count += 1;
-            }
+        if let Some(record) = self.record.as_mut() {
+            record.push_attribute(attribute, limit);
         }
     }
 
     fn set_status(&mut self, status: Status) {
-        if let Some(data) = self.data.as_mut() {
+        if let Some(data) = self.record.as_mut() {
             // Ok > Error > Unset, as the SDK orders them.
             if status > data.status {
                 data.status = status;
@@ -184,14 +194,14 @@ impl opentelemetry::trace::Span for RecordSpan {
     where
         T: Into<Cow<'static, str>>,
     {
-        if let Some(data) = self.data.as_mut() {
+        if let Some(data) = self.record.as_mut() {
             data.name = new_name.into();
         }
     }
 
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
         let limits = self.sink.limits;
-        let Some(data) = self.data.as_mut() else {
+        let Some(data) = self.record.as_mut() else {
             return;
         };
         if data.links.links.len() < limits.max_links_per_span as usize {

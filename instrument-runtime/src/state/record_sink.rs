@@ -12,16 +12,17 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::{Sampler, SpanData, SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::{Sampler, SpanLimits, SpanProcessor};
 
 use super::SCOPE_NAME;
+use super::span_record::SpanRecord;
 
 /// How often the collector empties the threads' buffers when none fills up.
 pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
 /// Spans in one thread's buffer at which the collector is woken.
 pub(crate) const WAKE_AT: usize = 1_024;
 /// Most spans one thread's buffer holds; past it spans are shed.
-pub(crate) const MAX_BUFFERED: usize = 65_536;
+pub(crate) const MAX_BUFFERED: usize = 16_384;
 
 static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
@@ -37,6 +38,8 @@ pub(crate) fn spans_shed_in_buffers() -> u64 {
 pub(crate) struct RecordSink {
     pub(crate) processor: Box<dyn SpanProcessor>,
     pub(crate) sampler: Sampler,
+    /// The sampler is the default `ParentBased(AlwaysOn)`, decided without calling it.
+    pub(crate) parent_based_always_on: bool,
     pub(crate) limits: SpanLimits,
     pub(crate) scope: InstrumentationScope,
     id: u64,
@@ -53,7 +56,7 @@ pub(crate) struct RecordSink {
 /// One thread's ended spans, waiting for the collector.
 #[derive(Debug, Default)]
 struct ThreadBuffer {
-    spans: Mutex<Vec<SpanData>>,
+    spans: Mutex<Vec<SpanRecord>>,
 }
 
 /// The calling thread's buffer and the sink it belongs to.
@@ -73,15 +76,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl RecordSink {
     /// A sink handing spans to `processor` (whose resource is set already): on the ending
     /// thread when `on_ending_thread`, else through the threads' buffers and a collector thread.
+    /// `sampler` is `None` for the default, `ParentBased(AlwaysOn)`.
     pub(crate) fn start(
         processor: Box<dyn SpanProcessor>,
-        sampler: Sampler,
+        sampler: Option<Sampler>,
         limits: SpanLimits,
         on_ending_thread: bool,
     ) -> Arc<Self> {
         let sink = Arc::new(Self {
             processor,
-            sampler,
+            parent_based_always_on: sampler.is_none(),
+            sampler: sampler.unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             limits,
             scope: InstrumentationScope::builder(SCOPE_NAME).build(),
             id: NEXT_SINK_ID.fetch_add(1, Ordering::Relaxed),
@@ -111,9 +116,9 @@ impl RecordSink {
 
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
     /// processors (on the ending thread, or when the thread is exiting or has no collector).
-    pub(crate) fn hand_over(&self, span: SpanData) {
+    pub(crate) fn hand_over(&self, span: SpanRecord) {
         if self.on_ending_thread || self.collector.get().is_none() {
-            self.processor.on_end(span);
+            self.deliver(span);
             return;
         }
         let mut span = Some(span);
@@ -135,9 +140,11 @@ impl RecordSink {
         match pushed {
             Ok(true) => self.wake(),
             Ok(false) => {}
-            Err(_) => self
-                .processor
-                .on_end(span.take().expect("kept when not buffered")),
+            Err(_) => {
+                if let Some(span) = span.take() {
+                    self.deliver(span);
+                }
+            }
         }
     }
 
@@ -175,8 +182,14 @@ impl RecordSink {
             buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
         }
         for span in ended {
-            self.processor.on_end(span);
+            self.deliver(span);
         }
+    }
+
+    /// Hands one ended span to the processors.
+    fn deliver(&self, span: SpanRecord) {
+        self.processor
+            .on_end(span.into_span_data(self.scope.clone()));
     }
 
     /// Hands the buffered spans over and marks the processors shut down: spans ending later are
@@ -237,30 +250,24 @@ mod tests {
         }
     }
 
-    fn span() -> SpanData {
-        use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
-        SpanData {
-            span_context: SpanContext::empty_context(),
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: "s".into(),
-            start_time: std::time::SystemTime::UNIX_EPOCH,
-            end_time: std::time::SystemTime::UNIX_EPOCH,
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            events: Default::default(),
-            links: Default::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::builder("t").build(),
-        }
+    fn span() -> SpanRecord {
+        use opentelemetry::trace::{SpanContext, SpanKind};
+        SpanRecord::new(
+            SpanContext::empty_context(),
+            &SpanContext::empty_context(),
+            SpanKind::Internal,
+            "s".into(),
+            None,
+            Vec::new(),
+            128,
+        )
     }
 
     fn sink(on_ending_thread: bool) -> (Arc<RecordSink>, Arc<AtomicUsize>) {
         let seen = Arc::new(AtomicUsize::new(0));
         let sink = RecordSink::start(
             Box::new(Counting(seen.clone())),
-            Sampler::AlwaysOn,
+            None,
             SpanLimits::default(),
             on_ending_thread,
         );

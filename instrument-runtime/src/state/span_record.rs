@@ -1,0 +1,269 @@
+//! What the toolkit keeps of one of its spans from its start to its export: ids, times, name,
+//! the call site's `code.*` attributes and the parameters' text kept inline (no allocation for
+//! them on the calling thread), other attributes, events, links and status. The collector thread
+//! turns it into the SDK's `SpanData`, attributes in the order an SDK span would hold them.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_semantic_conventions::attribute::{
+    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER,
+};
+
+/// Bytes of parameter text a record keeps inline; longer texts become ordinary attributes.
+pub(crate) const INLINE_TEXT_BYTES: usize = 192;
+/// Parameters a record keeps inline; more become ordinary attributes.
+pub(crate) const INLINE_PARAMS: usize = 6;
+
+/// The `code.*` attributes of an instrumented function's span.
+#[derive(Debug)]
+pub(crate) struct CodeLocation {
+    pub(crate) function: Cow<'static, str>,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+}
+
+impl CodeLocation {
+    /// `code.function.name`, `code.file.path`, `code.line.number`.
+    pub(crate) fn attributes(&self) -> [KeyValue; 3] {
+        [
+            KeyValue::new(CODE_FUNCTION_NAME, self.function.clone()),
+            KeyValue::new(CODE_FILE_PATH, self.file),
+            KeyValue::new(CODE_LINE_NUMBER, i64::from(self.line)),
+        ]
+    }
+}
+
+/// A span of the toolkit, recording or ended.
+#[derive(Debug)]
+pub(crate) struct SpanRecord {
+    pub(crate) span_context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_span_is_remote: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) start_time: SystemTime,
+    pub(crate) end_time: SystemTime,
+    pub(crate) code: Option<CodeLocation>,
+    attributes: Vec<KeyValue>,
+    dropped_attributes_count: u32,
+    params: InlineParams,
+    pub(crate) events: SpanEvents,
+    pub(crate) links: SpanLinks,
+    pub(crate) status: Status,
+}
+
+/// Parameter attributes whose text is kept in the record itself.
+#[derive(Debug)]
+struct InlineParams {
+    text: [u8; INLINE_TEXT_BYTES],
+    text_len: u16,
+    /// Key, and start and end of the text, of each parameter kept inline.
+    entries: [(&'static str, u16, u16); INLINE_PARAMS],
+    count: u8,
+    /// How many ordinary attributes come before the inline ones.
+    at: u16,
+}
+
+impl InlineParams {
+    const EMPTY: Self = Self {
+        text: [0; INLINE_TEXT_BYTES],
+        text_len: 0,
+        entries: [("", 0, 0); INLINE_PARAMS],
+        count: 0,
+        at: 0,
+    };
+
+    fn get(&self, index: usize) -> KeyValue {
+        let (key, start, end) = self.entries[index];
+        let text = std::str::from_utf8(&self.text[usize::from(start)..usize::from(end)])
+            .unwrap_or_default();
+        KeyValue::new(key, text.to_owned())
+    }
+}
+
+impl SpanRecord {
+    /// A record started now, with `attributes` after its `code.*` ones, dropping those past
+    /// `limit` attributes in all.
+    pub(crate) fn new(
+        span_context: SpanContext,
+        parent: &SpanContext,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        code: Option<CodeLocation>,
+        mut attributes: Vec<KeyValue>,
+        limit: usize,
+    ) -> Self {
+        let room = limit.saturating_sub(if code.is_some() { 3 } else { 0 });
+        let dropped_attributes_count = attributes.len().saturating_sub(room) as u32;
+        attributes.truncate(room);
+        Self {
+            span_context,
+            parent_span_id: parent.span_id(),
+            parent_span_is_remote: parent.is_remote(),
+            kind,
+            name,
+            start_time: opentelemetry::time::now(),
+            end_time: SystemTime::UNIX_EPOCH,
+            code,
+            attributes,
+            dropped_attributes_count,
+            params: InlineParams::EMPTY,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+        }
+    }
+
+    /// Attributes held.
+    fn attribute_count(&self) -> usize {
+        usize::from(self.code.is_some()) * 3
+            + usize::from(self.params.count)
+            + self.attributes.len()
+    }
+
+    /// Adds `attribute` unless the record holds `limit` attributes already (then counts it as
+    /// dropped).
+    pub(crate) fn push_attribute(&mut self, attribute: KeyValue, limit: usize) {
+        if self.attribute_count() < limit {
+            self.attributes.push(attribute);
+        } else {
+            self.dropped_attributes_count += 1;
+        }
+    }
+
+    /// Adds a parameter's attribute, its text inline when there is room for it and nothing was
+    /// added since the last inline one (so the order is kept).
+    pub(crate) fn push_param(&mut self, key: &'static str, text: &str, limit: usize) {
+        if self.attribute_count() >= limit {
+            self.dropped_attributes_count += 1;
+            return;
+        }
+        let params = &mut self.params;
+        let start = usize::from(params.text_len);
+        let end = start + text.len();
+        let in_order = params.count == 0 || usize::from(params.at) == self.attributes.len();
+        if usize::from(params.count) < INLINE_PARAMS && end <= INLINE_TEXT_BYTES && in_order {
+            if params.count == 0 {
+                params.at = self.attributes.len() as u16;
+            }
+            params.text[start..end].copy_from_slice(text.as_bytes());
+            params.entries[usize::from(params.count)] = (key, start as u16, end as u16);
+            params.text_len = end as u16;
+            params.count += 1;
+        } else {
+            self.attributes.push(KeyValue::new(key, text.to_owned()));
+        }
+    }
+
+    /// The SDK's form of the ended span.
+    pub(crate) fn into_span_data(self, scope: InstrumentationScope) -> SpanData {
+        let mut attributes = Vec::with_capacity(self.attribute_count());
+        if let Some(code) = &self.code {
+            attributes.extend(code.attributes());
+        }
+        let at = usize::from(self.params.at).min(self.attributes.len());
+        let mut rest = self.attributes;
+        let after = rest.split_off(at);
+        attributes.append(&mut rest);
+        attributes.extend((0..usize::from(self.params.count)).map(|i| self.params.get(i)));
+        attributes.extend(after);
+        SpanData {
+            span_context: self.span_context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_span_is_remote,
+            span_kind: self.kind,
+            name: self.name,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count: self.dropped_attributes_count,
+            events: self.events,
+            links: self.links,
+            status: self.status,
+            instrumentation_scope: scope,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(code: bool) -> SpanRecord {
+        SpanRecord::new(
+            SpanContext::empty_context(),
+            &SpanContext::empty_context(),
+            SpanKind::Internal,
+            "r".into(),
+            code.then(|| CodeLocation {
+                function: "f".into(),
+                file: "src/lib.rs",
+                line: 7,
+            }),
+            vec![KeyValue::new("scoped", "s")],
+            128,
+        )
+    }
+
+    fn keys(data: &SpanData) -> Vec<&str> {
+        data.attributes.iter().map(|kv| kv.key.as_str()).collect()
+    }
+
+    #[test]
+    fn attributes_keep_the_order_they_were_added_in() {
+        let mut r = record(true);
+        r.push_param("parameter.a", "1", 128);
+        r.push_param("parameter.b", "two", 128);
+        r.push_attribute(KeyValue::new("error.type", "E"), 128);
+        r.push_param("parameter.late", "3", 128);
+        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        assert_eq!(
+            keys(&data),
+            [
+                CODE_FUNCTION_NAME,
+                CODE_FILE_PATH,
+                CODE_LINE_NUMBER,
+                "scoped",
+                "parameter.a",
+                "parameter.b",
+                "error.type",
+                "parameter.late"
+            ]
+        );
+        assert_eq!(data.attributes[5].value.as_str(), "two");
+        assert_eq!(data.attributes[7].value.as_str(), "3");
+    }
+
+    #[test]
+    fn long_or_many_parameters_become_ordinary_attributes_in_order() {
+        let mut r = record(false);
+        let long = "x".repeat(INLINE_TEXT_BYTES + 1);
+        r.push_param("parameter.long", &long, 128);
+        for i in 0..INLINE_PARAMS + 2 {
+            r.push_param("parameter.n", &i.to_string(), 128);
+        }
+        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        assert_eq!(data.attributes.len(), 1 + 1 + INLINE_PARAMS + 2);
+        assert_eq!(data.attributes[1].value.as_str(), long);
+        let texts: Vec<_> = data.attributes[2..]
+            .iter()
+            .map(|kv| kv.value.as_str().into_owned())
+            .collect();
+        assert_eq!(texts, ["0", "1", "2", "3", "4", "5", "6", "7"]);
+    }
+
+    #[test]
+    fn the_attribute_limit_counts_every_kind_of_attribute() {
+        let mut r = record(true);
+        r.push_param("parameter.a", "1", 5);
+        r.push_param("parameter.b", "2", 5);
+        r.push_attribute(KeyValue::new("x", 1), 5);
+        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        assert_eq!(data.attributes.len(), 5);
+        assert_eq!(data.dropped_attributes_count, 2);
+    }
+}
