@@ -106,7 +106,7 @@ impl<T: Serialize + ?Sized> Capture for AsJson<'_, T> {
         crate::diagnostics::contain(|| super::scalar::scalar_text(self.0))
             .ok()
             .flatten()
-            .filter(|text| text.as_str().len() <= limit)
+            .filter(|text| text.as_bytes().len() <= limit)
             .map(ShortText::Scalar)
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {

@@ -171,7 +171,7 @@ pub(crate) fn capture_params<'a>(
                 }
             }
         };
-        let len = text.as_str().len();
+        let len = text.as_bytes().len();
         if len > remaining {
             record(truncated);
             return;

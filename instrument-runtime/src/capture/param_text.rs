@@ -25,6 +25,14 @@ impl ShortText<'_> {
             ShortText::Scalar(scalar) => scalar.as_str(),
         }
     }
+
+    /// The text's bytes, without the UTF-8 check a scalar's `as_str` makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            ShortText::Borrowed(text) => text.as_bytes(),
+            ShortText::Scalar(scalar) => scalar.as_bytes(),
+        }
+    }
 }
 
 /// A parameter's text as capture made it.
@@ -35,11 +43,11 @@ pub(crate) enum ParamText<'a> {
 }
 
 impl ParamText<'_> {
-    /// The text.
-    pub(crate) fn as_str(&self) -> &str {
+    /// The text's bytes (UTF-8), without the check a scalar's `as_str` makes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            ParamText::Short(short) => short.as_str(),
-            ParamText::Owned(text) => text,
+            ParamText::Short(short) => short.as_bytes(),
+            ParamText::Owned(text) => text.as_bytes(),
         }
     }
 

@@ -34,7 +34,12 @@ impl ScalarText {
     /// The text.
     pub fn as_str(&self) -> &str {
         // Made from a `&str` in `new`, so always UTF-8.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The text's bytes (ASCII), without the UTF-8 check `as_str` makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 

@@ -63,7 +63,7 @@ pub fn start(
                     Started::Recording(mut span) => {
                         capture_params(meta, params, |captured| match captured {
                             CapturedParam::Value { key, text } => {
-                                span.set_param(key, text.as_str())
+                                span.set_param(key, text.as_bytes())
                             }
                             truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
                         });

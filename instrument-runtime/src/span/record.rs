@@ -27,8 +27,9 @@ use crate::state::{CodeLocation, RecordSink, SpanRecord};
 #[derive(Debug)]
 pub(crate) struct RecordSpan {
     span_context: SpanContext,
-    /// `None` once ended.
-    record: Option<SpanRecord>,
+    /// `None` once ended. Boxed: the span moves into its context and the record into the
+    /// thread's buffer as a pointer (the collector thread frees it).
+    record: Option<Box<SpanRecord>>,
     sink: Arc<RecordSink>,
 }
 
@@ -104,7 +105,7 @@ pub(crate) fn start(
     if let Some(scoped) = context::current_attributes(parent) {
         attributes.extend(scoped.iter().cloned());
     }
-    let record = SpanRecord::new(
+    let record = Box::new(SpanRecord::new(
         span_context.clone(),
         parent_context,
         kind,
@@ -112,7 +113,7 @@ pub(crate) fn start(
         code,
         attributes,
         sink.limits.max_attributes_per_span as usize,
-    );
+    ));
     Started::Recording(RecordSpan {
         span_context,
         record: Some(record),
@@ -121,8 +122,9 @@ pub(crate) fn start(
 }
 
 impl RecordSpan {
-    /// Records a parameter's attribute, its text kept inline in the record where it fits.
-    pub(crate) fn set_param(&mut self, key: &'static str, text: &str) {
+    /// Records a parameter's attribute (`text` is UTF-8), its text kept inline in the record
+    /// where it fits.
+    pub(crate) fn set_param(&mut self, key: &'static str, text: &[u8]) {
         let limit = self.sink.limits.max_attributes_per_span as usize;
         if let Some(record) = self.record.as_mut() {
             record.push_param(key, text, limit);

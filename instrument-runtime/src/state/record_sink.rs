@@ -56,7 +56,10 @@ pub(crate) struct RecordSink {
 /// One thread's ended spans, waiting for the collector.
 #[derive(Debug, Default)]
 struct ThreadBuffer {
-    spans: Mutex<Vec<SpanRecord>>,
+    // Boxed on purpose: a record is large, and the span that made it holds it boxed, so it
+    // enters the buffer as a pointer instead of being copied.
+    #[allow(clippy::vec_box)]
+    spans: Mutex<Vec<Box<SpanRecord>>>,
 }
 
 /// The calling thread's buffer and the sink it belongs to.
@@ -116,7 +119,7 @@ impl RecordSink {
 
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
     /// processors (on the ending thread, or when the thread is exiting or has no collector).
-    pub(crate) fn hand_over(&self, span: SpanRecord) {
+    pub(crate) fn hand_over(&self, span: Box<SpanRecord>) {
         if self.on_ending_thread || self.collector.get().is_none() {
             self.deliver(span);
             return;
@@ -187,7 +190,7 @@ impl RecordSink {
     }
 
     /// Hands one ended span to the processors.
-    fn deliver(&self, span: SpanRecord) {
+    fn deliver(&self, span: Box<SpanRecord>) {
         self.processor
             .on_end(span.into_span_data(self.scope.clone()));
     }
@@ -250,9 +253,9 @@ mod tests {
         }
     }
 
-    fn span() -> SpanRecord {
+    fn span() -> Box<SpanRecord> {
         use opentelemetry::trace::{SpanContext, SpanKind};
-        SpanRecord::new(
+        Box::new(SpanRecord::new(
             SpanContext::empty_context(),
             &SpanContext::empty_context(),
             SpanKind::Internal,
@@ -260,7 +263,7 @@ mod tests {
             None,
             Vec::new(),
             128,
-        )
+        ))
     }
 
     fn sink(on_ending_thread: bool) -> (Arc<RecordSink>, Arc<AtomicUsize>) {

@@ -14,9 +14,9 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 /// Bytes of parameter text a record keeps inline; longer texts become ordinary attributes.
-pub(crate) const INLINE_TEXT_BYTES: usize = 192;
+pub(crate) const INLINE_TEXT_BYTES: usize = 128;
 /// Parameters a record keeps inline; more become ordinary attributes.
-pub(crate) const INLINE_PARAMS: usize = 6;
+pub(crate) const INLINE_PARAMS: usize = 4;
 
 /// The `code.*` attributes of an instrumented function's span.
 #[derive(Debug)]
@@ -135,9 +135,9 @@ impl SpanRecord {
         }
     }
 
-    /// Adds a parameter's attribute, its text inline when there is room for it and nothing was
-    /// added since the last inline one (so the order is kept).
-    pub(crate) fn push_param(&mut self, key: &'static str, text: &str, limit: usize) {
+    /// Adds a parameter's attribute (`text` is UTF-8), its text inline when there is room for
+    /// it and nothing was added since the last inline one (so the order is kept).
+    pub(crate) fn push_param(&mut self, key: &'static str, text: &[u8], limit: usize) {
         if self.attribute_count() >= limit {
             self.dropped_attributes_count += 1;
             return;
@@ -150,12 +150,13 @@ impl SpanRecord {
             if params.count == 0 {
                 params.at = self.attributes.len() as u16;
             }
-            params.text[start..end].copy_from_slice(text.as_bytes());
+            params.text[start..end].copy_from_slice(text);
             params.entries[usize::from(params.count)] = (key, start as u16, end as u16);
             params.text_len = end as u16;
             params.count += 1;
         } else {
-            self.attributes.push(KeyValue::new(key, text.to_owned()));
+            let text = String::from_utf8_lossy(text).into_owned();
+            self.attributes.push(KeyValue::new(key, text));
         }
     }
 
@@ -216,10 +217,10 @@ mod tests {
     #[test]
     fn attributes_keep_the_order_they_were_added_in() {
         let mut r = record(true);
-        r.push_param("parameter.a", "1", 128);
-        r.push_param("parameter.b", "two", 128);
+        r.push_param("parameter.a", b"1", 128);
+        r.push_param("parameter.b", b"two", 128);
         r.push_attribute(KeyValue::new("error.type", "E"), 128);
-        r.push_param("parameter.late", "3", 128);
+        r.push_param("parameter.late", b"3", 128);
         let data = r.into_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(
             keys(&data),
@@ -242,9 +243,9 @@ mod tests {
     fn long_or_many_parameters_become_ordinary_attributes_in_order() {
         let mut r = record(false);
         let long = "x".repeat(INLINE_TEXT_BYTES + 1);
-        r.push_param("parameter.long", &long, 128);
+        r.push_param("parameter.long", long.as_bytes(), 128);
         for i in 0..INLINE_PARAMS + 2 {
-            r.push_param("parameter.n", &i.to_string(), 128);
+            r.push_param("parameter.n", i.to_string().as_bytes(), 128);
         }
         let data = r.into_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(data.attributes.len(), 1 + 1 + INLINE_PARAMS + 2);
@@ -253,14 +254,15 @@ mod tests {
             .iter()
             .map(|kv| kv.value.as_str().into_owned())
             .collect();
-        assert_eq!(texts, ["0", "1", "2", "3", "4", "5", "6", "7"]);
+        let expected: Vec<String> = (0..INLINE_PARAMS + 2).map(|i| i.to_string()).collect();
+        assert_eq!(texts, expected);
     }
 
     #[test]
     fn the_attribute_limit_counts_every_kind_of_attribute() {
         let mut r = record(true);
-        r.push_param("parameter.a", "1", 5);
-        r.push_param("parameter.b", "2", 5);
+        r.push_param("parameter.a", b"1", 5);
+        r.push_param("parameter.b", b"2", 5);
         r.push_attribute(KeyValue::new("x", 1), 5);
         let data = r.into_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(data.attributes.len(), 5);
