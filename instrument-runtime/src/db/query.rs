@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
@@ -14,6 +14,7 @@ use super::config::{InstrumentationConfig, instrumentation_config};
 use super::metrics::{DbMetrics, bound_durations};
 use super::statements::statement;
 use super::{repeated, sync_detection};
+use crate::span;
 use crate::state;
 
 /// Attribute: rows a query returned.
@@ -165,15 +166,9 @@ impl QuerySpan {
                 if sync_in_async {
                     attributes.push(KeyValue::new(SYNC_IN_ASYNC_KEY, true));
                 }
-                state::with_tracer(|tracer| {
-                    let builder = SpanBuilder::from_name(name.clone())
-                        .with_kind(SpanKind::Client)
-                        .with_attributes(attributes);
-                    tracer.build_with_context(builder, &parent)
-                })
+                span::start_child(&parent, name.clone(), SpanKind::Client, attributes)
             })
-            .flatten()
-            .map(|span| parent.with_span(span));
+            .flatten();
         let parent_span = parent.span().span_context().clone();
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(

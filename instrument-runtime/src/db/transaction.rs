@@ -1,13 +1,14 @@
 //! A database transaction as a span from `begin` to `commit`/`rollback`, with its statement
 //! count and outcome; nested transactions (savepoints) are child spans.
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{DB_NAMESPACE, DB_SYSTEM_NAME, ERROR_TYPE};
 
 use super::config::instrumentation_config;
 use super::query::{DbTarget, QueryError};
 use super::repeated;
+use crate::span;
 use crate::state;
 
 /// Name of a transaction's span (lowercase, so it never reads as a statement summary).
@@ -48,13 +49,7 @@ impl TransactionSpan {
                 } else {
                     SAVEPOINT_SPAN
                 };
-                let parent = Context::current();
-                state::with_tracer(|tracer| {
-                    let builder = SpanBuilder::from_name(name)
-                        .with_kind(SpanKind::Client)
-                        .with_attributes(attributes);
-                    parent.with_span(tracer.build_with_context(builder, &parent))
-                })
+                span::start_child(&Context::current(), name, SpanKind::Client, attributes)
             })
             .flatten();
         Self {

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{HeaderMap, Request, Response, Uri};
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
@@ -19,6 +19,7 @@ use tower_service::Service;
 
 use super::propagation;
 use crate::capture::redact_text;
+use crate::span;
 use crate::state;
 
 /// A `tower::Layer` for HTTP clients (hyper-util's client, or any tower HTTP service): a
@@ -88,12 +89,12 @@ impl OutboundSpan {
         let parent = Context::current();
         let cx = state::enabled()
             .then(|| {
-                state::with_tracer(|tracer| {
-                    let builder = SpanBuilder::from_name(method.to_owned())
-                        .with_kind(SpanKind::Client)
-                        .with_attributes(client_attributes(method, uri));
-                    parent.with_span(tracer.build_with_context(builder, &parent))
-                })
+                span::start_child(
+                    &parent,
+                    method.to_owned(),
+                    SpanKind::Client,
+                    client_attributes(method, uri),
+                )
             })
             .flatten();
         propagation::inject_context(cx.as_ref().unwrap_or(&parent), headers);

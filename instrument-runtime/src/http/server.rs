@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -27,6 +27,7 @@ use super::propagation;
 use super::request_attributes::server_span_attributes;
 use super::request_body::{self, RequestBody};
 use crate::metrics::bound::BoundSets;
+use crate::span;
 use crate::span::panic_message;
 use crate::{context, state};
 
@@ -155,19 +156,11 @@ impl<S> HttpService<S> {
                     self.config.span_header_attributes.len(),
                 );
                 attributes.extend(header_values(&self.config.span_header_attributes));
-                state::with_tracer(|tracer| {
-                    let builder = SpanBuilder::from_name(name)
-                        .with_kind(SpanKind::Server)
-                        .with_attributes(attributes);
-                    tracer.build_with_context(builder, &parent)
-                })
+                span::start_child(&parent, name, SpanKind::Server, attributes)
             })
             .flatten();
         let owns_span = started_span.is_some();
-        let cx = match started_span {
-            Some(span) => parent.with_span(span),
-            None => parent,
-        };
+        let cx = started_span.unwrap_or(parent);
         let completion = Completion {
             cx,
             owns_span,

@@ -7,8 +7,10 @@ mod outcome;
 mod record;
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use opentelemetry::trace::SpanKind;
 use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
@@ -92,6 +94,32 @@ pub fn start(
             }
         };
         ActiveSpan { cx }
+    })
+}
+
+/// Starts a span for an integration (an HTTP request, a database statement, a `tracing` span)
+/// as a child of `parent`, and returns the context holding it; `None` when no tracer is
+/// installed. The toolkit's record span where setup built the span pipeline, the SDK's span
+/// otherwise.
+pub(crate) fn start_child(
+    parent: &Context,
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+) -> Option<Context> {
+    state::with_installed_tracer(|tracer| match &tracer.records {
+        Some(sink) if !parent.is_telemetry_suppressed() => {
+            match record::start(sink, parent, name.into(), kind, None, attributes) {
+                Started::Recording(span) => parent.with_span(span),
+                Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
+            }
+        }
+        _ => {
+            let builder = SpanBuilder::from_name(name)
+                .with_kind(kind)
+                .with_attributes(attributes);
+            parent.with_span(tracer.sdk.build_with_context(builder, parent))
+        }
     })
 }
 

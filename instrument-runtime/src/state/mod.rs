@@ -98,13 +98,6 @@ pub(crate) fn uninstall_tracer() {
     TRACER.store(None);
 }
 
-/// Runs `f` with the installed tracer, if any.
-#[inline]
-pub(crate) fn with_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
-    let guard = TRACER.load();
-    guard.as_deref().map(|installed| f(&installed.sdk))
-}
-
 /// Runs `f` with the installed tracer and the sink of the toolkit's own spans, if any.
 #[inline]
 pub(crate) fn with_installed_tracer<R>(f: impl FnOnce(&InstalledTracer) -> R) -> Option<R> {

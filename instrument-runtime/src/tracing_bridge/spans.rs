@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{CODE_FILE_PATH, CODE_LINE_NUMBER};
 use tracing_core::Subscriber;
@@ -19,6 +19,7 @@ use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
+use crate::span;
 use crate::state;
 
 /// Attribute: the `tracing` target of a bridged span or event.
@@ -75,12 +76,7 @@ where
         let mut fields = Fields::into(attributes);
         attrs.record(&mut fields);
         let attributes = fields.attributes;
-        let cx = state::with_tracer(|tracer| {
-            let builder = SpanBuilder::from_name(metadata.name())
-                .with_kind(SpanKind::Internal)
-                .with_attributes(attributes);
-            parent.with_span(tracer.build_with_context(builder, &parent))
-        });
+        let cx = span::start_child(&parent, metadata.name(), SpanKind::Internal, attributes);
         if let (Some(cx), Some(span)) = (cx, ctx.span(id)) {
             span.extensions_mut().insert(Bridged(cx));
         }
