@@ -467,5 +467,10 @@ fn main() {
         "peak resident memory before telemetry: {} MiB",
         resident_at_start / 1024
     );
-    export_throughput(100_000, 10, 1_000_000);
+    // `EXPORT_RATE` spans/s for the paced run (default 100,000).
+    let rate = std::env::var("EXPORT_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(100_000);
+    export_throughput(rate, 10, 1_000_000);
 }

@@ -81,7 +81,9 @@ impl InlineParams {
         let (key, start, end) = self.entries[index];
         let text = std::str::from_utf8(&self.text[usize::from(start)..usize::from(end)])
             .unwrap_or_default();
-        KeyValue::new(key, text.to_owned())
+        // Shared, not owned: the export keeps a copy of each batch to retry, and a shared text
+        // is copied by a count.
+        KeyValue::new(key, std::sync::Arc::<str>::from(text))
     }
 }
 
