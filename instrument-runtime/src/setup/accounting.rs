@@ -64,8 +64,7 @@ pub struct ExportStats {
     pub spans_exported: u64,
     /// Spans in exports the collector refused or that failed: dropped.
     pub spans_refused: u64,
-    /// Spans dropped because the queue was full (in spans or bytes), or their thread's buffer
-    /// of ended spans was.
+    /// Spans dropped because the queue was full (in spans or bytes).
     pub spans_shed: u64,
     /// Spans given up at shutdown because the collector could not be reached.
     pub spans_abandoned: u64,
@@ -97,10 +96,10 @@ impl ExportStats {
 /// The export counters now.
 pub fn export_stats() -> ExportStats {
     ExportStats {
-        spans_ended: SPANS_ENDED.load(Ordering::Relaxed) + crate::state::spans_shed_in_buffers(),
+        spans_ended: SPANS_ENDED.load(Ordering::Relaxed),
         spans_exported: SPANS_EXPORTED.load(Ordering::Relaxed),
         spans_refused: SPANS_REFUSED.load(Ordering::Relaxed),
-        spans_shed: SPANS_SHED.load(Ordering::Relaxed) + crate::state::spans_shed_in_buffers(),
+        spans_shed: SPANS_SHED.load(Ordering::Relaxed),
         spans_abandoned: SPANS_ABANDONED.load(Ordering::Relaxed),
         metric_exports_refused: METRIC_EXPORTS_REFUSED.load(Ordering::Relaxed),
         traces_kept: TRACES_KEPT.load(Ordering::Relaxed),

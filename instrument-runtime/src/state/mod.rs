@@ -17,7 +17,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 mod record_sink;
 mod span_record;
 
-pub(crate) use record_sink::{RecordSink, spans_shed_in_buffers};
+pub(crate) use record_sink::RecordSink;
 pub(crate) use span_record::{CodeLocation, SpanRecord};
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.

@@ -2,8 +2,9 @@
 //! thread into the provider's processors (accounting, tail sampling, the batch queue). Ending a
 //! span costs the calling thread an uncontended lock and a push, not the processors' work; the
 //! collector runs every [`COLLECT_INTERVAL`], as soon as a buffer holds [`WAKE_AT`] spans, and
-//! on every flush and shutdown. A buffer holds at most [`MAX_BUFFERED`] spans; past that, spans
-//! are shed and counted like spans with no room in the batch queue.
+//! on every flush and shutdown. A buffer holds at most [`MAX_BUFFERED`] spans; past that, a thread
+//! making spans faster than the collector takes them hands them to the processors itself (the
+//! batch queue's bounds and accounting then apply, as for any span).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,16 +22,10 @@ use super::span_record::SpanRecord;
 pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
 /// Spans in one thread's buffer at which the collector is woken.
 pub(crate) const WAKE_AT: usize = 1_024;
-/// Most spans one thread's buffer holds; past it spans are shed.
+/// Most spans one thread's buffer holds; past it the thread hands its spans over itself.
 pub(crate) const MAX_BUFFERED: usize = 16_384;
 
 static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
-static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
-
-/// Spans shed because their thread's buffer was full, since the process started.
-pub(crate) fn spans_shed_in_buffers() -> u64 {
-    SPANS_SHED.load(Ordering::Relaxed)
-}
 
 /// What the toolkit's own spans need from the installed provider: its sampler and span limits,
 /// the tracer's scope, and its processors, to hand each span to once it ended.
@@ -118,7 +113,8 @@ impl RecordSink {
     }
 
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
-    /// processors (on the ending thread, or when the thread is exiting or has no collector).
+    /// processors (on the ending thread, when the buffer is full, or when the thread is exiting
+    /// or has no collector).
     pub(crate) fn hand_over(&self, span: Box<SpanRecord>) {
         if self.on_ending_thread || self.collector.get().is_none() {
             self.deliver(span);
@@ -133,21 +129,17 @@ impl RecordSink {
             };
             let mut spans = lock(&buffer.spans);
             if spans.len() >= MAX_BUFFERED {
-                span = None;
-                SPANS_SHED.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
             spans.extend(span.take());
             spans.len() == WAKE_AT
         });
-        match pushed {
-            Ok(true) => self.wake(),
-            Ok(false) => {}
-            Err(_) => {
-                if let Some(span) = span.take() {
-                    self.deliver(span);
-                }
-            }
+        if let Ok(true) = pushed {
+            self.wake();
+        }
+        // Not buffered: the buffer is full, or the thread is exiting.
+        if let Some(span) = span {
+            self.deliver(span);
         }
     }
 
@@ -307,10 +299,10 @@ mod tests {
     }
 
     #[test]
-    fn a_full_buffer_sheds_and_counts() {
+    fn a_full_buffer_is_bypassed_and_nothing_is_lost() {
         let (sink, seen) = sink(false);
-        let shed_before = spans_shed_in_buffers();
         let worker = sink.clone();
+        let direct = seen.clone();
         std::thread::spawn(move || {
             worker.hand_over(span());
             // The collector waits for the list of buffers while the buffer fills past its bound.
@@ -318,13 +310,14 @@ mod tests {
             for _ in 0..MAX_BUFFERED + 10 {
                 worker.hand_over(span());
             }
+            // The 11 past the bound went straight to the processor.
+            assert_eq!(direct.load(Ordering::Relaxed), 11);
             drop(collector_waits);
         })
         .join()
         .unwrap();
         sink.close();
-        assert_eq!(spans_shed_in_buffers() - shed_before, 11);
-        assert_eq!(seen.load(Ordering::Relaxed), MAX_BUFFERED);
+        assert_eq!(seen.load(Ordering::Relaxed), MAX_BUFFERED + 11);
     }
 
     #[test]
