@@ -101,9 +101,17 @@ fn rounds() -> usize {
 
 /// Median nanoseconds per call of `case` over [`rounds`] rounds of [`calls`] calls.
 fn measure(case: fn(u64) -> u64) -> f64 {
+    measure_settled(case, &|| {})
+}
+
+/// [`measure`], with `settle` run between rounds, untimed: the export keeps up with every case,
+/// so each is measured in its steady state rather than with its queue full (where the SDK's
+/// batch processor drops spans cheaply and the toolkit's threads hand theirs over themselves).
+fn measure_settled(case: fn(u64) -> u64, settle: &dyn Fn()) -> f64 {
     let (calls, rounds) = (calls(), rounds());
     let mut per_call: Vec<f64> = (0..rounds)
         .map(|_| {
+            settle();
             let started = Instant::now();
             let mut sink = 0u64;
             for i in 0..calls {
@@ -360,15 +368,21 @@ fn main() {
         .with_metric_exporter(Discard)
         .install()
         .unwrap();
+    let flush_ours = || {
+        let _ = guard.force_flush();
+    };
     results.push((
         "#[trace_method] enabled, 2 args",
-        measure(case_trace_method_sync_enabled),
+        measure_settled(case_trace_method_sync_enabled, &flush_ours),
     ));
     results.push((
         "#[trace_method] async enabled, 2 args",
-        measure(case_trace_method_async_enabled),
+        measure_settled(case_trace_method_async_enabled, &flush_ours),
     ));
-    results.push(("#[metric] enabled", measure(case_metric_enabled)));
+    results.push((
+        "#[metric] enabled",
+        measure_settled(case_metric_enabled, &flush_ours),
+    ));
     drop(guard);
 
     let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
@@ -386,11 +400,17 @@ fn main() {
         .with_batch_exporter(Discard)
         .build();
     let _ = RAW_TRACER.set(provider.tracer("raw"));
-    results.push(("raw SDK start + 2 attributes + end", measure(case_raw_sdk)));
+    let flush_raw = || {
+        let _ = provider.force_flush();
+    };
+    results.push((
+        "raw SDK start + 2 attributes + end",
+        measure_settled(case_raw_sdk, &flush_raw),
+    ));
     let raw = results.last().map_or(1.0, |r| r.1);
     results.push((
         "raw SDK doing what #[trace_method] does",
-        measure(case_raw_sdk_same_work),
+        measure_settled(case_raw_sdk_same_work, &flush_raw),
     ));
 
     {
@@ -400,11 +420,11 @@ fn main() {
         let _default = tracing::subscriber::set_default(subscriber);
         results.push((
             "tracing::instrument + tracing-opentelemetry",
-            measure(case_tracing_otel_sync),
+            measure_settled(case_tracing_otel_sync, &flush_raw),
         ));
         results.push((
             "tracing::instrument async + tracing-otel",
-            measure(case_tracing_otel_async),
+            measure_settled(case_tracing_otel_async, &flush_raw),
         ));
     }
     let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
@@ -413,7 +433,10 @@ fn main() {
     {
         let root = fastrace::Span::root("bench", fastrace::collector::SpanContext::random());
         let _parent = root.set_local_parent();
-        results.push(("fastrace::trace (2 properties)", measure(case_fastrace)));
+        results.push((
+            "fastrace::trace (2 properties)",
+            measure_settled(case_fastrace, &fastrace::flush),
+        ));
     }
     fastrace::flush();
 

@@ -23,7 +23,7 @@ pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
 /// Spans in one thread's buffer at which the collector is woken.
 pub(crate) const WAKE_AT: usize = 1_024;
 /// Most spans one thread's buffer holds; past it the thread hands its spans over itself.
-pub(crate) const MAX_BUFFERED: usize = 16_384;
+pub(crate) const MAX_BUFFERED: usize = 32_768;
 
 static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -261,6 +261,15 @@ mod tests {
     }
 
     #[test]
+    fn a_record_stays_small_enough_for_the_allocator_s_thread_cache() {
+        assert!(
+            std::mem::size_of::<SpanRecord>() <= 640,
+            "{}",
+            std::mem::size_of::<SpanRecord>()
+        );
+    }
+
+    #[test]
     fn the_attribute_limit_counts_every_kind_of_attribute() {
         let mut r = record(true);
         r.push_param("parameter.a", b"1", 5);
