@@ -204,7 +204,7 @@ fn setup_tokens(sig: &Signature, options: &TraceOptions, owner: Owner<'_>) -> To
         quote!(#krate::__private::ParamMeta { name: #name, key: #key, rule: #krate::__private::ParamRule::#rule })
     });
     let captures = recorded.iter().map(|ident| {
-        quote!(&(&&&&#krate::__private::Param(&#ident)).__instrument_capture() as &dyn #krate::__private::Capture)
+        quote!(&(&&&&&#krate::__private::Param(&#ident)).__instrument_capture() as &dyn #krate::__private::Capture)
     });
 
     let name = CallSiteName::of(sig, owner, options.name.as_ref().map(LitStr::value));

@@ -80,7 +80,9 @@ pub mod __private {
 
     /// The traits whose methods the expansions call; imported anonymously.
     pub mod prelude {
-        pub use crate::capture::{ViaDebug as _, ViaJson as _, ViaOpaque as _, ViaText as _};
+        pub use crate::capture::{
+            ViaDebug as _, ViaJson as _, ViaOpaque as _, ViaScalar as _, ViaText as _,
+        };
         pub use crate::span::{
             ViaAnyError as _, ViaDebugError as _, ViaDisplayError as _, ViaPlainValue as _,
         };

@@ -26,9 +26,9 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
             &__INSTRUMENT_META,
             ::core::option::Option::Some(::core::any::type_name::<Self>()),
             &[
-                &(&&&&::instrument::__private::Param(&agent_id)).__instrument_capture()
+                &(&&&&&::instrument::__private::Param(&agent_id)).__instrument_capture()
                     as &dyn ::instrument::__private::Capture,
-                &(&&&&::instrument::__private::Param(&messages)).__instrument_capture()
+                &(&&&&&::instrument::__private::Param(&messages)).__instrument_capture()
                     as &dyn ::instrument::__private::Capture,
             ],
         )

@@ -21,7 +21,7 @@ fn b(t: &str) -> u32 {
             &__INSTRUMENT_META,
             ::core::option::Option::None,
             &[
-                &(&&&&::instrument::__private::Param(&t)).__instrument_capture()
+                &(&&&&&::instrument::__private::Param(&t)).__instrument_capture()
                     as &dyn ::instrument::__private::Capture,
             ],
         )

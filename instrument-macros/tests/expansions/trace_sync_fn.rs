@@ -26,9 +26,9 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
             &__INSTRUMENT_META,
             ::core::option::Option::None,
             &[
-                &(&&&&::instrument::__private::Param(&order_id)).__instrument_capture()
+                &(&&&&&::instrument::__private::Param(&order_id)).__instrument_capture()
                     as &dyn ::instrument::__private::Capture,
-                &(&&&&::instrument::__private::Param(&items)).__instrument_capture()
+                &(&&&&&::instrument::__private::Param(&items)).__instrument_capture()
                     as &dyn ::instrument::__private::Capture,
             ],
         )

@@ -1,11 +1,12 @@
 //! Choosing how a parameter is captured, by trait, at compile time.
 //!
-//! The generated code calls `(&&&&Param(&value)).__instrument_capture()`. Method resolution picks
+//! The generated code calls `(&&&&&Param(&value)).__instrument_capture()`. Method resolution picks
 //! the first of these that applies (autoref specialization), so no type is checked at run time:
-//! 1. `AsRef<str>`: the text itself, exact size known;
-//! 2. `Serialize`: JSON through `serde_json`;
-//! 3. `Debug`: the `{:?}` text;
-//! 4. anything else: `<unserializable: TypeName>`.
+//! 1. integers and `bool`: their digits, written directly;
+//! 2. `AsRef<str>`: the text itself, exact size known;
+//! 3. `Serialize`: JSON through `serde_json`;
+//! 4. `Debug`: the `{:?}` text;
+//! 5. anything else: `<unserializable: TypeName>`.
 //!
 //! Excluded values need their id; only `Serialize` values can offer it (see [`super::ids`]).
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 use super::ShortText;
 use super::bounded::BoundedText;
 use super::ids::{Ids, find_ids};
+use super::scalar::ScalarText;
 
 /// Why writing a value's text stopped before the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +76,14 @@ macro_rules! adapter_debug {
         }
     )*};
 }
-adapter_debug!(Param<'_>, AsText<'_>, AsJson<'_>, AsDebug<'_>, Opaque);
+adapter_debug!(
+    Param<'_>,
+    AsScalar<'_>,
+    AsText<'_>,
+    AsJson<'_>,
+    AsDebug<'_>,
+    Opaque
+);
 
 impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
     fn type_name(&self) -> &'static str {
@@ -220,7 +229,64 @@ impl<T: ?Sized> Capture for Opaque<T> {
     }
 }
 
-/// First choice: text-like values.
+/// Integers and booleans: their digits written directly, without serde or the panic guard a
+/// user's `Serialize` impl needs.
+pub struct AsScalar<'a, T: ?Sized>(&'a T);
+
+impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+    fn text_within(&self, limit: usize) -> Option<ShortText<'_>> {
+        let text = self.0.scalar_text();
+        (text.as_bytes().len() <= limit).then_some(ShortText::Scalar(text))
+    }
+    fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
+        if out.push(self.0.scalar_text().as_bytes()) {
+            Ok(())
+        } else {
+            Err(WriteStop::Limit)
+        }
+    }
+}
+
+/// The primitive types [`AsScalar`] writes: their text is what `serde_json` writes for them.
+pub trait ScalarValue {
+    /// The value's text.
+    fn scalar_text(&self) -> ScalarText;
+}
+
+macro_rules! integer_scalars {
+    ($($t:ty),*) => {
+        $(impl ScalarValue for $t {
+            fn scalar_text(&self) -> ScalarText {
+                ScalarText::new(itoa::Buffer::new().format(*self))
+            }
+        })*
+    };
+}
+integer_scalars!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
+
+impl ScalarValue for bool {
+    fn scalar_text(&self) -> ScalarText {
+        ScalarText::new(if *self { "true" } else { "false" })
+    }
+}
+
+/// First choice: integers and booleans.
+pub trait ViaScalar<'a, T: ?Sized> {
+    /// The adapter for this value.
+    fn __instrument_capture(&self) -> AsScalar<'a, T>;
+}
+impl<'a, T: ScalarValue + ?Sized> ViaScalar<'a, T> for &&&&Param<'a, T> {
+    fn __instrument_capture(&self) -> AsScalar<'a, T> {
+        AsScalar(self.0)
+    }
+}
+
+/// Next choice: text-like values.
 pub trait ViaText<'a, T: ?Sized> {
     /// The adapter for this value.
     fn __instrument_capture(&self) -> AsText<'a, T>;
@@ -231,7 +297,7 @@ impl<'a, T: AsRef<str> + ?Sized> ViaText<'a, T> for &&&Param<'a, T> {
     }
 }
 
-/// Second choice: `Serialize` values.
+/// Next choice: `Serialize` values.
 pub trait ViaJson<'a, T: ?Sized> {
     /// The adapter for this value.
     fn __instrument_capture(&self) -> AsJson<'a, T>;
@@ -242,7 +308,7 @@ impl<'a, T: Serialize + ?Sized> ViaJson<'a, T> for &&Param<'a, T> {
     }
 }
 
-/// Third choice: `Debug` values.
+/// Next choice: `Debug` values.
 pub trait ViaDebug<'a, T: ?Sized> {
     /// The adapter for this value.
     fn __instrument_capture(&self) -> AsDebug<'a, T>;
@@ -287,19 +353,19 @@ mod tests {
     #[test]
     fn picks_the_best_adapter_by_trait() {
         let s = String::from("hello");
-        assert_eq!(text_of(&(&&&&Param(&s)).__instrument_capture()), "hello");
+        assert_eq!(text_of(&(&&&&&Param(&s)).__instrument_capture()), "hello");
         let p = Point { x: 3 };
         assert_eq!(
-            text_of(&(&&&&Param(&p)).__instrument_capture()),
+            text_of(&(&&&&&Param(&p)).__instrument_capture()),
             r#"{"x":3}"#
         );
         assert_eq!(
-            text_of(&(&&&&Param(&OnlyDebug)).__instrument_capture()),
+            text_of(&(&&&&&Param(&OnlyDebug)).__instrument_capture()),
             "OnlyDebug"
         );
-        let opaque = (&&&&Param(&Nothing)).__instrument_capture();
+        let opaque = (&&&&&Param(&Nothing)).__instrument_capture();
         assert!(!Capture::is_writable(&opaque));
         assert!(opaque.type_name().ends_with("Nothing"));
-        assert_eq!(text_of(&(&&&&Param(&42u8)).__instrument_capture()), "42");
+        assert_eq!(text_of(&(&&&&&Param(&42u8)).__instrument_capture()), "42");
     }
 }

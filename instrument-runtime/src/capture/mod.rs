@@ -16,7 +16,7 @@ mod thread_cache;
 mod type_name;
 
 pub(crate) use autoref::WriteStop;
-pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaText};
+pub use autoref::{Capture, Param, ViaDebug, ViaJson, ViaOpaque, ViaScalar, ViaText};
 pub(crate) use bounded::{BoundedText, floor_char_boundary};
 pub use config::{
     CaptureConfig, DEFAULT_CREDENTIAL_SCHEMES, DEFAULT_EXCLUDED, DEFAULT_MAX_SPAN_BYTES,

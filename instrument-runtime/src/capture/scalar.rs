@@ -22,7 +22,7 @@ pub struct ScalarText {
 }
 
 impl ScalarText {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut bytes = [0; 40];
         bytes[..text.len()].copy_from_slice(text.as_bytes());
         Self {
