@@ -101,7 +101,9 @@ pub(crate) fn start(
         false,
         sampling.trace_state,
     );
-    attributes.extend(sampling.attributes);
+    if !sampling.attributes.is_empty() {
+        attributes.extend(sampling.attributes);
+    }
     if let Some(scoped) = context::current_attributes(parent) {
         attributes.extend(scoped.iter().cloned());
     }
