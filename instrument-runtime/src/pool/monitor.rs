@@ -220,7 +220,7 @@ impl PoolMonitor {
 
     /// Checkouts not yet checked in.
     pub fn checked_out(&self) -> i64 {
-        self.inner.checked_out.load(Ordering::Relaxed)
+        self.inner.checked_out.load(Ordering::Acquire)
     }
 
     /// Tasks waiting for a connection.
@@ -283,7 +283,6 @@ impl PoolMonitor {
 
     /// Connection `id` came back to the pool.
     pub fn checkin(&self, id: u64) {
-        self.inner.checked_out.fetch_sub(1, Ordering::Relaxed);
         let used = self
             .inner
             .lifecycles
@@ -302,6 +301,8 @@ impl PoolMonitor {
             }
         }
         self.count(PoolEvent::Checkin);
+        // Last, so that whoever sees the connection back has its check-in recorded too.
+        self.inner.checked_out.fetch_sub(1, Ordering::Release);
     }
 
     /// Connection `id` was found broken (`error_type`) and discarded.

@@ -46,7 +46,14 @@ async fn pool(engine: &str, max: u32) -> Option<InstrumentedPool<Postgres>> {
 
 async fn settle(pool: &InstrumentedPool<Postgres>) {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while pool.num_idle() as u32 != pool.size() && Instant::now() < deadline {
+    // Idle in sqlx's count, and checked in by the monitor (whose hook runs just after).
+    let back = || {
+        pool.num_idle() as u32 == pool.size()
+            && pool
+                .monitor()
+                .is_none_or(|monitor| monitor.checked_out() == 0)
+    };
+    while !back() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
