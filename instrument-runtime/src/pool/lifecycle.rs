@@ -97,6 +97,23 @@ impl Lifecycles {
         self.shard(id).remove(&id)
     }
 
+    /// Removes connection `id`'s record unless it is checked out; `None` when it is (and was
+    /// kept), else the removed record, if there was one. One step under the shard's lock, so a
+    /// checkout cannot slip between the look and the removal.
+    pub(super) fn removed_unless_checked_out(
+        &self,
+        id: u64,
+    ) -> Option<Option<ConnectionLifecycle>> {
+        let mut shard = self.shard(id);
+        if shard
+            .get(&id)
+            .is_some_and(|record| record.checked_out_at_ns.is_some())
+        {
+            return None;
+        }
+        Some(shard.remove(&id))
+    }
+
     pub(super) fn get(&self, id: u64) -> Option<ConnectionLifecycle> {
         self.shard(id).get(&id).cloned()
     }
@@ -112,6 +129,20 @@ impl Lifecycles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checked_out_connection_is_not_removed_on_a_guess() {
+        let records = Lifecycles::new();
+        records.created(3);
+        records.checked_out(3);
+        assert!(records.removed_unless_checked_out(3).is_none());
+        assert!(records.checked_in(3).is_some());
+        assert!(matches!(
+            records.removed_unless_checked_out(3),
+            Some(Some(_))
+        ));
+        assert!(matches!(records.removed_unless_checked_out(3), Some(None)));
+    }
 
     #[test]
     fn records_follow_the_connection() {

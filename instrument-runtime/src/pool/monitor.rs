@@ -332,6 +332,27 @@ impl PoolMonitor {
         });
     }
 
+    /// Retires connection `id` as `how` — a guess that the pool closed it unseen — unless it is
+    /// checked out right now (then it is in use, not closed). Whether it was retired.
+    pub(crate) fn retire_unless_checked_out(&self, id: u64, how: Retirement<'_>) -> bool {
+        let Some(record) = self.inner.lifecycles.removed_unless_checked_out(id) else {
+            return false;
+        };
+        match how {
+            Retirement::Invalidate(error_type) => {
+                self.count(PoolEvent::Invalidate);
+                self.error(error_type);
+            }
+            Retirement::SoftInvalidate => self.count(PoolEvent::SoftInvalidate),
+            Retirement::Close => self.count(if record.is_some_and(|r| r.detached) {
+                PoolEvent::CloseDetached
+            } else {
+                PoolEvent::Close
+            }),
+        }
+        true
+    }
+
     /// Connection `id` left the pool's management.
     pub fn detach(&self, id: u64) {
         self.inner.lifecycles.detached(id);
@@ -439,4 +460,14 @@ impl Drop for CheckoutWait {
             self.end();
         }
     }
+}
+/// How a connection the pool closed unseen is retired.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Retirement<'a> {
+    /// Found broken (`error_type`).
+    Invalidate(&'a str),
+    /// Past its lifetime.
+    SoftInvalidate,
+    /// Idle too long, or closed with the pool.
+    Close,
 }

@@ -14,7 +14,7 @@ use sqlx::{Connection, Database, Error};
 use super::handoff;
 use super::ids::ConnectionIds;
 use crate::db::sqlx::traced::query_error;
-use crate::pool::monitor::{PoolMonitor, WeakPoolMonitor};
+use crate::pool::monitor::{PoolMonitor, Retirement, WeakPoolMonitor};
 
 /// `exception_type` of a connection sqlx closed after it failed the ping at release (sqlx does
 /// not say why).
@@ -134,8 +134,16 @@ impl<DB: Database> Tracker<DB> {
         conn: &mut DB::Connection,
         meta: PoolConnectionMetadata,
     ) -> Result<bool, Error> {
-        let id = self.ids.find_by_age(meta.age);
         let monitor = self.monitor.upgrade();
+        // The connection being acquired is idle: of connections opened together, one checked
+        // out cannot be it.
+        let id = self.ids.find_by_age(meta.age, |id| {
+            let in_use = monitor
+                .as_ref()
+                .and_then(|monitor| monitor.lifecycle(id))
+                .is_some_and(|record| record.checked_out_at_ns.is_some());
+            (!in_use).then_some(Duration::ZERO)
+        });
         if self.ping_before_acquire
             && let Err(error) = conn.ping().await
         {
@@ -160,7 +168,7 @@ impl<DB: Database> Tracker<DB> {
         conn: &mut DB::Connection,
         meta: PoolConnectionMetadata,
     ) -> Result<bool, Error> {
-        let id = self.ids.find_by_age(meta.age);
+        let id = self.ids.find_by_age(meta.age, |_| Some(Duration::ZERO));
         let monitor = self.monitor.upgrade();
         if !self
             .keep(&self.after_release, conn, meta, monitor.as_ref(), id)
@@ -217,19 +225,27 @@ impl<DB: Database> Tracker<DB> {
             } else {
                 continue;
             };
-            self.remove(Some(monitor), Some(*id), how);
-            removed.push(*id);
-            excess -= 1;
+            if self.retire_guessed(monitor, *id, how) {
+                removed.push(*id);
+                excess -= 1;
+            }
         }
         idle.retain(|(id, ..)| !removed.contains(id));
         idle.sort_by_key(|(_, _, idle_for)| *idle_for);
         for (id, ..) in idle.into_iter().take(excess) {
-            self.remove(
-                Some(monitor),
-                Some(id),
-                Removal::Invalidate(RELEASE_PING_FAILED),
-            );
+            self.retire_guessed(monitor, id, Removal::Invalidate(RELEASE_PING_FAILED));
         }
+    }
+
+    /// Retires `id` as `how` when reconciliation guesses sqlx closed it, unless it was checked
+    /// out meanwhile (the guess then was wrong: it is in use). Whether it was retired.
+    fn retire_guessed(&self, monitor: &PoolMonitor, id: u64, how: Removal<'_>) -> bool {
+        let retirement = match how {
+            Removal::Invalidate(error_type) => Retirement::Invalidate(error_type),
+            Removal::SoftInvalidate => Retirement::SoftInvalidate,
+            Removal::Close => Retirement::Close,
+        };
+        monitor.retire_unless_checked_out(id, retirement) && self.ids.remove(id)
     }
 
     /// Every known connection closed with the pool.

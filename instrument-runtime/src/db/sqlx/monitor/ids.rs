@@ -44,17 +44,41 @@ impl ConnectionIds {
         });
     }
 
-    /// The connection created at or just before `created`.
-    pub(super) fn find(&self, created: Instant) -> Option<u64> {
+    /// The connection created at or just before `created`: among those created within the
+    /// match window, the one `distance` rates closest (`None`: it cannot be that one), else the
+    /// latest. Connections opened together are recorded microseconds apart, closer than a
+    /// hook's estimate of the creation instant can tell them apart.
+    pub(super) fn find_closest(
+        &self,
+        created: Instant,
+        distance: impl Fn(u64) -> Option<Duration>,
+    ) -> Option<u64> {
         let list = self.by_creation.load();
         let at = list.partition_point(|(time, _)| *time <= created);
-        let (time, id) = *list.get(at.checked_sub(1)?)?;
-        (created.duration_since(time) <= MATCH_WINDOW).then_some(id)
+        let mut latest = None;
+        let mut best: Option<(Duration, u64)> = None;
+        for (_, id) in list[..at]
+            .iter()
+            .rev()
+            .take_while(|(time, _)| created.duration_since(*time) <= MATCH_WINDOW)
+        {
+            latest.get_or_insert(*id);
+            if let Some(d) = distance(*id) {
+                if best.is_none_or(|(closest, _)| d < closest) {
+                    best = Some((d, *id));
+                }
+            }
+        }
+        best.map(|(_, id)| id).or(latest)
     }
 
-    /// The connection whose age is `age` now.
-    pub(super) fn find_by_age(&self, age: Duration) -> Option<u64> {
-        self.find(Instant::now().checked_sub(age)?)
+    /// The connection whose age is `age` now (see [`find_closest`](Self::find_closest)).
+    pub(super) fn find_by_age(
+        &self,
+        age: Duration,
+        distance: impl Fn(u64) -> Option<Duration>,
+    ) -> Option<u64> {
+        self.find_closest(Instant::now().checked_sub(age)?, distance)
     }
 
     /// Forgets connection `id`; whether it was known.
@@ -85,16 +109,45 @@ impl ConnectionIds {
 mod tests {
     use super::*;
 
+    fn any(_: u64) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
+
+    #[test]
+    fn connections_opened_together_are_told_apart_by_distance() {
+        let ids = ConnectionIds::default();
+        let first = Instant::now();
+        let a = ids.register(first);
+        ids.register(first + Duration::from_micros(10));
+        let c = ids.register(first + Duration::from_micros(20));
+        let estimate = first + Duration::from_micros(25);
+        // The latest, unless the distance says otherwise.
+        assert_eq!(ids.find_closest(estimate, any), Some(c));
+        let rated = |id| (id != c).then(|| Duration::from_millis(if id == a { 1 } else { 5 }));
+        assert_eq!(ids.find_closest(estimate, rated), Some(a));
+        // None rated: the latest.
+        assert_eq!(ids.find_closest(estimate, |_| None), Some(c));
+    }
+
     #[test]
     fn a_connection_is_found_by_its_age() {
         let ids = ConnectionIds::default();
         let first = Instant::now();
         let a = ids.register(first);
         let b = ids.register(first + Duration::from_secs(1));
-        assert_eq!(ids.find(first + Duration::from_micros(3)), Some(a));
-        assert_eq!(ids.find(first + Duration::from_secs(1)), Some(b));
-        assert_eq!(ids.find(first + Duration::from_millis(500)), None);
-        assert_eq!(ids.find_by_age(Duration::from_secs(3600)), None);
+        assert_eq!(
+            ids.find_closest(first + Duration::from_micros(3), any),
+            Some(a)
+        );
+        assert_eq!(
+            ids.find_closest(first + Duration::from_secs(1), any),
+            Some(b)
+        );
+        assert_eq!(
+            ids.find_closest(first + Duration::from_millis(500), any),
+            None
+        );
+        assert_eq!(ids.find_by_age(Duration::from_secs(3600), any), None);
         assert!(ids.remove(a));
         assert!(!ids.remove(a));
         assert_eq!((ids.len(), ids.ids()), (1, vec![b]));
