@@ -16,14 +16,15 @@ pub(crate) const MAX_BOUND_SETS: usize = 1_024;
 /// Bound instruments of type `B` by the hash of what identifies their attribute set.
 pub(crate) struct BoundSets<B> {
     seed: foldhash::fast::RandomState,
-    table: RwLock<HashMap<u64, B>>,
+    /// The keys are hashes already: the table hashes them again with foldhash, not SipHash.
+    table: RwLock<HashMap<u64, B, foldhash::fast::FixedState>>,
 }
 
 impl<B> Default for BoundSets<B> {
     fn default() -> Self {
         Self {
             seed: foldhash::fast::RandomState::default(),
-            table: RwLock::new(HashMap::new()),
+            table: RwLock::new(HashMap::default()),
         }
     }
 }

@@ -100,6 +100,7 @@ impl Lifecycles {
     /// Removes connection `id`'s record unless it is checked out; `None` when it is (and was
     /// kept), else the removed record, if there was one. One step under the shard's lock, so a
     /// checkout cannot slip between the look and the removal.
+    #[cfg(feature = "sqlx")]
     pub(super) fn removed_unless_checked_out(
         &self,
         id: u64,
@@ -130,6 +131,7 @@ impl Lifecycles {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "sqlx")]
     #[test]
     fn a_checked_out_connection_is_not_removed_on_a_guess() {
         let records = Lifecycles::new();

@@ -334,6 +334,7 @@ impl PoolMonitor {
 
     /// Retires connection `id` as `how` — a guess that the pool closed it unseen — unless it is
     /// checked out right now (then it is in use, not closed). Whether it was retired.
+    #[cfg(feature = "sqlx")]
     pub(crate) fn retire_unless_checked_out(&self, id: u64, how: Retirement<'_>) -> bool {
         let Some(record) = self.inner.lifecycles.removed_unless_checked_out(id) else {
             return false;
@@ -462,6 +463,7 @@ impl Drop for CheckoutWait {
     }
 }
 /// How a connection the pool closed unseen is retired.
+#[cfg(feature = "sqlx")]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Retirement<'a> {
     /// Found broken (`error_type`).
