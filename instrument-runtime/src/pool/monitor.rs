@@ -462,7 +462,7 @@ impl Drop for CheckoutWait {
         }
     }
 }
-/// How a connection the pool closed unseen is retired.
+/// How a connection leaves the pool's records: found broken, retired, or closed.
 #[cfg(feature = "sqlx")]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Retirement<'a> {

@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::context;
-use crate::state::{CodeLocation, RecordSink, SpanRecord};
+use crate::state::{CodeLocation, RecordSink, SpanRecord, truncate_counting};
 
 /// A recording span of the toolkit. Ends (and is handed to the sink) at `end` or when dropped.
 #[derive(Debug)]
@@ -159,9 +159,7 @@ impl opentelemetry::trace::Span for RecordSpan {
             return;
         };
         if data.events.events.len() < limits.max_events_per_span as usize {
-            let limit = limits.max_attributes_per_event as usize;
-            let dropped = attributes.len().saturating_sub(limit) as u32;
-            attributes.truncate(limit);
+            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_event);
             data.events
                 .events
                 .push(Event::new(name, timestamp, attributes, dropped));
@@ -209,9 +207,7 @@ impl opentelemetry::trace::Span for RecordSpan {
             return;
         };
         if data.links.links.len() < limits.max_links_per_span as usize {
-            let limit = limits.max_attributes_per_link as usize;
-            let dropped = attributes.len().saturating_sub(limit) as u32;
-            attributes.truncate(limit);
+            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_link);
             data.links
                 .links
                 .push(Link::new(span_context, attributes, dropped));

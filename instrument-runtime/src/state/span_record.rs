@@ -18,6 +18,15 @@ pub(crate) const INLINE_TEXT_BYTES: usize = 128;
 /// Parameters a record keeps inline; more become ordinary attributes.
 pub(crate) const INLINE_PARAMS: usize = 4;
 
+/// Keeps the first `limit` of `attributes` and returns how many were dropped, as the SDK's span
+/// limits do.
+pub(crate) fn truncate_counting(attributes: &mut Vec<KeyValue>, limit: u32) -> u32 {
+    let limit = limit as usize;
+    let dropped = attributes.len().saturating_sub(limit) as u32;
+    attributes.truncate(limit);
+    dropped
+}
+
 /// The `code.*` attributes of an instrumented function's span.
 #[derive(Debug)]
 pub(crate) struct CodeLocation {
@@ -100,8 +109,7 @@ impl SpanRecord {
         limit: usize,
     ) -> Self {
         let room = limit.saturating_sub(if code.is_some() { 3 } else { 0 });
-        let dropped_attributes_count = attributes.len().saturating_sub(room) as u32;
-        attributes.truncate(room);
+        let dropped_attributes_count = truncate_counting(&mut attributes, room as u32);
         Self {
             span_context,
             parent_span_id: parent.span_id(),

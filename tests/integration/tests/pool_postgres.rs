@@ -7,12 +7,15 @@
 // exporters are shared by the test binary.
 #![allow(clippy::await_holding_lock)]
 
+#[path = "support/pools.rs"]
+mod pools;
 #[path = "../../support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use instrument::db::sqlx::{InstrumentedPool, PoolOptionsExt};
+use pools::settle;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, Postgres};
 use support::{metrics, points, pool_events, pool_sum, start};
@@ -41,20 +44,6 @@ async fn pool(engine: &str, max: u32) -> Option<InstrumentedPool<Postgres>> {
             println!("{reason}");
             None
         }
-    }
-}
-
-async fn settle(pool: &InstrumentedPool<Postgres>) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    // Idle in sqlx's count, and checked in by the monitor (whose hook runs just after).
-    let back = || {
-        pool.num_idle() as u32 == pool.size()
-            && pool
-                .monitor()
-                .is_none_or(|monitor| monitor.checked_out() == 0)
-    };
-    while !back() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -7,6 +7,8 @@
 // exporters are shared by the test binary.
 #![allow(clippy::await_holding_lock)]
 
+#[path = "support/pools.rs"]
+mod pools;
 #[path = "../../support/mod.rs"]
 mod support;
 
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use instrument::db::sqlx::{InstrumentedPool, PoolOptionsExt};
+use pools::settle;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use support::{metrics, pool_events, pool_sum, start};
@@ -25,21 +28,6 @@ async fn pool(engine: &str, options: SqlitePoolOptions) -> InstrumentedPool<Sqli
         .connect("sqlite::memory:")
         .await
         .expect("an in-memory SQLite pool opens")
-}
-
-/// Waits until sqlx has put every connection back in the idle queue (it does so in a task).
-async fn settle(pool: &InstrumentedPool<Sqlite>) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    // Idle in sqlx's count, and checked in by the monitor (whose hook runs just after).
-    let back = || {
-        pool.num_idle() as u32 == pool.size()
-            && pool
-                .monitor()
-                .is_none_or(|monitor| monitor.checked_out() == 0)
-    };
-    while !back() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 async fn use_once(pool: &InstrumentedPool<Sqlite>, hold: Duration) -> Result<(), sqlx::Error> {

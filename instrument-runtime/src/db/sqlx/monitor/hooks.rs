@@ -47,35 +47,28 @@ pub(crate) struct Tracker<DB: Database> {
     pub after_release: Option<UserHook<DB, bool>>,
 }
 
-/// How a connection left the pool.
-enum Removal<'e> {
-    Invalidate(&'e str),
-    SoftInvalidate,
-    Close,
-}
-
 impl<DB: Database> Tracker<DB> {
     /// The address naming this pool in the acquire handoff.
     pub(super) fn key(&self) -> usize {
         self as *const Self as usize
     }
 
-    fn remove(&self, monitor: Option<&PoolMonitor>, id: Option<u64>, how: Removal<'_>) {
+    fn remove(&self, monitor: Option<&PoolMonitor>, id: Option<u64>, how: Retirement<'_>) {
         let Some(id) = id.filter(|id| self.ids.remove(*id)) else {
             return;
         };
         if let Some(monitor) = monitor {
             match how {
-                Removal::Invalidate(error_type) => monitor.invalidate(id, error_type),
-                Removal::SoftInvalidate => monitor.soft_invalidate(id),
-                Removal::Close => monitor.close(id),
+                Retirement::Invalidate(error_type) => monitor.invalidate(id, error_type),
+                Retirement::SoftInvalidate => monitor.soft_invalidate(id),
+                Retirement::Close => monitor.close(id),
             }
         }
     }
 
     fn invalidate(&self, monitor: Option<&PoolMonitor>, id: Option<u64>, error: &Error) {
         let error_type = query_error(error).error_type;
-        self.remove(monitor, id, Removal::Invalidate(&error_type));
+        self.remove(monitor, id, Retirement::Invalidate(&error_type));
     }
 
     /// A connection was opened.
@@ -118,7 +111,7 @@ impl<DB: Database> Tracker<DB> {
         match hook(conn, meta).await {
             Ok(true) => Ok(true),
             Ok(false) => {
-                self.remove(monitor, id, Removal::Close);
+                self.remove(monitor, id, Retirement::Close);
                 Ok(false)
             }
             Err(error) => {
@@ -219,9 +212,9 @@ impl<DB: Database> Tracker<DB> {
                 break;
             }
             let how = if past(self.max_lifetime, *age) {
-                Removal::SoftInvalidate
+                Retirement::SoftInvalidate
             } else if past(self.idle_timeout, *idle_for) {
-                Removal::Close
+                Retirement::Close
             } else {
                 continue;
             };
@@ -233,25 +226,20 @@ impl<DB: Database> Tracker<DB> {
         idle.retain(|(id, ..)| !removed.contains(id));
         idle.sort_by_key(|(_, _, idle_for)| *idle_for);
         for (id, ..) in idle.into_iter().take(excess) {
-            self.retire_guessed(monitor, id, Removal::Invalidate(RELEASE_PING_FAILED));
+            self.retire_guessed(monitor, id, Retirement::Invalidate(RELEASE_PING_FAILED));
         }
     }
 
     /// Retires `id` as `how` when reconciliation guesses sqlx closed it, unless it was checked
     /// out meanwhile (the guess then was wrong: it is in use). Whether it was retired.
-    fn retire_guessed(&self, monitor: &PoolMonitor, id: u64, how: Removal<'_>) -> bool {
-        let retirement = match how {
-            Removal::Invalidate(error_type) => Retirement::Invalidate(error_type),
-            Removal::SoftInvalidate => Retirement::SoftInvalidate,
-            Removal::Close => Retirement::Close,
-        };
-        monitor.retire_unless_checked_out(id, retirement) && self.ids.remove(id)
+    fn retire_guessed(&self, monitor: &PoolMonitor, id: u64, how: Retirement<'_>) -> bool {
+        monitor.retire_unless_checked_out(id, how) && self.ids.remove(id)
     }
 
     /// Every known connection closed with the pool.
     pub(super) fn close_all(&self, monitor: &PoolMonitor) {
         for id in self.ids.ids() {
-            self.remove(Some(monitor), Some(id), Removal::Close);
+            self.remove(Some(monitor), Some(id), Retirement::Close);
         }
     }
 }
