@@ -36,6 +36,18 @@ fn plain(a: u64, b: &str) -> u64 {
     a + b.len() as u64
 }
 
+/// `traced` without the attribute: the baseline of the off path.
+#[inline(never)]
+fn untraced(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
+}
+
+/// `traced_async` without the attribute: the baseline of the async off path.
+#[inline(never)]
+async fn untraced_async(a: u64, b: &str) -> u64 {
+    a + b.len() as u64
+}
+
 #[inline(never)]
 #[trace_method]
 fn traced(a: u64, b: &str) -> u64 {
@@ -152,13 +164,24 @@ fn case_plain(i: u64) -> u64 {
 fn case_plain_async(i: u64) -> u64 {
     poll_once(async { plain(i, "abd") })
 }
+// The off-path cases and their baselines pass their text through `black_box`: a constant
+// argument lets the compiler fold `b.len()` into a function that is not instrumented (every
+// caller passes three bytes), which no real call gets.
+#[inline(never)]
+fn case_untraced(i: u64) -> u64 {
+    untraced(i, black_box("abr"))
+}
+#[inline(never)]
+fn case_untraced_async(i: u64) -> u64 {
+    poll_once(untraced_async(i, black_box("abs")))
+}
 #[inline(never)]
 fn case_trace_method_sync_disabled(i: u64) -> u64 {
-    traced(i, "abe")
+    traced(i, black_box("abe"))
 }
 #[inline(never)]
 fn case_trace_method_async_disabled(i: u64) -> u64 {
-    poll_once(traced_async(i, "abf"))
+    poll_once(traced_async(i, black_box("abf")))
 }
 #[inline(never)]
 fn case_metric_disabled(i: u64) -> u64 {
@@ -346,6 +369,11 @@ fn main() {
     let mut results: Vec<(&str, f64)> = vec![
         ("plain fn", measure(case_plain)),
         ("plain async fn", measure(case_plain_async)),
+        ("same fn, not instrumented", measure(case_untraced)),
+        (
+            "same async fn, not instrumented",
+            measure(case_untraced_async),
+        ),
         (
             "#[trace_method] disabled",
             measure(case_trace_method_sync_disabled),

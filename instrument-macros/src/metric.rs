@@ -8,7 +8,7 @@ use syn::{Block, Item, Path, Signature, parse_quote};
 use crate::args::RawOptions;
 use crate::names::{buckets, instrument_name, unit};
 use crate::wrap::{
-    CallSiteName, Owner, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
+    CallSiteName, Owner, SyncShape, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
 };
 
 const ATTR: &str = "metric";
@@ -169,7 +169,7 @@ fn instrument_fn(
                 ::core::option::Option::None
             };
         },
-        sync_call: None,
+        sync: SyncShape::Around,
         future: parse_quote!(#krate::__private::Timed),
         finish: quote! {
             #result_check

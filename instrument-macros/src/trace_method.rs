@@ -8,7 +8,8 @@ use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 use crate::args::{RawOption, RawOptions};
 use crate::params::Params;
 use crate::wrap::{
-    CallSiteName, Owner, UnrawString, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
+    CallSiteName, Owner, SyncShape, UnrawString, Wrapping, not_a_function, refuse_const, wrap_body,
+    wrap_impl,
 };
 
 const ATTR: &str = "trace_method";
@@ -160,9 +161,44 @@ fn instrument_fn(
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
     let probe = format_ident!("__instrument_span");
+    let setup = Setup::of(sig, options, owner);
+    let Setup {
+        statics,
+        self_type,
+        captures,
+    } = &setup;
     let wrapping = Wrapping {
-        prelude: setup_tokens(sig, options, owner),
-        sync_call: Some(parse_quote!(#krate::__private::call)),
+        prelude: quote! {
+            #statics
+            let #probe = if #krate::__private::enabled() {
+                #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
+            } else {
+                ::core::option::Option::None
+            };
+        },
+        sync: SyncShape::Handed {
+            statics: statics.clone(),
+            arg: quote!(__instrument_start: ::core::option::Option<&mut #krate::__private::SpanStart>),
+            first: quote! {
+                if let ::core::option::Option::Some(__instrument_start) = __instrument_start {
+                    __instrument_start.start(&[#(#captures),*]);
+                }
+            },
+            dispatch: quote! {
+                if #krate::__private::enabled() {
+                    #krate::__private::trace_call(
+                        &__INSTRUMENT_META,
+                        #self_type,
+                        // A closure made here, so the body's captures are stored for the
+                        // call on this path only.
+                        move |__instrument_start| __instrument_body(__instrument_start),
+                        |__instrument_ret| (&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome(),
+                    )
+                } else {
+                    __instrument_body(::core::option::Option::None)
+                }
+            },
+        },
         future: parse_quote!(#krate::__private::Instrumented),
         finish: quote! {
             if let ::core::option::Option::Some(#probe) = #probe {
@@ -176,22 +212,31 @@ fn instrument_fn(
     Ok(())
 }
 
-/// The statements that declare the call site's metadata and start the span.
-fn setup_tokens(sig: &Signature, options: &TraceOptions, owner: Owner<'_>) -> TokenStream {
-    let krate = &options.krate;
-    let at = sig.ident.span();
-    let file = quote_spanned!(at=> ::core::file!());
-    let line = quote_spanned!(at=> ::core::line!());
-    let kind = &options.kind;
-    let kind = quote!(#krate::__private::SpanKind::#kind);
+/// What a wrapped body needs of its call site: the statements declaring its metadata
+/// (`__INSTRUMENT_META`), the `Self` type name it may resolve its name from, and one capture
+/// expression per recorded parameter.
+struct Setup {
+    statics: TokenStream,
+    self_type: TokenStream,
+    captures: Vec<TokenStream>,
+}
 
-    let params = Params::of(sig);
-    let recorded: &[Ident] = if options.skip_all.is_some() {
-        &[]
-    } else {
-        &params.bindings
-    };
-    let param_metas = recorded.iter().map(|ident| {
+impl Setup {
+    fn of(sig: &Signature, options: &TraceOptions, owner: Owner<'_>) -> Self {
+        let krate = &options.krate;
+        let at = sig.ident.span();
+        let file = quote_spanned!(at=> ::core::file!());
+        let line = quote_spanned!(at=> ::core::line!());
+        let kind = &options.kind;
+        let kind = quote!(#krate::__private::SpanKind::#kind);
+
+        let params = Params::of(sig);
+        let recorded: &[Ident] = if options.skip_all.is_some() {
+            &[]
+        } else {
+            &params.bindings
+        };
+        let param_metas = recorded.iter().map(|ident| {
         let name = ident.unraw_string();
         let key = format!("parameter.{name}");
         let rule = if options.exclude.contains(ident) {
@@ -203,34 +248,38 @@ fn setup_tokens(sig: &Signature, options: &TraceOptions, owner: Owner<'_>) -> To
         };
         quote!(#krate::__private::ParamMeta { name: #name, key: #key, rule: #krate::__private::ParamRule::#rule })
     });
-    let captures = recorded.iter().map(|ident| {
-        quote!(&(&&&&&#krate::__private::Param(&#ident)).__instrument_capture() as &dyn #krate::__private::Capture)
-    });
+        let captures = recorded
+        .iter()
+        .map(|ident| {
+            quote!(&(&&&&&#krate::__private::Param(&#ident)).__instrument_capture() as &dyn #krate::__private::Capture)
+        })
+        .collect();
 
-    let name = CallSiteName::of(sig, owner, options.name.as_ref().map(LitStr::value));
-    let self_type = name.self_type();
-    let meta = match name {
-        CallSiteName::Fixed { display, function } => {
-            quote!(#krate::__private::SpanMeta::new(#display, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS))
-        }
-        CallSiteName::OfSelf { method } => {
-            let explicit = match &options.name {
-                Some(name) => quote!(::core::option::Option::Some(#name)),
-                None => quote!(::core::option::Option::None),
-            };
-            quote!(#krate::__private::SpanMeta::method_of_self(#method, #explicit, #file, #line, #kind, &__INSTRUMENT_PARAMS))
-        }
-    };
-    let param_count = recorded.len();
-    quote! {
-        #[allow(unused_imports)]
-        use #krate::__private::prelude::*;
-        static __INSTRUMENT_PARAMS: [#krate::__private::ParamMeta; #param_count] = [#(#param_metas),*];
-        static __INSTRUMENT_META: #krate::__private::SpanMeta = #meta;
-        let __instrument_span = if #krate::__private::enabled() {
-            #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
-        } else {
-            ::core::option::Option::None
+        let name = CallSiteName::of(sig, owner, options.name.as_ref().map(LitStr::value));
+        let self_type = name.self_type();
+        let meta = match name {
+            CallSiteName::Fixed { display, function } => {
+                quote!(#krate::__private::SpanMeta::new(#display, #function, #file, #line, #kind, &__INSTRUMENT_PARAMS))
+            }
+            CallSiteName::OfSelf { method } => {
+                let explicit = match &options.name {
+                    Some(name) => quote!(::core::option::Option::Some(#name)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(#krate::__private::SpanMeta::method_of_self(#method, #explicit, #file, #line, #kind, &__INSTRUMENT_PARAMS))
+            }
         };
+        let param_count = recorded.len();
+        let statics = quote! {
+            #[allow(unused_imports)]
+            use #krate::__private::prelude::*;
+            static __INSTRUMENT_PARAMS: [#krate::__private::ParamMeta; #param_count] = [#(#param_metas),*];
+            static __INSTRUMENT_META: #krate::__private::SpanMeta = #meta;
+        };
+        Setup {
+            statics,
+            self_type,
+            captures,
+        }
     }
 }

@@ -68,9 +68,23 @@ impl CallSiteName {
 pub(crate) struct Wrapping {
     pub prelude: TokenStream,
     pub probe: Ident,
-    pub sync_call: Option<Path>,
+    pub sync: SyncShape,
     pub future: Path,
     pub finish: TokenStream,
+}
+
+/// How a synchronous body is wrapped.
+pub(crate) enum SyncShape {
+    /// `prelude`, the body in a closure called directly, then `finish`.
+    Around,
+    /// `statics`, then the body in a closure taking `arg` that runs `first` before the body's
+    /// statements, bound to `__instrument_body`; `dispatch` calls it.
+    Handed {
+        statics: TokenStream,
+        arg: TokenStream,
+        first: TokenStream,
+        dispatch: TokenStream,
+    },
 }
 
 /// Replaces `block` by `wrapping` around the original body, for sync fns (in a closure, so
@@ -80,7 +94,7 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
     let Wrapping {
         prelude,
         probe,
-        sync_call,
+        sync,
         future,
         finish,
     } = wrapping;
@@ -89,12 +103,13 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
     let original = &block.stmts;
     let new_block: Block = if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(sig);
-        // Off (no probe), the body is awaited as it is: no wrapper future, no second state.
+        // Off (no probe), the body is awaited as it is: no wrapper future, no second state; the
+        // probe goes into `bare`, so it is not kept across the await.
         parse_quote!({
             #prelude
             let __instrument_body = async move { #fake_return #(#original)* };
             match #probe {
-                ::core::option::Option::None => __instrument_body.await,
+                ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
                 #probe => {
                     let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
                     #finish
@@ -108,7 +123,7 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
             ::std::boxed::Box::pin(async move {
                 let __instrument_body = #async_block;
                 match #probe {
-                    ::core::option::Option::None => __instrument_body.await,
+                    ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
                     #probe => {
                         let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
                         #finish
@@ -118,17 +133,24 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         })
     } else {
         let fake_return = fake_return_edge(sig);
-        let body = quote!(move || { #fake_return #(#original)* });
-        let call = match sync_call {
-            Some(call) => quote!(#call(&#probe, #body)),
-            None => quote!((#body)()),
-        };
-        parse_quote!({
-            #prelude
-            #[allow(clippy::redundant_closure_call)]
-            let __instrument_ret = #call;
-            #finish
-        })
+        match sync {
+            SyncShape::Around => parse_quote!({
+                #prelude
+                #[allow(clippy::redundant_closure_call)]
+                let __instrument_ret = (move || { #fake_return #(#original)* })();
+                #finish
+            }),
+            SyncShape::Handed {
+                statics,
+                arg,
+                first,
+                dispatch,
+            } => parse_quote!({
+                #statics
+                let __instrument_body = move |#arg| { #fake_return #first #(#original)* };
+                #dispatch
+            }),
+        }
     };
     *block = new_block;
 }

@@ -72,7 +72,8 @@ pub mod __private {
         FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer,
     };
     pub use crate::span::{
-        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, call, start,
+        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, start,
+        trace_call,
     };
     pub use crate::state::{enabled, metrics_enabled};
     pub use opentelemetry;

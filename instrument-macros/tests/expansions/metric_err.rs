@@ -37,7 +37,10 @@ async fn run_tool(name: &str) -> Result<usize, ToolError> {
         Ok(name.len())
     };
     match __instrument_timer {
-        ::core::option::Option::None => __instrument_body.await,
+        ::core::option::Option::None => {
+            ::instrument::__private::Timed::bare(__instrument_timer, __instrument_body)
+                .await
+        }
         __instrument_timer => {
             let (__instrument_ret, __instrument_timer) = ::instrument::__private::Timed::new(
                     __instrument_timer,

@@ -50,7 +50,13 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
         self.run(agent_id, messages).await
     };
     match __instrument_span {
-        ::core::option::Option::None => __instrument_body.await,
+        ::core::option::Option::None => {
+            ::instrument::__private::Instrumented::bare(
+                    __instrument_span,
+                    __instrument_body,
+                )
+                .await
+        }
         __instrument_span => {
             let (__instrument_ret, __instrument_span) = ::instrument::__private::Instrumented::new(
                     __instrument_span,

@@ -21,44 +21,48 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
         ::instrument::__private::SpanKind::Internal,
         &__INSTRUMENT_PARAMS,
     );
-    let __instrument_span = if ::instrument::__private::enabled() {
-        ::instrument::__private::start(
+    let __instrument_body = move |
+        __instrument_start: ::core::option::Option<
+            &mut ::instrument::__private::SpanStart,
+        >|
+    {
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::unreachable
+        )]
+        if false {
+            let __instrument_fake_return: Result<u32, String> = loop {};
+            return __instrument_fake_return;
+        }
+        if let ::core::option::Option::Some(__instrument_start) = __instrument_start {
+            __instrument_start
+                .start(
+                    &[
+                        &(&&&&&::instrument::__private::Param(&order_id))
+                            .__instrument_capture()
+                            as &dyn ::instrument::__private::Capture,
+                        &(&&&&&::instrument::__private::Param(&items))
+                            .__instrument_capture()
+                            as &dyn ::instrument::__private::Capture,
+                    ],
+                );
+        }
+        Ok(items)
+    };
+    if ::instrument::__private::enabled() {
+        ::instrument::__private::trace_call(
             &__INSTRUMENT_META,
             ::core::option::Option::None,
-            &[
-                &(&&&&&::instrument::__private::Param(&order_id)).__instrument_capture()
-                    as &dyn ::instrument::__private::Capture,
-                &(&&&&&::instrument::__private::Param(&items)).__instrument_capture()
-                    as &dyn ::instrument::__private::Capture,
-            ],
+            move |__instrument_start| __instrument_body(__instrument_start),
+            |__instrument_ret| {
+                (&&&&::instrument::__private::Returned(__instrument_ret))
+                    .__instrument_outcome()
+            },
         )
     } else {
-        ::core::option::Option::None
-    };
-    #[allow(clippy::redundant_closure_call)]
-    let __instrument_ret = ::instrument::__private::call(
-        &__instrument_span,
-        move || {
-            #[allow(
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::unreachable
-            )]
-            if false {
-                let __instrument_fake_return: Result<u32, String> = loop {};
-                return __instrument_fake_return;
-            }
-            Ok(items)
-        },
-    );
-    if let ::core::option::Option::Some(__instrument_span) = __instrument_span {
-        __instrument_span
-            .finish(
-                (&&&&::instrument::__private::Returned(&__instrument_ret))
-                    .__instrument_outcome(),
-            );
+        __instrument_body(::core::option::Option::None)
     }
-    __instrument_ret
 }

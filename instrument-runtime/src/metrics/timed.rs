@@ -245,6 +245,14 @@ impl<F> Timed<F> {
     pub fn new(timer: Option<Timer>, inner: F) -> Self {
         Self { inner, timer }
     }
+
+    /// `inner` itself, for the call that records nothing (`timer` is `None`): the expansion
+    /// hands its timer over here, so that the caller's state does not keep it across the await.
+    #[inline(always)]
+    pub fn bare(timer: Option<Timer>, inner: F) -> F {
+        drop(timer);
+        inner
+    }
 }
 
 impl<F: Future> Future for Timed<F> {

@@ -33,28 +33,51 @@ impl<F> Instrumented<F> {
     pub fn new(span: Option<ActiveSpan>, inner: F) -> Self {
         Self { inner, span }
     }
+
+    /// `inner` itself, for the call that records nothing (`span` is `None`): the expansion hands
+    /// its span over here, so that the caller's state does not keep it across the await.
+    #[inline(always)]
+    pub fn bare(span: Option<ActiveSpan>, inner: F) -> F {
+        drop(span);
+        inner
+    }
 }
 
 impl<F: Future> Future for Instrumented<F> {
     type Output = (F::Output, Option<ActiveSpan>);
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(active) = this.span.as_ref() else {
+        if this.span.is_none() {
+            // Off: the body's own poll, inlined where the caller's is.
             return this.inner.poll(cx).map(|output| (output, None));
-        };
-        let current = active.context().clone().attach();
-        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)));
-        drop(current);
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready((output, this.span.take())),
-            Err(payload) => {
-                if let Some(span) = this.span.take() {
-                    span.record_panic(payload.as_ref());
-                }
-                resume_unwind(payload)
+        }
+        poll_recording(this.inner, this.span, cx)
+    }
+}
+
+/// Polls `inner` with `span` (present) current; out of line, so that the off path stays small.
+#[inline(never)]
+fn poll_recording<F: Future>(
+    inner: Pin<&mut F>,
+    span: &mut Option<ActiveSpan>,
+    cx: &mut TaskContext<'_>,
+) -> Poll<(F::Output, Option<ActiveSpan>)> {
+    let Some(active) = span.as_ref() else {
+        return inner.poll(cx).map(|output| (output, None));
+    };
+    let current = active.context().clone().attach();
+    let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+    drop(current);
+    match polled {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => Poll::Ready((output, span.take())),
+        Err(payload) => {
+            if let Some(span) = span.take() {
+                span.record_panic(payload.as_ref());
             }
+            resume_unwind(payload)
         }
     }
 }

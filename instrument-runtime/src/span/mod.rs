@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
 };
@@ -143,27 +143,66 @@ fn capture_params<'a>(
     });
 }
 
-/// Runs a synchronous body with `span` current. A panic is recorded and continues unwinding.
-#[inline]
-pub fn call<R>(span: &Option<ActiveSpan>, body: impl FnOnce() -> R) -> R {
-    match span {
-        None => body(),
-        Some(active) => active.call(body),
+/// Starts the span of a synchronous call from inside the call's wrapped body, which holds the
+/// parameters: the body's first step is [`SpanStart::start`] with them.
+#[derive(Debug)]
+pub struct SpanStart {
+    meta: &'static SpanMeta,
+    self_type: Option<&'static str>,
+    active: Option<ActiveSpan>,
+    current: Option<ContextGuard>,
+}
+
+impl SpanStart {
+    /// Starts the span with `params` and makes it current until the body returns.
+    pub fn start(&mut self, params: &[&dyn Capture]) {
+        self.active = start(self.meta, self.self_type, params);
+        self.current = self
+            .active
+            .as_ref()
+            .map(|active| active.cx.clone().attach());
+    }
+}
+
+/// Runs the wrapped body of a synchronous call described by `meta` with its span current, and
+/// ends the span with `outcome` of the returned value. A panic is recorded and continues
+/// unwinding. The expansion calls this only when [`state::enabled`]; otherwise it calls `body`
+/// with `None`, so the off path is the body and one test.
+#[inline(never)]
+pub fn trace_call<R>(
+    meta: &'static SpanMeta,
+    self_type: Option<&'static str>,
+    body: impl FnOnce(Option<&mut SpanStart>) -> R,
+    outcome: impl FnOnce(&R) -> Outcome,
+) -> R {
+    let mut start = SpanStart {
+        meta,
+        self_type,
+        active: None,
+        current: None,
+    };
+    let returned = catch_unwind(AssertUnwindSafe(|| body(Some(&mut start))));
+    let SpanStart {
+        active, current, ..
+    } = start;
+    drop(current);
+    match returned {
+        Ok(value) => {
+            if let Some(active) = active {
+                active.finish(outcome(&value));
+            }
+            value
+        }
+        Err(payload) => {
+            if let Some(active) = active {
+                active.record_panic(payload.as_ref());
+            }
+            resume_unwind(payload)
+        }
     }
 }
 
 impl ActiveSpan {
-    fn call<R>(&self, body: impl FnOnce() -> R) -> R {
-        let _current = self.cx.clone().attach();
-        match catch_unwind(AssertUnwindSafe(body)) {
-            Ok(value) => value,
-            Err(payload) => {
-                self.record_panic(payload.as_ref());
-                resume_unwind(payload)
-            }
-        }
-    }
-
     /// The context holding this span, to make it current.
     pub(crate) fn context(&self) -> &Context {
         &self.cx
