@@ -102,10 +102,15 @@ fn calls() -> u64 {
         .unwrap_or(200_000)
 }
 
-/// Rounds per case (the median is reported); one when `OVERHEAD_CALLS` is set.
+/// Rounds per case (the median is reported); when `OVERHEAD_CALLS` is set (an instruction
+/// count), `OVERHEAD_ROUNDS` or one, each settled as a timed round is, so that the count covers
+/// the steady state and not only a first round.
 fn rounds() -> usize {
     if std::env::var_os("OVERHEAD_CALLS").is_some() {
-        1
+        std::env::var("OVERHEAD_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
     } else {
         7
     }

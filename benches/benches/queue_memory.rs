@@ -95,7 +95,8 @@ fn raw_sdk() {
             KeyValue::new("code.file.path", file!()),
             KeyValue::new("code.line.number", i64::from(line!())),
             KeyValue::new("parameter.a", i.to_string()),
-            KeyValue::new("parameter.b", "queued"),
+            // Copied, as any instrumentation must copy a borrowed `&str` argument it records.
+            KeyValue::new("parameter.b", black_box("queued").to_owned()),
         ]);
         tracer
             .build_with_context(builder, &Context::current())

@@ -28,7 +28,7 @@ use crate::state::{CodeLocation, RecordSink, SpanRecord, truncate_counting};
 pub(crate) struct RecordSpan {
     span_context: SpanContext,
     /// `None` once ended. Boxed: the span moves into its context and the record into the
-    /// thread's buffer as a pointer (the collector thread frees it).
+    /// thread's buffer as a pointer (the collector gives the emptied box back to this thread).
     record: Option<Box<SpanRecord>>,
     sink: Arc<RecordSink>,
 }
@@ -107,7 +107,7 @@ pub(crate) fn start(
     if let Some(scoped) = context::current_attributes(parent) {
         attributes.extend(scoped.iter().cloned());
     }
-    let record = Box::new(SpanRecord::new(
+    let record = sink.boxed(SpanRecord::new(
         span_context.clone(),
         parent_context,
         kind,

@@ -5,6 +5,11 @@
 //! on every flush and shutdown. A buffer holds at most [`MAX_BUFFERED`] spans; past that, a thread
 //! making spans faster than the collector takes them hands them to the processors itself (the
 //! batch queue's bounds and accounting then apply, as for any span).
+//!
+//! The collector gives the emptied records back to the thread that made them (at most
+//! [`SPARE_RECORDS`] waiting in its buffer, as many again in the thread's hands), so that a thread
+//! making spans reuses its own records instead of allocating one per span that another thread
+//! frees.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,8 +27,11 @@ use super::span_record::SpanRecord;
 pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
 /// Spans in one thread's buffer at which the collector is woken.
 pub(crate) const WAKE_AT: usize = 1_024;
-/// Most spans one thread's buffer holds; past it the thread hands its spans over itself.
-pub(crate) const MAX_BUFFERED: usize = 32_768;
+/// Most spans one thread's buffer holds; past it the thread hands its spans over itself. Bounds
+/// the records a burst keeps alive to about 2 MiB per thread.
+pub(crate) const MAX_BUFFERED: usize = 2_048;
+/// Most emptied records waiting in one thread's buffer to be used again.
+pub(crate) const SPARE_RECORDS: usize = 1_024;
 
 static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -48,19 +56,27 @@ pub(crate) struct RecordSink {
     collector: OnceLock<Thread>,
 }
 
-/// One thread's ended spans, waiting for the collector.
+/// Records, boxed on purpose: a record is large, and the span that made it holds it boxed, so
+/// it moves between a span, a buffer and the collector as a pointer instead of being copied.
+type Records = Vec<Box<SpanRecord>>;
+
+/// One thread's ended spans, waiting for the collector, and the emptied records it gave back.
 #[derive(Debug, Default)]
 struct ThreadBuffer {
-    // Boxed on purpose: a record is large, and the span that made it holds it boxed, so it
-    // enters the buffer as a pointer instead of being copied.
-    #[allow(clippy::vec_box)]
-    spans: Mutex<Vec<Box<SpanRecord>>>,
+    slots: Mutex<Slots>,
 }
 
-/// The calling thread's buffer and the sink it belongs to.
+#[derive(Debug, Default)]
+struct Slots {
+    ended: Records,
+    spare: Records,
+}
+
+/// The calling thread's buffer, the sink it belongs to, and the emptied records it took back.
 struct LocalBuffer {
     sink_id: u64,
     buffer: Arc<ThreadBuffer>,
+    spare: Records,
 }
 
 thread_local! {
@@ -112,34 +128,56 @@ impl RecordSink {
         sink
     }
 
+    /// `record` in a box: one the calling thread made before and the collector gave back, or
+    /// a new one.
+    pub(crate) fn boxed(&self, record: SpanRecord) -> Box<SpanRecord> {
+        let spare = LOCAL
+            .try_with(|local| match &mut *local.borrow_mut() {
+                Some(local) if local.sink_id == self.id => local.spare.pop(),
+                _ => None,
+            })
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut boxed) => {
+                *boxed = record;
+                boxed
+            }
+            None => Box::new(record),
+        }
+    }
+
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
     /// processors (on the ending thread, when the buffer is full, or when the thread is exiting
     /// or has no collector).
-    pub(crate) fn hand_over(&self, span: Box<SpanRecord>) {
+    pub(crate) fn hand_over(&self, mut span: Box<SpanRecord>) {
         if self.on_ending_thread || self.collector.get().is_none() {
-            self.deliver(span);
+            self.deliver(&mut span);
             return;
         }
         let mut span = Some(span);
         let pushed = LOCAL.try_with(|local| {
             let mut local = local.borrow_mut();
-            let buffer = match &*local {
-                Some(current) if current.sink_id == self.id => &current.buffer,
-                _ => &local.insert(self.register()).buffer,
+            let local = match &mut *local {
+                Some(current) if current.sink_id == self.id => current,
+                other => other.insert(self.register()),
             };
-            let mut spans = lock(&buffer.spans);
-            if spans.len() >= MAX_BUFFERED {
+            let mut slots = lock(&local.buffer.slots);
+            if slots.ended.len() >= MAX_BUFFERED {
                 return false;
             }
-            spans.extend(span.take());
-            spans.len() == WAKE_AT
+            slots.ended.extend(span.take());
+            if local.spare.is_empty() {
+                std::mem::swap(&mut local.spare, &mut slots.spare);
+            }
+            slots.ended.len() == WAKE_AT
         });
         if let Ok(true) = pushed {
             self.wake();
         }
         // Not buffered: the buffer is full, or the thread is exiting.
-        if let Some(span) = span {
-            self.deliver(span);
+        if let Some(mut span) = span {
+            self.deliver(&mut span);
         }
     }
 
@@ -150,6 +188,7 @@ impl RecordSink {
         LocalBuffer {
             sink_id: self.id,
             buffer,
+            spare: Vec::new(),
         }
     }
 
@@ -159,32 +198,38 @@ impl RecordSink {
         }
     }
 
-    /// Hands every buffered span to the processors, in the order each thread ended them, and
-    /// forgets the buffers of threads that exited.
+    /// Hands every buffered span to the processors, in the order each thread ended them, gives
+    /// the emptied records back to their threads, and forgets the buffers of threads that exited.
     pub(crate) fn drain(&self) {
         let _draining = lock(&self.draining);
-        let mut ended = Vec::new();
-        {
-            let mut buffers = lock(&self.buffers);
-            for buffer in buffers.iter() {
-                let mut spans = lock(&buffer.spans);
-                let capacity = spans.len();
-                ended.append(&mut std::mem::replace(
-                    &mut *spans,
-                    Vec::with_capacity(capacity),
-                ));
+        let mut taken: Vec<(Option<Arc<ThreadBuffer>>, Records)> = Vec::new();
+        lock(&self.buffers).retain(|buffer| {
+            let alive = Arc::strong_count(buffer) > 1;
+            let mut slots = lock(&buffer.slots);
+            if !slots.ended.is_empty() {
+                let capacity = slots.ended.len();
+                let ended = std::mem::replace(&mut slots.ended, Vec::with_capacity(capacity));
+                taken.push((alive.then(|| buffer.clone()), ended));
             }
-            buffers.retain(|buffer| Arc::strong_count(buffer) > 1);
-        }
-        for span in ended {
-            self.deliver(span);
+            alive
+        });
+        for (buffer, mut spans) in taken {
+            for span in &mut spans {
+                self.deliver(span);
+            }
+            if let Some(buffer) = buffer {
+                let mut slots = lock(&buffer.slots);
+                let room = SPARE_RECORDS.saturating_sub(slots.spare.len());
+                spans.truncate(room);
+                slots.spare.append(&mut spans);
+            }
         }
     }
 
-    /// Hands one ended span to the processors.
-    fn deliver(&self, span: Box<SpanRecord>) {
+    /// Hands one ended span to the processors, leaving its record empty.
+    fn deliver(&self, span: &mut SpanRecord) {
         self.processor
-            .on_end(span.into_span_data(self.scope.clone()));
+            .on_end(span.take_span_data(self.scope.clone()));
     }
 
     /// Hands the buffered spans over and marks the processors shut down: spans ending later are
@@ -284,6 +329,23 @@ mod tests {
         assert_eq!(seen.load(Ordering::Relaxed), 10);
         assert!(lock(&sink.buffers).is_empty());
         sink.close();
+    }
+
+    #[test]
+    fn a_thread_gets_its_emptied_records_back_and_reuses_them() {
+        let (sink, seen) = sink(false);
+        let first = sink.boxed(*span());
+        let address = std::ptr::from_ref::<SpanRecord>(&first);
+        sink.hand_over(first);
+        sink.drain();
+        // The next hand-over takes the records the collector gave back.
+        sink.hand_over(sink.boxed(*span()));
+        let reused = sink.boxed(*span());
+        assert_eq!(std::ptr::from_ref::<SpanRecord>(&reused), address);
+        assert_eq!(reused.name, "s");
+        sink.hand_over(reused);
+        sink.close();
+        assert_eq!(seen.load(Ordering::Relaxed), 3);
     }
 
     #[test]

@@ -170,31 +170,32 @@ impl SpanRecord {
         }
     }
 
-    /// The SDK's form of the ended span.
-    pub(crate) fn into_span_data(self, scope: InstrumentationScope) -> SpanData {
+    /// The SDK's form of the ended span, taken out of the record, which is left empty for its
+    /// box to be used again.
+    pub(crate) fn take_span_data(&mut self, scope: InstrumentationScope) -> SpanData {
         let mut attributes = Vec::with_capacity(self.attribute_count());
-        if let Some(code) = &self.code {
+        if let Some(code) = self.code.take() {
             attributes.extend(code.attributes());
         }
-        let at = usize::from(self.params.at).min(self.attributes.len());
-        let mut rest = self.attributes;
+        let mut rest = std::mem::take(&mut self.attributes);
+        let at = usize::from(self.params.at).min(rest.len());
         let after = rest.split_off(at);
         attributes.append(&mut rest);
         attributes.extend((0..usize::from(self.params.count)).map(|i| self.params.get(i)));
         attributes.extend(after);
         SpanData {
-            span_context: self.span_context,
+            span_context: self.span_context.clone(),
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_span_is_remote,
-            span_kind: self.kind,
-            name: self.name,
+            span_kind: self.kind.clone(),
+            name: std::mem::take(&mut self.name),
             start_time: self.start_time,
             end_time: self.end_time,
             attributes,
             dropped_attributes_count: self.dropped_attributes_count,
-            events: self.events,
-            links: self.links,
-            status: self.status,
+            events: std::mem::take(&mut self.events),
+            links: std::mem::take(&mut self.links),
+            status: std::mem::take(&mut self.status),
             instrumentation_scope: scope,
         }
     }
@@ -231,7 +232,7 @@ mod tests {
         r.push_param("parameter.b", b"two", 128);
         r.push_attribute(KeyValue::new("error.type", "E"), 128);
         r.push_param("parameter.late", b"3", 128);
-        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(
             keys(&data),
             [
@@ -257,7 +258,7 @@ mod tests {
         for i in 0..INLINE_PARAMS + 2 {
             r.push_param("parameter.n", i.to_string().as_bytes(), 128);
         }
-        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(data.attributes.len(), 1 + 1 + INLINE_PARAMS + 2);
         assert_eq!(data.attributes[1].value.as_str(), long);
         let texts: Vec<_> = data.attributes[2..]
@@ -283,7 +284,7 @@ mod tests {
         r.push_param("parameter.a", b"1", 5);
         r.push_param("parameter.b", b"2", 5);
         r.push_attribute(KeyValue::new("x", 1), 5);
-        let data = r.into_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build());
         assert_eq!(data.attributes.len(), 5);
         assert_eq!(data.dropped_attributes_count, 2);
     }
