@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bench=${1:-overhead}
-calls=${OVERHEAD_CALLS:-4000}
+calls=${OVERHEAD_CALLS:-2000}
 # The `overhead` bench runs its cases in settled rounds (the export drained between them, as in
 # its timed runs); the count is per call over all of them.
 rounds=1
-if [ "$bench" = overhead ]; then rounds=${OVERHEAD_ROUNDS:-5}; fi
+if [ "$bench" = overhead ]; then rounds=${OVERHEAD_ROUNDS:-10}; fi
 binary=$(cargo bench -p instrument-benches --bench "$bench" --no-run --message-format=json 2>/dev/null \
   | grep -o "\"executable\":\"[^\"]*/${bench}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)

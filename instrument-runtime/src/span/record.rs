@@ -107,7 +107,8 @@ pub(crate) fn start(
     if let Some(scoped) = context::current_attributes(parent) {
         attributes.extend(scoped.iter().cloned());
     }
-    let record = sink.boxed(SpanRecord::new(
+    let mut record = sink.record();
+    record.start(
         span_context.clone(),
         parent_context,
         kind,
@@ -115,7 +116,7 @@ pub(crate) fn start(
         code,
         attributes,
         sink.limits.max_attributes_per_span as usize,
-    ));
+    );
     Started::Recording(RecordSpan {
         span_context,
         record: Some(record),

@@ -31,7 +31,7 @@ pub(crate) const WAKE_AT: usize = 1_024;
 /// the records a burst keeps alive to about 2 MiB per thread.
 pub(crate) const MAX_BUFFERED: usize = 2_048;
 /// Most emptied records waiting in one thread's buffer to be used again.
-pub(crate) const SPARE_RECORDS: usize = 1_024;
+pub(crate) const SPARE_RECORDS: usize = 2_048;
 
 static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -128,23 +128,17 @@ impl RecordSink {
         sink
     }
 
-    /// `record` in a box: one the calling thread made before and the collector gave back, or
-    /// a new one.
-    pub(crate) fn boxed(&self, record: SpanRecord) -> Box<SpanRecord> {
-        let spare = LOCAL
+    /// A record to start, in a box: one the calling thread made before and the collector gave
+    /// back, or a new one.
+    pub(crate) fn record(&self) -> Box<SpanRecord> {
+        LOCAL
             .try_with(|local| match &mut *local.borrow_mut() {
                 Some(local) if local.sink_id == self.id => local.spare.pop(),
                 _ => None,
             })
             .ok()
-            .flatten();
-        match spare {
-            Some(mut boxed) => {
-                *boxed = record;
-                boxed
-            }
-            None => Box::new(record),
-        }
+            .flatten()
+            .unwrap_or_else(|| Box::new(SpanRecord::blank()))
     }
 
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
@@ -334,15 +328,16 @@ mod tests {
     #[test]
     fn a_thread_gets_its_emptied_records_back_and_reuses_them() {
         let (sink, seen) = sink(false);
-        let first = sink.boxed(*span());
+        let first = span();
         let address = std::ptr::from_ref::<SpanRecord>(&first);
         sink.hand_over(first);
         sink.drain();
         // The next hand-over takes the records the collector gave back.
-        sink.hand_over(sink.boxed(*span()));
-        let reused = sink.boxed(*span());
+        sink.hand_over(span());
+        let mut reused = sink.record();
         assert_eq!(std::ptr::from_ref::<SpanRecord>(&reused), address);
-        assert_eq!(reused.name, "s");
+        assert_eq!(reused.name, "", "emptied when its span was handed over");
+        reused.name = "again".into();
         sink.hand_over(reused);
         sink.close();
         assert_eq!(seen.load(Ordering::Relaxed), 3);

@@ -86,6 +86,13 @@ impl InlineParams {
         at: 0,
     };
 
+    /// Forgets every parameter (the text is overwritten as parameters are added).
+    fn clear(&mut self) {
+        self.text_len = 0;
+        self.count = 0;
+        self.at = 0;
+    }
+
     fn get(&self, index: usize) -> KeyValue {
         let (key, start, end) = self.entries[index];
         let text = std::str::from_utf8(&self.text[usize::from(start)..usize::from(end)])
@@ -97,9 +104,47 @@ impl InlineParams {
 }
 
 impl SpanRecord {
-    /// A record started now, with `attributes` after its `code.*` ones, dropping those past
-    /// `limit` attributes in all.
+    /// A record holding nothing, to be started.
+    pub(crate) fn blank() -> Self {
+        Self {
+            span_context: SpanContext::NONE,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            kind: SpanKind::Internal,
+            name: Cow::Borrowed(""),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH,
+            code: None,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            params: InlineParams::EMPTY,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+        }
+    }
+
+    /// A record started now (see [`SpanRecord::start`]).
+    #[cfg(test)]
     pub(crate) fn new(
+        span_context: SpanContext,
+        parent: &SpanContext,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        code: Option<CodeLocation>,
+        attributes: Vec<KeyValue>,
+        limit: usize,
+    ) -> Self {
+        let mut record = Self::blank();
+        record.start(span_context, parent, kind, name, code, attributes, limit);
+        record
+    }
+
+    /// Starts this record (blank, or emptied by [`SpanRecord::take_span_data`]) now, in place,
+    /// with `attributes` after its `code.*` ones, dropping those past `limit` attributes in all.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start(
+        &mut self,
         span_context: SpanContext,
         parent: &SpanContext,
         kind: SpanKind,
@@ -107,25 +152,24 @@ impl SpanRecord {
         code: Option<CodeLocation>,
         mut attributes: Vec<KeyValue>,
         limit: usize,
-    ) -> Self {
+    ) {
         let room = limit.saturating_sub(if code.is_some() { 3 } else { 0 });
-        let dropped_attributes_count = truncate_counting(&mut attributes, room as u32);
-        Self {
-            span_context,
-            parent_span_id: parent.span_id(),
-            parent_span_is_remote: parent.is_remote(),
-            kind,
-            name,
-            start_time: opentelemetry::time::now(),
-            end_time: SystemTime::UNIX_EPOCH,
-            code,
-            attributes,
-            dropped_attributes_count,
-            params: InlineParams::EMPTY,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-        }
+        self.dropped_attributes_count = truncate_counting(&mut attributes, room as u32);
+        self.span_context = span_context;
+        self.parent_span_id = parent.span_id();
+        self.parent_span_is_remote = parent.is_remote();
+        self.kind = kind;
+        self.name = name;
+        self.start_time = opentelemetry::time::now();
+        self.end_time = SystemTime::UNIX_EPOCH;
+        self.code = code;
+        self.attributes = attributes;
+        self.params.clear();
+        self.events.events.clear();
+        self.events.dropped_count = 0;
+        self.links.links.clear();
+        self.links.dropped_count = 0;
+        self.status = Status::Unset;
     }
 
     /// Attributes held.
