@@ -1,5 +1,9 @@
 //! Overhead per query of `InstrumentedPool` against bare sqlx, on SQLite in memory, in one run:
-//! `cargo bench --bench db_wrapper --features sqlx-sqlite`.
+//! `cargo bench -p instrument-benches --bench db_wrapper`.
+//!
+//! With `DB_WRAPPER_CASE=bare` or `=instrumented` it runs only that case's queries, telemetry
+//! installed, once: `benches/instructions.sh db_wrapper` counts the instructions of every thread
+//! (SQLite runs on sqlx's worker thread, spans are exported by the collector) per query.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +49,24 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Runs `case`'s queries once with telemetry installed, for an instruction count.
+async fn only(case: &str, pool: &sqlx::SqlitePool) {
+    let traced = pool.clone().instrumented();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("db-bench")
+        .with_exporter(Discard)
+        .with_metric_exporter(Discard)
+        .install()
+        .unwrap();
+    match case {
+        "bare" => round(pool).await,
+        "instrumented" => round(&traced).await,
+        other => panic!("DB_WRAPPER_CASE is bare or instrumented, not {other}"),
+    };
+    let _ = guard.shutdown();
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let pool = SqlitePoolOptions::new()
@@ -63,6 +85,10 @@ async fn main() {
             .execute(&pool)
             .await
             .unwrap();
+    }
+    if let Ok(case) = std::env::var("DB_WRAPPER_CASE") {
+        only(&case, &pool).await;
+        return;
     }
     let traced = pool.clone().instrumented();
 

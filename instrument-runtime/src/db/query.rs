@@ -91,6 +91,13 @@ pub struct QuerySpan {
     finished: bool,
 }
 
+/// Most attributes a statement's measurements carry: system, namespace, operation, collection,
+/// server address and port.
+const LOW_CARDINALITY_ATTRIBUTES: usize = 6;
+/// Attributes only its span carries: summary, text, bind values, the sync-in-async flag, and
+/// room for the rows and error recorded at the end.
+const SPAN_ONLY_ATTRIBUTES: usize = 6;
+
 /// Operations whose affected-row count a driver reports for the statement itself.
 const ROW_CHANGING_OPERATIONS: &[&str] =
     &["INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "UPSERT"];
@@ -126,14 +133,16 @@ impl QuerySpan {
         }
         let statement = statement(sql);
         let summary = &statement.summary;
-        let mut low_cardinality = vec![KeyValue::new(DB_SYSTEM_NAME, target.system)];
+        let values = &statement.values;
+        let mut low_cardinality = Vec::with_capacity(LOW_CARDINALITY_ATTRIBUTES);
+        low_cardinality.push(KeyValue::new(DB_SYSTEM_NAME, target.system));
         if let Some(namespace) = &target.namespace {
             low_cardinality.push(KeyValue::new(DB_NAMESPACE, namespace.clone()));
         }
-        if let Some(operation) = &summary.operation {
+        if let Some(operation) = &values.operation {
             low_cardinality.push(KeyValue::new(DB_OPERATION_NAME, operation.clone()));
         }
-        if let Some(collection) = &summary.collection {
+        if let Some(collection) = &values.collection {
             low_cardinality.push(KeyValue::new(DB_COLLECTION_NAME, collection.clone()));
         }
         if let Some(address) = &target.server_address {
@@ -151,24 +160,6 @@ impl QuerySpan {
             .summary
             .clone()
             .unwrap_or_else(|| target.system.to_owned());
-        let cx = state::enabled()
-            .then(|| {
-                let mut attributes = low_cardinality.clone();
-                if let Some(text) = &summary.summary {
-                    attributes.push(KeyValue::new(DB_QUERY_SUMMARY, text.clone()));
-                }
-                attributes.push(KeyValue::new(DB_QUERY_TEXT, truncate_sql(sql, &config)));
-                if config.record_bind_values {
-                    if let Some(binds) = binds() {
-                        attributes.push(KeyValue::new(PARAMETERS_KEY, bounded_binds(binds)));
-                    }
-                }
-                if sync_in_async {
-                    attributes.push(KeyValue::new(SYNC_IN_ASYNC_KEY, true));
-                }
-                span::start_child(&parent, name.clone(), SpanKind::Client, attributes)
-            })
-            .flatten();
         let parent_span = parent.span().span_context().clone();
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(
@@ -178,6 +169,29 @@ impl QuerySpan {
                 &truncate_sql(sql, &config),
             );
         }
+        let cx = state::enabled()
+            .then(|| {
+                let mut attributes =
+                    Vec::with_capacity(low_cardinality.len() + SPAN_ONLY_ATTRIBUTES);
+                attributes.extend_from_slice(&low_cardinality);
+                if let Some(text) = &values.summary {
+                    attributes.push(KeyValue::new(DB_QUERY_SUMMARY, text.clone()));
+                }
+                let text = statement.text(sql, config.sql_truncate_length, |sql| {
+                    truncate_sql(sql, &config)
+                });
+                attributes.push(KeyValue::new(DB_QUERY_TEXT, text));
+                if config.record_bind_values {
+                    if let Some(binds) = binds() {
+                        attributes.push(KeyValue::new(PARAMETERS_KEY, bounded_binds(binds)));
+                    }
+                }
+                if sync_in_async {
+                    attributes.push(KeyValue::new(SYNC_IN_ASYNC_KEY, true));
+                }
+                span::start_child(&parent, name, SpanKind::Client, attributes)
+            })
+            .flatten();
         Self {
             cx,
             started: Instant::now(),

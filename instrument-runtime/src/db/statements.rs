@@ -1,7 +1,9 @@
 //! What the database instrumentation derives from a statement's text — its summary (operation,
-//! collection) and its shape for the repeated-query detection — worked out once per distinct
-//! text and kept in a small per-thread cache, so a service running the same statements over and
-//! over tokenizes each once per thread instead of on every execution.
+//! collection), its shape for the repeated-query detection, and the attribute values its spans
+//! and measurements carry — worked out once per distinct text and kept in a small per-thread
+//! cache, so a service running the same statements over and over tokenizes each once per thread
+//! instead of on every execution, and its spans share their texts (copied by a count, on the
+//! calling thread and when the export keeps a batch to retry) instead of owning copies.
 //!
 //! The cache is direct-mapped: 64 slots per thread, chosen by a hash of the text (foldhash), a hit
 //! confirmed by comparing the text. Texts over 4 KiB are worked out every time and not kept.
@@ -9,6 +11,9 @@
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 use std::rc::Rc;
+use std::sync::Arc;
+
+use opentelemetry::Value;
 
 use super::summary::{QuerySummary, normalize, summarize};
 
@@ -23,13 +28,49 @@ pub(crate) struct Statement {
     pub(crate) summary: QuerySummary,
     /// The shape two executions with other values share.
     pub(crate) shape: String,
+    /// `db.operation.name`, `db.collection.name` and `db.query.summary`, shared.
+    pub(crate) values: SummaryValues,
+    /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
+    text: RefCell<Option<(usize, Value)>>,
+}
+
+/// A statement's summary as attribute values whose text is shared.
+#[derive(Debug)]
+pub(crate) struct SummaryValues {
+    pub(crate) operation: Option<Value>,
+    pub(crate) collection: Option<Value>,
+    pub(crate) summary: Option<Value>,
+}
+
+fn shared(text: &Option<String>) -> Option<Value> {
+    text.as_deref().map(|t| Value::from(Arc::<str>::from(t)))
 }
 
 impl Statement {
     fn of(sql: &str) -> Self {
+        let summary = summarize(sql);
         Self {
-            summary: summarize(sql),
+            values: SummaryValues {
+                operation: shared(&summary.operation),
+                collection: shared(&summary.collection),
+                summary: shared(&summary.summary),
+            },
+            summary,
             shape: normalize(sql),
+            text: RefCell::new(None),
+        }
+    }
+
+    /// `db.query.text` of `sql` (this statement's text) truncated by `truncate` at `limit`.
+    pub(crate) fn text(&self, sql: &str, limit: usize, truncate: impl Fn(&str) -> String) -> Value {
+        let mut text = self.text.borrow_mut();
+        match &*text {
+            Some((at, value)) if *at == limit => value.clone(),
+            _ => {
+                let value = Value::from(Arc::<str>::from(truncate(sql)));
+                *text = Some((limit, value.clone()));
+                value
+            }
         }
     }
 }
