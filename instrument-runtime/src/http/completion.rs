@@ -1,6 +1,7 @@
 //! The end of a server request: ends its span and records its metrics once, when the response
 //! body has been sent (or dropped), so a streamed response counts until its last chunk.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use opentelemetry::trace::{Status, TraceContextExt};
@@ -24,9 +25,9 @@ pub(crate) struct Completion {
     /// Whether `cx` holds a server span this request started (not a parent's span).
     pub owns_span: bool,
     pub started: Instant,
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub scheme: &'static str,
-    pub route: Option<String>,
+    pub route: Option<Cow<'static, str>>,
     pub status: Option<u16>,
     pub scoped: Vec<KeyValue>,
     pub endpoint_metrics: bool,
@@ -94,21 +95,30 @@ impl Completion {
         }
 
         let status = self.status.map(i64::from);
+        let bound = crate::context::current_has_no_attributes().then(BoundServerMetrics::global);
         if self.endpoint_metrics {
-            let mut attributes = vec![
-                KeyValue::new(
-                    ENDPOINT_PATH_KEY,
-                    self.route.clone().unwrap_or_else(|| "unknown".to_owned()),
-                ),
-                KeyValue::new(METHOD_KEY, self.method.clone()),
-                KeyValue::new(STATUS_CODE_KEY, status.unwrap_or(0)),
-            ];
-            attributes.extend(self.scoped.iter().cloned());
-            let metrics = EndpointMetrics::global();
-            metrics.requests.add(1, &attributes);
-            metrics
-                .e2e_ms
-                .record(elapsed.as_secs_f64() * 1_000.0, &attributes);
+            let ms = elapsed.as_secs_f64() * 1_000.0;
+            let route = self.route.as_deref().unwrap_or("unknown");
+            let status = status.unwrap_or(0);
+            let attributes = || {
+                let mut attributes = vec![
+                    KeyValue::new(ENDPOINT_PATH_KEY, route.to_owned()),
+                    KeyValue::new(METHOD_KEY, self.method.clone()),
+                    KeyValue::new(STATUS_CODE_KEY, status),
+                ];
+                attributes.extend(self.scoped.iter().cloned());
+                attributes
+            };
+            let endpoint_bound = bound.as_ref().is_some_and(|bound| {
+                self.scoped.is_empty()
+                    && bound.record_endpoint(ms, (route, &self.method, status), attributes)
+            });
+            if !endpoint_bound {
+                let attributes = attributes();
+                let metrics = EndpointMetrics::global();
+                metrics.requests.add(1, &attributes);
+                metrics.e2e_ms.record(ms, &attributes);
+            }
         }
         if self.semconv_metrics {
             let seconds = elapsed.as_secs_f64();
@@ -125,14 +135,7 @@ impl Completion {
                 }
                 attributes
             };
-            let bound =
-                crate::context::current_has_no_attributes().then(BoundServerMetrics::global);
-            let parts = (
-                self.method.as_str(),
-                self.scheme,
-                self.route.as_deref(),
-                status,
-            );
+            let parts = (&*self.method, self.scheme, self.route.as_deref(), status);
             let active_bound = bound.as_ref().is_some_and(|bound| {
                 bound.add_active(-1, &self.method, self.scheme, || self.active_attributes())
             });

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter};
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, BoundUpDownCounter};
 
 use crate::Metrics;
 use crate::metrics::bound::BoundSets;
@@ -46,6 +46,7 @@ pub struct HttpServerMetrics {
 pub(crate) struct BoundServerMetrics {
     active: BoundSets<BoundUpDownCounter<i64>>,
     durations: BoundSets<BoundHistogram<f64>>,
+    endpoint: BoundSets<(BoundCounter<u64>, BoundHistogram<f64>)>,
 }
 
 static BOUND: GlobalInstruments<BoundServerMetrics> = GlobalInstruments::new();
@@ -94,6 +95,32 @@ impl BoundServerMetrics {
                     .bind(&attributes())
             },
             |bound| bound.record(seconds),
+        )
+    }
+
+    /// Counts one request into `count_endpoint_requests` and records `ms` into
+    /// `hist_endpoint_e2e_ms` for the set identified by `parts` (route, method, status), whose
+    /// attributes `attributes` gives; `false` when it could not be bound.
+    pub(crate) fn record_endpoint(
+        &self,
+        ms: f64,
+        parts: (&str, &str, i64),
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+    ) -> bool {
+        self.endpoint.record(
+            parts,
+            || {
+                let metrics = EndpointMetrics::global();
+                let attributes = attributes();
+                (
+                    metrics.requests.inner().bind(&attributes),
+                    metrics.e2e_ms.inner().bind(&attributes),
+                )
+            },
+            |(requests, e2e_ms)| {
+                requests.add(1);
+                e2e_ms.record(ms);
+            },
         )
     }
 }

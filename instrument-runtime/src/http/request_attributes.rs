@@ -5,6 +5,7 @@
 //! mode (`OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`) the original's `http.method`, `http.url`,
 //! `http.<path param>` and `client` as well.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{HOST, USER_AGENT};
@@ -97,22 +98,23 @@ pub(crate) fn path_params(route: &str, path: &str) -> Vec<(String, String)> {
 /// The attributes a server span starts with, in a list with `room` more places.
 pub(crate) fn server_span_attributes<B>(
     request: &Request<B>,
-    method: &str,
+    method: Cow<'static, str>,
     scheme: &'static str,
-    route: Option<&str>,
+    route: Option<Cow<'static, str>>,
     original_names: bool,
     room: usize,
 ) -> Vec<KeyValue> {
     let path = request.uri().path();
+    let route_text = route.as_deref();
     // The attributes below, and `room` more the caller adds.
     let mut attributes = Vec::with_capacity(10 + room);
     attributes.extend([
-        KeyValue::new(HTTP_REQUEST_METHOD, method.to_owned()),
+        KeyValue::new(HTTP_REQUEST_METHOD, method.clone()),
         KeyValue::new(URL_PATH, path.to_owned()),
         KeyValue::new(URL_SCHEME, scheme),
     ]);
-    if let Some(route) = route {
-        attributes.push(KeyValue::new(HTTP_ROUTE, route.to_owned()));
+    if let Some(route) = route.clone() {
+        attributes.push(KeyValue::new(HTTP_ROUTE, route));
     }
     let host = request
         .headers()
@@ -137,13 +139,13 @@ pub(crate) fn server_span_attributes<B>(
         .map_or(0, |d| d.as_millis() as i64);
     attributes.push(KeyValue::new(ENTRY_TIMESTAMP_KEY, entered_ms));
     if original_names {
-        attributes.push(KeyValue::new("http.method", method.to_owned()));
+        attributes.push(KeyValue::new("http.method", method));
         let url = match (host, request.uri().path_and_query()) {
             (Some(host), Some(pq)) => format!("{scheme}://{host}{}", pq.as_str()),
             _ => request.uri().to_string(),
         };
         attributes.push(KeyValue::new("http.url", redact_text(&url).into_owned()));
-        if let Some(route) = route {
+        if let Some(route) = route_text {
             for (name, value) in path_params(route, path) {
                 attributes.push(KeyValue::new(format!("http.{name}"), value));
             }
@@ -198,9 +200,9 @@ mod tests {
             .unwrap();
         let attributes = server_span_attributes(
             &request,
-            "POST",
+            "POST".into(),
             "http",
-            Some("/v1/agents/{agent_id}/messages"),
+            Some("/v1/agents/{agent_id}/messages".into()),
             true,
             0,
         );
@@ -222,7 +224,7 @@ mod tests {
         assert_eq!(get("http.agent_id").as_deref(), Some("a-1"));
         assert_eq!(get("client").as_deref(), Some("letta-client/1.0"));
         assert!(get(ENTRY_TIMESTAMP_KEY).is_some());
-        let stable = server_span_attributes(&request, "POST", "http", None, false, 0);
+        let stable = server_span_attributes(&request, "POST".into(), "http", None, false, 0);
         assert!(
             !stable
                 .iter()

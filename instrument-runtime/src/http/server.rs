@@ -129,7 +129,7 @@ where
 impl<S> HttpService<S> {
     /// Starts the request's span and metrics.
     fn begin<B>(&self, request: &Request<B>, tracing: bool, metrics: bool) -> Completion {
-        let method = request.method().as_str().to_owned();
+        let method = method_name(request.method());
         let route = matched_route(request);
         let scheme = if request.uri().scheme_str() == Some("https") {
             "https"
@@ -149,9 +149,9 @@ impl<S> HttpService<S> {
                 let name = span_name(&method, route.as_deref());
                 let mut attributes = server_span_attributes(
                     request,
-                    &method,
+                    method.clone(),
                     scheme,
-                    route.as_deref(),
+                    route.clone(),
                     self.config.original_names,
                     self.config.span_header_attributes.len(),
                 );
@@ -229,19 +229,58 @@ fn header_attributes(
     found.into_iter().map(|(_, kv)| kv).collect()
 }
 
+/// A standard method's name without a copy; any other method's text.
+fn method_name(method: &http::Method) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|name| **name == method.as_str()) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(method.as_str().to_owned()),
+    }
+}
+
 /// The route template axum matched, if any.
 #[cfg(feature = "axum")]
-fn matched_route<B>(request: &Request<B>) -> Option<String> {
+fn matched_route<B>(request: &Request<B>) -> Option<Cow<'static, str>> {
     request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|path| path.as_str().to_owned())
+        .map(|path| kept_route(path.as_str()))
 }
 
 /// Without axum, no route template is known.
 #[cfg(not(feature = "axum"))]
-fn matched_route<B>(_request: &Request<B>) -> Option<String> {
+fn matched_route<B>(_request: &Request<B>) -> Option<Cow<'static, str>> {
     None
+}
+
+/// Route templates kept for the life of the process (at most 1,024: templates are few), so a
+/// request's route, its span's `http.route` and its measurements share one text instead of
+/// copying it; past that each is copied.
+#[cfg(feature = "axum")]
+fn kept_route(route: &str) -> Cow<'static, str> {
+    static ROUTES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
+    keep(&ROUTES, route, || route.to_owned())
+}
+
+/// The text `make` gives for `identity`, kept in `table` for the life of the process, or made
+/// afresh once `table` is full.
+fn keep(
+    table: &'static OnceLock<BoundSets<&'static str>>,
+    identity: impl std::hash::Hash,
+    make: impl Fn() -> String,
+) -> Cow<'static, str> {
+    let mut kept_text = None;
+    let kept = table.get_or_init(BoundSets::default).record(
+        identity,
+        || Box::leak(make().into_boxed_str()),
+        |text| kept_text = Some(*text),
+    );
+    match kept_text {
+        Some(text) if kept => Cow::Borrowed(text),
+        _ => Cow::Owned(make()),
+    }
 }
 
 pin_project! {
@@ -336,18 +375,9 @@ fn internal_error_response<B>(
 /// 1,024 are kept (route templates are few), past that each is formatted.
 fn span_name(method: &str, route: Option<&str>) -> Cow<'static, str> {
     static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    let Some(route) = route else {
-        return Cow::Owned(method.to_owned());
-    };
-    let mut name = None;
-    let kept = NAMES.get_or_init(BoundSets::default).record(
-        (method, route),
-        || Box::leak(format!("{method} {route}").into_boxed_str()),
-        |kept| name = Some(*kept),
-    );
-    match name {
-        Some(name) if kept => Cow::Borrowed(name),
-        _ => Cow::Owned(format!("{method} {route}")),
+    match route {
+        Some(route) => keep(&NAMES, (method, route), || format!("{method} {route}")),
+        None => Cow::Owned(method.to_owned()),
     }
 }
 
