@@ -28,7 +28,7 @@ pub(crate) const COLLECT_INTERVAL: Duration = Duration::from_millis(50);
 /// Spans in one thread's buffer at which the collector is woken.
 pub(crate) const WAKE_AT: usize = 1_024;
 /// Most spans one thread's buffer holds; past it the thread hands its spans over itself. Bounds
-/// the records a burst keeps alive to about 2 MiB per thread.
+/// the records a burst keeps alive to about 1 MiB per thread.
 pub(crate) const MAX_BUFFERED: usize = 2_048;
 /// Most emptied records waiting in one thread's buffer to be used again.
 pub(crate) const SPARE_RECORDS: usize = 2_048;
