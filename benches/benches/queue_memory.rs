@@ -1,5 +1,5 @@
 //! Memory per queued span: resident memory grown by 100,000 spans waiting for a collector that
-//! never answers, through the toolkit (`#[trace_method]` with 2 args) and through the raw SDK
+//! never answers (in all, and for the second 50,000 alone), through the toolkit (`#[trace_method]` with 2 args) and through the raw SDK
 //! doing the same work (3 `code.*` attributes, 2 parameters), each in a fresh child process with
 //! the same queue size. `cargo bench -p instrument-benches --bench queue_memory`.
 
@@ -46,21 +46,33 @@ fn resident_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Makes the spans with `make`, waits for them to reach the queue, and prints the resident
-/// memory they added per span.
+/// Resident memory, in KiB, once the spans made so far had time to reach the queue.
+fn settled_resident_kib() -> u64 {
+    std::thread::sleep(Duration::from_millis(500));
+    resident_kib()
+}
+
+/// Makes the spans with `make` in two halves, waiting after each for them to reach the queue,
+/// and prints the resident memory they added per span, and per span of the second half alone
+/// (what one more queued span costs, without what the first spans set up once: the buffers and
+/// records of the making thread).
 fn measure(make: impl Fn(u64)) {
     // Warm up the allocator and the thread-locals with a few spans first.
     for i in 0..100 {
         make(i);
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let before = resident_kib();
-    for i in 0..SPANS {
+    let before = settled_resident_kib();
+    for i in 0..SPANS / 2 {
         make(i);
     }
-    std::thread::sleep(Duration::from_millis(500));
-    let grown = resident_kib().saturating_sub(before);
-    println!("{}", grown * 1024 / SPANS);
+    let half = settled_resident_kib();
+    for i in SPANS / 2..SPANS {
+        make(i);
+    }
+    let all = settled_resident_kib();
+    let per_span = all.saturating_sub(before) * 1024 / SPANS;
+    let per_more_span = all.saturating_sub(half) * 1024 / (SPANS / 2);
+    println!("{per_span} {per_more_span}");
     // The stuck export would hold up an orderly shutdown.
     std::process::exit(0);
 }
@@ -104,16 +116,19 @@ fn raw_sdk() {
     });
 }
 
-/// Runs `case` in a child process and reads the bytes per span it prints.
-fn child(case: &str) -> u64 {
+/// Runs `case` in a child process and reads the bytes per span, and per span of the second
+/// half, it prints.
+fn child(case: &str) -> (u64, u64) {
     let output = Command::new(std::env::current_exe().unwrap())
         .env("QUEUE_MEMORY_CASE", case)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{case}: {}", String::from_utf8_lossy(&output.stderr)))
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut numbers = text.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(all)), Some(Ok(more))) => (all, more),
+        _ => panic!("{case}: {text} {}", String::from_utf8_lossy(&output.stderr)),
+    }
 }
 
 fn main() {
@@ -123,12 +138,23 @@ fn main() {
         _ => {
             let ours = child("toolkit");
             let raw = child("raw");
-            println!("resident memory per queued span ({SPANS} spans queued, queue {QUEUE})");
-            println!("#[trace_method], 2 args          {ours:>6} bytes");
-            println!("raw SDK, same attributes         {raw:>6} bytes");
             println!(
-                "ratio                            {:>6.2}x",
-                ours as f64 / raw as f64
+                "resident memory per queued span ({SPANS} spans queued, queue {QUEUE}): all \
+                 spans / the second {} alone",
+                SPANS / 2
+            );
+            println!(
+                "#[trace_method], 2 args          {:>6} / {:>6} bytes",
+                ours.0, ours.1
+            );
+            println!(
+                "raw SDK, same attributes         {:>6} / {:>6} bytes",
+                raw.0, raw.1
+            );
+            println!(
+                "ratio                            {:>6.2} / {:>6.2}x",
+                ours.0 as f64 / raw.0 as f64,
+                ours.1 as f64 / raw.1 as f64
             );
         }
     }
