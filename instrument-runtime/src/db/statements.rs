@@ -120,6 +120,32 @@ mod tests {
     }
 
     #[test]
+    fn shared_values_are_the_summary_and_the_text_follows_the_truncation_length() {
+        let sql = "UPDATE accounts SET balance = 0 WHERE id = 7";
+        let statement = statement(sql);
+        let text = |value: Option<&Value>| value.map(|v| v.as_str().into_owned());
+        assert_eq!(
+            text(statement.values.operation.as_ref()).as_deref(),
+            Some("UPDATE")
+        );
+        assert_eq!(
+            text(statement.values.collection.as_ref()).as_deref(),
+            Some("accounts")
+        );
+        assert_eq!(
+            text(statement.values.summary.as_ref()).as_deref(),
+            Some("UPDATE accounts")
+        );
+        let cut = |sql: &str| format!("{}...", &sql[..6]);
+        assert_eq!(statement.text(sql, 6, cut).as_str(), "UPDATE...");
+        assert_eq!(
+            statement.text(sql, 6, |_| unreachable!("kept")).as_str(),
+            "UPDATE..."
+        );
+        assert_eq!(statement.text(sql, 100, str::to_owned).as_str(), sql);
+    }
+
+    #[test]
     fn long_texts_are_not_kept() {
         let long = format!("SELECT {} FROM t", "a, ".repeat(2_000) + "b");
         let first = statement(&long);

@@ -405,6 +405,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn standard_methods_are_shared_and_others_copied() {
+        assert!(matches!(
+            method_name(&http::Method::GET),
+            Cow::Borrowed("GET")
+        ));
+        assert!(matches!(
+            method_name(&http::Method::PATCH),
+            Cow::Borrowed("PATCH")
+        ));
+        let purge = http::Method::from_bytes(b"PURGE").unwrap();
+        assert!(matches!(method_name(&purge), Cow::Owned(name) if name == "PURGE"));
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn a_route_is_kept_once() {
+        let (Cow::Borrowed(first), Cow::Borrowed(again)) = (
+            kept_route("/v1/agents/{agent_id}"),
+            kept_route("/v1/agents/{agent_id}"),
+        ) else {
+            panic!("routes are kept while there is room");
+        };
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(first, "/v1/agents/{agent_id}");
+    }
+
+    #[test]
     fn header_attributes_are_the_same_whichever_way_they_are_found() {
         let pairs: Vec<(HeaderName, &'static str)> = ["x-a", "x-b", "x-c", "x-d"]
             .into_iter()
