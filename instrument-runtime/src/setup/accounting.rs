@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -24,7 +24,7 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
-use super::delivery::DeliveringExporter;
+use super::delivery::{DeliveringExporter, InFlight};
 use crate::diagnostics::{RateLimit, warn};
 
 /// Spans the batch queue holds before it drops new ones: a burst of 100,000 spans fits whole
@@ -37,6 +37,8 @@ pub const MAX_QUEUED_BYTES: usize = 256 << 20;
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
 /// Longest wait before a partial batch is exported.
 pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait of a flush for the batches being delivered (the batch processor's own wait).
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 static SPANS_ENDED: AtomicU64 = AtomicU64::new(0);
 static SPANS_EXPORTED: AtomicU64 = AtomicU64::new(0);
@@ -187,6 +189,8 @@ pub(super) struct Pipeline {
     pub(super) collector_down: AtomicBool,
     /// Set by the first delivered export.
     pub(super) delivered: AtomicBool,
+    /// The batches being delivered.
+    pub(super) in_flight: InFlight,
 }
 
 impl Pipeline {
@@ -312,13 +316,25 @@ impl SpanProcessor for CountingProcessor {
         self.inner.on_end(span);
     }
 
+    /// Exports what is queued and waits for the batches in flight (at most `FLUSH_WAIT` for
+    /// them, as the batch processor waits for its own part).
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        self.inner.force_flush()?;
+        if self.pipeline.in_flight.wait_idle(FLUSH_WAIT) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(FLUSH_WAIT))
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.pipeline.shutting_down.store(true, Ordering::Relaxed);
-        self.inner.shutdown_with_timeout(timeout)
+        let started = Instant::now();
+        let result = self.inner.shutdown_with_timeout(timeout);
+        self.pipeline
+            .in_flight
+            .wait_idle(timeout.saturating_sub(started.elapsed()));
+        result
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -3,9 +3,17 @@
 //! down or restarting loses nothing it could have kept. At shutdown nothing is retried: once the
 //! collector has failed, what is left is abandoned at once (counted, with the reason), so
 //! shutdown ends on time whatever the collector does.
+//!
+//! Up to [`DELIVERIES_IN_FLIGHT`] batches are delivered at once, each on a thread of its own,
+//! while the batch processor gathers the next: one batch at a time left the machine's cores
+//! waiting on each other (the copy and conversion, the encoding, the collector's answer). A
+//! flush and a shutdown wait for the deliveries in flight.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
@@ -23,21 +31,100 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How often a wait looks whether shutdown has begun.
 const WAIT_SLICE: Duration = Duration::from_millis(20);
+/// Batches delivered at once.
+pub(super) const DELIVERIES_IN_FLIGHT: usize = 2;
 
-/// Sends batches to `inner`, keeping and retrying failed ones, and counts every span once.
+/// Sends batches to `inner`, up to [`DELIVERIES_IN_FLIGHT`] at once, keeping and retrying failed
+/// ones, and counts every span once.
 #[derive(Debug)]
 pub(super) struct DeliveringExporter<E> {
+    delivery: Arc<Delivery<E>>,
+}
+
+/// What a delivery thread needs: the exporter and the pipeline's counts.
+#[derive(Debug)]
+struct Delivery<E> {
     inner: E,
     pipeline: Arc<Pipeline>,
 }
 
-impl<E> DeliveringExporter<E> {
-    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>) -> Self {
-        Self { inner, pipeline }
+/// The deliveries in flight, for the batch processor to wait for a free one and for flush and
+/// shutdown to wait for all.
+#[derive(Debug, Default)]
+pub(super) struct InFlight {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl InFlight {
+    /// Waits until fewer than [`DELIVERIES_IN_FLIGHT`] deliveries run, and counts one more.
+    fn begin(&self) {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count >= DELIVERIES_IN_FLIGHT {
+            count = self
+                .changed
+                .wait(count)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *count += 1;
+    }
+
+    fn end(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `timeout` for every delivery in flight to end; `false` if some still run.
+    pub(super) fn wait_idle(&self, timeout: Duration) -> bool {
+        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, _) = self
+            .changed
+            .wait_timeout_while(count, timeout, |count| *count > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *count == 0
     }
 }
 
-impl<E: SpanExporter> DeliveringExporter<E> {
+impl<E> DeliveringExporter<E> {
+    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>) -> Self {
+        Self {
+            delivery: Arc::new(Delivery { inner, pipeline }),
+        }
+    }
+}
+
+/// Wakes the thread that polls a delivery.
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `future` to completion on the calling thread (a delivery thread: the exporter's own I/O
+/// runs on its runtime, the future only waits for it).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+impl<E: SpanExporter> Delivery<E> {
+    /// Delivers `batch` and forgets it in the queue's counts.
+    fn run(&self, batch: Vec<SpanData>) {
+        let spans = batch.len();
+        let bytes: usize = batch.iter().map(span_bytes).sum();
+        let _ = block_on(self.deliver(batch));
+        self.pipeline.release(spans, bytes);
+    }
+
     async fn deliver(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         let count = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
@@ -109,24 +196,50 @@ impl<E: SpanExporter> DeliveringExporter<E> {
     }
 }
 
-impl<E: SpanExporter> SpanExporter for DeliveringExporter<E> {
+impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
+    /// Hands `batch` to a delivery thread once one of the [`DELIVERIES_IN_FLIGHT`] is free (on
+    /// this thread when none can be started); how it went is counted, not returned.
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len();
-        let bytes: usize = batch.iter().map(span_bytes).sum();
-        let result = self.deliver(batch).await;
-        self.pipeline.release(spans, bytes);
-        result
+        let in_flight = &self.delivery.pipeline.in_flight;
+        in_flight.begin();
+        let delivery = self.delivery.clone();
+        let batch = Arc::new(Mutex::new(Some(batch)));
+        let handed = batch.clone();
+        let started = std::thread::Builder::new()
+            .name("instrument-export".into())
+            .spawn(move || {
+                let batch = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(batch) = batch {
+                    delivery.run(batch);
+                }
+                delivery.pipeline.in_flight.end();
+            });
+        if started.is_err() {
+            let batch = batch.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(batch) = batch {
+                self.delivery.run(batch);
+            }
+            in_flight.end();
+        }
+        Ok(())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
+        self.delivery.pipeline.in_flight.wait_idle(timeout);
+        self.delivery.inner.shutdown_with_timeout(timeout)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        self.delivery.inner.force_flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        match Arc::get_mut(&mut self.delivery) {
+            Some(delivery) => delivery.inner.set_resource(resource),
+            None => crate::diagnostics::warn(
+                "the span exporter's resource could not be changed while batches were being \
+                 delivered: spans keep the resource they had",
+            ),
+        }
     }
 }
