@@ -243,3 +243,59 @@ impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[test]
+    fn at_most_two_deliveries_run_and_waiting_for_idle_sees_them_end() {
+        let in_flight = Arc::new(InFlight::default());
+        in_flight.begin();
+        in_flight.begin();
+        assert!(!in_flight.wait_idle(Duration::from_millis(10)));
+        let third_started = Arc::new(AtomicUsize::new(0));
+        let third = {
+            let (in_flight, started) = (in_flight.clone(), third_started.clone());
+            std::thread::spawn(move || {
+                in_flight.begin();
+                started.store(1, Ordering::SeqCst);
+                in_flight.end();
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            third_started.load(Ordering::SeqCst),
+            0,
+            "waits for a free delivery"
+        );
+        in_flight.end();
+        third.join().unwrap();
+        assert_eq!(third_started.load(Ordering::SeqCst), 1);
+        in_flight.end();
+        assert!(in_flight.wait_idle(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn block_on_runs_a_future_woken_from_another_thread() {
+        let (sender, receiver) = std::sync::mpsc::channel::<Waker>();
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ready.clone();
+        std::thread::spawn(move || {
+            let waker = receiver.recv().unwrap();
+            flag.store(true, Ordering::SeqCst);
+            waker.wake();
+        });
+        let value = block_on(std::future::poll_fn(|cx| {
+            if ready.load(Ordering::SeqCst) {
+                Poll::Ready(7)
+            } else {
+                let _ = sender.send(cx.waker().clone());
+                Poll::Pending
+            }
+        }));
+        assert_eq!(value, 7);
+    }
+}
