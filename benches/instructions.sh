@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per call of each case of a bench (default `overhead`; also `tracing_bridge`,
 # `redaction`) on the calling thread, counted by callgrind: a stable figure on a shared machine,
-# where timings are noisy; for `db_wrapper`, every thread's instructions per query. Needs
-# valgrind.
+# where timings are noisy; for `db_wrapper` and `http_layer`, every thread's instructions per
+# query or request. Needs valgrind.
 #   bash benches/instructions.sh [bench]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,19 +19,24 @@ fi
 binary=$(cargo bench -p instrument-benches --bench "$bench" --no-run --message-format=json 2>/dev/null \
   | grep -o "\"executable\":\"[^\"]*/${bench}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
-if [ "$bench" = db_wrapper ]; then
-  # Every thread's instructions (SQLite runs on sqlx's worker thread, the collector exports),
-  # per query: the difference between a run of 3,000 queries and one of 1,000, so that setup
-  # and shutdown cancel out.
+if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ]; then
+  # Every thread's instructions (SQLite runs on sqlx's worker thread, the HTTP client and server
+  # share a runtime, the collector exports), per query or request: the difference between a run
+  # of 3,000 and one of 1,000, so that setup and shutdown cancel out.
+  if [ "$bench" = db_wrapper ]; then
+    variable=DB_WRAPPER_CASE; cases="bare instrumented"; unit=query
+  else
+    variable=HTTP_LAYER_CASE; cases="plain layer"; unit=request
+  fi
   total() {
-    DB_WRAPPER_CASE=$1 OVERHEAD_CALLS=$2 valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
+    env "$variable=$1" OVERHEAD_CALLS="$2" valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
     callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
   }
-  for case in bare instrumented; do
+  for case in $cases; do
     low=$(total "$case" 1000)
     high=$(total "$case" 3000)
     echo "$case $(( (high - low) / 2000 ))"
-  done | awk '{ printf "%-34s %10d instructions/query\n", $1, $2; n[NR] = $2 } END { printf "%-34s %10.3fx\n", "instrumented vs bare", n[2] / n[1] }'
+  done | awk -v unit="$unit" '{ printf "%-34s %10d instructions/%s\n", $1, $2, unit; n[NR] = $2; name[NR] = $1 } END { printf "%-34s %10.3fx\n", name[2] " vs " name[1], n[2] / n[1] }'
   rm -rf "$out"
   exit 0
 fi

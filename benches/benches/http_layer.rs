@@ -3,6 +3,10 @@
 //!
 //! Client and server share the machine, so requests per second reflect the whole CPU cost of a
 //! request; rounds alternate between the two apps to spread the noise evenly.
+//!
+//! With `HTTP_LAYER_CASE=plain` or `=layer` it sends only `OVERHEAD_CALLS` requests to that app
+//! and exits: `benches/instructions.sh http_layer` counts every thread's instructions per
+//! request (client, server, span export), the stable figure on a shared machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,15 +47,23 @@ async fn serve(router: Router) -> SocketAddr {
 
 /// Requests per second over one round of `CONCURRENCY` clients sending back to back.
 async fn round(address: SocketAddr) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + ROUND;
+    let done = send(address, move |_| Instant::now() < deadline).await;
+    done as f64 / ROUND.as_secs_f64()
+}
+
+/// Sends requests from `CONCURRENCY` clients, back to back, while `more(sent so far)`; returns
+/// how many were answered.
+async fn send(address: SocketAddr, more: impl Fn(u64) -> bool + Copy + Send + 'static) -> u64 {
+    let started = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
-            let done = done.clone();
+            let (started, done) = (started.clone(), done.clone());
             tokio::spawn(async move {
                 let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
                 let uri: http::Uri = format!("http://{address}/v1/agents/a1").parse().unwrap();
-                while Instant::now() < deadline {
+                while more(started.fetch_add(1, Ordering::Relaxed)) {
                     let response = client.get(uri.clone()).await.unwrap();
                     let _ = response.into_body().collect().await.unwrap();
                     done.fetch_add(1, Ordering::Relaxed);
@@ -62,7 +74,7 @@ async fn round(address: SocketAddr) -> f64 {
     for worker in workers {
         worker.await.unwrap();
     }
-    done.load(Ordering::Relaxed) as f64 / ROUND.as_secs_f64()
+    done.load(Ordering::Relaxed)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -74,6 +86,19 @@ async fn main() {
         .with_metric_exporter(Discard)
         .install()
         .unwrap();
+    if let Ok(case) = std::env::var("HTTP_LAYER_CASE") {
+        let requests: u64 = std::env::var("OVERHEAD_CALLS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000);
+        let address = match case.as_str() {
+            "plain" => serve(router()).await,
+            "layer" => serve(router().layer(HttpLayer::new())).await,
+            other => panic!("HTTP_LAYER_CASE is plain or layer, not {other}"),
+        };
+        send(address, move |sent| sent < requests).await;
+        return;
+    }
     let plain = serve(router()).await;
     let layered = serve(router().layer(HttpLayer::new())).await;
     let (mut without, mut with) = (Vec::new(), Vec::new());

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::header::{HOST, USER_AGENT};
+use http::header::{HOST, HeaderName, USER_AGENT};
 
 use crate::capture::redact_text;
 use http::{Request, Version};
@@ -57,11 +57,14 @@ pub(crate) fn host_and_port(value: &str) -> (String, Option<u16>) {
     (host.to_owned(), port.and_then(|p| p.parse().ok()))
 }
 
+/// The proxies' header naming the client, as a name the header map looks up without parsing it.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// The client's address: the first `X-Forwarded-For` entry, else the peer axum saw.
 fn client_address<B>(request: &Request<B>) -> Option<String> {
     let forwarded = request
         .headers()
-        .get("x-forwarded-for")
+        .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned())

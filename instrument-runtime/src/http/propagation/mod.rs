@@ -60,9 +60,27 @@ fn propagators(setting: Option<&str>) -> TextMapCompositePropagator {
 /// Reads request headers, every value of a repeated one included.
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
+/// The headers the propagators read, as names the header map looks up without parsing them
+/// (a lookup by text parses the name first, on every request).
+static PROPAGATION_HEADERS: [HeaderName; 9] = [
+    HeaderName::from_static("traceparent"),
+    HeaderName::from_static("tracestate"),
+    HeaderName::from_static("baggage"),
+    HeaderName::from_static("b3"),
+    HeaderName::from_static("x-b3-traceid"),
+    HeaderName::from_static("x-b3-spanid"),
+    HeaderName::from_static("x-b3-parentspanid"),
+    HeaderName::from_static("x-b3-sampled"),
+    HeaderName::from_static("x-b3-flags"),
+];
+
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        let value = match PROPAGATION_HEADERS.iter().find(|name| name.as_str() == key) {
+            Some(name) => self.0.get(name),
+            None => self.0.get(key),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
