@@ -9,11 +9,8 @@
 //! waiting on each other (the copy and conversion, the encoding, the collector's answer). A
 //! flush and a shutdown wait for the deliveries in flight.
 
-use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
@@ -93,35 +90,12 @@ impl<E> DeliveringExporter<E> {
     }
 }
 
-/// Wakes the thread that polls a delivery.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` to completion on the calling thread (a delivery thread: the exporter's own I/O
-/// runs on its runtime, the future only waits for it).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
-    }
-}
-
 impl<E: SpanExporter> Delivery<E> {
     /// Delivers `batch` and forgets it in the queue's counts.
     fn run(&self, batch: Vec<SpanData>) {
         let spans = batch.len();
         let bytes: usize = batch.iter().map(span_bytes).sum();
-        let _ = block_on(self.deliver(batch));
+        let _ = futures_executor::block_on(self.deliver(batch));
         self.pipeline.release(spans, bytes);
     }
 
@@ -276,26 +250,5 @@ mod tests {
         assert_eq!(third_started.load(Ordering::SeqCst), 1);
         in_flight.end();
         assert!(in_flight.wait_idle(Duration::from_secs(5)));
-    }
-
-    #[test]
-    fn block_on_runs_a_future_woken_from_another_thread() {
-        let (sender, receiver) = std::sync::mpsc::channel::<Waker>();
-        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = ready.clone();
-        std::thread::spawn(move || {
-            let waker = receiver.recv().unwrap();
-            flag.store(true, Ordering::SeqCst);
-            waker.wake();
-        });
-        let value = block_on(std::future::poll_fn(|cx| {
-            if ready.load(Ordering::SeqCst) {
-                Poll::Ready(7)
-            } else {
-                let _ = sender.send(cx.waker().clone());
-                Poll::Pending
-            }
-        }));
-        assert_eq!(value, 7);
     }
 }
