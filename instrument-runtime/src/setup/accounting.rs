@@ -24,7 +24,7 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
-use super::delivery::{DeliveringExporter, InFlight};
+use super::delivery::{DeliveringExporter, InFlight, OTLP_DELIVERIES};
 use crate::diagnostics::{RateLimit, warn};
 
 /// Spans the batch queue holds before it drops new ones: a burst of 100,000 spans fits whole
@@ -150,15 +150,18 @@ fn batch_config() -> (BatchConfig, usize) {
 
 /// A batch processor exporting to `exporter` (which sends to `target`, when known) with the
 /// toolkit's defaults, every span counted, failed batches kept and retried while the queue has
-/// room, and the queue bounded in spans and bytes.
+/// room, and the queue bounded in spans and bytes. An OTLP exporter (one with a `target`) gets
+/// [`OTLP_DELIVERIES`] batches at once; any other, one at a time.
 pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
     exporter: E,
     target: Option<ExportTarget>,
 ) -> CountingProcessor {
     let (config, max_queue) = batch_config();
+    let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
     let pipeline = Arc::new(Pipeline {
         max_queue,
         target,
+        in_flight: InFlight::new(deliveries),
         ..Pipeline::default()
     });
     CountingProcessor {

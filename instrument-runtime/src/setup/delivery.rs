@@ -4,10 +4,12 @@
 //! collector has failed, what is left is abandoned at once (counted, with the reason), so
 //! shutdown ends on time whatever the collector does.
 //!
-//! Up to [`DELIVERIES_IN_FLIGHT`] batches are delivered at once, each on a thread of its own,
-//! while the batch processor gathers the next: one batch at a time left the machine's cores
-//! waiting on each other (the copy and conversion, the encoding, the collector's answer). A
-//! flush and a shutdown wait for the deliveries in flight.
+//! Each batch is delivered on a thread of its own while the batch processor gathers the next;
+//! to the OTLP exporters, which send concurrently by design, up to [`OTLP_DELIVERIES`] at once
+//! (one at a time left the machine's cores waiting on each other: the copy and conversion, the
+//! encoding, the collector's answer); to any other exporter one at a time, as the SDK promises
+//! exporters (`export` is never called concurrently on one instance). A flush and a shutdown
+//! wait for the deliveries in flight.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -28,11 +30,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How often a wait looks whether shutdown has begun.
 const WAIT_SLICE: Duration = Duration::from_millis(20);
-/// Batches delivered at once.
-pub(super) const DELIVERIES_IN_FLIGHT: usize = 2;
+/// Batches delivered at once to an OTLP exporter.
+pub(super) const OTLP_DELIVERIES: usize = 2;
 
-/// Sends batches to `inner`, up to [`DELIVERIES_IN_FLIGHT`] at once, keeping and retrying failed
-/// ones, and counts every span once.
+/// Sends batches to `inner` (as many at once as the pipeline's [`InFlight`] allows), keeping and
+/// retrying failed ones, and counts every span once.
 #[derive(Debug)]
 pub(super) struct DeliveringExporter<E> {
     delivery: Arc<Delivery<E>>,
@@ -47,17 +49,34 @@ struct Delivery<E> {
 
 /// The deliveries in flight, for the batch processor to wait for a free one and for flush and
 /// shutdown to wait for all.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct InFlight {
+    limit: usize,
     count: Mutex<usize>,
     changed: Condvar,
 }
 
+impl Default for InFlight {
+    /// One delivery at a time.
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
 impl InFlight {
-    /// Waits until fewer than [`DELIVERIES_IN_FLIGHT`] deliveries run, and counts one more.
+    /// At most `limit` deliveries at once (at least one).
+    pub(super) fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            count: Mutex::new(0),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits until fewer deliveries than the limit run, and counts one more.
     fn begin(&self) {
         let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        while *count >= DELIVERIES_IN_FLIGHT {
+        while *count >= self.limit {
             count = self
                 .changed
                 .wait(count)
@@ -171,8 +190,8 @@ impl<E: SpanExporter> Delivery<E> {
 }
 
 impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
-    /// Hands `batch` to a delivery thread once one of the [`DELIVERIES_IN_FLIGHT`] is free (on
-    /// this thread when none can be started); how it went is counted, not returned.
+    /// Hands `batch` to a delivery thread once fewer deliveries than the limit run (on this
+    /// thread when none can be started); how it went is counted, not returned.
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let in_flight = &self.delivery.pipeline.in_flight;
         in_flight.begin();
@@ -225,30 +244,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn at_most_two_deliveries_run_and_waiting_for_idle_sees_them_end() {
-        let in_flight = Arc::new(InFlight::default());
-        in_flight.begin();
-        in_flight.begin();
-        assert!(!in_flight.wait_idle(Duration::from_millis(10)));
-        let third_started = Arc::new(AtomicUsize::new(0));
-        let third = {
-            let (in_flight, started) = (in_flight.clone(), third_started.clone());
-            std::thread::spawn(move || {
+    fn at_most_the_limit_of_deliveries_run_and_waiting_for_idle_sees_them_end() {
+        for in_flight in [InFlight::default(), InFlight::new(OTLP_DELIVERIES)] {
+            let in_flight = Arc::new(in_flight);
+            for _ in 0..in_flight.limit {
                 in_flight.begin();
-                started.store(1, Ordering::SeqCst);
+            }
+            assert!(!in_flight.wait_idle(Duration::from_millis(10)));
+            let next_started = Arc::new(AtomicUsize::new(0));
+            let next = {
+                let (in_flight, started) = (in_flight.clone(), next_started.clone());
+                std::thread::spawn(move || {
+                    in_flight.begin();
+                    started.store(1, Ordering::SeqCst);
+                    in_flight.end();
+                })
+            };
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(
+                next_started.load(Ordering::SeqCst),
+                0,
+                "waits for a free delivery"
+            );
+            in_flight.end();
+            next.join().unwrap();
+            assert_eq!(next_started.load(Ordering::SeqCst), 1);
+            for _ in 1..in_flight.limit {
                 in_flight.end();
-            })
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(
-            third_started.load(Ordering::SeqCst),
-            0,
-            "waits for a free delivery"
-        );
-        in_flight.end();
-        third.join().unwrap();
-        assert_eq!(third_started.load(Ordering::SeqCst), 1);
-        in_flight.end();
-        assert!(in_flight.wait_idle(Duration::from_secs(5)));
+            }
+            assert!(in_flight.wait_idle(Duration::from_secs(5)));
+        }
     }
 }
