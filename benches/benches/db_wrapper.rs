@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use instrument::Telemetry;
 use instrument::db::sqlx::PoolExt;
+use instrument::{Telemetry, TelemetryGuard};
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Executor, Sqlite};
 
@@ -49,16 +49,21 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Runs `case`'s queries once with telemetry installed, for an instruction count.
-async fn only(case: &str, pool: &sqlx::SqlitePool) {
-    let traced = pool.clone().instrumented();
-    let guard = Telemetry::builder()
+/// Installs telemetry exporting spans and metrics to a discarding exporter.
+fn install_discarding() -> TelemetryGuard {
+    Telemetry::builder()
         .ignore_env()
         .service_name("db-bench")
         .with_exporter(Discard)
         .with_metric_exporter(Discard)
         .install()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `case`'s queries once with telemetry installed, for an instruction count.
+async fn only(case: &str, pool: &sqlx::SqlitePool) {
+    let traced = pool.clone().instrumented();
+    let guard = install_discarding();
     match case {
         "bare" => round(pool).await,
         "instrumented" => round(&traced).await,
@@ -97,13 +102,7 @@ async fn main() {
         bare.push(round(&pool).await);
         off.push(round(&traced).await);
     }
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("db-bench")
-        .with_exporter(Discard)
-        .with_metric_exporter(Discard)
-        .install()
-        .unwrap();
+    let guard = install_discarding();
     let (mut bare_on, mut on) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         bare_on.push(round(&pool).await);

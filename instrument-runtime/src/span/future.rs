@@ -57,17 +57,16 @@ impl<F: Future> Future for Instrumented<F> {
     }
 }
 
-/// Polls `inner` with `span` (present) current; out of line, so that the off path stays small.
+/// Polls `inner` with `span` current; out of line, so that the off path stays small.
 #[inline(never)]
 fn poll_recording<F: Future>(
     inner: Pin<&mut F>,
     span: &mut Option<ActiveSpan>,
     cx: &mut TaskContext<'_>,
 ) -> Poll<(F::Output, Option<ActiveSpan>)> {
-    let Some(active) = span.as_ref() else {
-        return inner.poll(cx).map(|output| (output, None));
-    };
-    let current = active.context().clone().attach();
+    let current = span
+        .as_ref()
+        .map(|active| active.context().clone().attach());
     let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
     drop(current);
     match polled {
