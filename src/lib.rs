@@ -20,7 +20,8 @@
 //! ```
 //!
 //! The everyday items are at the root: the macros, [`init`] and the [`Telemetry`] builder,
-//! helpers on the current span ([`get_trace_id`], [`set_span_attributes`], [`log_event`]). The
+//! helpers on the current span ([`get_trace_id`], [`set_span_attributes`], [`log_event`],
+//! [`current_context`] for OpenTelemetry code). The
 //! rest is grouped by topic: [`capture`] (what parameters record), [`context`] (request-scoped
 //! attributes), [`metrics`] (instrument types and sets), [`export`] (exporters and export
 //! statistics), and the integrations [`http`], [`db`] and [`pool`], each behind its cargo
@@ -34,8 +35,8 @@ pub use instrument_macros::{Metrics, metric, trace_method};
 pub use instrument_runtime::log_attributes;
 pub use instrument_runtime::{
     ConfigGuard, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind, TailSampling,
-    TelemetryBuilder, TelemetryGuard, get_trace_id, is_enabled, log_event, metrics_enabled,
-    set_span_attributes,
+    TelemetryBuilder, TelemetryGuard, current_context, get_trace_id, is_enabled, log_event,
+    metrics_enabled, set_span_attributes,
 };
 
 /// Installs telemetry configured from the standard `OTEL_*` variables and returns the guard

@@ -57,7 +57,7 @@ fn merged(base: &[KeyValue], updates: &[KeyValue]) -> Vec<KeyValue> {
 
 /// A context holding a new scope: the current scope's attributes with `attributes` applied.
 fn context_with_scope(attributes: impl IntoIterator<Item = KeyValue>) -> Context {
-    Context::map_current(|cx| with_scope(cx, attributes))
+    with_scope(&crate::span::current_context(), attributes)
 }
 
 /// `cx` with a new scope: `cx`'s scope attributes with `attributes` applied.

@@ -1,11 +1,11 @@
 //! Helpers on the current span: its trace id, extra attributes, events.
 
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{Context, Key, KeyValue, Value};
+use opentelemetry::{Key, KeyValue, Value};
 
 use std::borrow::Cow;
 
 use crate::capture::{self, BoundedText};
+use crate::span;
 
 /// Longest attribute key kept by [`set_span_attributes`] and [`log_event`], in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -19,12 +19,13 @@ pub const MAX_ATTRIBUTES_PER_CALL: usize = 128;
 /// assert_eq!(instrument::get_trace_id(), None);
 /// ```
 pub fn get_trace_id() -> Option<String> {
-    Context::map_current(|cx| {
-        let span_context = cx.span().span_context().clone();
+    span::with_current_span(|span| {
+        let span_context = span.span_context();
         span_context
             .is_valid()
             .then(|| format!("{:032x}", span_context.trace_id()))
     })
+    .flatten()
 }
 
 /// Sets attributes on the current span. String values are bounded like parameters; empty keys
@@ -39,10 +40,11 @@ where
     K: Into<Key>,
     V: Into<Value>,
 {
-    Context::map_current(|cx| {
-        let span = cx.span();
+    span::with_current_span(|span| {
         if span.is_recording() {
-            span.set_attributes(bounded(attributes));
+            for attribute in bounded(attributes) {
+                span.set_attribute(attribute);
+            }
         }
     });
 }
@@ -67,10 +69,9 @@ where
     K: Into<Key>,
     V: Into<Value>,
 {
-    Context::map_current(|cx| {
-        let span = cx.span();
+    span::with_current_span(|span| {
         if span.is_recording() {
-            span.add_event(name.into(), bounded(attributes));
+            span.add_event(name.into().into(), bounded(attributes));
         }
     });
 }

@@ -58,7 +58,7 @@ pub use setup::{
     SCOPE_NAME, SetupError, TailSampling, Telemetry, TelemetryBuilder, TelemetryGuard,
     export_stats, init,
 };
-pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT};
+pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;
 pub use state::{
     ConfigGuard, InstallHook, RuntimeConfig, meter, metrics_enabled, register_install_hook,

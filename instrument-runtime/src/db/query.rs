@@ -151,7 +151,7 @@ impl QuerySpan {
         if let Some(port) = target.server_port {
             low_cardinality.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
-        let parent = Context::current();
+        let parent = crate::span::current_context();
         let sync_in_async = synchronous && sync_detection::on_async_worker();
         if sync_in_async {
             sync_detection::report(&summary.summary, &low_cardinality);

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, Once};
 
-use opentelemetry::trace::{SpanId, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanId;
 
 use super::config::instrumentation_config;
 use super::metrics::DbMetrics;
-use crate::state;
+use crate::state::{self, EndingSpan};
 
 /// Name of the event added to a parent span.
 pub const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
@@ -71,12 +71,11 @@ pub(crate) fn record(parent: SpanId, shape: String, summary: &str, text: &str) {
     TRACKED.store(tracker.parents.len(), Ordering::Relaxed);
 }
 
-/// Reports the repeated shapes of the span in `cx`, which is about to end.
-pub(crate) fn report_on_end(cx: &Context) {
+/// Reports the repeated shapes of `span`, which is about to end.
+pub(crate) fn report_on_end(span: &mut dyn EndingSpan) {
     if TRACKED.load(Ordering::Relaxed) == 0 {
         return;
     }
-    let span = cx.span();
     let id = span.span_context().span_id();
     let shapes = {
         let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
@@ -90,7 +89,7 @@ pub(crate) fn report_on_end(cx: &Context) {
     let threshold = instrumentation_config().repeated_query_threshold.max(1);
     for shape in shapes.into_values().filter(|s| s.count >= threshold) {
         span.add_event(
-            REPEATED_QUERY_EVENT,
+            REPEATED_QUERY_EVENT.into(),
             vec![
                 KeyValue::new("db.query.summary", shape.summary.clone()),
                 KeyValue::new(REPEATED_COUNT_KEY, i64::from(shape.count)),

@@ -49,7 +49,7 @@ impl TransactionSpan {
                 } else {
                     SAVEPOINT_SPAN
                 };
-                span::start_child(&Context::current(), name, SpanKind::Client, attributes)
+                span::start_child(&span::current_context(), name, SpanKind::Client, attributes)
             })
             .flatten();
         Self {
@@ -104,7 +104,7 @@ impl TransactionSpan {
             span.set_attribute(KeyValue::new(ERROR_TYPE, error.error_type));
             span.set_status(Status::error(error.message));
         }
-        repeated::report_on_end(cx);
+        repeated::report_on_end(&mut cx.span());
         span.end();
     }
 }

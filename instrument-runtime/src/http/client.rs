@@ -86,7 +86,7 @@ impl OutboundSpan {
     /// Starts the span of a `method` request to `uri` under the current context and writes its
     /// context (or the current one, when nothing records) into `headers`.
     pub(crate) fn start(method: &str, uri: &Uri, headers: &mut HeaderMap) -> Self {
-        let parent = Context::current();
+        let parent = span::current_context();
         let cx = state::enabled()
             .then(|| {
                 span::start_child(

@@ -90,7 +90,7 @@ impl Completion {
         }
         let elapsed = self.started.elapsed();
         if self.owns_span {
-            crate::state::run_span_end_hooks(&self.cx);
+            crate::state::run_span_end_hooks(&mut self.cx.span());
             self.cx.span().end();
         }
 

@@ -71,14 +71,13 @@ impl<E: std::error::Error> From<E> for HttpError {
 #[cfg(feature = "axum")]
 impl axum::response::IntoResponse for HttpError {
     fn into_response(self) -> axum::response::Response {
-        use opentelemetry::trace::{Status, TraceContextExt};
-        use opentelemetry::{Context, KeyValue};
+        use opentelemetry::KeyValue;
+        use opentelemetry::trace::Status;
 
-        let trace_id = Context::map_current(|cx| {
-            let span = cx.span();
+        let trace_id = crate::span::with_current_span(|span| {
             if span.is_recording() {
                 span.add_event(
-                    crate::span::EXCEPTION_EVENT,
+                    crate::span::EXCEPTION_EVENT.into(),
                     vec![
                         KeyValue::new("exception.type", self.error_type),
                         KeyValue::new("exception.message", self.detail.clone()),
@@ -93,7 +92,8 @@ impl axum::response::IntoResponse for HttpError {
             span_context
                 .is_valid()
                 .then(|| format!("{:032x}", span_context.trace_id()))
-        });
+        })
+        .flatten();
         let body = error_body(&self.detail, trace_id.as_deref());
         let mut response = axum::response::Response::new(axum::body::Body::from(body));
         *response.status_mut() = self.status;

@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::ActiveSpan;
+use super::{ActiveSpan, EnteredSpan};
 
 pin_project! {
     /// Polls `inner` with the span current. Its output hands the span back so the caller can
@@ -64,11 +64,9 @@ fn poll_recording<F: Future>(
     span: &mut Option<ActiveSpan>,
     cx: &mut TaskContext<'_>,
 ) -> Poll<(F::Output, Option<ActiveSpan>)> {
-    let current = span
-        .as_ref()
-        .map(|active| active.context().clone().attach());
+    let entered = span.take().map(ActiveSpan::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
-    drop(current);
+    *span = entered.and_then(EnteredSpan::exit);
     match polled {
         Ok(Poll::Pending) => Poll::Pending,
         Ok(Poll::Ready(output)) => Poll::Ready((output, span.take())),

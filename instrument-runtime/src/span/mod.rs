@@ -2,6 +2,7 @@
 //! record how the call ended, end the span.
 
 mod future;
+mod local;
 mod meta;
 mod outcome;
 mod record;
@@ -21,9 +22,11 @@ use crate::capture::{self, Capture, CapturedParam, ParamValue};
 use crate::context;
 use crate::state;
 use crate::state::CodeLocation;
-use record::Started;
+use record::{Parent, RecordSpan};
 
 pub use future::Instrumented;
+pub use local::current_context;
+pub(crate) use local::with_current_span;
 pub use meta::{ParamMeta, SpanMeta};
 pub use outcome::{Outcome, Returned, ViaAnyError, ViaDebugError, ViaDisplayError, ViaPlainValue};
 
@@ -35,15 +38,30 @@ pub const CANCELLED_EVENT: &str = "cancelled";
 /// Number of `code.*` attributes every span starts with.
 const CODE_ATTRIBUTES: usize = 3;
 
-/// A started span, current while the instrumented body runs.
+/// A started span, made current while the instrumented body runs, then ended with how the
+/// call ended.
 #[derive(Debug)]
-pub struct ActiveSpan {
-    cx: Context,
+pub struct ActiveSpan(Held);
+
+#[derive(Debug)]
+enum Held {
+    /// One of the toolkit's spans, made current on this thread's stack (`local.rs`).
+    Local(RecordSpan),
+    /// A span of the SDK's tracer (setup did not build the toolkit's span pipeline), made current
+    /// in an attached OpenTelemetry context.
+    Attached(Context),
+}
+
+/// A span made current by [`ActiveSpan::enter`], until [`EnteredSpan::exit`].
+#[derive(Debug)]
+pub(crate) enum EnteredSpan {
+    Local(local::Entered),
+    Attached(Context, ContextGuard),
 }
 
 /// Starts the span of one call of the function described by `meta`, as a child of the current
-/// context, and records `params` when the span is sampled. `self_type` is
-/// `type_name::<Self>()` for methods named after their `Self` type.
+/// span, and records `params` when the span is sampled. `self_type` is `type_name::<Self>()` for
+/// methods named after their `Self` type.
 ///
 /// Returns `None` when no tracer is installed.
 pub fn start(
@@ -52,29 +70,31 @@ pub fn start(
     params: &[&dyn Capture],
 ) -> Option<ActiveSpan> {
     state::with_installed_tracer(|tracer| {
-        let parent = Context::current();
+        let (cx, local) = local::current_parent();
+        let parent = Parent {
+            cx: &cx,
+            local: local.as_ref(),
+        };
         let (name, function) = meta.names(self_type);
         let code = CodeLocation {
             function,
             file: meta.file(),
             line: meta.line(),
         };
-        let cx = match &tracer.records {
-            Some(sink) if !parent.is_telemetry_suppressed() => {
-                match record::start(sink, &parent, name, meta.kind(), Some(code), Vec::new()) {
-                    Started::Recording(mut span) => {
-                        capture_params(meta, params, |captured| match captured {
-                            CapturedParam::Value { key, text } => {
-                                span.set_param(key, text.as_bytes())
-                            }
-                            truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
-                        });
-                        parent.with_span(span)
-                    }
-                    Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
+        let held = match &tracer.records {
+            Some(sink) if !cx.is_telemetry_suppressed() => {
+                let mut span =
+                    record::start(sink, parent, name, meta.kind(), Some(code), Vec::new());
+                if span.is_recording() {
+                    capture_params(meta, params, |captured| match captured {
+                        CapturedParam::Value { key, text } => span.set_param(key, text.as_bytes()),
+                        truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
+                    });
                 }
+                Held::Local(span)
             }
             _ => {
+                let parent = parent.context();
                 // Room for the context attributes, the parameters, a truncation flag and
                 // reason, and `error.type`, so that the span's attribute list never grows.
                 let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
@@ -90,10 +110,10 @@ pub fn start(
                         captured.into_attributes(|kv| span.set_attribute(kv))
                     });
                 }
-                parent.with_span(span)
+                Held::Attached(parent.with_span(span))
             }
         };
-        ActiveSpan { cx }
+        ActiveSpan(held)
     })
 }
 
@@ -109,10 +129,18 @@ pub(crate) fn start_child(
 ) -> Option<Context> {
     state::with_installed_tracer(|tracer| match &tracer.records {
         Some(sink) if !parent.is_telemetry_suppressed() => {
-            match record::start(sink, parent, name.into(), kind, None, attributes) {
-                Started::Recording(span) => parent.with_span(span),
-                Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
-            }
+            let local = Parent {
+                cx: parent,
+                local: None,
+            };
+            parent.with_span(record::start(
+                sink,
+                local,
+                name.into(),
+                kind,
+                None,
+                attributes,
+            ))
         }
         _ => {
             let builder = SpanBuilder::from_name(name)
@@ -149,18 +177,13 @@ fn capture_params<'a>(
 pub struct SpanStart {
     meta: &'static SpanMeta,
     self_type: Option<&'static str>,
-    active: Option<ActiveSpan>,
-    current: Option<ContextGuard>,
+    entered: Option<EnteredSpan>,
 }
 
 impl SpanStart {
     /// Starts the span with `params` and makes it current until the body returns.
     pub fn start(&mut self, params: &[&dyn Capture]) {
-        self.active = start(self.meta, self.self_type, params);
-        self.current = self
-            .active
-            .as_ref()
-            .map(|active| active.cx.clone().attach());
+        self.entered = start(self.meta, self.self_type, params).map(ActiveSpan::enter);
     }
 }
 
@@ -178,14 +201,10 @@ pub fn trace_call<R>(
     let mut start = SpanStart {
         meta,
         self_type,
-        active: None,
-        current: None,
+        entered: None,
     };
     let returned = catch_unwind(AssertUnwindSafe(|| body(Some(&mut start))));
-    let SpanStart {
-        active, current, ..
-    } = start;
-    drop(current);
+    let active = start.entered.and_then(EnteredSpan::exit);
     match returned {
         Ok(value) => {
             if let Some(active) = active {
@@ -203,40 +222,68 @@ pub fn trace_call<R>(
 }
 
 impl ActiveSpan {
-    /// The context holding this span, to make it current.
-    pub(crate) fn context(&self) -> &Context {
-        &self.cx
+    /// Makes the span current on this thread.
+    pub(crate) fn enter(self) -> EnteredSpan {
+        match self.0 {
+            Held::Local(span) => EnteredSpan::Local(local::enter(span)),
+            Held::Attached(cx) => {
+                let guard = cx.clone().attach();
+                EnteredSpan::Attached(cx, guard)
+            }
+        }
     }
 
     /// Records how the call ended and ends the span.
     pub fn finish(self, outcome: Outcome) {
-        let span = self.cx.span();
-        match outcome {
+        self.end_with(|span| match outcome {
             Outcome::Returned => {}
             Outcome::Ok => span.set_status(Status::Ok),
             Outcome::Err {
                 error_type,
                 message,
-            } => {
-                record_failure(&self.cx, error_type, message);
+            } => record_failure(span, error_type, message),
+        });
+    }
+
+    pub(crate) fn record_panic(self, payload: &(dyn Any + Send)) {
+        self.end_with(|span| record_failure(span, "panic", panic_message(payload)));
+    }
+
+    pub(crate) fn record_cancelled(self) {
+        self.end_with(|span| {
+            span.add_event(CANCELLED_EVENT.into(), Vec::new());
+            span.set_status(Status::error("cancelled"));
+        });
+    }
+
+    /// Records onto the span with `record`, runs the end-of-span hooks, ends the span.
+    fn end_with(self, record: impl FnOnce(&mut dyn state::EndingSpan)) {
+        match self.0 {
+            Held::Local(mut span) => {
+                record(&mut span);
+                state::run_span_end_hooks(&mut span);
+                span.end();
+            }
+            Held::Attached(cx) => {
+                let mut span = cx.span();
+                record(&mut span);
+                state::run_span_end_hooks(&mut span);
+                span.end();
             }
         }
-        state::run_span_end_hooks(&self.cx);
-        span.end();
     }
+}
 
-    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
-        record_failure(&self.cx, "panic", panic_message(payload));
-        state::run_span_end_hooks(&self.cx);
-        self.cx.span().end();
-    }
-
-    pub(crate) fn record_cancelled(&self) {
-        let span = self.cx.span();
-        span.add_event(CANCELLED_EVENT, Vec::new());
-        span.set_status(Status::error("cancelled"));
-        state::run_span_end_hooks(&self.cx);
-        span.end();
+impl EnteredSpan {
+    /// The span, no longer current (`None` if this thread's storage lost it at its end).
+    pub(crate) fn exit(self) -> Option<ActiveSpan> {
+        match self {
+            Self::Local(entered) => entered.exit().map(|span| ActiveSpan(Held::Local(span))),
+            Self::Attached(cx, guard) => {
+                drop(guard);
+                Some(ActiveSpan(Held::Attached(cx)))
+            }
+        }
     }
 }
 
@@ -249,14 +296,13 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }
 
-fn record_failure(cx: &Context, error_type: &'static str, message: String) {
-    let span = cx.span();
+fn record_failure(span: &mut dyn state::EndingSpan, error_type: &'static str, message: String) {
     if !span.is_recording() {
         return;
     }
     span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
     span.add_event(
-        EXCEPTION_EVENT,
+        EXCEPTION_EVENT.into(),
         vec![
             KeyValue::new(EXCEPTION_TYPE, error_type),
             KeyValue::new(EXCEPTION_MESSAGE, message.clone()),

@@ -4,9 +4,10 @@
 //! processors at start (the one start-time processor step, the request-context attributes, is
 //! done here), and the data handed to the provider's processors as it is when the span ends.
 //!
-//! A record span implements [`opentelemetry::trace::Span`], so it sits in an OpenTelemetry
-//! `Context` like any span: `Context::current()` finds it (third-party instrumentation makes
-//! its spans children of it), and everything that records onto the current span reaches it.
+//! A record span implements [`opentelemetry::trace::Span`]: an integration's span (an HTTP
+//! request, a statement, a `tracing` span) sits in an OpenTelemetry `Context` like any span. An
+//! instrumented call's span is made current on the thread's own stack instead (`local.rs`),
+//! and is put in a context only when one is asked for.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,40 +22,55 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::context;
-use crate::state::{CodeLocation, RecordSink, SpanRecord, truncate_counting};
+use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord, truncate_counting};
 
-/// A recording span of the toolkit. Ends (and is handed to the sink) at `end` or when dropped.
+/// A span of the toolkit: recording, or dropped by the sampler (then it keeps only its ids).
+/// Ends (and is handed to the sink) at `end` or when dropped.
 #[derive(Debug)]
 pub(crate) struct RecordSpan {
     span_context: SpanContext,
-    /// `None` once ended. Boxed: the span moves into its context and the record into the
+    /// `None` once ended, or when the sampler dropped the span. Boxed: the span moves into its context and the record into the
     /// thread's buffer as a pointer (the collector gives the emptied box back to this thread).
     record: Option<Box<SpanRecord>>,
     sink: Arc<RecordSink>,
 }
 
-/// A span just started: recording, or dropped by the sampler (then only its ids are kept).
-// Returned by value and moved straight into the context's box: boxing the large variant here
-// would allocate twice.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Started {
-    Recording(RecordSpan),
-    Dropped(SpanContext),
+/// The parent of a span: a context, whose span the toolkit's current span replaces when that
+/// one is the innermost (see `local.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parent<'a> {
+    pub(crate) cx: &'a Context,
+    pub(crate) local: Option<&'a SpanContext>,
+}
+
+impl Parent<'_> {
+    fn has_active_span(&self) -> bool {
+        self.local.is_some() || self.cx.has_active_span()
+    }
+
+    /// The parent as one OpenTelemetry context (what the SDK's sampler is given).
+    pub(crate) fn context(&self) -> Context {
+        match self.local {
+            Some(span_context) => self.cx.with_remote_span_context(span_context.clone()),
+            None => self.cx.clone(),
+        }
+    }
 }
 
 /// Starts a span named `name` as a child of `parent`, with its `code.*` attributes and
 /// `attributes` (which the sampler sees) followed by the parent's request-context attributes. A
-/// span the sampler drops has its own id and no sampled flag, as the SDK makes it.
+/// span the sampler drops has its own id and no sampled flag, as the SDK makes it, and records
+/// nothing.
 pub(crate) fn start(
     sink: &Arc<RecordSink>,
-    parent: &Context,
+    parent: Parent<'_>,
     name: Cow<'static, str>,
     kind: SpanKind,
     code: Option<CodeLocation>,
     mut attributes: Vec<KeyValue>,
-) -> Started {
-    let parent_span = parent.span();
-    let parent_context = parent_span.span_context();
+) -> RecordSpan {
+    let parent_span = parent.cx.span();
+    let parent_context = parent.local.unwrap_or_else(|| parent_span.span_context());
     let ids = RandomIdGenerator::default();
     let trace_id = if parent_context.is_valid() {
         parent_context.trace_id()
@@ -78,7 +94,7 @@ pub(crate) fn start(
         let mut seen: Vec<KeyValue> = code.iter().flat_map(CodeLocation::attributes).collect();
         seen.extend(attributes.iter().cloned());
         sink.sampler
-            .should_sample(Some(parent), trace_id, &name, &kind, &seen, &[])
+            .should_sample(Some(&parent.context()), trace_id, &name, &kind, &seen, &[])
     };
     let sampled = match sampling.decision {
         SamplingDecision::Drop => {
@@ -89,7 +105,11 @@ pub(crate) fn start(
                 false,
                 sampling.trace_state,
             );
-            return Started::Dropped(span_context);
+            return RecordSpan {
+                span_context,
+                record: None,
+                sink: sink.clone(),
+            };
         }
         SamplingDecision::RecordOnly => false,
         SamplingDecision::RecordAndSample => true,
@@ -104,7 +124,7 @@ pub(crate) fn start(
     if !sampling.attributes.is_empty() {
         attributes.extend(sampling.attributes);
     }
-    if let Some(scoped) = context::current_attributes(parent) {
+    if let Some(scoped) = context::current_attributes(parent.cx) {
         attributes.extend(scoped.iter().cloned());
     }
     let mut record = sink.record();
@@ -117,11 +137,11 @@ pub(crate) fn start(
         attributes,
         sink.limits.max_attributes_per_span as usize,
     );
-    Started::Recording(RecordSpan {
+    RecordSpan {
         span_context,
         record: Some(record),
         sink: sink.clone(),
-    })
+    }
 }
 
 impl RecordSpan {
@@ -219,6 +239,28 @@ impl opentelemetry::trace::Span for RecordSpan {
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         self.end_at(Some(timestamp));
+    }
+}
+
+impl EndingSpan for RecordSpan {
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.record.is_some()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        opentelemetry::trace::Span::set_attribute(self, attribute);
+    }
+
+    fn add_event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        opentelemetry::trace::Span::add_event(self, name, attributes);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        opentelemetry::trace::Span::set_status(self, status);
     }
 }
 

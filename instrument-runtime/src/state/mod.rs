@@ -5,12 +5,14 @@
 //! The flags are the only thing the generated code reads on the off path: one relaxed atomic
 //! load.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use opentelemetry::Context;
+use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
+use opentelemetry::trace::{SpanContext, SpanRef, Status};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
@@ -32,9 +34,45 @@ static SPAN_END_HOOKS: ArcSwapOption<Vec<SpanEndHook>> = ArcSwapOption::const_em
 /// Whether any end-of-span hook is registered: the one load every span end pays.
 static HAS_SPAN_END_HOOKS: AtomicBool = AtomicBool::new(false);
 
-/// A function an integration registers to run when a span the toolkit started is about to end,
-/// with the context holding that span.
-pub(crate) type SpanEndHook = fn(&Context);
+/// What the end of a span records on it (how the call ended, an end-of-span hook's events),
+/// whether the span is the toolkit's own or one held in an OpenTelemetry context.
+pub(crate) trait EndingSpan {
+    /// The span's ids.
+    fn span_context(&self) -> &SpanContext;
+    /// Whether the span records what is set on it.
+    fn is_recording(&self) -> bool;
+    /// Sets an attribute.
+    fn set_attribute(&mut self, attribute: KeyValue);
+    /// Adds an event.
+    fn add_event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>);
+    /// Sets the status (`Ok` over `Error` over `Unset`, as the SDK orders them).
+    fn set_status(&mut self, status: Status);
+}
+
+impl EndingSpan for SpanRef<'_> {
+    fn span_context(&self) -> &SpanContext {
+        SpanRef::span_context(self)
+    }
+
+    fn is_recording(&self) -> bool {
+        SpanRef::is_recording(self)
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        SpanRef::set_attribute(self, attribute);
+    }
+
+    fn add_event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        SpanRef::add_event(self, name, attributes);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        SpanRef::set_status(self, status);
+    }
+}
+
+/// A function an integration registers to run when a span the toolkit started is about to end.
+pub(crate) type SpanEndHook = fn(&mut dyn EndingSpan);
 
 /// Registers `hook` to run at the end of every span the toolkit ends (once per function).
 pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
@@ -48,15 +86,15 @@ pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
     HAS_SPAN_END_HOOKS.store(true, Ordering::Release);
 }
 
-/// Runs the registered end-of-span hooks on the span in `cx`.
+/// Runs the registered end-of-span hooks on `span`.
 #[inline]
-pub(crate) fn run_span_end_hooks(cx: &Context) {
+pub(crate) fn run_span_end_hooks(span: &mut dyn EndingSpan) {
     if !HAS_SPAN_END_HOOKS.load(Ordering::Acquire) {
         return;
     }
     if let Some(hooks) = &*SPAN_END_HOOKS.load() {
         for hook in hooks.iter() {
-            hook(cx);
+            hook(span);
         }
     }
 }

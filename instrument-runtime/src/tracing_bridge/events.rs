@@ -9,15 +9,16 @@ use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue, Value};
-use tracing_core::{Event, Level, Subscriber};
+use opentelemetry::{KeyValue, Value};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
 use super::spans::{TARGET_KEY, bridged_context};
 use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
-use crate::state;
+use crate::span;
+use crate::state::{self, EndingSpan};
 
 static ERROR_EVENTS_MARK_SPANS: AtomicBool = AtomicBool::new(false);
 
@@ -47,20 +48,32 @@ fn severity(level: &Level) -> (Severity, &'static str) {
     }
 }
 
-/// Where an event happened: the current OpenTelemetry context when it holds a span (the
-/// innermost, whichever API opened it), else the context of the event's `tracing` parent — the
-/// span a library entered on another thread (sqlx's SQLite worker enters its caller's span).
-fn event_context<S>(event: &Event<'_>, ctx: &LayerContext<'_, S>) -> Context
-where
+/// Runs `record` on the span an event happened in: the current span when there is one (the
+/// innermost, whichever API opened it), else the span of the event's `tracing` parent — the
+/// span a library entered on another thread (sqlx's SQLite worker enters its caller's span) —
+/// or no span (an invalid one).
+fn with_event_span<S>(
+    event: &Event<'_>,
+    ctx: &LayerContext<'_, S>,
+    record: impl FnOnce(&mut dyn EndingSpan),
+) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let current = Context::current();
-    if current.span().span_context().is_valid() {
-        return current;
+    let mut record = Some(record);
+    span::with_current_span(|span| {
+        if span.span_context().is_valid()
+            && let Some(record) = record.take()
+        {
+            record(span);
+        }
+    });
+    if let Some(record) = record {
+        let cx = ctx
+            .event_span(event)
+            .and_then(|span| bridged_context(&span))
+            .unwrap_or_default();
+        record(&mut cx.span());
     }
-    ctx.event_span(event)
-        .and_then(|span| bridged_context(&span))
-        .unwrap_or(current)
 }
 
 /// Bridges one `tracing` event: a log record, and on the console a line under its span.
@@ -78,11 +91,24 @@ where
     event.record(&mut fields);
     let message = fields.message.take().unwrap_or_default();
     let attributes = fields.attributes;
+    with_event_span(event, ctx, |span| {
+        if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
+            span.set_status(Status::error(message.clone()));
+        }
+        emit(span, metadata, message, attributes, logging, console);
+    });
+}
+
+/// The log record of an event in `span` (when `logging`), and its span event on the console.
+fn emit(
+    span: &mut dyn EndingSpan,
+    metadata: &'static Metadata<'static>,
+    message: String,
+    attributes: Vec<KeyValue>,
+    logging: bool,
+    console: bool,
+) {
     let (severity, severity_text) = severity(metadata.level());
-    let cx = event_context(event, ctx);
-    if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
-        cx.span().set_status(Status::error(message.clone()));
-    }
     if logging {
         state::with_logger(|logger| {
             let mut record = logger.create_log_record();
@@ -93,7 +119,6 @@ where
             record.set_severity_text(severity_text);
             record.set_target(metadata.target().to_owned());
             record.set_body(AnyValue::from(message.clone()));
-            let span = cx.span();
             let context = span.span_context();
             if context.is_valid() {
                 record.set_trace_context(
@@ -110,16 +135,13 @@ where
             logger.emit(record);
         });
     }
-    if console {
-        let span = cx.span();
-        if span.is_recording() {
-            let mut event_attributes = vec![
-                KeyValue::new(LOG_LEVEL_KEY, severity_text),
-                KeyValue::new(LOG_MESSAGE_KEY, message),
-                KeyValue::new(TARGET_KEY, metadata.target()),
-            ];
-            event_attributes.extend(attributes);
-            span.add_event(LOG_EVENT, event_attributes);
-        }
+    if console && span.is_recording() {
+        let mut event_attributes = vec![
+            KeyValue::new(LOG_LEVEL_KEY, severity_text),
+            KeyValue::new(LOG_MESSAGE_KEY, message),
+            KeyValue::new(TARGET_KEY, metadata.target()),
+        ];
+        event_attributes.extend(attributes);
+        span.add_event(LOG_EVENT.into(), event_attributes);
     }
 }

@@ -58,11 +58,11 @@ where
         let parent = if let Some(parent) = attrs.parent() {
             ctx.span(parent)
                 .and_then(|span| span.extensions().get::<Bridged>().map(|b| b.0.clone()))
-                .unwrap_or_else(Context::current)
+                .unwrap_or_else(span::current_context)
         } else if attrs.is_root() {
             Context::new()
         } else {
-            Context::current()
+            span::current_context()
         };
         let metadata = attrs.metadata();
         let mut attributes = Vec::with_capacity(3 + metadata.fields().len());
@@ -121,7 +121,7 @@ where
         let Some(span) = ctx.span(&id) else { return };
         // The registry drops the extension with the span's slot.
         if let Some(Bridged(cx)) = span.extensions().get::<Bridged>() {
-            state::run_span_end_hooks(cx);
+            state::run_span_end_hooks(&mut cx.span());
             cx.span().end();
         }
     }

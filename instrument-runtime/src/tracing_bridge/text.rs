@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt;
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{Format, Full, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -53,13 +51,13 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let ids = Context::map_current(|cx| {
-            let span = cx.span();
+        let ids = crate::span::with_current_span(|span| {
             let context = span.span_context();
             context
                 .is_valid()
                 .then(|| (context.trace_id(), context.span_id()))
-        });
+        })
+        .flatten();
         if let Some((trace_id, span_id)) = ids {
             write!(writer, "trace_id={trace_id} span_id={span_id} ")?;
         }

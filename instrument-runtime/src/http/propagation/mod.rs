@@ -113,9 +113,9 @@ impl Injector for HeaderInjector<'_> {
 /// formats; an invalid parent is ignored (the request starts a new trace).
 pub fn extract(headers: &HeaderMap) -> Context {
     if !FIELDS.iter().any(|field| headers.contains_key(field)) {
-        return Context::current();
+        return crate::span::current_context();
     }
-    PROPAGATOR.extract_with_context(&Context::current(), &HeaderExtractor(headers))
+    PROPAGATOR.extract_with_context(&crate::span::current_context(), &HeaderExtractor(headers))
 }
 
 /// Writes the current context into `headers` in the selected formats (by default
@@ -127,7 +127,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// assert!(headers.get("traceparent").is_none());
 /// ```
 pub fn inject(headers: &mut HeaderMap) {
-    Context::map_current(|cx| inject_context(cx, headers));
+    inject_context(&crate::span::current_context(), headers);
 }
 
 /// Writes `cx` into `headers` in the selected formats.

@@ -1,0 +1,114 @@
+//! The instrumented call's span as OpenTelemetry code sees it: third-party spans started under
+//! `instrument::current_context()` are its children, a context a library attaches inside the
+//! call becomes the parent of the calls made under it, and a task spawned with the context keeps
+//! the parent.
+
+// Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
+// exporter is shared by the test binary.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use opentelemetry::Context;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{TraceContextExt, Tracer as _};
+use support::{span, spans, start};
+
+/// Starts a span the way third-party OpenTelemetry instrumentation does: from the global
+/// tracer, as a child of `Context::current()`.
+fn third_party(name: &'static str) {
+    opentelemetry::global::tracer("third-party").in_span(name, |_cx| {});
+}
+
+#[instrument::trace_method]
+fn handler_with_library(order: u32) -> u32 {
+    let _current = instrument::current_context().attach();
+    third_party("library.lookup");
+    order
+}
+
+#[instrument::trace_method]
+fn nested(depth: u32) -> u32 {
+    depth
+}
+
+#[instrument::trace_method]
+fn handler_under_library_span(order: u32) -> u32 {
+    let tracer = opentelemetry::global::tracer("third-party");
+    let library = tracer.start_with_context("library.request", &instrument::current_context());
+    let library_cx = Context::current_with_span(library);
+    let inner = {
+        let _attached = library_cx.clone().attach();
+        nested(order)
+    };
+    library_cx.span().end();
+    inner + nested(order)
+}
+
+#[instrument::trace_method]
+async fn spawns(order: u32) -> u32 {
+    let task = async move {
+        third_party("spawned.work");
+        nested(order)
+    };
+    tokio::spawn(task.with_context(instrument::current_context()))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn a_library_span_under_the_attached_current_context_is_a_child_of_the_call() {
+    let _lock = start();
+    assert_eq!(handler_with_library(7), 7);
+    let call = span("handler_with_library");
+    let library = span("library.lookup");
+    assert_eq!(library.parent_span_id, call.span_context.span_id());
+    assert_eq!(
+        library.span_context.trace_id(),
+        call.span_context.trace_id()
+    );
+}
+
+#[test]
+fn calls_under_a_context_a_library_attached_are_its_children() {
+    let _lock = start();
+    assert_eq!(handler_under_library_span(3), 6);
+    let spans = spans();
+    let call = span("handler_under_library_span");
+    let library = span("library.request");
+    assert_eq!(library.parent_span_id, call.span_context.span_id());
+    let nested: Vec<_> = spans.iter().filter(|s| s.name == "nested").collect();
+    assert_eq!(nested.len(), 2);
+    let parents: Vec<_> = nested.iter().map(|s| s.parent_span_id).collect();
+    assert!(
+        parents.contains(&library.span_context.span_id()),
+        "the call made while the library's context was attached is its child: {parents:?}"
+    );
+    assert!(
+        parents.contains(&call.span_context.span_id()),
+        "the call made after it was detached is the handler's child: {parents:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_spawned_with_the_current_context_keeps_the_call_as_parent() {
+    let _lock = start();
+    assert_eq!(spawns(5).await, 5);
+    let call = span("spawns");
+    for name in ["spawned.work", "nested"] {
+        let child = span(name);
+        assert_eq!(
+            child.parent_span_id,
+            call.span_context.span_id(),
+            "{name} is a child of the spawning call"
+        );
+    }
+}
+
+#[test]
+fn outside_any_call_the_current_context_is_opentelemetry_s() {
+    let _lock = start();
+    let cx = instrument::current_context();
+    assert!(!cx.has_active_span());
+    assert_eq!(instrument::get_trace_id(), None);
+}
