@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
 
-use super::record::RecordSpan;
+use super::record::LocalSpan;
 use crate::state::EndingSpan;
 
 thread_local! {
@@ -24,7 +24,7 @@ thread_local! {
 /// A current span and the span of the context that was current when it was entered.
 #[derive(Debug)]
 struct Frame {
-    span: RecordSpan,
+    span: LocalSpan,
     outer: SpanId,
 }
 
@@ -35,7 +35,7 @@ pub(crate) enum Entered {
     Pushed(usize),
     /// Kept aside: the thread's stack was in use or gone (a thread ending), so the span ran
     /// without being current.
-    Held(RecordSpan),
+    Held(LocalSpan),
 }
 
 /// The span id of the current OpenTelemetry context (invalid when it holds none).
@@ -44,7 +44,7 @@ fn context_span_id(cx: &Context) -> SpanId {
 }
 
 /// Makes `span` the current span of this thread until [`Entered::exit`].
-pub(crate) fn enter(span: RecordSpan) -> Entered {
+pub(crate) fn enter(span: LocalSpan) -> Entered {
     let outer = Context::map_current(context_span_id);
     let mut frame = Some(Frame { span, outer });
     let depth = FRAMES
@@ -64,7 +64,7 @@ pub(crate) fn enter(span: RecordSpan) -> Entered {
 impl Entered {
     /// The span entered, no longer current. `None` only if the stack lost it (its thread's
     /// storage is being torn down).
-    pub(crate) fn exit(self) -> Option<RecordSpan> {
+    pub(crate) fn exit(self) -> Option<LocalSpan> {
         match self {
             Self::Held(span) => Some(span),
             Self::Pushed(depth) => FRAMES
@@ -85,7 +85,7 @@ impl Entered {
 
 /// Runs `f` on the innermost frame of this thread, if it is the current span (no context with
 /// another span was attached since it was entered).
-fn with_innermost<R>(cx: &Context, f: impl FnOnce(&mut RecordSpan) -> R) -> Option<R> {
+fn with_innermost<R>(cx: &Context, f: impl FnOnce(&mut LocalSpan) -> R) -> Option<R> {
     let id = context_span_id(cx);
     FRAMES
         .try_with(|frames| {
@@ -161,7 +161,7 @@ mod tests {
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanLimits};
 
     use super::*;
-    use crate::span::record::{self, Parent};
+    use crate::span::record::{self, Parent, Started};
     use crate::state::RecordSink;
 
     fn sink() -> Arc<RecordSink> {
@@ -169,19 +169,22 @@ mod tests {
         RecordSink::start(Box::new(processor), None, SpanLimits::default(), true)
     }
 
-    fn root(sink: &Arc<RecordSink>, name: &'static str) -> RecordSpan {
+    fn root(sink: &Arc<RecordSink>, name: &'static str) -> LocalSpan {
         let parent = Parent {
             cx: &Context::new(),
             local: None,
         };
-        record::start(
+        match record::start(
             sink,
             parent,
             name.into(),
             SpanKind::Internal,
             None,
             Vec::new(),
-        )
+        ) {
+            Started::Recording(span) => span,
+            Started::Dropped(_) => panic!("the default sampler records a root span"),
+        }
     }
 
     fn depth() -> usize {

@@ -22,7 +22,7 @@ use crate::capture::{self, Capture, CapturedParam, ParamValue};
 use crate::context;
 use crate::state;
 use crate::state::CodeLocation;
-use record::{Parent, RecordSpan};
+use record::{LocalSpan, Parent, RecordSpan, Started};
 
 pub use future::Instrumented;
 pub use local::current_context;
@@ -46,7 +46,7 @@ pub struct ActiveSpan(Held);
 #[derive(Debug)]
 enum Held {
     /// One of the toolkit's spans, made current on this thread's stack (`local.rs`).
-    Local(RecordSpan),
+    Local(LocalSpan),
     /// A span of the SDK's tracer (setup did not build the toolkit's span pipeline), made current
     /// in an attached OpenTelemetry context.
     Attached(Context),
@@ -83,15 +83,22 @@ pub fn start(
         };
         let held = match &tracer.records {
             Some(sink) if !cx.is_telemetry_suppressed() => {
-                let mut span =
-                    record::start(sink, parent, name, meta.kind(), Some(code), Vec::new());
-                if span.is_recording() {
-                    capture_params(meta, params, |captured| match captured {
-                        CapturedParam::Value { key, text } => span.set_param(key, text.as_bytes()),
-                        truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
-                    });
+                match record::start(sink, parent, name, meta.kind(), Some(code), Vec::new()) {
+                    Started::Recording(mut span) => {
+                        capture_params(meta, params, |captured| match captured {
+                            CapturedParam::Value { key, text } => {
+                                span.set_param(key, text.as_bytes())
+                            }
+                            truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
+                        });
+                        Held::Local(span)
+                    }
+                    // Rare (a sampler other than the default dropped it): its ids are made
+                    // current in a context, for its children to be dropped too.
+                    Started::Dropped(span_context) => {
+                        Held::Attached(cx.with_remote_span_context(span_context))
+                    }
                 }
-                Held::Local(span)
             }
             _ => {
                 let parent = parent.context();
@@ -133,14 +140,10 @@ pub(crate) fn start_child(
                 cx: parent,
                 local: None,
             };
-            parent.with_span(record::start(
-                sink,
-                local,
-                name.into(),
-                kind,
-                None,
-                attributes,
-            ))
+            match record::start(sink, local, name.into(), kind, None, attributes) {
+                Started::Recording(span) => parent.with_span(RecordSpan::from(span)),
+                Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
+            }
         }
         _ => {
             let builder = SpanBuilder::from_name(name)
@@ -262,7 +265,7 @@ impl ActiveSpan {
             Held::Local(mut span) => {
                 record(&mut span);
                 state::run_span_end_hooks(&mut span);
-                span.end();
+                span.end(None);
             }
             Held::Attached(cx) => {
                 let mut span = cx.span();

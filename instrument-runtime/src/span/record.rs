@@ -13,26 +13,47 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags,
-};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
 };
 
 use crate::context;
-use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord, truncate_counting};
+use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord};
 
-/// A span of the toolkit: recording, or dropped by the sampler (then it keeps only its ids).
-/// Ends (and is handed to the sink) at `end` or when dropped.
+/// A recording span of the toolkit, started by [`start`]: its record (which holds its ids) and
+/// where the record goes when the span ends. Two pointers, so that an instrumented call keeps
+/// it current, and an instrumented `async fn`'s future carries it, at little cost.
+#[derive(Debug)]
+pub(crate) struct LocalSpan {
+    record: Box<SpanRecord>,
+    sink: Arc<RecordSink>,
+}
+
+/// A span just started: recording, or dropped by the sampler (then only its ids are kept).
+#[derive(Debug)]
+pub(crate) enum Started {
+    Recording(LocalSpan),
+    Dropped(SpanContext),
+}
+
+/// A span of the toolkit held in an OpenTelemetry context (an integration's span). Ends (and is
+/// handed to the sink) at `end` or when dropped.
 #[derive(Debug)]
 pub(crate) struct RecordSpan {
     span_context: SpanContext,
-    /// `None` once ended, or when the sampler dropped the span. Boxed: the span moves into its context and the record into the
-    /// thread's buffer as a pointer (the collector gives the emptied box back to this thread).
-    record: Option<Box<SpanRecord>>,
-    sink: Arc<RecordSink>,
+    /// `None` once ended.
+    span: Option<LocalSpan>,
+}
+
+impl From<LocalSpan> for RecordSpan {
+    fn from(span: LocalSpan) -> Self {
+        Self {
+            span_context: span.record.span_context.clone(),
+            span: Some(span),
+        }
+    }
 }
 
 /// The parent of a span: a context, whose span the toolkit's current span replaces when that
@@ -68,7 +89,7 @@ pub(crate) fn start(
     kind: SpanKind,
     code: Option<CodeLocation>,
     mut attributes: Vec<KeyValue>,
-) -> RecordSpan {
+) -> Started {
     let parent_span = parent.cx.span();
     let parent_context = parent.local.unwrap_or_else(|| parent_span.span_context());
     let ids = RandomIdGenerator::default();
@@ -105,11 +126,7 @@ pub(crate) fn start(
                 false,
                 sampling.trace_state,
             );
-            return RecordSpan {
-                span_context,
-                record: None,
-                sink: sink.clone(),
-            };
+            return Started::Dropped(span_context);
         }
         SamplingDecision::RecordOnly => false,
         SamplingDecision::RecordAndSample => true,
@@ -137,32 +154,63 @@ pub(crate) fn start(
         attributes,
         sink.limits.max_attributes_per_span as usize,
     );
-    RecordSpan {
-        span_context,
-        record: Some(record),
+    Started::Recording(LocalSpan {
+        record,
         sink: sink.clone(),
-    }
+    })
 }
 
-impl RecordSpan {
+impl LocalSpan {
+    /// The span's ids.
+    pub(crate) fn span_context(&self) -> &SpanContext {
+        &self.record.span_context
+    }
+
     /// Records a parameter's attribute (`text` is UTF-8), its text kept inline in the record
     /// where it fits.
     pub(crate) fn set_param(&mut self, key: &'static str, text: &[u8]) {
         let limit = self.sink.limits.max_attributes_per_span as usize;
-        if let Some(record) = self.record.as_mut() {
-            record.push_param(key, text, limit);
-        }
+        self.record.push_param(key, text, limit);
     }
 
-    fn end_at(&mut self, timestamp: Option<SystemTime>) {
-        let Some(mut record) = self.record.take() else {
-            return;
-        };
-        if self.sink.is_closed() {
+    /// Adds an attribute, within the span's limit.
+    pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
+        let limit = self.sink.limits.max_attributes_per_span as usize;
+        self.record.push_attribute(attribute, limit);
+    }
+
+    /// Ends the span at `timestamp` (now when `None`) and hands it to the sink.
+    pub(crate) fn end(self, timestamp: Option<SystemTime>) {
+        let Self { mut record, sink } = self;
+        if sink.is_closed() {
             return;
         }
         record.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
-        self.sink.hand_over(record);
+        sink.hand_over(record);
+    }
+}
+
+impl EndingSpan for LocalSpan {
+    fn span_context(&self) -> &SpanContext {
+        &self.record.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        true
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        LocalSpan::set_attribute(self, attribute);
+    }
+
+    fn add_event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        let limits = self.sink.limits;
+        let now = opentelemetry::time::now();
+        self.record.add_event(name, now, attributes, &limits);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        self.record.set_status(status);
     }
 }
 
@@ -171,21 +219,14 @@ impl opentelemetry::trace::Span for RecordSpan {
         &mut self,
         name: T,
         timestamp: SystemTime,
-        mut attributes: Vec<KeyValue>,
+        attributes: Vec<KeyValue>,
     ) where
         T: Into<Cow<'static, str>>,
     {
-        let limits = self.sink.limits;
-        let Some(data) = self.record.as_mut() else {
-            return;
-        };
-        if data.events.events.len() < limits.max_events_per_span as usize {
-            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_event);
-            data.events
-                .events
-                .push(Event::new(name, timestamp, attributes, dropped));
-        } else {
-            data.events.dropped_count += 1;
+        if let Some(span) = self.span.as_mut() {
+            let limits = span.sink.limits;
+            span.record
+                .add_event(name.into(), timestamp, attributes, &limits);
         }
     }
 
@@ -194,22 +235,18 @@ impl opentelemetry::trace::Span for RecordSpan {
     }
 
     fn is_recording(&self) -> bool {
-        self.record.is_some()
+        self.span.is_some()
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        let limit = self.sink.limits.max_attributes_per_span as usize;
-        if let Some(record) = self.record.as_mut() {
-            record.push_attribute(attribute, limit);
+        if let Some(span) = self.span.as_mut() {
+            span.set_attribute(attribute);
         }
     }
 
     fn set_status(&mut self, status: Status) {
-        if let Some(data) = self.record.as_mut() {
-            // Ok > Error > Unset, as the SDK orders them.
-            if status > data.status {
-                data.status = status;
-            }
+        if let Some(span) = self.span.as_mut() {
+            span.record.set_status(status);
         }
     }
 
@@ -217,55 +254,29 @@ impl opentelemetry::trace::Span for RecordSpan {
     where
         T: Into<Cow<'static, str>>,
     {
-        if let Some(data) = self.record.as_mut() {
-            data.name = new_name.into();
+        if let Some(span) = self.span.as_mut() {
+            span.record.name = new_name.into();
         }
     }
 
-    fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
-        let limits = self.sink.limits;
-        let Some(data) = self.record.as_mut() else {
-            return;
-        };
-        if data.links.links.len() < limits.max_links_per_span as usize {
-            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_link);
-            data.links
-                .links
-                .push(Link::new(span_context, attributes, dropped));
-        } else {
-            data.links.dropped_count += 1;
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        if let Some(span) = self.span.as_mut() {
+            let limits = span.sink.limits;
+            span.record.add_link(span_context, attributes, &limits);
         }
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.end_at(Some(timestamp));
-    }
-}
-
-impl EndingSpan for RecordSpan {
-    fn span_context(&self) -> &SpanContext {
-        &self.span_context
-    }
-
-    fn is_recording(&self) -> bool {
-        self.record.is_some()
-    }
-
-    fn set_attribute(&mut self, attribute: KeyValue) {
-        opentelemetry::trace::Span::set_attribute(self, attribute);
-    }
-
-    fn add_event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
-        opentelemetry::trace::Span::add_event(self, name, attributes);
-    }
-
-    fn set_status(&mut self, status: Status) {
-        opentelemetry::trace::Span::set_status(self, status);
+        if let Some(span) = self.span.take() {
+            span.end(Some(timestamp));
+        }
     }
 }
 
 impl Drop for RecordSpan {
     fn drop(&mut self) {
-        self.end_at(None);
+        if let Some(span) = self.span.take() {
+            span.end(None);
+        }
     }
 }

@@ -20,7 +20,7 @@ mod record_sink;
 mod span_record;
 
 pub(crate) use record_sink::RecordSink;
-pub(crate) use span_record::{CodeLocation, SpanRecord, truncate_counting};
+pub(crate) use span_record::{CodeLocation, SpanRecord};
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.
 pub const SCOPE_NAME: &str = "instrument";

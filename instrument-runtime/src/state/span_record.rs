@@ -6,9 +6,9 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 use opentelemetry_semantic_conventions::attribute::{
     CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER,
 };
@@ -211,6 +211,49 @@ impl SpanRecord {
         } else {
             let text = String::from_utf8_lossy(text).into_owned();
             self.attributes.push(KeyValue::new(key, text));
+        }
+    }
+
+    /// Adds an event unless the record holds the limit of events (then counts it as dropped),
+    /// keeping at most the limit of attributes per event.
+    pub(crate) fn add_event(
+        &mut self,
+        name: Cow<'static, str>,
+        timestamp: SystemTime,
+        mut attributes: Vec<KeyValue>,
+        limits: &SpanLimits,
+    ) {
+        if self.events.events.len() < limits.max_events_per_span as usize {
+            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_event);
+            self.events
+                .events
+                .push(Event::new(name, timestamp, attributes, dropped));
+        } else {
+            self.events.dropped_count += 1;
+        }
+    }
+
+    /// Adds a link unless the record holds the limit of links (then counts it as dropped).
+    pub(crate) fn add_link(
+        &mut self,
+        span_context: SpanContext,
+        mut attributes: Vec<KeyValue>,
+        limits: &SpanLimits,
+    ) {
+        if self.links.links.len() < limits.max_links_per_span as usize {
+            let dropped = truncate_counting(&mut attributes, limits.max_attributes_per_link);
+            self.links
+                .links
+                .push(Link::new(span_context, attributes, dropped));
+        } else {
+            self.links.dropped_count += 1;
+        }
+    }
+
+    /// Sets the status: `Ok` over `Error` over `Unset`, as the SDK orders them.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        if status > self.status {
+            self.status = status;
         }
     }
 
