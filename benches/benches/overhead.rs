@@ -60,6 +60,14 @@ async fn traced_async(a: u64, b: &str) -> u64 {
     a + b.len() as u64
 }
 
+/// `traced` whose body hands its span to OpenTelemetry code: `current_context()` attached.
+#[inline(never)]
+#[trace_method]
+fn traced_with_context(a: u64, b: &str) -> u64 {
+    let _current = instrument::current_context().attach();
+    a + b.len() as u64
+}
+
 #[inline(never)]
 #[tracing::instrument]
 fn tracing_traced(a: u64, b: &str) -> u64 {
@@ -199,6 +207,10 @@ fn case_trace_method_sync_enabled(i: u64) -> u64 {
 #[inline(never)]
 fn case_trace_method_async_enabled(i: u64) -> u64 {
     poll_once(traced_async(i, "abi"))
+}
+#[inline(never)]
+fn case_trace_method_current_context(i: u64) -> u64 {
+    traced_with_context(i, "abq")
 }
 #[inline(never)]
 fn case_metric_enabled(i: u64) -> u64 {
@@ -411,6 +423,10 @@ fn main() {
     results.push((
         "#[trace_method] async enabled, 2 args",
         measure_settled(case_trace_method_async_enabled, &flush_ours),
+    ));
+    results.push((
+        "... + current_context() attached",
+        measure_settled(case_trace_method_current_context, &flush_ours),
     ));
     results.push((
         "#[metric] enabled",

@@ -151,7 +151,7 @@ impl QuerySpan {
         if let Some(port) = target.server_port {
             low_cardinality.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
-        let parent = crate::span::current_context();
+        let parent = span::CurrentParent::now();
         let sync_in_async = synchronous && sync_detection::on_async_worker();
         if sync_in_async {
             sync_detection::report(&summary.summary, &low_cardinality);
@@ -160,7 +160,7 @@ impl QuerySpan {
             .summary
             .clone()
             .unwrap_or_else(|| target.system.to_owned());
-        let parent_span = parent.span().span_context().clone();
+        let parent_span = parent.span_context();
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(
                 parent_span.span_id(),
@@ -189,7 +189,7 @@ impl QuerySpan {
                 if sync_in_async {
                     attributes.push(KeyValue::new(SYNC_IN_ASYNC_KEY, true));
                 }
-                span::start_child(&parent, name, SpanKind::Client, attributes)
+                span::start_current_child(&parent, name, SpanKind::Client, attributes)
             })
             .flatten();
         Self {

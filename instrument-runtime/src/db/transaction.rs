@@ -49,7 +49,12 @@ impl TransactionSpan {
                 } else {
                     SAVEPOINT_SPAN
                 };
-                span::start_child(&span::current_context(), name, SpanKind::Client, attributes)
+                span::start_current_child(
+                    &span::CurrentParent::now(),
+                    name,
+                    SpanKind::Client,
+                    attributes,
+                )
             })
             .flatten();
         Self {

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
 
-use super::record::LocalSpan;
+use super::record::{LocalSpan, Parent};
 use crate::state::EndingSpan;
 
 thread_local! {
@@ -111,12 +111,37 @@ pub(crate) fn with_current_span<R>(f: impl FnOnce(&mut dyn EndingSpan) -> R) -> 
     }
 }
 
-/// The current OpenTelemetry context, and the span context of the toolkit's current span when
-/// that one is the current span.
-pub(crate) fn current_parent() -> (Context, Option<SpanContext>) {
-    let cx = Context::current();
-    let local = with_innermost(&cx, |span| span.span_context().clone());
-    (cx, local)
+/// The parent of a span started now: the current OpenTelemetry context, and the span context of
+/// the toolkit's current span when that one is the current span.
+#[derive(Debug)]
+pub(crate) struct CurrentParent {
+    pub(crate) cx: Context,
+    pub(crate) local: Option<SpanContext>,
+}
+
+impl CurrentParent {
+    /// The parent of a span started now on this thread.
+    pub(crate) fn now() -> Self {
+        let cx = Context::current();
+        let local = with_innermost(&cx, |span| span.span_context().clone());
+        Self { cx, local }
+    }
+
+    /// The parent span's ids (invalid when there is none).
+    pub(crate) fn span_context(&self) -> SpanContext {
+        match &self.local {
+            Some(span_context) => span_context.clone(),
+            None => self.cx.span().span_context().clone(),
+        }
+    }
+
+    /// As the parent argument of [`record::start`](super::record::start).
+    pub(crate) fn as_parent(&self) -> Parent<'_> {
+        Parent {
+            cx: &self.cx,
+            local: self.local.as_ref(),
+        }
+    }
 }
 
 /// The current context as OpenTelemetry code expects it: the current OpenTelemetry context, with
@@ -146,7 +171,7 @@ pub(crate) fn current_parent() -> (Context, Option<SpanContext>) {
 /// through [`set_span_attributes`](crate::set_span_attributes) and
 /// [`log_event`](crate::log_event)); it is the parent of the spans started under it.
 pub fn current_context() -> Context {
-    let (cx, local) = current_parent();
+    let CurrentParent { cx, local } = CurrentParent::now();
     match local {
         Some(span_context) => cx.with_remote_span_context(span_context),
         None => cx,
@@ -161,7 +186,7 @@ mod tests {
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanLimits};
 
     use super::*;
-    use crate::span::record::{self, Parent, Started};
+    use crate::span::record::{self, Started};
     use crate::state::RecordSink;
 
     fn sink() -> Arc<RecordSink> {
@@ -202,7 +227,10 @@ mod tests {
         let outer_id = outer.span_context().span_id();
         let entered = enter(outer);
         assert_eq!(current_span_id(), outer_id);
-        assert_eq!(current_parent().1.map(|sc| sc.span_id()), Some(outer_id));
+        assert_eq!(
+            CurrentParent::now().local.map(|sc| sc.span_id()),
+            Some(outer_id)
+        );
         let exited = entered.exit().expect("the span comes back");
         assert_eq!(exited.span_context().span_id(), outer_id);
         assert_eq!(depth(), 0);
@@ -228,7 +256,7 @@ mod tests {
                 .attach();
             assert_eq!(current_span_id(), library.span_id());
             assert_eq!(
-                current_parent().1,
+                CurrentParent::now().local,
                 None,
                 "the library's context is the innermost"
             );

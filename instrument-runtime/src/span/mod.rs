@@ -26,7 +26,7 @@ use record::{LocalSpan, Parent, RecordSpan, Started};
 
 pub use future::Instrumented;
 pub use local::current_context;
-pub(crate) use local::with_current_span;
+pub(crate) use local::{CurrentParent, with_current_span};
 pub use meta::{ParamMeta, SpanMeta};
 pub use outcome::{Outcome, Returned, ViaAnyError, ViaDebugError, ViaDisplayError, ViaPlainValue};
 
@@ -70,11 +70,8 @@ pub fn start(
     params: &[&dyn Capture],
 ) -> Option<ActiveSpan> {
     state::with_installed_tracer(|tracer| {
-        let (cx, local) = local::current_parent();
-        let parent = Parent {
-            cx: &cx,
-            local: local.as_ref(),
-        };
+        let current = CurrentParent::now();
+        let (cx, parent) = (&current.cx, current.as_parent());
         let (name, function) = meta.names(self_type);
         let code = CodeLocation {
             function,
@@ -134,22 +131,44 @@ pub(crate) fn start_child(
     kind: SpanKind,
     attributes: Vec<KeyValue>,
 ) -> Option<Context> {
+    let parent = Parent {
+        cx: parent,
+        local: None,
+    };
+    start_child_of(parent, name, kind, attributes)
+}
+
+/// [`start_child`] under the current span (`parent`, taken with [`CurrentParent::now`]), without
+/// building a context holding the current span first.
+pub(crate) fn start_current_child(
+    parent: &CurrentParent,
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+) -> Option<Context> {
+    start_child_of(parent.as_parent(), name, kind, attributes)
+}
+
+fn start_child_of(
+    parent: Parent<'_>,
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+) -> Option<Context> {
+    let cx = parent.cx;
     state::with_installed_tracer(|tracer| match &tracer.records {
-        Some(sink) if !parent.is_telemetry_suppressed() => {
-            let local = Parent {
-                cx: parent,
-                local: None,
-            };
-            match record::start(sink, local, name.into(), kind, None, attributes) {
-                Started::Recording(span) => parent.with_span(RecordSpan::from(span)),
-                Started::Dropped(span_context) => parent.with_remote_span_context(span_context),
+        Some(sink) if !cx.is_telemetry_suppressed() => {
+            match record::start(sink, parent, name.into(), kind, None, attributes) {
+                Started::Recording(span) => cx.with_span(RecordSpan::from(span)),
+                Started::Dropped(span_context) => cx.with_remote_span_context(span_context),
             }
         }
         _ => {
             let builder = SpanBuilder::from_name(name)
                 .with_kind(kind)
                 .with_attributes(attributes);
-            parent.with_span(tracer.sdk.build_with_context(builder, parent))
+            let parent = parent.context();
+            parent.with_span(tracer.sdk.build_with_context(builder, &parent))
         }
     })
 }

@@ -55,15 +55,10 @@ where
         if !state::enabled() {
             return;
         }
-        let parent = if let Some(parent) = attrs.parent() {
+        let explicit = attrs.parent().and_then(|parent| {
             ctx.span(parent)
                 .and_then(|span| span.extensions().get::<Bridged>().map(|b| b.0.clone()))
-                .unwrap_or_else(span::current_context)
-        } else if attrs.is_root() {
-            Context::new()
-        } else {
-            span::current_context()
-        };
+        });
         let metadata = attrs.metadata();
         let mut attributes = Vec::with_capacity(3 + metadata.fields().len());
         attributes.push(KeyValue::new(TARGET_KEY, metadata.target()));
@@ -76,7 +71,17 @@ where
         let mut fields = Fields::into(attributes);
         attrs.record(&mut fields);
         let attributes = fields.attributes;
-        let cx = span::start_child(&parent, metadata.name(), SpanKind::Internal, attributes);
+        let name = metadata.name();
+        let cx = match explicit {
+            Some(parent) => span::start_child(&parent, name, SpanKind::Internal, attributes),
+            None if attrs.is_root() => {
+                span::start_child(&Context::new(), name, SpanKind::Internal, attributes)
+            }
+            None => {
+                let parent = span::CurrentParent::now();
+                span::start_current_child(&parent, name, SpanKind::Internal, attributes)
+            }
+        };
         if let (Some(cx), Some(span)) = (cx, ctx.span(id)) {
             span.extensions_mut().insert(Bridged(cx));
         }
