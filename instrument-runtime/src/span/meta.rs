@@ -107,6 +107,7 @@ impl SpanMeta {
 
     /// The treatment of parameter `index` under the configuration in force, cached per call
     /// site until the configuration changes.
+    #[inline]
     pub(crate) fn treatment(
         &self,
         index: usize,

@@ -125,6 +125,7 @@ pub fn start(
 /// as a child of `parent`, and returns the context holding it; `None` when no tracer is
 /// installed. The toolkit's record span where setup built the span pipeline, the SDK's span
 /// otherwise.
+#[cfg(any(feature = "http", feature = "tracing"))]
 pub(crate) fn start_child(
     parent: &Context,
     name: impl Into<Cow<'static, str>>,

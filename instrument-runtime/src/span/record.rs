@@ -146,7 +146,7 @@ pub(crate) fn start(
     }
     let mut record = sink.record();
     record.start(
-        span_context.clone(),
+        span_context,
         parent_context,
         kind,
         name,
