@@ -105,6 +105,34 @@ async fn a_task_spawned_with_the_current_context_keeps_the_call_as_parent() {
     }
 }
 
+#[instrument::trace_method]
+fn records_under_attached_contexts(order: u32) -> u32 {
+    instrument::context::in_scope([instrument::KeyValue::new("tenant", "t-1")], || {
+        instrument::set_span_attributes([("order.kind", "scoped")]);
+    });
+    let _current = instrument::current_context().attach();
+    instrument::log_event("order.checked", [("order.id", order.to_string())]);
+    order
+}
+
+#[test]
+fn the_call_s_span_records_what_is_set_under_a_context_made_from_it() {
+    let _lock = start();
+    assert_eq!(records_under_attached_contexts(4), 4);
+    let call = span("records_under_attached_contexts");
+    assert!(
+        call.attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "order.kind" && kv.value.as_str() == "scoped"),
+        "set inside a request-context scope: {:?}",
+        call.attributes
+    );
+    assert!(
+        call.events.iter().any(|e| e.name == "order.checked"),
+        "logged under the attached current_context()"
+    );
+}
+
 #[test]
 fn outside_any_call_the_current_context_is_opentelemetry_s() {
     let _lock = start();

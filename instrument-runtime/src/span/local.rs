@@ -83,14 +83,18 @@ impl Entered {
     }
 }
 
-/// Runs `f` on the innermost frame of this thread, if it is the current span (no context with
-/// another span was attached since it was entered).
+/// Runs `f` on the innermost frame of this thread, if it is the current span: no context with
+/// another span was attached since it was entered (a context made from the frame's own span by
+/// [`current_context`], attached with request-context attributes or by a library, still counts
+/// as the frame's).
 fn with_innermost<R>(cx: &Context, f: impl FnOnce(&mut LocalSpan) -> R) -> Option<R> {
     let id = context_span_id(cx);
     FRAMES
         .try_with(|frames| {
             let mut frames = frames.try_borrow_mut().ok()?;
-            let frame = frames.last_mut().filter(|frame| frame.outer == id)?;
+            let frame = frames
+                .last_mut()
+                .filter(|frame| frame.outer == id || frame.span.span_context().span_id() == id)?;
             Some(f(&mut frame.span))
         })
         .ok()
