@@ -19,55 +19,16 @@
 //! ```
 
 use std::future::Future;
-use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::{Context, Key, KeyValue, Value};
 
-/// The attribute list of one scope, shared by everything running in it.
-#[derive(Clone, Debug)]
-struct AttributeScope(Arc<ArcSwap<Vec<KeyValue>>>);
-
-impl AttributeScope {
-    fn new(attributes: Vec<KeyValue>) -> Self {
-        Self(Arc::new(ArcSwap::from_pointee(attributes)))
-    }
-
-    fn snapshot(&self) -> Arc<Vec<KeyValue>> {
-        self.0.load_full()
-    }
-
-    fn merge(&self, updates: Vec<KeyValue>) {
-        self.0.rcu(|current| Arc::new(merged(current, &updates)));
-    }
-}
-
-/// `base` with `updates` applied: an update replaces the value of an existing key, or is added.
-fn merged(base: &[KeyValue], updates: &[KeyValue]) -> Vec<KeyValue> {
-    let mut out = base.to_vec();
-    for update in updates {
-        match out.iter_mut().find(|kv| kv.key == update.key) {
-            Some(existing) => existing.value = update.value.clone(),
-            None => out.push(update.clone()),
-        }
-    }
-    out
-}
+use crate::state::scope;
+pub(crate) use crate::state::scope::{current_attributes, current_has_no_attributes, with_scope};
 
 /// A context holding a new scope: the current scope's attributes with `attributes` applied.
 fn context_with_scope(attributes: impl IntoIterator<Item = KeyValue>) -> Context {
     with_scope(&crate::span::current_context(), attributes)
-}
-
-/// `cx` with a new scope: `cx`'s scope attributes with `attributes` applied.
-pub(crate) fn with_scope(cx: &Context, attributes: impl IntoIterator<Item = KeyValue>) -> Context {
-    let updates: Vec<KeyValue> = attributes.into_iter().collect();
-    let base = cx
-        .get::<AttributeScope>()
-        .map(AttributeScope::snapshot)
-        .unwrap_or_default();
-    cx.with_value(AttributeScope::new(merged(&base, &updates)))
 }
 
 /// Runs `future` in a new scope holding the current scope's attributes plus `attributes`.
@@ -87,13 +48,7 @@ pub fn in_scope<R>(attributes: impl IntoIterator<Item = KeyValue>, f: impl FnOnc
 /// Sets attributes in the current scope (replacing the values of keys it has). Returns `false`,
 /// doing nothing, outside a scope.
 pub fn set_attributes(attributes: impl IntoIterator<Item = KeyValue>) -> bool {
-    Context::map_current(|cx| match cx.get::<AttributeScope>() {
-        Some(scope) => {
-            scope.merge(attributes.into_iter().collect());
-            true
-        }
-        None => false,
-    })
+    scope::merge_into_current(attributes)
 }
 
 /// Sets one attribute in the current scope. Returns `false`, doing nothing, outside a scope.
@@ -108,17 +63,6 @@ pub fn attributes() -> Vec<KeyValue> {
             .map(|a| a.to_vec())
             .unwrap_or_default()
     })
-}
-
-/// The attributes of the scope in `cx`, if any.
-pub(crate) fn current_attributes(cx: &Context) -> Option<Arc<Vec<KeyValue>>> {
-    cx.get::<AttributeScope>().map(AttributeScope::snapshot)
-}
-
-/// Whether the current context holds no context attributes (which the metric instruments would
-/// add to what they record).
-pub(crate) fn current_has_no_attributes() -> bool {
-    Context::map_current(current_attributes).is_none_or(|scoped| scoped.is_empty())
 }
 
 /// Carrying the current context into another task.

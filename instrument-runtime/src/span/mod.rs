@@ -19,9 +19,8 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 use crate::capture::{self, Capture, CapturedParam, ParamValue};
-use crate::context;
 use crate::state;
-use crate::state::CodeLocation;
+use crate::state::{CodeLocation, scope};
 use record::{LocalSpan, Parent, RecordSpan, Started};
 
 pub use future::Instrumented;
@@ -101,7 +100,7 @@ pub fn start(
                 let parent = parent.context();
                 // Room for the context attributes, the parameters, a truncation flag and
                 // reason, and `error.type`, so that the span's attribute list never grows.
-                let scoped = context::current_attributes(&parent).map_or(0, |a| a.len());
+                let scoped = scope::current_attributes(&parent).map_or(0, |a| a.len());
                 let mut attributes =
                     Vec::with_capacity(CODE_ATTRIBUTES + scoped + params.len() + 3);
                 attributes.extend(code.attributes());

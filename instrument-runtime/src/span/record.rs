@@ -19,7 +19,7 @@ use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
 };
 
-use crate::context;
+use crate::state::scope;
 use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord};
 
 /// A recording span of the toolkit, started by [`start`]: its record (which holds its ids) and
@@ -141,7 +141,7 @@ pub(crate) fn start(
     if !sampling.attributes.is_empty() {
         attributes.extend(sampling.attributes);
     }
-    if let Some(scoped) = context::current_attributes(parent.cx) {
+    if let Some(scoped) = scope::current_attributes(parent.cx) {
         attributes.extend(scoped.iter().cloned());
     }
     let mut record = sink.record();

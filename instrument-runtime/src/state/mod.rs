@@ -17,6 +17,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
 mod record_sink;
+pub(crate) mod scope;
 mod span_record;
 
 pub(crate) use record_sink::RecordSink;
