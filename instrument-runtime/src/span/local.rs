@@ -175,11 +175,7 @@ impl CurrentParent {
 /// through [`set_span_attributes`](crate::set_span_attributes) and
 /// [`log_event`](crate::log_event)); it is the parent of the spans started under it.
 pub fn current_context() -> Context {
-    let CurrentParent { cx, local } = CurrentParent::now();
-    match local {
-        Some(span_context) => cx.with_remote_span_context(span_context),
-        None => cx,
-    }
+    CurrentParent::now().as_parent().context()
 }
 
 #[cfg(test)]
