@@ -143,20 +143,31 @@ fn instrument_fn(
             quote!(#krate::__private::MetricMeta::method_of_self(#method, ::core::module_path!(), #spec))
         }
     };
-    let result_check = options.err.then(|| {
-        let at = match &sig.output {
-            syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
-            syn::ReturnType::Default => sig.ident.span(),
-        };
-        // A type ascription spanned on the return type: misuse is reported on the user's token.
-        let check = quote_spanned!(at=> let _: &::core::result::Result<_, _> = &__instrument_ret;);
-        quote! {
-            #[allow(unreachable_code)]
-            if false {
-                #check
+    // Sync, the returned value is `__instrument_ret`; async, a reference to it.
+    let result_check = |is_reference: bool| {
+        options.err.then(|| {
+            let at = match &sig.output {
+                syn::ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+                syn::ReturnType::Default => sig.ident.span(),
+            };
+            // A type ascription spanned on the return type: misuse is reported on the user's
+            // token.
+            let returned = if is_reference {
+                quote_spanned!(at=> __instrument_ret)
+            } else {
+                quote_spanned!(at=> &__instrument_ret)
+            };
+            let check = quote_spanned!(at=> let _: &::core::result::Result<_, _> = #returned;);
+            quote! {
+                #[allow(unreachable_code)]
+                if false {
+                    #check
+                }
             }
-        }
-    });
+        })
+    };
+    let sync_check = result_check(false);
+    let async_check = result_check(true);
     let probe = format_ident!("__instrument_timer");
     let wrapping = Wrapping {
         prelude: quote! {
@@ -169,15 +180,20 @@ fn instrument_fn(
                 ::core::option::Option::None
             };
         },
-        sync: SyncShape::Around,
-        future: parse_quote!(#krate::__private::Timed),
-        finish: quote! {
-            #result_check
-            if let ::core::option::Option::Some(#probe) = #probe {
-                #probe.finish((&&&&#krate::__private::Returned(&__instrument_ret)).__instrument_outcome());
-            }
-            __instrument_ret
+        sync: SyncShape::Around {
+            finish: quote! {
+                #sync_check
+                if let ::core::option::Option::Some(#probe) = #probe {
+                    #probe.finish((&&&&#krate::__private::Returned(&__instrument_ret)).__instrument_outcome());
+                }
+                __instrument_ret
+            },
         },
+        future: parse_quote!(#krate::__private::Timed),
+        outcome: quote!({
+            #async_check
+            (&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome()
+        }),
         probe,
     };
     wrap_body(sig, block, &wrapping);

@@ -200,12 +200,7 @@ fn instrument_fn(
             },
         },
         future: parse_quote!(#krate::__private::Instrumented),
-        finish: quote! {
-            if let ::core::option::Option::Some(#probe) = #probe {
-                #probe.finish((&&&&#krate::__private::Returned(&__instrument_ret)).__instrument_outcome());
-            }
-            __instrument_ret
-        },
+        outcome: quote!((&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome()),
         probe,
     };
     wrap_body(sig, block, &wrapping);

@@ -64,19 +64,22 @@ impl CallSiteName {
 }
 
 /// The parts a macro contributes to a wrapped body. `prelude` binds `probe` to an `Option` of
-/// the runtime's guard; `finish` consumes `probe` and reads `__instrument_ret`.
+/// the runtime's guard; `outcome` says how the call ended from `__instrument_ret`, a reference
+/// to the returned value, for the `future` wrapper (`new(probe, body, outcome closure)`) to
+/// finish the guard with.
 pub(crate) struct Wrapping {
     pub prelude: TokenStream,
     pub probe: Ident,
     pub sync: SyncShape,
     pub future: Path,
-    pub finish: TokenStream,
+    pub outcome: TokenStream,
 }
 
 /// How a synchronous body is wrapped.
 pub(crate) enum SyncShape {
-    /// `prelude`, the body in a closure called directly, then `finish`.
-    Around,
+    /// `prelude`, the body in a closure called directly, then `finish`, which consumes the
+    /// probe and reads `__instrument_ret`.
+    Around { finish: TokenStream },
     /// `statics`, then the body in a closure taking `arg` that runs `first` before the body's
     /// statements, bound to `__instrument_body`; `dispatch` calls it.
     Handed {
@@ -96,25 +99,26 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         probe,
         sync,
         future,
-        finish,
+        outcome,
     } = wrapping;
     // The body's statements, not its block: a block in tail position warns (`unused_braces`)
     // for one-line bodies, and the user could not silence it.
     let original = &block.stmts;
+    let await_body = quote! {
+        match #probe {
+            ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
+            #probe => #future::new(#probe, __instrument_body, |__instrument_ret| #outcome).await,
+        }
+    };
     let new_block: Block = if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(sig);
         // Off (no probe), the body is awaited as it is: no wrapper future, no second state; the
-        // probe goes into `bare`, so it is not kept across the await.
+        // probe goes into `bare`, so it is not kept across the await. On, the wrapper future
+        // ends the probe itself.
         parse_quote!({
             #prelude
             let __instrument_body = async move { #fake_return #(#original)* };
-            match #probe {
-                ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
-                #probe => {
-                    let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
-                    #finish
-                }
-            }
+            #await_body
         })
     } else if let Some((before, async_block)) = async_trait_body(block) {
         parse_quote!({
@@ -122,19 +126,13 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
             #prelude
             ::std::boxed::Box::pin(async move {
                 let __instrument_body = #async_block;
-                match #probe {
-                    ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
-                    #probe => {
-                        let (__instrument_ret, #probe) = #future::new(#probe, __instrument_body).await;
-                        #finish
-                    }
-                }
+                #await_body
             })
         })
     } else {
         let fake_return = fake_return_edge(sig);
         match sync {
-            SyncShape::Around => parse_quote!({
+            SyncShape::Around { finish } => parse_quote!({
                 #prelude
                 #[allow(clippy::redundant_closure_call)]
                 let __instrument_ret = (move || { #fake_return #(#original)* })();

@@ -231,21 +231,30 @@ impl Drop for Timer {
 }
 
 pin_project! {
-    /// Times an async body. Its output hands the timer back for the caller to finish; dropped
-    /// before completion, the timer records `result = cancelled`.
-    pub struct Timed<F> {
+    /// Times an async body and finishes the timer with `outcome` of its output; dropped before
+    /// completion, the timer records `result = cancelled`. With no timer it only forwards polls.
+    pub struct Timed<F, O> {
         #[pin]
         inner: F,
         timer: Option<Timer>,
+        outcome: O,
     }
 }
 
-impl<F> Timed<F> {
-    /// Wraps `inner`; with no timer it only forwards polls.
-    pub fn new(timer: Option<Timer>, inner: F) -> Self {
-        Self { inner, timer }
+impl<F: Future, O: Fn(&F::Output) -> Outcome> Timed<F, O> {
+    /// Wraps `inner`, which `timer` (if any) times; `outcome` says how a returned value ended
+    /// the call.
+    #[inline(always)]
+    pub fn new(timer: Option<Timer>, inner: F, outcome: O) -> Self {
+        Self {
+            inner,
+            timer,
+            outcome,
+        }
     }
+}
 
+impl<F> Timed<F, ()> {
     /// `inner` itself, for the call that records nothing (`timer` is `None`): the expansion
     /// hands its timer over here, so that the caller's state does not keep it across the await.
     #[inline(always)]
@@ -255,14 +264,15 @@ impl<F> Timed<F> {
     }
 }
 
-impl<F: Future> Future for Timed<F> {
-    type Output = (F::Output, Option<Timer>);
+impl<F: Future, O: Fn(&F::Output) -> Outcome> Future for Timed<F, O> {
+    type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match this.inner.poll(cx) {
-            Poll::Ready(output) => Poll::Ready((output, this.timer.take())),
-            Poll::Pending => Poll::Pending,
+        let output = std::task::ready!(this.inner.poll(cx));
+        if let Some(timer) = this.timer.take() {
+            timer.finish((this.outcome)(&output));
         }
+        Poll::Ready(output)
     }
 }
