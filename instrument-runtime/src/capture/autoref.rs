@@ -44,6 +44,12 @@ pub trait Capture {
     fn text_within(&self, _limit: usize) -> Option<ShortText<'_>> {
         None
     }
+    /// Writes what [`Capture::text_within`] gives into the start of `room`, when it fits there
+    /// and in `limit`: returns its length, or `None` with nothing written.
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+        let text = self.text_within(limit)?;
+        copy_into(text.as_bytes(), room)
+    }
     /// The ids of the value, for the placeholder of an excluded parameter.
     fn ids(&self) -> Ids {
         Ids::None
@@ -52,6 +58,14 @@ pub trait Capture {
     fn is_writable(&self) -> bool {
         true
     }
+}
+
+/// Copies `text` into the start of `room` when it fits: its length, or `None`.
+#[inline]
+fn copy_into(text: &[u8], room: &mut [u8]) -> Option<usize> {
+    let target = room.get_mut(..text.len())?;
+    target.copy_from_slice(text);
+    Some(text.len())
 }
 
 /// Wraps a parameter reference for the method resolution that picks its [`Capture`] adapter.
@@ -96,6 +110,13 @@ impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
         let text = self.0.as_ref();
         (text.len() <= limit && !super::secret_scan::may_hold_secret(text.as_bytes()))
             .then_some(ShortText::Borrowed(text))
+    }
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+        let text = self.0.as_ref().as_bytes();
+        if text.len() > limit.min(room.len()) || super::secret_scan::may_hold_secret(text) {
+            return None;
+        }
+        copy_into(text, room)
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.as_ref().as_bytes()) {
@@ -241,6 +262,9 @@ impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
         let text = self.0.scalar_text();
         (text.as_bytes().len() <= limit).then_some(ShortText::Scalar(text))
     }
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+        self.0.write_text_into(limit, room)
+    }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.scalar_text().as_bytes()) {
             Ok(())
@@ -254,6 +278,13 @@ impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
 pub trait ScalarValue {
     /// The value's text.
     fn scalar_text(&self) -> ScalarText;
+    /// Writes the value's text into the start of `room` when it fits there and in `limit`: its
+    /// length, or `None` with nothing written.
+    fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+        let text = self.scalar_text();
+        let text = text.as_bytes();
+        (text.len() <= limit).then(|| copy_into(text, room))?
+    }
 }
 
 macro_rules! integer_scalars {
@@ -261,6 +292,11 @@ macro_rules! integer_scalars {
         $(impl ScalarValue for $t {
             fn scalar_text(&self) -> ScalarText {
                 ScalarText::new(itoa::Buffer::new().format(*self))
+            }
+            fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+                let mut digits = itoa::Buffer::new();
+                let text = digits.format(*self).as_bytes();
+                (text.len() <= limit).then(|| copy_into(text, room))?
             }
         })*
     };
@@ -335,6 +371,25 @@ impl<T: ?Sized> ViaOpaque<T> for Param<'_, T> {
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_texts_are_written_in_place_only_when_they_fit_and_hide_nothing() {
+        let mut room = [0u8; 8];
+        assert_eq!(AsScalar(&1234u64).write_short(100, &mut room), Some(4));
+        assert_eq!(&room[..4], b"1234");
+        assert_eq!(AsScalar(&-5i8).write_short(100, &mut room), Some(2));
+        assert_eq!(&room[..2], b"-5");
+        assert_eq!(AsScalar(&123_456_789u64).write_short(100, &mut room), None);
+        assert_eq!(AsScalar(&1234u64).write_short(3, &mut room), None);
+        assert_eq!(AsText("agent").write_short(100, &mut room), Some(5));
+        assert_eq!(&room[..5], b"agent");
+        assert_eq!(AsText("agent-1234").write_short(100, &mut room), None);
+        assert_eq!(AsText("agent").write_short(4, &mut room), None);
+        assert_eq!(AsText("Bearer x").write_short(100, &mut room), None);
+        assert_eq!(AsText("").write_short(100, &mut []), Some(0));
+        assert_eq!(AsScalar(&true).write_short(100, &mut room), Some(4));
+        assert_eq!(&room[..4], b"true");
+    }
 
     fn text_of(capture: &dyn Capture) -> String {
         let mut out = BoundedText::new(1024);

@@ -139,11 +139,33 @@ pub(crate) struct ParamValue<'a> {
     pub value: &'a dyn Capture,
 }
 
-/// Hands the captured `params` to `record` in order, within the limits of `config`.
+/// Where captured parameters go: short texts written in place into the sink's room when it has
+/// one, everything else handed over as a [`CapturedParam`]. A closure taking
+/// [`CapturedParam`]s is a sink with no room.
+pub(crate) trait ParamSink<'a> {
+    /// Room for the next parameter's text, written in place; `None` when there is none.
+    fn room(&mut self) -> Option<&mut [u8]>;
+    /// The first `len` bytes of the room are now `key`'s text.
+    fn commit(&mut self, key: &'static str, len: usize);
+    /// A parameter (or the truncation mark) not written in place.
+    fn record(&mut self, captured: CapturedParam<'a>);
+}
+
+impl<'a, F: FnMut(CapturedParam<'a>)> ParamSink<'a> for F {
+    fn room(&mut self) -> Option<&mut [u8]> {
+        None
+    }
+    fn commit(&mut self, _: &'static str, _: usize) {}
+    fn record(&mut self, captured: CapturedParam<'a>) {
+        self(captured);
+    }
+}
+
+/// Hands the captured `params` to `sink` in order, within the limits of `config`.
 pub(crate) fn capture_params<'a>(
     params: impl Iterator<Item = ParamValue<'a>>,
     config: &CaptureConfig,
-    mut record: impl FnMut(CapturedParam<'a>),
+    sink: &mut impl ParamSink<'a>,
 ) {
     let truncated = CapturedParam::Truncated {
         max_span_bytes: config.max_span_bytes,
@@ -159,11 +181,20 @@ pub(crate) fn capture_params<'a>(
             Treatment::Exclude => ParamText::Owned(excluded_placeholder(param.value)),
             Treatment::Record => {
                 let limit = config.max_value_bytes.min(remaining);
+                // Within `limit`, so within what remains of the span's budget.
+                let written = sink
+                    .room()
+                    .and_then(|room| param.value.write_short(limit, room));
+                if let Some(len) = written {
+                    used += param.key.len() + len;
+                    sink.commit(param.key, len);
+                    continue;
+                }
                 match param.value.text_within(limit) {
                     Some(short) => ParamText::Short(short),
                     _ => match value_text(param.value, limit) {
                         ValueText::Cut(_) if limit < config.max_value_bytes => {
-                            record(truncated);
+                            sink.record(truncated);
                             return;
                         }
                         ValueText::Whole(text) | ValueText::Cut(text) => ParamText::Owned(text),
@@ -173,11 +204,11 @@ pub(crate) fn capture_params<'a>(
         };
         let len = text.as_bytes().len();
         if len > remaining {
-            record(truncated);
+            sink.record(truncated);
             return;
         }
         used += param.key.len() + len;
-        record(CapturedParam::Value {
+        sink.record(CapturedParam::Value {
             key: param.key,
             text,
         });
@@ -390,7 +421,7 @@ mod tests {
                 value: *value,
             }),
             &config,
-            |captured| captured.into_attributes(|kv| attrs.push(kv)),
+            &mut |captured: CapturedParam<'_>| captured.into_attributes(|kv| attrs.push(kv)),
         );
         let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str().to_owned()).collect();
         assert_eq!(keys, ["parameter.a", TRUNCATED_KEY, TRUNCATED_REASON_KEY]);

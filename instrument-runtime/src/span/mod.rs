@@ -18,7 +18,7 @@ use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
 };
 
-use crate::capture::{self, Capture, CapturedParam, ParamValue};
+use crate::capture::{self, Capture, CapturedParam, ParamSink, ParamValue};
 use crate::state;
 use crate::state::{CodeLocation, scope};
 use record::{LocalSpan, Parent, RecordSpan, Started};
@@ -81,12 +81,7 @@ pub fn start(
             Some(sink) if !cx.is_telemetry_suppressed() => {
                 match record::start(sink, parent, name, meta.kind(), Some(code), Vec::new()) {
                     Started::Recording(mut span) => {
-                        capture_params(meta, params, |captured| match captured {
-                            CapturedParam::Value { key, text } => {
-                                span.set_param(key, text.as_bytes())
-                            }
-                            truncated => truncated.into_attributes(|kv| span.set_attribute(kv)),
-                        });
+                        capture_params(meta, params, &mut span);
                         Held::Local(span)
                     }
                     // Rare (a sampler other than the default dropped it): its ids are made
@@ -109,7 +104,7 @@ pub fn start(
                     .with_attributes(attributes);
                 let mut span = tracer.sdk.build_with_context(builder, &parent);
                 if span.is_recording() {
-                    capture_params(meta, params, |captured| {
+                    capture_params(meta, params, &mut |captured: CapturedParam<'_>| {
                         captured.into_attributes(|kv| span.set_attribute(kv))
                     });
                 }
@@ -173,11 +168,11 @@ fn start_child_of(
     })
 }
 
-/// Captures `params` as `meta` says, handing each to `record`.
+/// Captures `params` as `meta` says, into `sink`.
 fn capture_params<'a>(
     meta: &'static SpanMeta,
     params: &[&'a dyn Capture],
-    record: impl FnMut(CapturedParam<'a>),
+    sink: &mut impl ParamSink<'a>,
 ) {
     if params.is_empty() {
         return;
@@ -189,7 +184,7 @@ fn capture_params<'a>(
             treatment: meta.treatment(i, generation, config),
             value: *value,
         });
-        capture::capture_params(values, config, record);
+        capture::capture_params(values, config, sink);
     });
 }
 

@@ -19,6 +19,7 @@ use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
 };
 
+use crate::capture::{CapturedParam, ParamSink};
 use crate::state::scope;
 use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord};
 
@@ -187,6 +188,25 @@ impl LocalSpan {
         }
         record.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
         sink.hand_over(record);
+    }
+}
+
+/// Parameters go into the record: short texts written straight into its inline text.
+impl<'a> ParamSink<'a> for LocalSpan {
+    fn room(&mut self) -> Option<&mut [u8]> {
+        let limit = self.sink.limits.max_attributes_per_span as usize;
+        self.record.param_room(limit)
+    }
+
+    fn commit(&mut self, key: &'static str, len: usize) {
+        self.record.commit_param(key, len);
+    }
+
+    fn record(&mut self, captured: CapturedParam<'a>) {
+        match captured {
+            CapturedParam::Value { key, text } => self.set_param(key, text.as_bytes()),
+            truncated => truncated.into_attributes(|kv| self.set_attribute(kv)),
+        }
     }
 }
 

@@ -196,22 +196,45 @@ impl SpanRecord {
             self.dropped_attributes_count += 1;
             return;
         }
-        let params = &mut self.params;
-        let start = usize::from(params.text_len);
-        let end = start + text.len();
-        let in_order = params.count == 0 || usize::from(params.at) == self.attributes.len();
-        if usize::from(params.count) < INLINE_PARAMS && end <= INLINE_TEXT_BYTES && in_order {
-            if params.count == 0 {
-                params.at = self.attributes.len() as u16;
-            }
-            params.text[start..end].copy_from_slice(text);
-            params.entries[usize::from(params.count)] = (key, start as u16, end as u16);
-            params.text_len = end as u16;
-            params.count += 1;
+        if let Some(room) = self.param_room(limit)
+            && let Some(target) = room.get_mut(..text.len())
+        {
+            target.copy_from_slice(text);
+            self.commit_param(key, text.len());
         } else {
             let text = String::from_utf8_lossy(text).into_owned();
             self.attributes.push(KeyValue::new(key, text));
         }
+    }
+
+    /// The free inline text, when one more parameter may be kept inline: the record holds
+    /// fewer than `limit` attributes and [`INLINE_PARAMS`] inline ones, and nothing was added
+    /// since the last inline one (so the order is kept).
+    pub(crate) fn param_room(&mut self, limit: usize) -> Option<&mut [u8]> {
+        let in_order =
+            self.params.count == 0 || usize::from(self.params.at) == self.attributes.len();
+        if self.attribute_count() >= limit
+            || usize::from(self.params.count) >= INLINE_PARAMS
+            || !in_order
+        {
+            return None;
+        }
+        let start = usize::from(self.params.text_len);
+        Some(&mut self.params.text[start..])
+    }
+
+    /// Keeps the first `len` bytes of the [`param_room`](Self::param_room), UTF-8, as the
+    /// text of parameter `key`.
+    pub(crate) fn commit_param(&mut self, key: &'static str, len: usize) {
+        let params = &mut self.params;
+        if params.count == 0 {
+            params.at = self.attributes.len() as u16;
+        }
+        let start = params.text_len;
+        let end = start + len as u16;
+        params.entries[usize::from(params.count)] = (key, start, end);
+        params.text_len = end;
+        params.count += 1;
     }
 
     /// Adds an event unless the record holds the limit of events (then counts it as dropped),
@@ -354,6 +377,31 @@ mod tests {
             .collect();
         let expected: Vec<String> = (0..INLINE_PARAMS + 2).map(|i| i.to_string()).collect();
         assert_eq!(texts, expected);
+    }
+
+    #[test]
+    fn text_written_into_the_room_is_a_parameter_in_order() {
+        let mut r = record(false);
+        let room = r.param_room(128).expect("room in an empty record");
+        assert_eq!(room.len(), INLINE_TEXT_BYTES);
+        room[..2].copy_from_slice(b"42");
+        r.commit_param("parameter.a", 2);
+        assert_eq!(
+            r.param_room(128).map(|room| room.len()),
+            Some(INLINE_TEXT_BYTES - 2)
+        );
+        assert!(
+            r.param_room(2).is_none(),
+            "no room once the attribute limit is reached"
+        );
+        r.push_attribute(KeyValue::new("error.type", "E"), 128);
+        assert!(
+            r.param_room(128).is_none(),
+            "an inline text would go before error.type"
+        );
+        let data = r.take_span_data(InstrumentationScope::builder("t").build());
+        assert_eq!(keys(&data), ["scoped", "parameter.a", "error.type"]);
+        assert_eq!(data.attributes[1].value.as_str(), "42");
     }
 
     #[test]
