@@ -15,9 +15,7 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
-};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
 
 use crate::capture::{CapturedParam, ParamSink};
 use crate::state::scope;
@@ -100,48 +98,36 @@ pub(crate) fn start(
         ids.new_trace_id()
     };
     let span_id = ids.new_span_id();
-    let sampling = if sink.parent_based_always_on {
+    let (sampled, trace_state) = if sink.parent_based_always_on {
         // The default sampler's decision, without its general path.
         let sampled = !parent.has_active_span() || parent_context.is_sampled();
-        SamplingResult {
-            decision: if sampled {
-                SamplingDecision::RecordAndSample
-            } else {
-                SamplingDecision::Drop
-            },
-            attributes: Vec::new(),
-            trace_state: parent_context.trace_state().clone(),
-        }
+        (Some(sampled), parent_context.trace_state().clone())
     } else {
         let mut seen: Vec<KeyValue> = code.iter().flat_map(CodeLocation::attributes).collect();
         seen.extend(attributes.iter().cloned());
-        sink.sampler
-            .should_sample(Some(&parent.context()), trace_id, &name, &kind, &seen, &[])
+        let sampling =
+            sink.sampler
+                .should_sample(Some(&parent.context()), trace_id, &name, &kind, &seen, &[]);
+        attributes.extend(sampling.attributes);
+        let sampled = match sampling.decision {
+            SamplingDecision::Drop => None,
+            SamplingDecision::RecordOnly => Some(false),
+            SamplingDecision::RecordAndSample => Some(true),
+        };
+        (sampled, sampling.trace_state)
     };
-    let sampled = match sampling.decision {
-        SamplingDecision::Drop => {
-            let span_context = SpanContext::new(
-                trace_id,
-                span_id,
-                TraceFlags::default(),
-                false,
-                sampling.trace_state,
-            );
-            return Started::Dropped(span_context);
-        }
-        SamplingDecision::RecordOnly => false,
-        SamplingDecision::RecordAndSample => true,
+    let Some(sampled) = sampled else {
+        let span_context =
+            SpanContext::new(trace_id, span_id, TraceFlags::default(), false, trace_state);
+        return Started::Dropped(span_context);
     };
     let span_context = SpanContext::new(
         trace_id,
         span_id,
         parent_context.trace_flags().with_sampled(sampled),
         false,
-        sampling.trace_state,
+        trace_state,
     );
-    if !sampling.attributes.is_empty() {
-        attributes.extend(sampling.attributes);
-    }
     if let Some(scoped) = scope::current_attributes(parent.cx) {
         attributes.extend(scoped.iter().cloned());
     }

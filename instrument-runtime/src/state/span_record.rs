@@ -163,7 +163,13 @@ impl SpanRecord {
         self.start_time = opentelemetry::time::now();
         self.end_time = SystemTime::UNIX_EPOCH;
         self.code = code;
-        self.attributes = attributes;
+        if attributes.capacity() == 0 {
+            // The usual start (no request-context attributes): the emptied list is kept, and
+            // nothing is dropped.
+            self.attributes.clear();
+        } else {
+            self.attributes = attributes;
+        }
         self.params.clear();
         self.events.events.clear();
         self.events.dropped_count = 0;
