@@ -143,7 +143,7 @@ fn target_of(url: &str) -> DbTarget {
             let path = path.split('?').next().unwrap_or(path);
             return DbTarget {
                 system: "sqlite",
-                namespace: Some(path.to_owned()),
+                namespace: Some(path.into()),
                 server_address: None,
                 server_port: None,
             };
@@ -166,8 +166,8 @@ fn target_of(url: &str) -> DbTarget {
     };
     DbTarget {
         system,
-        namespace: (!path.is_empty()).then(|| path.to_owned()),
-        server_address: (!host.is_empty()).then(|| host.to_owned()),
+        namespace: (!path.is_empty()).then(|| path.into()),
+        server_address: (!host.is_empty()).then(|| host.into()),
         server_port: port,
     }
 }

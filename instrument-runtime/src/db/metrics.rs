@@ -1,8 +1,12 @@
 //! The database client instruments: `db.client.operation.duration` and the detections' counters.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
+use opentelemetry::KeyValue;
 use opentelemetry::metrics::BoundHistogram;
+
+use super::DbTarget;
 
 use crate::Metrics;
 use crate::metrics::bound::BoundSets;
@@ -36,4 +40,124 @@ pub struct DbMetrics {
 pub(crate) fn bound_durations() -> Arc<BoundSets<BoundHistogram<f64>>> {
     static BOUND: GlobalInstruments<BoundSets<BoundHistogram<f64>>> = GlobalInstruments::new();
     BOUND.get(SCOPE_NAME, |_| BoundSets::default())
+}
+
+/// A statement's `db.client.operation.duration` bound to its attribute set against one target
+/// (the set of a statement that did not fail), kept with the statement in the thread's statement
+/// cache: a repeated statement records without hashing its attributes to find the bound
+/// instrument.
+#[derive(Default)]
+pub(crate) struct StatementDuration(RefCell<Option<BoundFor>>);
+
+/// A bound duration and what it was bound for: a target (its shared texts kept, so that their
+/// addresses identify it) and the bound sets of the meter provider in force.
+struct BoundFor {
+    system: &'static str,
+    namespace: Option<Arc<str>>,
+    server_address: Option<Arc<str>>,
+    server_port: Option<u16>,
+    sets: Arc<BoundSets<BoundHistogram<f64>>>,
+    histogram: BoundHistogram<f64>,
+}
+
+impl BoundFor {
+    fn is_for(&self, target: &DbTarget, sets: &Arc<BoundSets<BoundHistogram<f64>>>) -> bool {
+        fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        std::ptr::eq(self.system, target.system)
+            && same(&self.namespace, &target.namespace)
+            && same(&self.server_address, &target.server_address)
+            && self.server_port == target.server_port
+            && Arc::ptr_eq(&self.sets, sets)
+    }
+}
+
+impl StatementDuration {
+    /// The duration histogram bound to `attributes`, this statement's low-cardinality
+    /// attributes against `target`; `None` when the bound sets are full.
+    pub(crate) fn bound(
+        &self,
+        target: &DbTarget,
+        attributes: &[KeyValue],
+    ) -> Option<BoundHistogram<f64>> {
+        let sets = bound_durations();
+        let mut cached = self.0.borrow_mut();
+        if let Some(bound) = cached.as_ref().filter(|b| b.is_for(target, &sets)) {
+            return Some(bound.histogram.clone());
+        }
+        let histogram = sets.get(duration_identity(attributes, None), || {
+            DbMetrics::global()
+                .operation_duration
+                .inner()
+                .bind(attributes)
+        })?;
+        *cached = Some(BoundFor {
+            system: target.system,
+            namespace: target.namespace.clone(),
+            server_address: target.server_address.clone(),
+            server_port: target.server_port,
+            sets,
+            histogram: histogram.clone(),
+        });
+        Some(histogram)
+    }
+}
+
+impl std::fmt::Debug for StatementDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatementDuration").finish_non_exhaustive()
+    }
+}
+
+/// What identifies a duration's attribute set among the bound ones: the statement's
+/// low-cardinality attributes and the error type, if it failed.
+pub(crate) fn duration_identity<'a>(
+    attributes: &'a [KeyValue],
+    error_type: Option<&'a str>,
+) -> (&'a [KeyValue], Option<&'a str>) {
+    (attributes, error_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(namespace: &str) -> DbTarget {
+        DbTarget {
+            system: "sqlite",
+            namespace: Some(namespace.into()),
+            server_address: None,
+            server_port: None,
+        }
+    }
+
+    fn cached_for(duration: &StatementDuration, target: &DbTarget) -> bool {
+        let sets = bound_durations();
+        duration
+            .0
+            .borrow()
+            .as_ref()
+            .is_some_and(|bound| bound.is_for(target, &sets))
+    }
+
+    #[test]
+    fn a_statement_keeps_its_bound_duration_for_the_target_it_last_ran_on() {
+        let duration = StatementDuration::default();
+        let (first, second) = (target("app.db"), target("app.db"));
+        let attributes = [KeyValue::new("db.system.name", "sqlite")];
+        assert!(!cached_for(&duration, &first));
+        assert!(duration.bound(&first, &attributes).is_some());
+        assert!(cached_for(&duration, &first));
+        assert!(
+            !cached_for(&duration, &second),
+            "another target is told by its own texts, not by equal ones"
+        );
+        assert!(duration.bound(&second, &attributes).is_some());
+        assert!(cached_for(&duration, &second));
+    }
 }

@@ -1,8 +1,10 @@
 //! One database statement as a CLIENT span and a `db.client.operation.duration` measurement,
 //! shared by the sqlx and diesel integrations.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
@@ -11,7 +13,7 @@ use opentelemetry_semantic_conventions::attribute::{
 };
 
 use super::config::{InstrumentationConfig, instrumentation_config};
-use super::metrics::{DbMetrics, bound_durations};
+use super::metrics::{DbMetrics, bound_durations, duration_identity};
 use super::statements::statement;
 use super::{repeated, sync_detection};
 use crate::span;
@@ -31,10 +33,10 @@ pub const SYNC_IN_ASYNC_KEY: &str = "instrument.db.sync_in_async";
 pub struct DbTarget {
     /// `db.system.name`: `sqlite`, `postgresql`, ...
     pub system: &'static str,
-    /// `db.namespace`: the database name (or file).
-    pub namespace: Option<String>,
-    /// `server.address`.
-    pub server_address: Option<String>,
+    /// `db.namespace`: the database name (or file). Shared: every statement's attributes hold it.
+    pub namespace: Option<Arc<str>>,
+    /// `server.address`. Shared: every statement's attributes hold it.
+    pub server_address: Option<Arc<str>>,
     /// `server.port`.
     pub server_port: Option<u16>,
 }
@@ -85,6 +87,8 @@ pub struct QuerySpan {
     cx: Option<Context>,
     started: Instant,
     low_cardinality: Vec<KeyValue>,
+    /// The duration histogram bound to `low_cardinality`, for a statement that does not fail.
+    duration: Option<BoundHistogram<f64>>,
     /// Whether the statement changes rows, so that its affected-row count means something (a
     /// driver's count after a `SELECT` is the previous statement's).
     changes_rows: bool,
@@ -127,6 +131,7 @@ impl QuerySpan {
                 cx: None,
                 started: Instant::now(),
                 low_cardinality: Vec::new(),
+                duration: None,
                 changes_rows: false,
                 finished: true,
             };
@@ -192,10 +197,14 @@ impl QuerySpan {
                 span::start_current_child(&parent, name, SpanKind::Client, attributes)
             })
             .flatten();
+        let duration = state::metrics_enabled()
+            .then(|| statement.duration.bound(target, &low_cardinality))
+            .flatten();
         Self {
             cx,
             started: Instant::now(),
             low_cardinality,
+            duration,
             changes_rows: changes_rows(summary.operation.as_deref()),
             finished: false,
         }
@@ -250,9 +259,16 @@ impl QuerySpan {
                 }
                 attributes
             };
-            let bound = crate::context::current_has_no_attributes()
+            let no_context_attributes = crate::context::current_has_no_attributes();
+            if let (true, None, Some(duration)) =
+                (no_context_attributes, error_type, &self.duration)
+            {
+                duration.record(seconds);
+                return;
+            }
+            let bound = no_context_attributes
                 && bound_durations().record(
-                    (&self.low_cardinality, error_type),
+                    duration_identity(&self.low_cardinality, error_type),
                     || {
                         DbMetrics::global()
                             .operation_duration

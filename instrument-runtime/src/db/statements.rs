@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use opentelemetry::Value;
 
+use super::metrics::StatementDuration;
 use super::summary::{QuerySummary, normalize, summarize};
 
 const SLOTS: usize = 64;
@@ -32,6 +33,8 @@ pub(crate) struct Statement {
     pub(crate) values: SummaryValues,
     /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
     text: RefCell<Option<(usize, Value)>>,
+    /// Its duration histogram bound to its attributes against the target it last ran on.
+    pub(crate) duration: StatementDuration,
 }
 
 /// A statement's summary as attribute values whose text is shared.
@@ -58,6 +61,7 @@ impl Statement {
             summary,
             shape: normalize(sql),
             text: RefCell::new(None),
+            duration: StatementDuration::default(),
         }
     }
 

@@ -55,6 +55,17 @@ impl<B> BoundSets<B> {
         record(table.entry(key).or_insert_with(bind));
         true
     }
+
+    /// The instrument bound for the set `identity` names (bound with `bind` the first time);
+    /// `None` when the table is full.
+    pub(crate) fn get(&self, identity: impl Hash, bind: impl FnOnce() -> B) -> Option<B>
+    where
+        B: Clone,
+    {
+        let mut found = None;
+        self.record(identity, bind, |bound| found = Some(bound.clone()));
+        found
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ impl SqlxDriver for sqlx::Sqlite {
         };
         DbTarget {
             system: "sqlite",
-            namespace: Some(namespace),
+            namespace: Some(namespace.into()),
 
             server_address: None,
             server_port: None,
@@ -49,8 +49,8 @@ impl SqlxDriver for sqlx::Postgres {
     fn target(options: &sqlx::postgres::PgConnectOptions) -> DbTarget {
         DbTarget {
             system: "postgresql",
-            namespace: options.get_database().map(str::to_owned),
-            server_address: Some(options.get_host().to_owned()),
+            namespace: options.get_database().map(Into::into),
+            server_address: Some(options.get_host().into()),
             server_port: Some(options.get_port()),
         }
     }
