@@ -161,18 +161,17 @@ impl<'a, F: FnMut(CapturedParam<'a>)> ParamSink<'a> for F {
     }
 }
 
-/// Hands the captured `params` to `sink` in order, within the limits of `config`.
+/// Hands the captured `params` to `sink` in order, within `max_value_bytes` per value and
+/// `max_span_bytes` in all (the configuration's limits, as [`limits`] gives them).
 pub(crate) fn capture_params<'a>(
     params: impl Iterator<Item = ParamValue<'a>>,
-    config: &CaptureConfig,
+    (max_value_bytes, max_span_bytes): (usize, usize),
     sink: &mut impl ParamSink<'a>,
 ) {
-    let truncated = CapturedParam::Truncated {
-        max_span_bytes: config.max_span_bytes,
-    };
+    let truncated = CapturedParam::Truncated { max_span_bytes };
     let mut used = 0usize;
     for param in params {
-        let remaining = config.max_span_bytes.saturating_sub(used + param.key.len());
+        let remaining = max_span_bytes.saturating_sub(used + param.key.len());
         let text = match param.treatment {
             Treatment::Redact => {
                 count_redactions(1);
@@ -180,7 +179,7 @@ pub(crate) fn capture_params<'a>(
             }
             Treatment::Exclude => ParamText::Owned(excluded_placeholder(param.value)),
             Treatment::Record => {
-                let limit = config.max_value_bytes.min(remaining);
+                let limit = max_value_bytes.min(remaining);
                 // Within `limit`, so within what remains of the span's budget.
                 let written = sink
                     .room()
@@ -193,7 +192,7 @@ pub(crate) fn capture_params<'a>(
                 match param.value.text_within(limit) {
                     Some(short) => ParamText::Short(short),
                     _ => match value_text(param.value, limit) {
-                        ValueText::Cut(_) if limit < config.max_value_bytes => {
+                        ValueText::Cut(_) if limit < max_value_bytes => {
                             sink.record(truncated);
                             return;
                         }
@@ -420,7 +419,7 @@ mod tests {
                 treatment: Treatment::Record,
                 value: *value,
             }),
-            &config,
+            (config.max_value_bytes, config.max_span_bytes),
             &mut |captured: CapturedParam<'_>| captured.into_attributes(|kv| attrs.push(kv)),
         );
         let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str().to_owned()).collect();

@@ -125,6 +125,17 @@ impl SpanMeta {
         decode((cached >> (index * 2)) & 0b11)
     }
 
+    /// The treatments of every parameter when all are cached for configuration `generation`:
+    /// the call then needs nothing else of the configuration but its limits.
+    #[inline]
+    pub(crate) fn cached_treatments(&self, generation: u32) -> Option<CachedTreatments> {
+        if self.params.len() > CACHED_PARAMS {
+            return None;
+        }
+        let cached = self.treatments.load(Ordering::Relaxed);
+        ((cached >> 32) as u32 == generation).then_some(CachedTreatments(cached))
+    }
+
     fn decide_all(&self, generation: u32, config: &CaptureConfig) -> u64 {
         let mut bits = u64::from(generation) << 32;
         for (i, param) in self.params.iter().take(CACHED_PARAMS).enumerate() {
@@ -132,6 +143,18 @@ impl SpanMeta {
         }
         self.treatments.store(bits, Ordering::Relaxed);
         bits
+    }
+}
+
+/// The treatments of a call site's parameters, as cached for one configuration generation.
+#[derive(Clone, Copy)]
+pub(crate) struct CachedTreatments(u64);
+
+impl CachedTreatments {
+    /// The treatment of parameter `index`.
+    #[inline]
+    pub(crate) fn get(self, index: usize) -> Treatment {
+        decode((self.0 >> (index * 2)) & 0b11)
     }
 }
 

@@ -178,13 +178,24 @@ fn capture_params<'a>(
         return;
     }
     let generation = capture::generation();
+    if let Some(treatments) = meta.cached_treatments(generation) {
+        // The usual call: the treatments are known, and the limits are the thread's copy.
+        let values = params.iter().enumerate().map(|(i, value)| ParamValue {
+            key: meta.params()[i].key,
+            treatment: treatments.get(i),
+            value: *value,
+        });
+        capture::capture_params(values, capture::limits(), sink);
+        return;
+    }
     capture::with_config(|config| {
         let values = params.iter().enumerate().map(|(i, value)| ParamValue {
             key: meta.params()[i].key,
             treatment: meta.treatment(i, generation, config),
             value: *value,
         });
-        capture::capture_params(values, config, sink);
+        let limits = (config.max_value_bytes, config.max_span_bytes);
+        capture::capture_params(values, limits, sink);
     });
 }
 
