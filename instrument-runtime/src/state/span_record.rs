@@ -166,7 +166,9 @@ impl SpanRecord {
         if attributes.capacity() == 0 {
             // The usual start (no request-context attributes): the emptied list is kept, and
             // nothing is dropped.
-            self.attributes.clear();
+            if !self.attributes.is_empty() {
+                self.attributes.clear();
+            }
         } else {
             self.attributes = attributes;
         }
