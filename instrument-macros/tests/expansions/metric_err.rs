@@ -42,23 +42,19 @@ async fn run_tool(name: &str) -> Result<usize, ToolError> {
                 .await
         }
         __instrument_timer => {
-            let (__instrument_ret, __instrument_timer) = ::instrument::__private::Timed::new(
+            ::instrument::__private::Timed::new(
                     __instrument_timer,
                     __instrument_body,
+                    |__instrument_ret| {
+                        #[allow(unreachable_code)]
+                        if false {
+                            let _: &::core::result::Result<_, _> = __instrument_ret;
+                        }
+                        (&&&&::instrument::__private::Returned(__instrument_ret))
+                            .__instrument_outcome()
+                    },
                 )
-                .await;
-            #[allow(unreachable_code)]
-            if false {
-                let _: &::core::result::Result<_, _> = &__instrument_ret;
-            }
-            if let ::core::option::Option::Some(__instrument_timer) = __instrument_timer {
-                __instrument_timer
-                    .finish(
-                        (&&&&::instrument::__private::Returned(&__instrument_ret))
-                            .__instrument_outcome(),
-                    );
-            }
-            __instrument_ret
+                .await
         }
     }
 }

@@ -58,19 +58,15 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
                 .await
         }
         __instrument_span => {
-            let (__instrument_ret, __instrument_span) = ::instrument::__private::Instrumented::new(
+            ::instrument::__private::Instrumented::new(
                     __instrument_span,
                     __instrument_body,
+                    |__instrument_ret| {
+                        (&&&&::instrument::__private::Returned(__instrument_ret))
+                            .__instrument_outcome()
+                    },
                 )
-                .await;
-            if let ::core::option::Option::Some(__instrument_span) = __instrument_span {
-                __instrument_span
-                    .finish(
-                        (&&&&::instrument::__private::Returned(&__instrument_ret))
-                            .__instrument_outcome(),
-                    );
-            }
-            __instrument_ret
+                .await
         }
     }
 }
