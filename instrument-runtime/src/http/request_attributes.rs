@@ -6,13 +6,15 @@
 //! `http.<path param>` and `client` as well.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{HOST, HeaderName, USER_AGENT};
 
 use crate::capture::redact_text;
 use http::{Request, Version};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_ROUTE, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS,
     SERVER_PORT, URL_PATH, URL_SCHEME,
@@ -40,6 +42,38 @@ fn protocol_version(version: Version) -> Option<&'static str> {
         Version::HTTP_3 => "3",
         _ => return None,
     })
+}
+
+/// A `Host` value read, with its address as a shared text and its port.
+type ReadHost = (Box<str>, Value, Option<u16>);
+
+thread_local! {
+    /// The last `Host` value this thread read: a server's requests name the same host, so most
+    /// requests take the address from here.
+    static LAST_HOST: RefCell<Option<ReadHost>> = const { RefCell::new(None) };
+}
+
+/// `server.address` (a shared text) and `server.port` of a `Host` header value.
+fn server_address_and_port(host: &str) -> (Value, Option<u16>) {
+    let cached = LAST_HOST.try_with(|last| {
+        let mut last = last.try_borrow_mut().ok()?;
+        if let Some((text, address, port)) = last.as_ref()
+            && **text == *host
+        {
+            return Some((address.clone(), *port));
+        }
+        let (address, port) = host_and_port(host);
+        let address = Value::from(Arc::<str>::from(address));
+        *last = Some((host.into(), address.clone(), port));
+        Some((address, port))
+    });
+    match cached {
+        Ok(Some(found)) => found,
+        _ => {
+            let (address, port) = host_and_port(host);
+            (Value::from(address), port)
+        }
+    }
 }
 
 /// Host and port of a `Host` header value (`example.com:8080`, `[::1]:3000`).
@@ -113,7 +147,8 @@ pub(crate) fn server_span_attributes<B>(
     let mut attributes = Vec::with_capacity(10 + room);
     attributes.extend([
         KeyValue::new(HTTP_REQUEST_METHOD, method.clone()),
-        KeyValue::new(URL_PATH, path.to_owned()),
+        // Shared: the export copies a batch to retry it, and a shared text is copied by a count.
+        KeyValue::new(URL_PATH, Arc::<str>::from(path)),
         KeyValue::new(URL_SCHEME, scheme),
     ]);
     if let Some(route) = route.clone() {
@@ -125,7 +160,7 @@ pub(crate) fn server_span_attributes<B>(
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()));
     if let Some(host) = host {
-        let (address, port) = host_and_port(host);
+        let (address, port) = server_address_and_port(host);
         attributes.push(KeyValue::new(SERVER_ADDRESS, address));
         if let Some(port) = port {
             attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
@@ -180,6 +215,23 @@ mod tests {
         );
         assert_eq!(host_and_port("[::1]:3000"), ("::1".to_owned(), Some(3000)));
         assert_eq!(host_and_port("::1"), ("::1".to_owned(), None));
+    }
+
+    #[test]
+    fn the_last_host_is_read_once_and_shared() {
+        let (first, port) = server_address_and_port("api.example.com:8443");
+        assert_eq!(
+            (first.as_str().as_ref(), port),
+            ("api.example.com", Some(8443))
+        );
+        let (again, _) = server_address_and_port("api.example.com:8443");
+        assert_eq!(
+            again.as_str().as_ptr(),
+            first.as_str().as_ptr(),
+            "the same text, shared"
+        );
+        let (other, port) = server_address_and_port("[::1]:3000");
+        assert_eq!((other.as_str().as_ref(), port), ("::1", Some(3000)));
     }
 
     #[test]
