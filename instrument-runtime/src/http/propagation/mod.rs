@@ -112,10 +112,22 @@ impl Injector for HeaderInjector<'_> {
 /// The current context with the parent and baggage that `headers` carry, in the selected
 /// formats; an invalid parent is ignored (the request starts a new trace).
 pub fn extract(headers: &HeaderMap) -> Context {
-    if !FIELDS.iter().any(|field| headers.contains_key(field)) {
+    if !carries_any_field(headers) {
         return crate::span::current_context();
     }
     PROPAGATOR.extract_with_context(&crate::span::current_context(), &HeaderExtractor(headers))
+}
+
+/// Whether `headers` carry a header of the selected formats: a request with fewer headers than
+/// the formats have fields is walked (name comparisons), a larger one looked up (one hash per
+/// field).
+fn carries_any_field(headers: &HeaderMap) -> bool {
+    let fields = FIELDS.as_slice();
+    if headers.keys_len() < fields.len() {
+        headers.keys().any(|name| fields.contains(name))
+    } else {
+        fields.iter().any(|field| headers.contains_key(field))
+    }
 }
 
 /// Writes the current context into `headers` in the selected formats (by default
@@ -142,6 +154,21 @@ mod tests {
     use opentelemetry::trace::TraceContextExt;
 
     const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn fields_are_found_in_small_and_large_header_maps() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("example.com"));
+        assert!(!carries_any_field(&headers));
+        headers.insert("traceparent", HeaderValue::from_static(PARENT));
+        assert!(carries_any_field(&headers));
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            headers.insert(name, HeaderValue::from_static("x"));
+        }
+        assert!(carries_any_field(&headers));
+        headers.remove("traceparent");
+        assert!(!carries_any_field(&headers));
+    }
 
     fn through(setting: &str, incoming: &[(&'static str, &str)]) -> HeaderMap {
         let propagator = propagators(Some(setting));
