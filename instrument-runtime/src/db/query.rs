@@ -1,6 +1,7 @@
 //! One database statement as a CLIENT span and a `db.client.operation.duration` measurement,
 //! shared by the sqlx and diesel integrations.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -161,10 +162,10 @@ impl QuerySpan {
         if sync_in_async {
             sync_detection::report(&summary.summary, &low_cardinality);
         }
-        let name = summary
-            .summary
+        let name = statement
+            .span_name
             .clone()
-            .unwrap_or_else(|| target.system.to_owned());
+            .unwrap_or(Cow::Borrowed(target.system));
         let parent_span = parent.span_context();
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(

@@ -8,15 +8,17 @@
 //! The cache is direct-mapped: 64 slots per thread, chosen by a hash of the text (foldhash), a hit
 //! confirmed by comparing the text. Texts over 4 KiB are worked out every time and not kept.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::Value;
 
 use super::metrics::StatementDuration;
 use super::summary::{QuerySummary, normalize, summarize};
+use crate::metrics::bound::{BoundSets, kept_text};
 
 const SLOTS: usize = 64;
 /// Longer texts are not cached (they would pin that much memory per slot).
@@ -31,6 +33,8 @@ pub(crate) struct Statement {
     pub(crate) shape: String,
     /// `db.operation.name`, `db.collection.name` and `db.query.summary`, shared.
     pub(crate) values: SummaryValues,
+    /// The span name (the summary), kept for the life of the process: statements have few.
+    pub(crate) span_name: Option<Cow<'static, str>>,
     /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
     text: RefCell<Option<(usize, Value)>>,
     /// Its duration histogram bound to its attributes against the target it last ran on.
@@ -52,7 +56,13 @@ fn shared(text: &Option<String>) -> Option<Value> {
 impl Statement {
     fn of(sql: &str) -> Self {
         let summary = summarize(sql);
+        static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
+        let span_name = summary
+            .summary
+            .as_deref()
+            .map(|name| kept_text(&NAMES, name, || name.to_owned()));
         Self {
+            span_name,
             values: SummaryValues {
                 operation: shared(&summary.operation),
                 collection: shared(&summary.collection),

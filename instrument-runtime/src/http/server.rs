@@ -26,7 +26,7 @@ use super::metrics::{BoundServerMetrics, HttpServerMetrics};
 use super::propagation;
 use super::request_attributes::server_span_attributes;
 use super::request_body::{self, RequestBody};
-use crate::metrics::bound::BoundSets;
+use crate::metrics::bound::{BoundSets, kept_text};
 use crate::span;
 use crate::span::panic_message;
 use crate::{context, state};
@@ -261,26 +261,7 @@ fn matched_route<B>(_request: &Request<B>) -> Option<Cow<'static, str>> {
 #[cfg(feature = "axum")]
 fn kept_route(route: &str) -> Cow<'static, str> {
     static ROUTES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    keep(&ROUTES, route, || route.to_owned())
-}
-
-/// The text `make` gives for `identity`, kept in `table` for the life of the process, or made
-/// afresh once `table` is full.
-fn keep(
-    table: &'static OnceLock<BoundSets<&'static str>>,
-    identity: impl std::hash::Hash,
-    make: impl Fn() -> String,
-) -> Cow<'static, str> {
-    let mut kept_text = None;
-    let kept = table.get_or_init(BoundSets::default).record(
-        identity,
-        || Box::leak(make().into_boxed_str()),
-        |text| kept_text = Some(*text),
-    );
-    match kept_text {
-        Some(text) if kept => Cow::Borrowed(text),
-        _ => Cow::Owned(make()),
-    }
+    kept_text(&ROUTES, route, || route.to_owned())
 }
 
 pin_project! {
@@ -376,7 +357,7 @@ fn internal_error_response<B>(
 fn span_name(method: &str, route: Option<&str>) -> Cow<'static, str> {
     static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
     match route {
-        Some(route) => keep(&NAMES, (method, route), || format!("{method} {route}")),
+        Some(route) => kept_text(&NAMES, (method, route), || format!("{method} {route}")),
         None => Cow::Owned(method.to_owned()),
     }
 }

@@ -6,12 +6,33 @@
 //! Keyed by a 64-bit hash from a per-process random seed rather than by the attribute set itself,
 //! so a lookup allocates nothing; two sets sharing a hash is left to chance (2⁻⁶⁴ per pair).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 /// Attribute sets bound per table at most.
 pub(crate) const MAX_BOUND_SETS: usize = 1_024;
+
+/// The text `make` gives for `identity`, kept in `table` for the life of the process (texts
+/// that name few things: routes, span names of routes and statements), or made afresh once
+/// `table` is full.
+pub(crate) fn kept_text(
+    table: &'static OnceLock<BoundSets<&'static str>>,
+    identity: impl Hash,
+    make: impl Fn() -> String,
+) -> Cow<'static, str> {
+    let mut kept_text = None;
+    let kept = table.get_or_init(BoundSets::default).record(
+        identity,
+        || Box::leak(make().into_boxed_str()),
+        |text| kept_text = Some(*text),
+    );
+    match kept_text {
+        Some(text) if kept => Cow::Borrowed(text),
+        _ => Cow::Owned(make()),
+    }
+}
 
 /// Bound instruments of type `B` by the hash of what identifies their attribute set.
 pub(crate) struct BoundSets<B> {
