@@ -33,7 +33,8 @@ pub(crate) struct Statement {
     pub(crate) shape: String,
     /// `db.operation.name`, `db.collection.name` and `db.query.summary`, shared.
     pub(crate) values: SummaryValues,
-    /// The span name (the summary), kept for the life of the process: statements have few.
+    /// The span name (the summary), kept for the life of the process: statements have few (at
+    /// most 1,024 names of at most 255 bytes are kept; past that each is copied).
     pub(crate) span_name: Option<Cow<'static, str>>,
     /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
     text: RefCell<Option<(usize, Value)>>,
