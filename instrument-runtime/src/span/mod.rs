@@ -180,23 +180,28 @@ fn capture_params<'a>(
     let generation = capture::generation();
     if let Some(treatments) = meta.cached_treatments(generation) {
         // The usual call: the treatments are known, and the limits are the thread's copy.
-        let values = params.iter().enumerate().map(|(i, value)| ParamValue {
-            key: meta.params()[i].key,
-            treatment: treatments.get(i),
-            value: *value,
-        });
+        let values = param_values(meta, params, |i| treatments.get(i));
         capture::capture_params(values, capture::limits(), sink);
         return;
     }
     capture::with_config(|config| {
-        let values = params.iter().enumerate().map(|(i, value)| ParamValue {
-            key: meta.params()[i].key,
-            treatment: meta.treatment(i, generation, config),
-            value: *value,
-        });
+        let values = param_values(meta, params, |i| meta.treatment(i, generation, config));
         let limits = (config.max_value_bytes, config.max_span_bytes);
         capture::capture_params(values, limits, sink);
     });
+}
+
+/// `params` with their keys from `meta` and the treatment `treatment` gives each index.
+fn param_values<'p, 'a>(
+    meta: &'static SpanMeta,
+    params: &'p [&'a dyn Capture],
+    treatment: impl Fn(usize) -> capture::Treatment + 'p,
+) -> impl Iterator<Item = ParamValue<'a>> + 'p {
+    params.iter().enumerate().map(move |(i, value)| ParamValue {
+        key: meta.params()[i].key,
+        treatment: treatment(i),
+        value: *value,
+    })
 }
 
 /// Starts the span of a synchronous call from inside the call's wrapped body, which holds the

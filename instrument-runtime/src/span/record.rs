@@ -156,14 +156,19 @@ impl LocalSpan {
     /// Records a parameter's attribute (`text` is UTF-8), its text kept inline in the record
     /// where it fits.
     pub(crate) fn set_param(&mut self, key: &'static str, text: &[u8]) {
-        let limit = self.sink.limits.max_attributes_per_span as usize;
+        let limit = self.attribute_limit();
         self.record.push_param(key, text, limit);
     }
 
     /// Adds an attribute, within the span's limit.
     pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
-        let limit = self.sink.limits.max_attributes_per_span as usize;
+        let limit = self.attribute_limit();
         self.record.push_attribute(attribute, limit);
+    }
+
+    /// The most attributes the span keeps.
+    fn attribute_limit(&self) -> usize {
+        self.sink.limits.max_attributes_per_span as usize
     }
 
     /// Ends the span at `timestamp` (now when `None`) and hands it to the sink.
@@ -180,7 +185,7 @@ impl LocalSpan {
 /// Parameters go into the record: short texts written straight into its inline text.
 impl<'a> ParamSink<'a> for LocalSpan {
     fn room(&mut self) -> Option<&mut [u8]> {
-        let limit = self.sink.limits.max_attributes_per_span as usize;
+        let limit = self.attribute_limit();
         self.record.param_room(limit)
     }
 
