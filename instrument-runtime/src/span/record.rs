@@ -18,6 +18,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
 
 use crate::capture::{CapturedParam, ParamSink};
+use crate::state::clock::Moment;
 use crate::state::scope;
 use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord};
 
@@ -177,7 +178,7 @@ impl LocalSpan {
         if sink.is_closed() {
             return;
         }
-        record.end_time = timestamp.unwrap_or_else(opentelemetry::time::now);
+        record.end_time = timestamp.map_or_else(Moment::now, Moment::Wall);
         sink.hand_over(record);
     }
 }

@@ -16,6 +16,7 @@ use opentelemetry::trace::{SpanContext, SpanRef, Status};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
+pub(crate) mod clock;
 mod record_sink;
 pub(crate) mod scope;
 mod span_record;
@@ -118,6 +119,9 @@ pub(crate) struct InstalledTracer {
 /// spans when setup built the provider's processors. Returns `false` when one is installed
 /// already.
 pub(crate) fn install_tracer(tracer: SdkTracer, records: Option<Arc<RecordSink>>) -> bool {
+    if records.is_some() {
+        clock::calibrate();
+    }
     let installed = InstalledTracer {
         sdk: tracer,
         records,

@@ -21,6 +21,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{Sampler, SpanLimits, SpanProcessor};
 
 use super::SCOPE_NAME;
+use super::clock::Anchor;
 use super::span_record::SpanRecord;
 
 /// How often the collector empties the threads' buffers when none fills up.
@@ -146,7 +147,7 @@ impl RecordSink {
     /// or has no collector).
     pub(crate) fn hand_over(&self, mut span: Box<SpanRecord>) {
         if self.on_ending_thread || self.collector.get().is_none() {
-            self.deliver(&mut span);
+            self.deliver(&mut span, &Anchor::now());
             return;
         }
         let mut span = Some(span);
@@ -171,7 +172,7 @@ impl RecordSink {
         }
         // Not buffered: the buffer is full, or the thread is exiting.
         if let Some(mut span) = span {
-            self.deliver(&mut span);
+            self.deliver(&mut span, &Anchor::now());
         }
     }
 
@@ -207,9 +208,10 @@ impl RecordSink {
             }
             alive
         });
+        let anchor = Anchor::now();
         for (buffer, mut spans) in taken {
             for span in &mut spans {
-                self.deliver(span);
+                self.deliver(span, &anchor);
             }
             if let Some(buffer) = buffer {
                 let mut slots = lock(&buffer.slots);
@@ -220,10 +222,11 @@ impl RecordSink {
         }
     }
 
-    /// Hands one ended span to the processors, leaving its record empty.
-    fn deliver(&self, span: &mut SpanRecord) {
+    /// Hands one ended span to the processors, leaving its record empty; its times are made
+    /// wall-clock times against `anchor`.
+    fn deliver(&self, span: &mut SpanRecord, anchor: &Anchor) {
         self.processor
-            .on_end(span.take_span_data(self.scope.clone()));
+            .on_end(span.take_span_data(self.scope.clone(), anchor));
     }
 
     /// Hands the buffered spans over and marks the processors shut down: spans ending later are

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
+use super::clock::{Anchor, Moment};
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
@@ -54,8 +55,8 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_span_is_remote: bool,
     pub(crate) kind: SpanKind,
     pub(crate) name: Cow<'static, str>,
-    pub(crate) start_time: SystemTime,
-    pub(crate) end_time: SystemTime,
+    pub(crate) start_time: Moment,
+    pub(crate) end_time: Moment,
     pub(crate) code: Option<CodeLocation>,
     attributes: Vec<KeyValue>,
     dropped_attributes_count: u32,
@@ -112,8 +113,8 @@ impl SpanRecord {
             parent_span_is_remote: false,
             kind: SpanKind::Internal,
             name: Cow::Borrowed(""),
-            start_time: SystemTime::UNIX_EPOCH,
-            end_time: SystemTime::UNIX_EPOCH,
+            start_time: Moment::NONE,
+            end_time: Moment::NONE,
             code: None,
             attributes: Vec::new(),
             dropped_attributes_count: 0,
@@ -160,8 +161,8 @@ impl SpanRecord {
         self.parent_span_is_remote = parent.is_remote();
         self.kind = kind;
         self.name = name;
-        self.start_time = opentelemetry::time::now();
-        self.end_time = SystemTime::UNIX_EPOCH;
+        self.start_time = Moment::now();
+        self.end_time = Moment::NONE;
         self.code = code;
         if attributes.capacity() == 0 {
             // The usual start (no request-context attributes): the emptied list is kept, and
@@ -288,9 +289,13 @@ impl SpanRecord {
         }
     }
 
-    /// The SDK's form of the ended span, taken out of the record, which is left empty for its
-    /// box to be used again.
-    pub(crate) fn take_span_data(&mut self, scope: InstrumentationScope) -> SpanData {
+    /// The SDK's form of the ended span, its times made wall-clock times against `anchor`, taken
+    /// out of the record, which is left empty for its box to be used again.
+    pub(crate) fn take_span_data(
+        &mut self,
+        scope: InstrumentationScope,
+        anchor: &Anchor,
+    ) -> SpanData {
         let mut attributes = Vec::with_capacity(self.attribute_count());
         if let Some(code) = self.code.take() {
             attributes.extend(code.attributes());
@@ -307,8 +312,8 @@ impl SpanRecord {
             parent_span_is_remote: self.parent_span_is_remote,
             span_kind: self.kind.clone(),
             name: std::mem::take(&mut self.name),
-            start_time: self.start_time,
-            end_time: self.end_time,
+            start_time: self.start_time.to_system_time(anchor),
+            end_time: self.end_time.to_system_time(anchor),
             attributes,
             dropped_attributes_count: self.dropped_attributes_count,
             events: std::mem::take(&mut self.events),
@@ -350,7 +355,7 @@ mod tests {
         r.push_param("parameter.b", b"two", 128);
         r.push_attribute(KeyValue::new("error.type", "E"), 128);
         r.push_param("parameter.late", b"3", 128);
-        let data = r.take_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
         assert_eq!(
             keys(&data),
             [
@@ -376,7 +381,7 @@ mod tests {
         for i in 0..INLINE_PARAMS + 2 {
             r.push_param("parameter.n", i.to_string().as_bytes(), 128);
         }
-        let data = r.take_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
         assert_eq!(data.attributes.len(), 1 + 1 + INLINE_PARAMS + 2);
         assert_eq!(data.attributes[1].value.as_str(), long);
         let texts: Vec<_> = data.attributes[2..]
@@ -407,7 +412,7 @@ mod tests {
             r.param_room(128).is_none(),
             "an inline text would go before error.type"
         );
-        let data = r.take_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
         assert_eq!(keys(&data), ["scoped", "parameter.a", "error.type"]);
         assert_eq!(data.attributes[1].value.as_str(), "42");
     }
@@ -427,7 +432,7 @@ mod tests {
         r.push_param("parameter.a", b"1", 5);
         r.push_param("parameter.b", b"2", 5);
         r.push_attribute(KeyValue::new("x", 1), 5);
-        let data = r.take_span_data(InstrumentationScope::builder("t").build());
+        let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
         assert_eq!(data.attributes.len(), 5);
         assert_eq!(data.dropped_attributes_count, 2);
     }
