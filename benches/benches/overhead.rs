@@ -14,11 +14,14 @@ use std::time::{Duration, Instant};
 
 use instrument::{Telemetry, metric, trace_method};
 
+#[path = "support/counting_receiver.rs"]
+mod counting_receiver;
 #[path = "support/discard.rs"]
 mod discard;
 #[allow(dead_code)]
 #[path = "../../tests/integration/tests/support/receiver.rs"]
 mod receiver;
+use counting_receiver::CountingReceiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -313,6 +316,49 @@ fn peak_resident_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Makes `rate` spans/s for `seconds` (in steps of 10 ms), and returns how long it took.
+fn run_paced(rate: u64, seconds: u64) -> f64 {
+    let started = Instant::now();
+    let per_tick = rate / 100;
+    for tick in 0..seconds * 100 {
+        for i in 0..per_tick {
+            black_box(traced(i, "pace"));
+        }
+        let due = Duration::from_millis(10 * (tick + 1));
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    started.elapsed().as_secs_f64()
+}
+
+/// The paced run of [`export_throughput`] again, to a receiver that only counts spans (see
+/// `support/counting_receiver.rs`): what the pipeline delivers when the receiver's decoding does
+/// not share the machine with it.
+fn export_to_counting_receiver(rate: u64, seconds: u64) {
+    let receiver = CountingReceiver::start();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("bench")
+        .endpoint(receiver.endpoint())
+        .protocol(instrument::Protocol::Grpc)
+        .install()
+        .unwrap();
+    let before = instrument::export::export_stats();
+    let paced_secs = run_paced(rate, seconds);
+    guard.force_flush().unwrap();
+    let after = instrument::export::export_stats();
+    drop(guard);
+    println!(
+        "OTLP/gRPC export to a receiver that only counts, paced: {} spans in {paced_secs:.1} s \
+         ({:.0} spans/s made), {} received, {} dropped",
+        after.spans_ended - before.spans_ended,
+        (after.spans_ended - before.spans_ended) as f64 / paced_secs,
+        receiver.span_count(),
+        after.spans_dropped() - before.spans_dropped(),
+    );
+}
+
 /// Spans per second through OTLP/gRPC to the test receiver with the toolkit's defaults: a
 /// paced run at `rate` spans/s for `seconds`, then `burst` spans at full speed; the spans
 /// received and dropped, and the growth of peak resident memory.
@@ -327,19 +373,8 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
         .install()
         .unwrap();
     let before = instrument::export::export_stats();
-    let started = Instant::now();
-    let per_tick = rate / 100;
-    for tick in 0..seconds * 100 {
-        for i in 0..per_tick {
-            black_box(traced(i, "pace"));
-        }
-        let due = Duration::from_millis(10 * (tick + 1));
-        if let Some(wait) = due.checked_sub(started.elapsed()) {
-            std::thread::sleep(wait);
-        }
-    }
+    let paced_secs = run_paced(rate, seconds);
     guard.force_flush().unwrap();
-    let paced_secs = started.elapsed().as_secs_f64();
     let paced = instrument::export::export_stats();
     // Resets the peak to the current resident size, so the burst's own peak is measured.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -545,4 +580,5 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(100_000);
     export_throughput(rate, 10, 1_000_000);
+    export_to_counting_receiver(rate, 10);
 }

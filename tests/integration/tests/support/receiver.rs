@@ -594,7 +594,7 @@ impl Drop for Receiver {
 /// The connections `listener` accepts, each with Nagle's algorithm off, as the OpenTelemetry
 /// Collector's servers set them (the HTTP one through `tap_io`): with it on, a small reply waits
 /// for the exporter's delayed acknowledgement (about 40 ms on Linux) every few batches.
-fn nodelay(
+pub fn nodelay(
     listener: tokio::net::TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use tokio_stream::StreamExt as _;
