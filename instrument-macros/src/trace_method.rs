@@ -170,10 +170,10 @@ fn instrument_fn(
     let wrapping = Wrapping {
         prelude: quote! {
             #statics
-            let #probe = if #krate::__private::enabled() {
-                #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
-            } else {
+            let #probe = if __INSTRUMENT_META.is_off() {
                 ::core::option::Option::None
+            } else {
+                #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
             };
         },
         sync: SyncShape::Handed {
@@ -185,7 +185,9 @@ fn instrument_fn(
                 }
             },
             dispatch: quote! {
-                if #krate::__private::enabled() {
+                if __INSTRUMENT_META.is_off() {
+                    __instrument_body(::core::option::Option::None)
+                } else {
                     #krate::__private::trace_call(
                         &__INSTRUMENT_META,
                         #self_type,
@@ -194,8 +196,6 @@ fn instrument_fn(
                         move |__instrument_start| __instrument_body(__instrument_start),
                         |__instrument_ret| (&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome(),
                     )
-                } else {
-                    __instrument_body(::core::option::Option::None)
                 }
             },
         },

@@ -21,7 +21,9 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
         ::instrument::__private::SpanKind::Internal,
         &__INSTRUMENT_PARAMS,
     );
-    let __instrument_span = if ::instrument::__private::enabled() {
+    let __instrument_span = if __INSTRUMENT_META.is_off() {
+        ::core::option::Option::None
+    } else {
         ::instrument::__private::start(
             &__INSTRUMENT_META,
             ::core::option::Option::Some(::core::any::type_name::<Self>()),
@@ -32,8 +34,6 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
                     as &dyn ::instrument::__private::Capture,
             ],
         )
-    } else {
-        ::core::option::Option::None
     };
     let __instrument_body = async move {
         #[allow(

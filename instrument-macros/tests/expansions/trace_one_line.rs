@@ -43,7 +43,9 @@ fn b(t: &str) -> u32 {
         }
         t.len() as u32
     };
-    if ::instrument::__private::enabled() {
+    if __INSTRUMENT_META.is_off() {
+        __instrument_body(::core::option::Option::None)
+    } else {
         ::instrument::__private::trace_call(
             &__INSTRUMENT_META,
             ::core::option::Option::None,
@@ -53,7 +55,5 @@ fn b(t: &str) -> u32 {
                     .__instrument_outcome()
             },
         )
-    } else {
-        __instrument_body(::core::option::Option::None)
     }
 }

@@ -52,7 +52,9 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
         }
         Ok(items)
     };
-    if ::instrument::__private::enabled() {
+    if __INSTRUMENT_META.is_off() {
+        __instrument_body(::core::option::Option::None)
+    } else {
         ::instrument::__private::trace_call(
             &__INSTRUMENT_META,
             ::core::option::Option::None,
@@ -62,7 +64,5 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
                     .__instrument_outcome()
             },
         )
-    } else {
-        __instrument_body(::core::option::Option::None)
     }
 }

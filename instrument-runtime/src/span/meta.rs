@@ -8,6 +8,7 @@ use opentelemetry::trace::SpanKind;
 
 use crate::call_name::CallName;
 use crate::capture::{CaptureConfig, ParamRule, Treatment};
+use crate::state::CallSiteSwitch;
 
 /// One parameter of an instrumented function, as the macro saw it.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ pub struct SpanMeta {
     kind: SpanKind,
     params: &'static [ParamMeta],
     treatments: AtomicU64,
+    switch: CallSiteSwitch,
 }
 
 /// Treatments of the first `CACHED_PARAMS` parameters are cached, two bits each.
@@ -74,7 +76,21 @@ impl SpanMeta {
             kind,
             params,
             treatments: AtomicU64::new(0),
+            switch: CallSiteSwitch::new(),
         }
+    }
+
+    /// Whether the call site is known not to record (telemetry is off and the site has run
+    /// before): the off path's one test, on the call site's own static.
+    #[inline(always)]
+    pub fn is_off(&self) -> bool {
+        self.switch.is_off()
+    }
+
+    /// Whether the call site records now (registering its switch on its first run).
+    #[inline]
+    pub(crate) fn records(&'static self) -> bool {
+        self.switch.records()
     }
 
     /// The parameters, in signature order.

@@ -68,6 +68,9 @@ pub fn start(
     self_type: Option<&'static str>,
     params: &[&dyn Capture],
 ) -> Option<ActiveSpan> {
+    if !meta.records() {
+        return None;
+    }
     state::with_installed_tracer(|tracer| {
         let current = CurrentParent::now();
         let (cx, parent) = (&current.cx, current.as_parent());
@@ -222,8 +225,9 @@ impl SpanStart {
 
 /// Runs the wrapped body of a synchronous call described by `meta` with its span current, and
 /// ends the span with `outcome` of the returned value. A panic is recorded and continues
-/// unwinding. The expansion calls this only when [`state::enabled`]; otherwise it calls `body`
-/// with `None`, so the off path is the body and one test.
+/// unwinding. The expansion calls this unless the call site is known to be off
+/// ([`SpanMeta::is_off`]); otherwise it calls `body` with `None`, so the off path is the body and
+/// one test of the call site's own static.
 #[inline(never)]
 pub fn trace_call<R>(
     meta: &'static SpanMeta,
@@ -231,6 +235,9 @@ pub fn trace_call<R>(
     body: impl FnOnce(Option<&mut SpanStart>) -> R,
     outcome: impl FnOnce(&R) -> Outcome,
 ) -> R {
+    if !meta.records() {
+        return body(None);
+    }
     let mut start = SpanStart {
         meta,
         self_type,

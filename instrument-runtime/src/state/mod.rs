@@ -20,14 +20,16 @@ pub(crate) mod clock;
 mod record_sink;
 pub(crate) mod scope;
 mod span_record;
+mod switches;
 
 pub(crate) use record_sink::RecordSink;
 pub(crate) use span_record::{CodeLocation, SpanRecord};
+pub(crate) use switches::CallSiteSwitch;
+pub use switches::enabled;
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.
 pub const SCOPE_NAME: &str = "instrument";
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
 static TRACER: ArcSwapOption<InstalledTracer> = ArcSwapOption::const_empty();
 static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
 static METER_PROVIDER: ArcSwapOption<SdkMeterProvider> = ArcSwapOption::const_empty();
@@ -101,12 +103,6 @@ pub(crate) fn run_span_end_hooks(span: &mut dyn EndingSpan) {
     }
 }
 
-/// Whether a tracer is installed and recording. The off path of every instrumented call.
-#[inline(always)]
-pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
 /// The installed tracer: the SDK's, for spans built through it, and where the toolkit's own
 /// spans go when it built the provider's processors.
 #[derive(Debug)]
@@ -131,13 +127,13 @@ pub(crate) fn install_tracer(tracer: SdkTracer, records: Option<Arc<RecordSink>>
     if previous.is_some() {
         return false;
     }
-    ENABLED.store(true, Ordering::Release);
+    switches::set_enabled(true);
     true
 }
 
 /// Removes the installed tracer; instrumented calls go back to the off path.
 pub(crate) fn uninstall_tracer() {
-    ENABLED.store(false, Ordering::Release);
+    switches::set_enabled(false);
     TRACER.store(None);
 }
 

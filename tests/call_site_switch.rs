@@ -1,0 +1,93 @@
+//! A call site keeps whether telemetry is on in its own static (its switch): set the first time
+//! it runs and every time telemetry is installed or shut down. Calls made before telemetry is
+//! installed, while it is, after it was shut down and once it is installed again, sync and
+//! async.
+
+use instrument::{Telemetry, trace_method};
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+#[trace_method]
+fn sync_call(n: i64) -> i64 {
+    n + 1
+}
+
+#[trace_method]
+async fn async_call(n: i64) -> i64 {
+    n + 1
+}
+
+/// `(name, parameter.n)` of each span exported so far.
+fn recorded(exporter: &InMemorySpanExporter) -> Vec<(String, String)> {
+    let mut spans: Vec<_> = exporter
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .map(|span| {
+            let n = span
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "parameter.n")
+                .map(|kv| kv.value.clone());
+            let n = match n {
+                Some(Value::String(text)) => text.to_string(),
+                other => format!("{other:?}"),
+            };
+            (span.name.to_string(), n)
+        })
+        .collect();
+    spans.sort();
+    spans
+}
+
+#[tokio::test]
+async fn call_sites_follow_telemetry_being_installed_and_shut_down() {
+    // Before telemetry: both call sites run, register as off, record nothing.
+    assert_eq!(sync_call(1), 2);
+    assert_eq!(async_call(1).await, 2);
+    assert!(!instrument::is_enabled());
+
+    let exporter = InMemorySpanExporter::default();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("switches")
+        .with_simple_exporter(exporter.clone())
+        .install()
+        .unwrap();
+    assert_eq!(sync_call(2), 3);
+    assert_eq!(async_call(2).await, 3);
+    let while_on = recorded(&exporter);
+    assert_eq!(
+        while_on,
+        [
+            ("async_call".to_owned(), "2".to_owned()),
+            ("sync_call".to_owned(), "2".to_owned()),
+        ],
+        "the installed telemetry turned the call sites that ran before it on"
+    );
+
+    guard.shutdown().unwrap();
+    assert!(!instrument::is_enabled());
+    assert_eq!(sync_call(3), 4);
+    assert_eq!(async_call(3).await, 4);
+
+    // Installed again: the call sites, off since the shutdown, record again.
+    let again = InMemorySpanExporter::default();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("switches")
+        .with_simple_exporter(again.clone())
+        .install()
+        .unwrap();
+    assert_eq!(sync_call(4), 5);
+    assert_eq!(async_call(4).await, 5);
+    assert_eq!(
+        recorded(&again),
+        [
+            ("async_call".to_owned(), "4".to_owned()),
+            ("sync_call".to_owned(), "4".to_owned()),
+        ],
+        "nothing from the calls made while off, both calls made after"
+    );
+    drop(guard);
+}
