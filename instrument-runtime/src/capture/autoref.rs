@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::ShortText;
 use super::bounded::BoundedText;
 use super::ids::{Ids, find_ids};
+use super::integer::Integer;
 use super::scalar::ScalarText;
 
 /// Why writing a value's text stopped before the end.
@@ -53,6 +54,11 @@ pub trait Capture {
     /// The ids of the value, for the placeholder of an excluded parameter.
     fn ids(&self) -> Ids {
         Ids::None
+    }
+    /// The value as an integer of at most 64 bits, kept as it is for its digits to be written
+    /// where the span is exported.
+    fn integer(&self) -> Option<Integer> {
+        None
     }
     /// Whether the value can be written at all.
     fn is_writable(&self) -> bool {
@@ -284,6 +290,9 @@ impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
     fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
         self.0.write_text_into(limit, room)
     }
+    fn integer(&self) -> Option<Integer> {
+        self.0.integer()
+    }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.scalar_text().as_bytes()) {
             Ok(())
@@ -304,10 +313,14 @@ pub trait ScalarValue {
         let text = text.as_bytes();
         (text.len() <= limit).then(|| copy_into(text, room))?
     }
+    /// The value as an [`Integer`], for the integer types of at most 64 bits.
+    fn integer(&self) -> Option<Integer> {
+        None
+    }
 }
 
 macro_rules! integer_scalars {
-    ($($t:ty),*) => {
+    ($variant:ident as $wide:ty: $($t:ty),*) => {
         $(impl ScalarValue for $t {
             fn scalar_text(&self) -> ScalarText {
                 ScalarText::new(itoa::Buffer::new().format(*self))
@@ -317,12 +330,14 @@ macro_rules! integer_scalars {
                 let text = digits.format(*self).as_bytes();
                 (text.len() <= limit).then(|| copy_into(text, room))?
             }
+            fn integer(&self) -> Option<Integer> {
+                <$wide>::try_from(*self).ok().map(Integer::$variant)
+            }
         })*
     };
 }
-integer_scalars!(
-    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
-);
+integer_scalars!(Signed as i64: i8, i16, i32, i64, i128, isize);
+integer_scalars!(Unsigned as u64: u8, u16, u32, u64, u128, usize);
 
 impl ScalarValue for bool {
     fn scalar_text(&self) -> ScalarText {

@@ -8,6 +8,7 @@ mod autoref;
 mod bounded;
 mod config;
 mod ids;
+mod integer;
 mod param_text;
 mod redact;
 mod scalar;
@@ -24,6 +25,7 @@ pub use config::{
     set_capture_config, temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
+pub use integer::Integer;
 pub use param_text::ShortText;
 pub(crate) use param_text::{CapturedParam, ParamText};
 pub use type_name::short_type_name;
@@ -149,6 +151,11 @@ pub(crate) trait ParamSink<'a> {
     fn commit(&mut self, key: &'static str, len: usize);
     /// A parameter (or the truncation mark) not written in place.
     fn record(&mut self, captured: CapturedParam<'a>);
+    /// Keeps `key`'s integer value in place, its digits to be written later; `false` when
+    /// there is no room for it (it is then written as text).
+    fn commit_integer(&mut self, _key: &'static str, _value: Integer) -> bool {
+        false
+    }
 }
 
 impl<'a, F: FnMut(CapturedParam<'a>)> ParamSink<'a> for F {
@@ -180,6 +187,13 @@ pub(crate) fn capture_params<'a>(
             Treatment::Exclude => ParamText::Owned(excluded_placeholder(param.value)),
             Treatment::Record => {
                 let limit = max_value_bytes.min(remaining);
+                if let Some(integer) = param.value.integer() {
+                    let len = integer.text_len();
+                    if len <= limit && sink.commit_integer(param.key, integer) {
+                        used += param.key.len() + len;
+                        continue;
+                    }
+                }
                 // Within `limit`, so within what remains of the span's budget.
                 let written = sink
                     .room()

@@ -71,18 +71,30 @@ pub(crate) struct SpanRecord {
 struct InlineParams {
     text: [u8; INLINE_TEXT_BYTES],
     text_len: u16,
-    /// Key, and start and end of the text, of each parameter kept inline.
-    entries: [(&'static str, u16, u16); INLINE_PARAMS],
+    /// Key, start and end of the bytes, and what the bytes are, of each parameter kept inline.
+    entries: [(&'static str, u16, u16, Inline); INLINE_PARAMS],
     count: u8,
     /// How many ordinary attributes come before the inline ones.
     at: u16,
 }
 
+/// What an inline parameter's bytes are: its text, or an integer's 8 bytes (little-endian),
+/// whose digits are written when the span is converted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Inline {
+    Text,
+    Unsigned,
+    Signed,
+}
+
+/// Bytes an inline integer takes.
+const INLINE_INTEGER_BYTES: usize = 8;
+
 impl InlineParams {
     const EMPTY: Self = Self {
         text: [0; INLINE_TEXT_BYTES],
         text_len: 0,
-        entries: [("", 0, 0); INLINE_PARAMS],
+        entries: [("", 0, 0, Inline::Text); INLINE_PARAMS],
         count: 0,
         at: 0,
     };
@@ -95,9 +107,15 @@ impl InlineParams {
     }
 
     fn get(&self, index: usize) -> KeyValue {
-        let (key, start, end) = self.entries[index];
-        let text = std::str::from_utf8(&self.text[usize::from(start)..usize::from(end)])
-            .unwrap_or_default();
+        let (key, start, end, inline) = self.entries[index];
+        let bytes = &self.text[usize::from(start)..usize::from(end)];
+        let integer = <[u8; INLINE_INTEGER_BYTES]>::try_from(bytes).unwrap_or_default();
+        let mut digits = itoa::Buffer::new();
+        let text = match inline {
+            Inline::Text => std::str::from_utf8(bytes).unwrap_or_default(),
+            Inline::Unsigned => digits.format(u64::from_le_bytes(integer)),
+            Inline::Signed => digits.format(i64::from_le_bytes(integer)),
+        };
         // Shared, not owned: the export keeps a copy of each batch to retry, and a shared text
         // is copied by a count.
         KeyValue::new(key, std::sync::Arc::<str>::from(text))
@@ -235,13 +253,42 @@ impl SpanRecord {
     /// Keeps the first `len` bytes of the [`param_room`](Self::param_room), UTF-8, as the
     /// text of parameter `key`.
     pub(crate) fn commit_param(&mut self, key: &'static str, len: usize) {
+        self.commit_inline(key, len, Inline::Text);
+    }
+
+    /// Keeps parameter `key`'s integer (`bits`, of a signed type when `signed`) inline, its
+    /// digits to be written when the span is converted; `false` when there is no room for it.
+    pub(crate) fn push_integer_param(
+        &mut self,
+        key: &'static str,
+        bits: u64,
+        signed: bool,
+        limit: usize,
+    ) -> bool {
+        let Some(target) = self
+            .param_room(limit)
+            .and_then(|room| room.get_mut(..INLINE_INTEGER_BYTES))
+        else {
+            return false;
+        };
+        target.copy_from_slice(&bits.to_le_bytes());
+        let inline = if signed {
+            Inline::Signed
+        } else {
+            Inline::Unsigned
+        };
+        self.commit_inline(key, INLINE_INTEGER_BYTES, inline);
+        true
+    }
+
+    fn commit_inline(&mut self, key: &'static str, len: usize, inline: Inline) {
         let params = &mut self.params;
         if params.count == 0 {
             params.at = self.attributes.len() as u16;
         }
         let start = params.text_len;
         let end = start + len as u16;
-        params.entries[usize::from(params.count)] = (key, start, end);
+        params.entries[usize::from(params.count)] = (key, start, end, inline);
         params.text_len = end;
         params.count += 1;
     }
@@ -346,6 +393,31 @@ mod tests {
 
     fn keys(data: &SpanData) -> Vec<&str> {
         data.attributes.iter().map(|kv| kv.key.as_str()).collect()
+    }
+
+    #[test]
+    fn integers_kept_inline_become_their_digits_in_order() {
+        let mut r = record(false);
+        r.push_param("parameter.a", b"x", 128);
+        assert!(r.push_integer_param("parameter.n", u64::MAX, false, 128));
+        assert!(r.push_integer_param("parameter.m", (-42i64) as u64, true, 128));
+        r.push_param("parameter.b", b"y", 128);
+        let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
+        let values: Vec<(&str, String)> = data
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.to_string()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("scoped", "s".to_owned()),
+                ("parameter.a", "x".to_owned()),
+                ("parameter.n", u64::MAX.to_string()),
+                ("parameter.m", "-42".to_owned()),
+                ("parameter.b", "y".to_owned()),
+            ]
+        );
     }
 
     #[test]
