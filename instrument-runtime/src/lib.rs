@@ -67,7 +67,7 @@ pub use state::{
 /// Items the macro expansions name. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::capture::{Capture, Integer, Param, ParamRule, ShortText};
+    pub use crate::capture::{Capture, Param, ParamRule, ShortText, Written};
     pub use crate::metrics::{
         FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer,
     };

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::ShortText;
 use super::bounded::BoundedText;
 use super::ids::{Ids, find_ids};
-use super::integer::Integer;
+use super::integer::{Written, digits, write_integer};
 use super::scalar::ScalarText;
 
 /// Why writing a value's text stopped before the end.
@@ -46,8 +46,9 @@ pub trait Capture {
         None
     }
     /// Writes what [`Capture::text_within`] gives into the start of `room`, when it fits there
-    /// and in `limit`: returns its length, or `None` with nothing written.
-    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+    /// and in `limit` (an integer: its value, its digits to be written later): what was
+    /// written, or `None` with nothing written.
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
         let text = self.text_within(limit)?;
         copy_into(text.as_bytes(), room)
     }
@@ -55,23 +56,18 @@ pub trait Capture {
     fn ids(&self) -> Ids {
         Ids::None
     }
-    /// The value as an integer of at most 64 bits, kept as it is for its digits to be written
-    /// where the span is exported.
-    fn integer(&self) -> Option<Integer> {
-        None
-    }
     /// Whether the value can be written at all.
     fn is_writable(&self) -> bool {
         true
     }
 }
 
-/// Copies `text` into the start of `room` when it fits: its length, or `None`.
+/// Copies `text` into the start of `room` when it fits.
 #[inline]
-fn copy_into(text: &[u8], room: &mut [u8]) -> Option<usize> {
+fn copy_into(text: &[u8], room: &mut [u8]) -> Option<Written> {
     let target = room.get_mut(..text.len())?;
     copy_short(text, target);
-    Some(text.len())
+    Some(Written::Text(text.len()))
 }
 
 /// `target.copy_from_slice(text)` (the two have one length) without a call to `memcpy` for
@@ -136,7 +132,7 @@ impl<T: AsRef<str> + ?Sized> Capture for AsText<'_, T> {
         (text.len() <= limit && !super::secret_scan::may_hold_secret(text.as_bytes()))
             .then_some(ShortText::Borrowed(text))
     }
-    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
         let text = self.0.as_ref().as_bytes();
         if text.len() > limit.min(room.len()) || super::secret_scan::may_hold_secret(text) {
             return None;
@@ -287,11 +283,8 @@ impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
         let text = self.0.scalar_text();
         (text.as_bytes().len() <= limit).then_some(ShortText::Scalar(text))
     }
-    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+    fn write_short(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
         self.0.write_text_into(limit, room)
-    }
-    fn integer(&self) -> Option<Integer> {
-        self.0.integer()
     }
     fn write_text(&self, out: &mut BoundedText) -> Result<(), WriteStop> {
         if out.push(self.0.scalar_text().as_bytes()) {
@@ -306,38 +299,70 @@ impl<T: ScalarValue + ?Sized> Capture for AsScalar<'_, T> {
 pub trait ScalarValue {
     /// The value's text.
     fn scalar_text(&self) -> ScalarText;
-    /// Writes the value's text into the start of `room` when it fits there and in `limit`: its
-    /// length, or `None` with nothing written.
-    fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
+    /// Writes the value into the start of `room` when it fits there and its text in `limit`: an
+    /// integer of at most 64 bits as its value (its digits written where the span is exported),
+    /// anything else as its text; `None` with nothing written.
+    fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
         let text = self.scalar_text();
         let text = text.as_bytes();
         (text.len() <= limit).then(|| copy_into(text, room))?
     }
-    /// The value as an [`Integer`], for the integer types of at most 64 bits.
-    fn integer(&self) -> Option<Integer> {
-        None
-    }
 }
 
-macro_rules! integer_scalars {
-    ($variant:ident as $wide:ty: $($t:ty),*) => {
-        $(impl ScalarValue for $t {
-            fn scalar_text(&self) -> ScalarText {
-                ScalarText::new(itoa::Buffer::new().format(*self))
-            }
-            fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<usize> {
-                let mut digits = itoa::Buffer::new();
-                let text = digits.format(*self).as_bytes();
-                (text.len() <= limit).then(|| copy_into(text, room))?
-            }
-            fn integer(&self) -> Option<Integer> {
-                <$wide>::try_from(*self).ok().map(Integer::$variant)
+/// The value as a `u64`, its text's length, and whether it is of a signed type.
+trait AsBits: Copy {
+    fn as_bits(self) -> Option<(u64, usize, bool)>;
+}
+
+macro_rules! unsigned_bits {
+    ($($t:ty),*) => {
+        $(impl AsBits for $t {
+            #[inline]
+            fn as_bits(self) -> Option<(u64, usize, bool)> {
+                let value = u64::try_from(self).ok()?;
+                Some((value, digits(value), false))
             }
         })*
     };
 }
-integer_scalars!(Signed as i64: i8, i16, i32, i64, i128, isize);
-integer_scalars!(Unsigned as u64: u8, u16, u32, u64, u128, usize);
+unsigned_bits!(u8, u16, u32, u64, u128, usize);
+
+macro_rules! signed_bits {
+    ($($t:ty),*) => {
+        $(impl AsBits for $t {
+            #[inline]
+            fn as_bits(self) -> Option<(u64, usize, bool)> {
+                let value = i64::try_from(self).ok()?;
+                let len = usize::from(value < 0) + digits(value.unsigned_abs());
+                Some((value as u64, len, true))
+            }
+        })*
+    };
+}
+signed_bits!(i8, i16, i32, i64, i128, isize);
+
+macro_rules! integer_scalars {
+    ($($t:ty),*) => {
+        $(impl ScalarValue for $t {
+            fn scalar_text(&self) -> ScalarText {
+                ScalarText::new(itoa::Buffer::new().format(*self))
+            }
+            fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
+                match self.as_bits() {
+                    Some((bits, len, signed)) => write_integer(bits, len, signed, limit, room),
+                    None => {
+                        let mut digits = itoa::Buffer::new();
+                        let text = digits.format(*self).as_bytes();
+                        (text.len() <= limit).then(|| copy_into(text, room))?
+                    }
+                }
+            }
+        })*
+    };
+}
+integer_scalars!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl ScalarValue for bool {
     fn scalar_text(&self) -> ScalarText {
@@ -419,19 +444,42 @@ mod tests {
     #[test]
     fn short_texts_are_written_in_place_only_when_they_fit_and_hide_nothing() {
         let mut room = [0u8; 8];
-        assert_eq!(AsScalar(&1234u64).write_short(100, &mut room), Some(4));
-        assert_eq!(&room[..4], b"1234");
-        assert_eq!(AsScalar(&-5i8).write_short(100, &mut room), Some(2));
-        assert_eq!(&room[..2], b"-5");
-        assert_eq!(AsScalar(&123_456_789u64).write_short(100, &mut room), None);
+        let integer = |digits, signed| Some(Written::Integer { digits, signed });
+        assert_eq!(
+            AsScalar(&1234u64).write_short(100, &mut room),
+            integer(4, false)
+        );
+        assert_eq!(room, 1234u64.to_le_bytes());
+        assert_eq!(
+            AsScalar(&-5i8).write_short(100, &mut room),
+            integer(2, true)
+        );
+        assert_eq!(room, (-5i64).to_le_bytes());
+        assert_eq!(
+            AsScalar(&123_456_789u64).write_short(100, &mut room),
+            integer(9, false),
+            "an integer takes 8 bytes whatever its digits"
+        );
         assert_eq!(AsScalar(&1234u64).write_short(3, &mut room), None);
-        assert_eq!(AsText("agent").write_short(100, &mut room), Some(5));
+        assert_eq!(AsScalar(&1u64).write_short(100, &mut [0u8; 7]), None);
+        assert_eq!(
+            AsScalar(&u128::MAX).write_short(100, &mut [0u8; 64]),
+            Some(Written::Text(39)),
+            "past 64 bits: the text"
+        );
+        assert_eq!(
+            AsText("agent").write_short(100, &mut room),
+            Some(Written::Text(5))
+        );
         assert_eq!(&room[..5], b"agent");
         assert_eq!(AsText("agent-1234").write_short(100, &mut room), None);
         assert_eq!(AsText("agent").write_short(4, &mut room), None);
         assert_eq!(AsText("Bearer x").write_short(100, &mut room), None);
-        assert_eq!(AsText("").write_short(100, &mut []), Some(0));
-        assert_eq!(AsScalar(&true).write_short(100, &mut room), Some(4));
+        assert_eq!(AsText("").write_short(100, &mut []), Some(Written::Text(0)));
+        assert_eq!(
+            AsScalar(&true).write_short(100, &mut room),
+            Some(Written::Text(4))
+        );
         assert_eq!(&room[..4], b"true");
     }
 

@@ -1,27 +1,63 @@
-//! An integer parameter kept as its value, for its digits to be written where the span is
-//! exported instead of by the call (the digits' length is all the call needs, for the limits).
+//! What a parameter's short form is once written in place ([`Written`]): its text, or an
+//! integer kept as its value, its digits written where the span is exported (the call needs only
+//! their length, for the limits).
 
-/// An integer parameter's value (any integer type of at most 64 bits).
+/// What [`Capture::write_short`](super::Capture::write_short) wrote at the start of its room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Integer {
-    /// From an unsigned type.
-    Unsigned(u64),
-    /// From a signed type.
-    Signed(i64),
+pub enum Written {
+    /// The value's text, this many bytes.
+    Text(usize),
+    /// An integer's 8 bytes (little-endian, of a signed type when `signed`), whose text will
+    /// be `digits` bytes long.
+    Integer {
+        /// The length of the integer's text.
+        digits: usize,
+        /// Whether the bytes are an `i64`'s (else a `u64`'s).
+        signed: bool,
+    },
 }
 
-impl Integer {
-    /// The length of its digits (and sign).
-    #[inline]
-    pub fn text_len(self) -> usize {
-        fn digits(value: u64) -> usize {
-            value.checked_ilog10().map_or(1, |d| d as usize + 1)
-        }
-        match self {
-            Self::Unsigned(value) => digits(value),
-            Self::Signed(value) => usize::from(value < 0) + digits(value.unsigned_abs()),
-        }
+/// Bytes an integer takes in place: as the span record keeps it.
+pub(crate) use crate::state::INLINE_INTEGER_BYTES as INTEGER_BYTES;
+
+/// Powers of ten that fit a `u64`: `POWERS_OF_TEN[n]` is 10ⁿ.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut powers = [1u64; 20];
+    let mut n = 1;
+    while n < 20 {
+        powers[n] = powers[n - 1] * 10;
+        n += 1;
     }
+    powers
+};
+
+/// The number of decimal digits of `value`. Written out rather than `u64::checked_ilog10`,
+/// which callgrind counts at about 20 instructions here against 8 for this: the bit length
+/// gives the digits within one (`bits × log10 2`, as `bits × 1233 / 4096`), and one comparison
+/// with the power of ten settles it.
+#[inline]
+pub(crate) fn digits(value: u64) -> usize {
+    let bits = 64 - (value | 1).leading_zeros();
+    let low = ((bits * 1233) >> 12) as usize;
+    low + usize::from(value >= POWERS_OF_TEN[low]).max(usize::from(low == 0))
+}
+
+/// Writes `bits` (an integer whose text is `digits` long) into `room` when its text fits
+/// `limit` and the room has [`INTEGER_BYTES`].
+#[inline]
+pub(crate) fn write_integer(
+    bits: u64,
+    digits: usize,
+    signed: bool,
+    limit: usize,
+    room: &mut [u8],
+) -> Option<Written> {
+    if digits > limit {
+        return None;
+    }
+    room.get_mut(..INTEGER_BYTES)?
+        .copy_from_slice(&bits.to_le_bytes());
+    Some(Written::Integer { digits, signed })
 }
 
 #[cfg(test)]
@@ -29,24 +65,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_length_is_that_of_the_digits_the_collector_writes() {
-        let cases = [
-            Integer::Unsigned(0),
-            Integer::Unsigned(9),
-            Integer::Unsigned(10),
-            Integer::Unsigned(u64::MAX),
-            Integer::Signed(0),
-            Integer::Signed(-1),
-            Integer::Signed(-10),
-            Integer::Signed(i64::MIN),
-            Integer::Signed(i64::MAX),
-        ];
-        for integer in cases {
-            let text = match integer {
-                Integer::Unsigned(v) => v.to_string(),
-                Integer::Signed(v) => v.to_string(),
-            };
-            assert_eq!(integer.text_len(), text.len(), "{integer:?}");
+    fn digits_are_those_of_the_text() {
+        let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, u64::MAX];
+        for n in 1..20 {
+            values.extend([POWERS_OF_TEN[n] - 1, POWERS_OF_TEN[n], POWERS_OF_TEN[n] + 1]);
         }
+        for value in values {
+            assert_eq!(digits(value), value.to_string().len(), "{value}");
+        }
+    }
+
+    #[test]
+    fn an_integer_is_written_only_within_the_limit_and_the_room() {
+        let mut room = [0u8; 8];
+        assert_eq!(
+            write_integer(1234, 4, false, 4, &mut room),
+            Some(Written::Integer {
+                digits: 4,
+                signed: false
+            })
+        );
+        assert_eq!(room, 1234u64.to_le_bytes());
+        assert_eq!(write_integer(1234, 4, false, 3, &mut room), None);
+        assert_eq!(write_integer(1234, 4, false, 4, &mut [0u8; 7]), None);
     }
 }

@@ -25,7 +25,7 @@ pub use config::{
     set_capture_config, temporary_capture_config,
 };
 pub use ids::{Ids, MAX_LISTED_IDS, find_ids};
-pub use integer::Integer;
+pub use integer::Written;
 pub use param_text::ShortText;
 pub(crate) use param_text::{CapturedParam, ParamText};
 pub use type_name::short_type_name;
@@ -151,11 +151,9 @@ pub(crate) trait ParamSink<'a> {
     fn commit(&mut self, key: &'static str, len: usize);
     /// A parameter (or the truncation mark) not written in place.
     fn record(&mut self, captured: CapturedParam<'a>);
-    /// Keeps `key`'s integer value in place, its digits to be written later; `false` when
-    /// there is no room for it (it is then written as text).
-    fn commit_integer(&mut self, _key: &'static str, _value: Integer) -> bool {
-        false
-    }
+    /// The first 8 bytes of the room are now `key`'s integer (an `i64`'s when `signed`, else a
+    /// `u64`'s), its digits to be written where the span is exported.
+    fn commit_integer(&mut self, key: &'static str, signed: bool);
 }
 
 impl<'a, F: FnMut(CapturedParam<'a>)> ParamSink<'a> for F {
@@ -163,6 +161,7 @@ impl<'a, F: FnMut(CapturedParam<'a>)> ParamSink<'a> for F {
         None
     }
     fn commit(&mut self, _: &'static str, _: usize) {}
+    fn commit_integer(&mut self, _: &'static str, _: bool) {}
     fn record(&mut self, captured: CapturedParam<'a>) {
         self(captured);
     }
@@ -187,20 +186,22 @@ pub(crate) fn capture_params<'a>(
             Treatment::Exclude => ParamText::Owned(excluded_placeholder(param.value)),
             Treatment::Record => {
                 let limit = max_value_bytes.min(remaining);
-                if let Some(integer) = param.value.integer() {
-                    let len = integer.text_len();
-                    if len <= limit && sink.commit_integer(param.key, integer) {
-                        used += param.key.len() + len;
-                        continue;
-                    }
-                }
                 // Within `limit`, so within what remains of the span's budget.
                 let written = sink
                     .room()
                     .and_then(|room| param.value.write_short(limit, room));
-                if let Some(len) = written {
+                if let Some(written) = written {
+                    let len = match written {
+                        Written::Text(len) => {
+                            sink.commit(param.key, len);
+                            len
+                        }
+                        Written::Integer { digits, signed } => {
+                            sink.commit_integer(param.key, signed);
+                            digits
+                        }
+                    };
                     used += param.key.len() + len;
-                    sink.commit(param.key, len);
                     continue;
                 }
                 match param.value.text_within(limit) {

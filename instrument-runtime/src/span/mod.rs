@@ -71,6 +71,16 @@ pub fn start(
     if !meta.records() {
         return None;
     }
+    start_recorded(meta, self_type, params)
+}
+
+/// [`start`] for a call site known to record.
+#[inline]
+fn start_recorded(
+    meta: &'static SpanMeta,
+    self_type: Option<&'static str>,
+    params: &[&dyn Capture],
+) -> Option<ActiveSpan> {
     state::with_installed_tracer(|tracer| {
         let current = CurrentParent::now();
         let (cx, parent) = (&current.cx, current.as_parent());
@@ -219,7 +229,8 @@ pub struct SpanStart {
 impl SpanStart {
     /// Starts the span with `params` and makes it current until the body returns.
     pub fn start(&mut self, params: &[&dyn Capture]) {
-        self.entered = start(self.meta, self.self_type, params).map(ActiveSpan::enter);
+        // `trace_call`, which made this, found the call site recording.
+        self.entered = start_recorded(self.meta, self.self_type, params).map(ActiveSpan::enter);
     }
 }
 

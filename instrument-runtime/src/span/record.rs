@@ -17,7 +17,7 @@ use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, Trace
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
 
-use crate::capture::{CapturedParam, Integer, ParamSink};
+use crate::capture::{CapturedParam, ParamSink};
 use crate::state::clock::Moment;
 use crate::state::scope;
 use crate::state::{CodeLocation, EndingSpan, RecordSink, SpanRecord};
@@ -194,13 +194,8 @@ impl<'a> ParamSink<'a> for LocalSpan {
         self.record.commit_param(key, len);
     }
 
-    fn commit_integer(&mut self, key: &'static str, value: Integer) -> bool {
-        let limit = self.attribute_limit();
-        let (bits, signed) = match value {
-            Integer::Unsigned(value) => (value, false),
-            Integer::Signed(value) => (value as u64, true),
-        };
-        self.record.push_integer_param(key, bits, signed, limit)
+    fn commit_integer(&mut self, key: &'static str, signed: bool) {
+        self.record.commit_integer_param(key, signed);
     }
 
     fn record(&mut self, captured: CapturedParam<'a>) {

@@ -23,7 +23,7 @@ mod span_record;
 mod switches;
 
 pub(crate) use record_sink::RecordSink;
-pub(crate) use span_record::{CodeLocation, SpanRecord};
+pub(crate) use span_record::{CodeLocation, INLINE_INTEGER_BYTES, SpanRecord};
 pub(crate) use switches::CallSiteSwitch;
 pub use switches::enabled;
 
@@ -90,12 +90,16 @@ pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
     HAS_SPAN_END_HOOKS.store(true, Ordering::Release);
 }
 
-/// Runs the registered end-of-span hooks on `span`.
-#[inline]
+/// Runs the registered end-of-span hooks on `span`: one load where there are none.
+#[inline(always)]
 pub(crate) fn run_span_end_hooks(span: &mut dyn EndingSpan) {
-    if !HAS_SPAN_END_HOOKS.load(Ordering::Acquire) {
-        return;
+    if HAS_SPAN_END_HOOKS.load(Ordering::Acquire) {
+        run_registered_hooks(span);
     }
+}
+
+#[inline(never)]
+fn run_registered_hooks(span: &mut dyn EndingSpan) {
     if let Some(hooks) = &*SPAN_END_HOOKS.load() {
         for hook in hooks.iter() {
             hook(span);

@@ -87,8 +87,8 @@ enum Inline {
     Signed,
 }
 
-/// Bytes an inline integer takes.
-const INLINE_INTEGER_BYTES: usize = 8;
+/// Bytes an inline integer takes (the capture writes them in place).
+pub(crate) const INLINE_INTEGER_BYTES: usize = 8;
 
 impl InlineParams {
     const EMPTY: Self = Self {
@@ -184,7 +184,9 @@ impl SpanRecord {
         self.code = code;
         if attributes.capacity() == 0 {
             // The usual start (no request-context attributes): the emptied list is kept, and
-            // nothing is dropped.
+            // nothing is dropped (the empty list given owns no memory: forgetting it skips its
+            // drop glue, which is not inlined).
+            std::mem::forget(attributes);
             if !self.attributes.is_empty() {
                 self.attributes.clear();
             }
@@ -256,29 +258,16 @@ impl SpanRecord {
         self.commit_inline(key, len, Inline::Text);
     }
 
-    /// Keeps parameter `key`'s integer (`bits`, of a signed type when `signed`) inline, its
-    /// digits to be written when the span is converted; `false` when there is no room for it.
-    pub(crate) fn push_integer_param(
-        &mut self,
-        key: &'static str,
-        bits: u64,
-        signed: bool,
-        limit: usize,
-    ) -> bool {
-        let Some(target) = self
-            .param_room(limit)
-            .and_then(|room| room.get_mut(..INLINE_INTEGER_BYTES))
-        else {
-            return false;
-        };
-        target.copy_from_slice(&bits.to_le_bytes());
+    /// Keeps the first [`INLINE_INTEGER_BYTES`] bytes of the [`param_room`](Self::param_room)
+    /// as parameter `key`'s integer (an `i64`'s when `signed`, else a `u64`'s), its digits
+    /// written when the span is converted.
+    pub(crate) fn commit_integer_param(&mut self, key: &'static str, signed: bool) {
         let inline = if signed {
             Inline::Signed
         } else {
             Inline::Unsigned
         };
         self.commit_inline(key, INLINE_INTEGER_BYTES, inline);
-        true
     }
 
     fn commit_inline(&mut self, key: &'static str, len: usize, inline: Inline) {
@@ -399,8 +388,14 @@ mod tests {
     fn integers_kept_inline_become_their_digits_in_order() {
         let mut r = record(false);
         r.push_param("parameter.a", b"x", 128);
-        assert!(r.push_integer_param("parameter.n", u64::MAX, false, 128));
-        assert!(r.push_integer_param("parameter.m", (-42i64) as u64, true, 128));
+        for (key, bits, signed) in [
+            ("parameter.n", u64::MAX, false),
+            ("parameter.m", (-42i64) as u64, true),
+        ] {
+            let room = r.param_room(128).unwrap();
+            room[..INLINE_INTEGER_BYTES].copy_from_slice(&bits.to_le_bytes());
+            r.commit_integer_param(key, signed);
+        }
         r.push_param("parameter.b", b"y", 128);
         let data = r.take_span_data(InstrumentationScope::builder("t").build(), &Anchor::now());
         let values: Vec<(&str, String)> = data
