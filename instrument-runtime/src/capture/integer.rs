@@ -67,8 +67,8 @@ mod tests {
     #[test]
     fn digits_are_those_of_the_text() {
         let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, u64::MAX];
-        for n in 1..20 {
-            values.extend([POWERS_OF_TEN[n] - 1, POWERS_OF_TEN[n], POWERS_OF_TEN[n] + 1]);
+        for power in &POWERS_OF_TEN[1..] {
+            values.extend([power - 1, *power, power + 1]);
         }
         for value in values {
             assert_eq!(digits(value), value.to_string().len(), "{value}");

@@ -45,7 +45,12 @@ fn context_span_id(cx: &Context) -> SpanId {
 
 /// Makes `span` the current span of this thread until [`Entered::exit`].
 pub(crate) fn enter(span: LocalSpan) -> Entered {
-    let outer = Context::map_current(context_span_id);
+    enter_under(span, Context::map_current(context_span_id))
+}
+
+/// [`enter`] where the span of the current OpenTelemetry context is known to be `outer` (a span
+/// entered right after it started, under the [`CurrentParent`] it started from).
+pub(crate) fn enter_under(span: LocalSpan, outer: SpanId) -> Entered {
     let mut frame = Some(Frame { span, outer });
     let depth = FRAMES
         .try_with(|frames| {
@@ -88,7 +93,11 @@ impl Entered {
 /// [`current_context`], attached with request-context attributes or by a library, still counts
 /// as the frame's).
 fn with_innermost<R>(cx: &Context, f: impl FnOnce(&mut LocalSpan) -> R) -> Option<R> {
-    let id = context_span_id(cx);
+    with_innermost_under(context_span_id(cx), f)
+}
+
+/// [`with_innermost`] for a context whose span's id is `id`.
+fn with_innermost_under<R>(id: SpanId, f: impl FnOnce(&mut LocalSpan) -> R) -> Option<R> {
     FRAMES
         .try_with(|frames| {
             let mut frames = frames.try_borrow_mut().ok()?;
@@ -121,14 +130,17 @@ pub(crate) fn with_current_span<R>(f: impl FnOnce(&mut dyn EndingSpan) -> R) -> 
 pub(crate) struct CurrentParent {
     pub(crate) cx: Context,
     pub(crate) local: Option<SpanContext>,
+    /// The id of the span of `cx` (invalid when it holds none).
+    pub(crate) outer: SpanId,
 }
 
 impl CurrentParent {
     /// The parent of a span started now on this thread.
     pub(crate) fn now() -> Self {
         let cx = Context::current();
-        let local = with_innermost(&cx, |span| span.span_context().clone());
-        Self { cx, local }
+        let outer = context_span_id(&cx);
+        let local = with_innermost_under(outer, |span| span.span_context().clone());
+        Self { cx, local, outer }
     }
 
     /// The parent span's ids (invalid when there is none).

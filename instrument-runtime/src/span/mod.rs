@@ -11,8 +11,8 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use opentelemetry::trace::SpanKind;
 use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
@@ -71,16 +71,17 @@ pub fn start(
     if !meta.records() {
         return None;
     }
-    start_recorded(meta, self_type, params)
+    start_recorded(meta, self_type, params).map(|(span, _)| span)
 }
 
-/// [`start`] for a call site known to record.
+/// [`start`] for a call site known to record; with the span, the id of the current
+/// OpenTelemetry context's span it started under (for entering it right away).
 #[inline]
 fn start_recorded(
     meta: &'static SpanMeta,
     self_type: Option<&'static str>,
     params: &[&dyn Capture],
-) -> Option<ActiveSpan> {
+) -> Option<(ActiveSpan, SpanId)> {
     state::with_installed_tracer(|tracer| {
         let current = CurrentParent::now();
         let (cx, parent) = (&current.cx, current.as_parent());
@@ -124,7 +125,7 @@ fn start_recorded(
                 Held::Attached(parent.with_span(span))
             }
         };
-        ActiveSpan(held)
+        (ActiveSpan(held), current.outer)
     })
 }
 
@@ -230,7 +231,8 @@ impl SpanStart {
     /// Starts the span with `params` and makes it current until the body returns.
     pub fn start(&mut self, params: &[&dyn Capture]) {
         // `trace_call`, which made this, found the call site recording.
-        self.entered = start_recorded(self.meta, self.self_type, params).map(ActiveSpan::enter);
+        self.entered = start_recorded(self.meta, self.self_type, params)
+            .map(|(span, outer)| span.enter_under(outer));
     }
 }
 
@@ -277,6 +279,18 @@ impl ActiveSpan {
     pub(crate) fn enter(self) -> EnteredSpan {
         match self.0 {
             Held::Local(span) => EnteredSpan::Local(local::enter(span)),
+            Held::Attached(cx) => {
+                let guard = cx.clone().attach();
+                EnteredSpan::Attached(cx, guard)
+            }
+        }
+    }
+
+    /// [`ActiveSpan::enter`] right after the span started, the current OpenTelemetry context's
+    /// span still `outer`.
+    fn enter_under(self, outer: SpanId) -> EnteredSpan {
+        match self.0 {
+            Held::Local(span) => EnteredSpan::Local(local::enter_under(span, outer)),
             Held::Attached(cx) => {
                 let guard = cx.clone().attach();
                 EnteredSpan::Attached(cx, guard)

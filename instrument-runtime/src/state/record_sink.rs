@@ -161,7 +161,9 @@ impl RecordSink {
             if slots.ended.len() >= MAX_BUFFERED {
                 return false;
             }
-            slots.ended.extend(span.take());
+            if let Some(span) = span.take() {
+                slots.ended.push(span);
+            }
             if local.spare.is_empty() {
                 std::mem::swap(&mut local.spare, &mut slots.spare);
             }
