@@ -105,22 +105,26 @@ pub(super) struct SecretScan {
     pub(super) redactions: u32,
 }
 
-/// Bytes that need more than the table lookup while nothing is being hidden.
-const SPECIAL: [bool; 256] = {
+/// The table of `bytes`: `true` at each of them.
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
-    let bytes = b":=/@(){}[]\"\\ \t\r\n";
     let mut i = 0;
     while i < bytes.len() {
         table[bytes[i] as usize] = true;
         i += 1;
     }
     table
-};
+}
+
+/// Bytes that need more than the table lookup while nothing is being hidden.
+const SPECIAL: [bool; 256] = byte_table(b":=/@(){}[]\"\\ \t\r\n");
+
+/// Bytes a rule starts at (a `key: value`, `key=value` or `Bearer value` separator).
+const RULE_STARTS: [bool; 256] = byte_table(b":= \t\r\n");
 
 /// Whether `text` has a byte any rule starts at; text without one is kept as it is.
 pub(crate) fn may_hold_secret(text: &[u8]) -> bool {
-    text.iter()
-        .any(|&b| matches!(b, b':' | b'=' | b' ' | b'\t' | b'\r' | b'\n'))
+    text.iter().any(|&b| RULE_STARTS[usize::from(b)])
 }
 
 impl SecretScan {
@@ -457,7 +461,16 @@ fn is_scheme(word: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::{BoundedText, redact_text};
-    use super::Syntax;
+    use super::{Syntax, may_hold_secret};
+
+    #[test]
+    fn a_text_may_hold_a_secret_exactly_when_a_rule_could_start_in_it() {
+        for b in 0..=u8::MAX {
+            let starts = matches!(b, b':' | b'=' | b' ' | b'\t' | b'\r' | b'\n');
+            assert_eq!(may_hold_secret(&[b'a', b, b'z']), starts, "byte {b}");
+        }
+        assert!(!may_hold_secret(b""));
+    }
 
     fn written(syntax: Syntax, limit: usize, text: &str) -> String {
         let mut out = BoundedText::new(limit);
