@@ -6,6 +6,8 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
+use super::autoref::copy_into;
+use super::integer::{Written, digits, write_integer};
 use super::redact::Unsupported;
 
 /// The text of `value` when it serializes as one integer or boolean.
@@ -176,6 +178,81 @@ impl ser::Serializer for Scalar {
         _len: usize,
     ) -> Result<Self::SerializeStructVariant, Unsupported> {
         Err(Unsupported)
+    }
+}
+
+/// The primitive types [`AsScalar`](super::autoref::AsScalar) writes: their text is what `serde_json` writes for them.
+pub trait ScalarValue {
+    /// The value's text.
+    fn scalar_text(&self) -> ScalarText;
+    /// Writes the value into the start of `room` when it fits there and its text in `limit`: an
+    /// integer of at most 64 bits as its value (its digits written where the span is exported),
+    /// anything else as its text; `None` with nothing written.
+    fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
+        let text = self.scalar_text();
+        let text = text.as_bytes();
+        (text.len() <= limit).then(|| copy_into(text, room))?
+    }
+}
+
+/// The value as a `u64`, its text's length, and whether it is of a signed type.
+trait AsBits: Copy {
+    fn as_bits(self) -> Option<(u64, usize, bool)>;
+}
+
+macro_rules! unsigned_bits {
+    ($($t:ty),*) => {
+        $(impl AsBits for $t {
+            #[inline]
+            fn as_bits(self) -> Option<(u64, usize, bool)> {
+                let value = u64::try_from(self).ok()?;
+                Some((value, digits(value), false))
+            }
+        })*
+    };
+}
+unsigned_bits!(u8, u16, u32, u64, u128, usize);
+
+macro_rules! signed_bits {
+    ($($t:ty),*) => {
+        $(impl AsBits for $t {
+            #[inline]
+            fn as_bits(self) -> Option<(u64, usize, bool)> {
+                let value = i64::try_from(self).ok()?;
+                let len = usize::from(value < 0) + digits(value.unsigned_abs());
+                Some((value as u64, len, true))
+            }
+        })*
+    };
+}
+signed_bits!(i8, i16, i32, i64, i128, isize);
+
+macro_rules! integer_scalars {
+    ($($t:ty),*) => {
+        $(impl ScalarValue for $t {
+            fn scalar_text(&self) -> ScalarText {
+                ScalarText::new(itoa::Buffer::new().format(*self))
+            }
+            fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
+                match self.as_bits() {
+                    Some((bits, len, signed)) => write_integer(bits, len, signed, limit, room),
+                    None => {
+                        let mut digits = itoa::Buffer::new();
+                        let text = digits.format(*self).as_bytes();
+                        (text.len() <= limit).then(|| copy_into(text, room))?
+                    }
+                }
+            }
+        })*
+    };
+}
+integer_scalars!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
+
+impl ScalarValue for bool {
+    fn scalar_text(&self) -> ScalarText {
+        ScalarText::new(if *self { "true" } else { "false" })
     }
 }
 

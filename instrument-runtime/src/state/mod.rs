@@ -17,13 +17,15 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
 pub(crate) mod clock;
+mod inline_params;
 mod record_sink;
 pub(crate) mod scope;
 mod span_record;
 mod switches;
 
+pub(crate) use inline_params::INLINE_INTEGER_BYTES;
 pub(crate) use record_sink::RecordSink;
-pub(crate) use span_record::{CodeLocation, INLINE_INTEGER_BYTES, SpanRecord};
+pub(crate) use span_record::{CodeLocation, SpanRecord};
 pub(crate) use switches::CallSiteSwitch;
 pub use switches::enabled;
 

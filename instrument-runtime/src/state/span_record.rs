@@ -7,17 +7,13 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use super::clock::{Anchor, Moment};
+use super::inline_params::{INLINE_INTEGER_BYTES, INLINE_PARAMS, Inline, InlineParams};
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 use opentelemetry_semantic_conventions::attribute::{
     CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER,
 };
-
-/// Bytes of parameter text a record keeps inline; longer texts become ordinary attributes.
-pub(crate) const INLINE_TEXT_BYTES: usize = 128;
-/// Parameters a record keeps inline; more become ordinary attributes.
-pub(crate) const INLINE_PARAMS: usize = 4;
 
 /// Keeps the first `limit` of `attributes` and returns how many were dropped, as the SDK's span
 /// limits do.
@@ -64,62 +60,6 @@ pub(crate) struct SpanRecord {
     pub(crate) events: SpanEvents,
     pub(crate) links: SpanLinks,
     pub(crate) status: Status,
-}
-
-/// Parameter attributes whose text is kept in the record itself.
-#[derive(Debug)]
-struct InlineParams {
-    text: [u8; INLINE_TEXT_BYTES],
-    text_len: u16,
-    /// Key, start and end of the bytes, and what the bytes are, of each parameter kept inline.
-    entries: [(&'static str, u16, u16, Inline); INLINE_PARAMS],
-    count: u8,
-    /// How many ordinary attributes come before the inline ones.
-    at: u16,
-}
-
-/// What an inline parameter's bytes are: its text, or an integer's 8 bytes (little-endian),
-/// whose digits are written when the span is converted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Inline {
-    Text,
-    Unsigned,
-    Signed,
-}
-
-/// Bytes an inline integer takes (the capture writes them in place).
-pub(crate) const INLINE_INTEGER_BYTES: usize = 8;
-
-impl InlineParams {
-    const EMPTY: Self = Self {
-        text: [0; INLINE_TEXT_BYTES],
-        text_len: 0,
-        entries: [("", 0, 0, Inline::Text); INLINE_PARAMS],
-        count: 0,
-        at: 0,
-    };
-
-    /// Forgets every parameter (the text is overwritten as parameters are added).
-    fn clear(&mut self) {
-        self.text_len = 0;
-        self.count = 0;
-        self.at = 0;
-    }
-
-    fn get(&self, index: usize) -> KeyValue {
-        let (key, start, end, inline) = self.entries[index];
-        let bytes = &self.text[usize::from(start)..usize::from(end)];
-        let integer = <[u8; INLINE_INTEGER_BYTES]>::try_from(bytes).unwrap_or_default();
-        let mut digits = itoa::Buffer::new();
-        let text = match inline {
-            Inline::Text => std::str::from_utf8(bytes).unwrap_or_default(),
-            Inline::Unsigned => digits.format(u64::from_le_bytes(integer)),
-            Inline::Signed => digits.format(i64::from_le_bytes(integer)),
-        };
-        // Shared, not owned: the export keeps a copy of each batch to retry, and a shared text
-        // is copied by a count.
-        KeyValue::new(key, std::sync::Arc::<str>::from(text))
-    }
 }
 
 impl SpanRecord {
@@ -203,9 +143,7 @@ impl SpanRecord {
 
     /// Attributes held.
     fn attribute_count(&self) -> usize {
-        usize::from(self.code.is_some()) * 3
-            + usize::from(self.params.count)
-            + self.attributes.len()
+        usize::from(self.code.is_some()) * 3 + self.params.count() + self.attributes.len()
     }
 
     /// Adds `attribute` unless the record holds `limit` attributes already (then counts it as
@@ -240,16 +178,11 @@ impl SpanRecord {
     /// fewer than `limit` attributes and [`INLINE_PARAMS`] inline ones, and nothing was added
     /// since the last inline one (so the order is kept).
     pub(crate) fn param_room(&mut self, limit: usize) -> Option<&mut [u8]> {
-        let in_order =
-            self.params.count == 0 || usize::from(self.params.at) == self.attributes.len();
-        if self.attribute_count() >= limit
-            || usize::from(self.params.count) >= INLINE_PARAMS
-            || !in_order
-        {
+        let in_order = self.params.count() == 0 || self.params.at() == self.attributes.len();
+        if self.attribute_count() >= limit || self.params.count() >= INLINE_PARAMS || !in_order {
             return None;
         }
-        let start = usize::from(self.params.text_len);
-        Some(&mut self.params.text[start..])
+        Some(self.params.room())
     }
 
     /// Keeps the first `len` bytes of the [`param_room`](Self::param_room), UTF-8, as the
@@ -271,15 +204,7 @@ impl SpanRecord {
     }
 
     fn commit_inline(&mut self, key: &'static str, len: usize, inline: Inline) {
-        let params = &mut self.params;
-        if params.count == 0 {
-            params.at = self.attributes.len() as u16;
-        }
-        let start = params.text_len;
-        let end = start + len as u16;
-        params.entries[usize::from(params.count)] = (key, start, end, inline);
-        params.text_len = end;
-        params.count += 1;
+        self.params.commit(key, len, inline, self.attributes.len());
     }
 
     /// Adds an event unless the record holds the limit of events (then counts it as dropped),
@@ -337,10 +262,10 @@ impl SpanRecord {
             attributes.extend(code.attributes());
         }
         let mut rest = std::mem::take(&mut self.attributes);
-        let at = usize::from(self.params.at).min(rest.len());
+        let at = self.params.at().min(rest.len());
         let after = rest.split_off(at);
         attributes.append(&mut rest);
-        attributes.extend((0..usize::from(self.params.count)).map(|i| self.params.get(i)));
+        attributes.extend((0..self.params.count()).map(|i| self.params.get(i)));
         attributes.extend(after);
         SpanData {
             span_context: self.span_context.clone(),
@@ -362,6 +287,7 @@ impl SpanRecord {
 
 #[cfg(test)]
 mod tests {
+    use super::super::inline_params::INLINE_TEXT_BYTES;
     use super::*;
 
     fn record(code: bool) -> SpanRecord {
