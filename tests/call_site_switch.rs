@@ -3,7 +3,7 @@
 //! installed, while it is, after it was shut down and once it is installed again, sync and
 //! async.
 
-use instrument::{Telemetry, trace_method};
+use instrument::{Telemetry, TelemetryGuard, trace_method};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 
@@ -15,6 +15,16 @@ fn sync_call(n: i64) -> i64 {
 #[trace_method]
 async fn async_call(n: i64) -> i64 {
     n + 1
+}
+
+/// Telemetry exporting every span to `exporter` as it ends.
+fn install(exporter: &InMemorySpanExporter) -> TelemetryGuard {
+    Telemetry::builder()
+        .ignore_env()
+        .service_name("switches")
+        .with_simple_exporter(exporter.clone())
+        .install()
+        .unwrap()
 }
 
 /// `(name, parameter.n)` of each span exported so far.
@@ -48,12 +58,7 @@ async fn call_sites_follow_telemetry_being_installed_and_shut_down() {
     assert!(!instrument::is_enabled());
 
     let exporter = InMemorySpanExporter::default();
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("switches")
-        .with_simple_exporter(exporter.clone())
-        .install()
-        .unwrap();
+    let guard = install(&exporter);
     assert_eq!(sync_call(2), 3);
     assert_eq!(async_call(2).await, 3);
     let while_on = recorded(&exporter);
@@ -73,12 +78,7 @@ async fn call_sites_follow_telemetry_being_installed_and_shut_down() {
 
     // Installed again: the call sites, off since the shutdown, record again.
     let again = InMemorySpanExporter::default();
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("switches")
-        .with_simple_exporter(again.clone())
-        .install()
-        .unwrap();
+    let guard = install(&again);
     assert_eq!(sync_call(4), 5);
     assert_eq!(async_call(4).await, 5);
     assert_eq!(

@@ -316,6 +316,17 @@ fn peak_resident_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Telemetry with the toolkit's defaults, exporting over OTLP/gRPC to `endpoint`.
+fn install_grpc(endpoint: &str) -> instrument::TelemetryGuard {
+    Telemetry::builder()
+        .ignore_env()
+        .service_name("bench")
+        .endpoint(endpoint)
+        .protocol(instrument::Protocol::Grpc)
+        .install()
+        .unwrap()
+}
+
 /// Makes `rate` spans/s for `seconds` (in steps of 10 ms), and returns how long it took.
 fn run_paced(rate: u64, seconds: u64) -> f64 {
     let started = Instant::now();
@@ -337,13 +348,7 @@ fn run_paced(rate: u64, seconds: u64) -> f64 {
 /// not share the machine with it.
 fn export_to_counting_receiver(rate: u64, seconds: u64) {
     let receiver = CountingReceiver::start();
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("bench")
-        .endpoint(receiver.endpoint())
-        .protocol(instrument::Protocol::Grpc)
-        .install()
-        .unwrap();
+    let guard = install_grpc(&receiver.endpoint());
     let before = instrument::export::export_stats();
     let paced_secs = run_paced(rate, seconds);
     guard.force_flush().unwrap();
@@ -365,13 +370,7 @@ fn export_to_counting_receiver(rate: u64, seconds: u64) {
 fn export_throughput(rate: u64, seconds: u64, burst: u64) {
     let receiver = Receiver::start(Wire::Grpc);
     receiver.count_only();
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("bench")
-        .endpoint(receiver.endpoint())
-        .protocol(instrument::Protocol::Grpc)
-        .install()
-        .unwrap();
+    let guard = install_grpc(&receiver.endpoint());
     let before = instrument::export::export_stats();
     let paced_secs = run_paced(rate, seconds);
     guard.force_flush().unwrap();

@@ -189,10 +189,14 @@ pub trait ScalarValue {
     /// integer of at most 64 bits as its value (its digits written where the span is exported),
     /// anything else as its text; `None` with nothing written.
     fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
-        let text = self.scalar_text();
-        let text = text.as_bytes();
-        (text.len() <= limit).then(|| copy_into(text, room))?
+        text_into(&self.scalar_text(), limit, room)
     }
+}
+
+/// Copies `text` into the start of `room` when it fits there and in `limit`.
+fn text_into(text: &ScalarText, limit: usize, room: &mut [u8]) -> Option<Written> {
+    let text = text.as_bytes();
+    (text.len() <= limit).then(|| copy_into(text, room))?
 }
 
 /// The value as a `u64`, its text's length, and whether it is of a signed type.
@@ -236,11 +240,7 @@ macro_rules! integer_scalars {
             fn write_text_into(&self, limit: usize, room: &mut [u8]) -> Option<Written> {
                 match self.as_bits() {
                     Some((bits, len, signed)) => write_integer(bits, len, signed, limit, room),
-                    None => {
-                        let mut digits = itoa::Buffer::new();
-                        let text = digits.format(*self).as_bytes();
-                        (text.len() <= limit).then(|| copy_into(text, room))?
-                    }
+                    None => text_into(&self.scalar_text(), limit, room),
                 }
             }
         })*
