@@ -2,6 +2,7 @@
 //! record how the call ended, end the span.
 
 mod future;
+mod ids;
 mod local;
 mod meta;
 mod outcome;

@@ -15,8 +15,9 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 
+use super::ids;
 use crate::capture::{CapturedParam, ParamSink};
 use crate::state::clock::Moment;
 use crate::state::scope;
@@ -92,13 +93,8 @@ pub(crate) fn start(
 ) -> Started {
     let parent_span = parent.cx.span();
     let parent_context = parent.local.unwrap_or_else(|| parent_span.span_context());
-    let ids = RandomIdGenerator::default();
-    let trace_id = if parent_context.is_valid() {
-        parent_context.trace_id()
-    } else {
-        ids.new_trace_id()
-    };
-    let span_id = ids.new_span_id();
+    let (new_trace_id, span_id) = ids::new_ids(!parent_context.is_valid());
+    let trace_id = new_trace_id.unwrap_or_else(|| parent_context.trace_id());
     let (sampled, trace_state) = if sink.parent_based_always_on {
         // The default sampler's decision, without its general path.
         let sampled = !parent.has_active_span() || parent_context.is_sampled();

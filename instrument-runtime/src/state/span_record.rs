@@ -102,6 +102,7 @@ impl SpanRecord {
     /// Starts this record (blank, or emptied by [`SpanRecord::take_span_data`]) now, in place,
     /// with `attributes` after its `code.*` ones, dropping those past `limit` attributes in all.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn start(
         &mut self,
         span_context: SpanContext,
