@@ -46,7 +46,7 @@ fn next(state: &Cell<u64>) -> u64 {
 }
 
 /// A random non-zero seed: the standard library's hasher keys are random per thread (and per
-/// hasher made), so hashing nothing with them gives a random number.
+/// hasher made), so hashing the thread's id with them gives a random number.
 #[cold]
 fn seed() -> u64 {
     RandomState::new().hash_one(std::thread::current().id()) | 1

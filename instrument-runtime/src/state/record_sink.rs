@@ -74,8 +74,8 @@ struct Slots {
     /// The buffer of ended spans the collector emptied last, with its room: the next drain
     /// puts it in place of `ended`, so that pushing a span does not grow the buffer once a
     /// thread's bursts have been seen (a grown buffer is copied, and the allocator consolidated
-    /// its free chunks on the calling thread: ~50 instructions per span in the `overhead`
-    /// bench). At most two buffers of [`MAX_BUFFERED`] pointers per thread.
+    /// its free chunks on the calling thread: ~85 instructions per span, averaged, in the
+    /// `overhead` bench). At most two buffers of [`MAX_BUFFERED`] pointers per thread.
     emptied: Records,
 }
 
