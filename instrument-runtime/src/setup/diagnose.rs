@@ -45,17 +45,40 @@ pub(super) fn full_error_text(error: &str) -> String {
 /// Whether an export failure will not go away by trying again (the backend refuses the
 /// credentials or the request itself).
 pub(super) fn is_permanent(error: &str) -> bool {
-    let error = error.to_ascii_lowercase();
-    [
+    let words = ErrorWords::of(error);
+    words.has(&[
         "unauthenticated",
         "permissiondenied",
         "permission denied",
-        "401",
-        "403",
         "invalidargument",
-    ]
-    .iter()
-    .any(|word| error.contains(word))
+    ]) || words.has_status(&[401, 403])
+}
+
+/// An export error's text as it is classified: lower case, with the addresses in it left out, so
+/// that a port such as `:40339` is not read as the status 403.
+struct ErrorWords(String);
+
+impl ErrorWords {
+    fn of(error: &str) -> Self {
+        let kept: Vec<&str> = error
+            .split_whitespace()
+            .filter(|word| !word.contains("://"))
+            .collect();
+        Self(kept.join(" ").to_ascii_lowercase())
+    }
+
+    /// Whether any of the words occurs in the text.
+    fn has(&self, words: &[&str]) -> bool {
+        words.iter().any(|word| self.0.contains(word))
+    }
+
+    /// Whether any of the status codes occurs as a whole number.
+    fn has_status(&self, codes: &[u16]) -> bool {
+        self.0
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|digits| digits.parse::<u16>().ok())
+            .any(|number| codes.contains(&number))
+    }
 }
 
 /// The likely cause of an export failure, when one can be named. A collector that took exports
@@ -65,16 +88,16 @@ pub(crate) fn likely_cause(
     target: Option<&ExportTarget>,
     delivered_before: bool,
 ) -> Option<String> {
-    let lower = error.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|word| lower.contains(word));
-    if has(&["unauthenticated", "401"]) {
+    let words = ErrorWords::of(error);
+    let has = |list: &[&str]| words.has(list);
+    if has(&["unauthenticated"]) || words.has_status(&[401]) {
         return Some(
             "the backend wants credentials: set its header in OTEL_EXPORTER_OTLP_HEADERS \
              (for example `authorization=Bearer%20<token>`)"
                 .into(),
         );
     }
-    if has(&["permissiondenied", "permission denied", "403"]) {
+    if has(&["permissiondenied", "permission denied"]) || words.has_status(&[403]) {
         return Some(
             "the backend refused the credentials in OTEL_EXPORTER_OTLP_HEADERS (403)".into(),
         );
@@ -150,6 +173,18 @@ mod tests {
     }
 
     #[test]
+    fn a_port_is_not_read_as_a_status() {
+        let error = "HTTP export failed: network error (error sending request for url \
+                     (https://localhost:40339/v1/traces): client error (Connect): invalid peer \
+                     certificate: BadSignature)";
+        let target = target("https://localhost:40339", Protocol::HttpProtobuf);
+        let cause = likely_cause(error, Some(&target), false).unwrap_or_default();
+        assert!(cause.starts_with("TLS failed"), "{cause}");
+        assert!(!is_permanent(error));
+        assert!(!is_permanent("tcp connect error to 10.0.4.3:14013"));
+    }
+
+    #[test]
     fn first_setup_mistakes_are_named() {
         let grpc = target("http://127.0.0.1:4317", Protocol::Grpc);
         let http_on_grpc_port = target("http://127.0.0.1:4317", Protocol::HttpProtobuf);
@@ -190,6 +225,7 @@ mod tests {
                 .contains("went away")
         );
         assert!(is_permanent("status: PermissionDenied"));
+        assert!(is_permanent("HTTP export failed with status 401"));
         assert!(!is_permanent("status: Unavailable"));
     }
 }
