@@ -95,8 +95,17 @@ impl ExportStats {
     }
 }
 
-/// The export counters now.
+/// The export counters now. The spans that ended on any thread and wait for the collector thread
+/// are handed to the export pipeline first, so `spans_ended` counts every span ended before the
+/// call.
 pub fn export_stats() -> ExportStats {
+    crate::state::hand_over_ended_spans();
+    counters()
+}
+
+/// The export counters as they stand, without handing buffered spans over (for the pipeline's
+/// own reports, made on its threads).
+fn counters() -> ExportStats {
     ExportStats {
         spans_ended: SPANS_ENDED.load(Ordering::Relaxed),
         spans_exported: SPANS_EXPORTED.load(Ordering::Relaxed),
@@ -252,7 +261,7 @@ pub(super) fn span_bytes(span: &SpanData) -> usize {
 
 /// Reports on stderr, at shutdown, the spans that were dropped and why.
 pub(crate) fn report_drops() {
-    let stats = export_stats();
+    let stats = counters();
     if stats.spans_dropped() > 0 {
         warn(&format!(
             "{} of {} spans were dropped: {} refused by the collector, {} with no room in the \
@@ -273,7 +282,7 @@ pub(crate) fn report_drops() {
 /// Reports a failed export (rate-limited), with its likely cause when one can be named.
 pub(super) fn refused(what: &str, error: &impl std::fmt::Display, cause: Option<String>) {
     if REFUSAL_REPORTS.allow() {
-        let stats = export_stats();
+        let stats = counters();
         let cause = cause
             .map(|c| format!("; likely cause: {c}"))
             .unwrap_or_default();

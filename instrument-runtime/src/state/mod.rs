@@ -150,6 +150,16 @@ pub(crate) fn with_installed_tracer<R>(f: impl FnOnce(&InstalledTracer) -> R) ->
     guard.as_deref().map(f)
 }
 
+/// Hands the toolkit's ended spans, waiting in the threads' buffers for the collector thread,
+/// to the installed provider's processors now.
+pub(crate) fn hand_over_ended_spans() {
+    with_installed_tracer(|installed| {
+        if let Some(records) = &installed.records {
+            records.drain();
+        }
+    });
+}
+
 /// Whether a meter provider is installed. The off path of every `#[metric]` call.
 #[inline(always)]
 pub fn metrics_enabled() -> bool {

@@ -11,7 +11,7 @@
 //! making spans reuses its own records instead of allocating one per span that another thread
 //! frees.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::Thread;
@@ -88,6 +88,29 @@ struct LocalBuffer {
 
 thread_local! {
     static LOCAL: RefCell<Option<LocalBuffer>> = const { RefCell::new(None) };
+    /// The calling thread is handing spans over in a drain: a processor that asks for another
+    /// (reading the export counts, flushing) gets the drain already under way, not a deadlock.
+    static DRAINING_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread as draining until dropped.
+struct DrainingHere;
+
+impl DrainingHere {
+    /// `None` when the calling thread is draining already (and then no guard is made: dropping
+    /// one would clear the mark of the drain under way).
+    fn enter() -> Option<Self> {
+        let nested = DRAINING_HERE
+            .try_with(|here| here.replace(true))
+            .unwrap_or(true);
+        if nested { None } else { Some(Self) }
+    }
+}
+
+impl Drop for DrainingHere {
+    fn drop(&mut self) {
+        let _ = DRAINING_HERE.try_with(|here| here.set(false));
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -203,7 +226,11 @@ impl RecordSink {
 
     /// Hands every buffered span to the processors, in the order each thread ended them, gives
     /// the emptied records back to their threads, and forgets the buffers of threads that exited.
+    /// Called again from inside a drain (by a processor), it returns at once.
     pub(crate) fn drain(&self) {
+        let Some(_here) = DrainingHere::enter() else {
+            return;
+        };
         let _draining = lock(&self.draining);
         let mut taken: Vec<(Option<Arc<ThreadBuffer>>, Records)> = Vec::new();
         lock(&self.buffers).retain(|buffer| {
@@ -374,6 +401,53 @@ mod tests {
         sink.hand_over(span());
         sink.drain();
         assert!(room() >= burst, "room for {burst}: {}", room());
+        sink.close();
+    }
+
+    /// Drains its sink again for every span it is handed, as a processor reading the export
+    /// counts does.
+    #[derive(Clone, Debug, Default)]
+    struct Draining {
+        sink: Arc<OnceLock<Weak<RecordSink>>>,
+        seen: Arc<AtomicUsize>,
+    }
+
+    impl SpanProcessor for Draining {
+        fn on_start(
+            &self,
+            _span: &mut opentelemetry_sdk::trace::Span,
+            _cx: &opentelemetry::Context,
+        ) {
+        }
+        fn on_end(&self, _span: SpanData) {
+            if let Some(sink) = self.sink.get().and_then(Weak::upgrade) {
+                sink.drain();
+            }
+            self.seen.fetch_add(1, Ordering::Relaxed);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_drain_asked_for_inside_a_drain_returns_at_once() {
+        let processor = Draining::default();
+        let sink = RecordSink::start(
+            Box::new(processor.clone()),
+            None,
+            SpanLimits::default(),
+            false,
+        );
+        processor.sink.set(Arc::downgrade(&sink)).unwrap();
+        for _ in 0..3 {
+            sink.hand_over(span());
+        }
+        sink.drain();
+        assert_eq!(processor.seen.load(Ordering::Relaxed), 3);
         sink.close();
     }
 
