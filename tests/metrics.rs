@@ -22,6 +22,9 @@ fn sync_work(n: u64) -> u64 {
     n * 2
 }
 
+#[metric(histogram = "test_default_ms", counter = "test_default_calls")]
+fn undescribed() {}
+
 #[metric(histogram = "test_async_ms", unit = "ms")]
 async fn async_work(n: u64) -> u64 {
     tokio::task::yield_now().await;
@@ -91,6 +94,7 @@ fn observe_depth(observer: &dyn AsyncInstrument<i64>) {
 fn names_units_descriptions_and_buckets_are_as_declared() {
     let _t = start();
     sync_work(1);
+    undescribed();
     let app = AppMetrics::global();
     app.requests.add(1, &[]);
     app.ttft.record(70.0, &[]);
@@ -115,6 +119,15 @@ fn names_units_descriptions_and_buckets_are_as_declared() {
         vec![1.0, 10.0, 100.0]
     );
     assert_eq!(find("test_sync_calls").unit, "1");
+    assert_eq!(find("test_sync_calls").description, "sync calls");
+    assert_eq!(
+        find("test_default_ms").description,
+        "Duration of `undescribed` calls"
+    );
+    assert_eq!(
+        find("test_default_calls").description,
+        "Calls of `undescribed`"
+    );
     assert_eq!(find("app.requests").description, "Requests handled.");
     assert_eq!(
         (

@@ -105,8 +105,9 @@ pub fn trace_method(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Options
 ///
-/// `unit` and `description` describe the instrument; `buckets = [..]` sets explicit histogram
-/// boundaries:
+/// `unit` and `description` describe the instruments (without `description`, the histogram is
+/// "Duration of \`f\` calls" and the counter "Calls of \`f\`"); `buckets = [..]` sets explicit
+/// histogram boundaries:
 ///
 /// ```
 /// #[instrument::metric(

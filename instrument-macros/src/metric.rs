@@ -123,16 +123,16 @@ fn instrument_fn(
     let histogram = optional(&options.histogram);
     let counter = optional(&options.counter);
     let unit = &options.unit;
-    let description = options
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("Duration of `{}` calls", sig.ident));
+    let described = |default: String| options.description.clone().unwrap_or(default);
+    let description = described(format!("Duration of `{}` calls", sig.ident));
+    let counter_description = described(format!("Calls of `{}`", sig.ident));
     let buckets = &options.buckets;
     let spec = quote!(#krate::__private::MetricSpec {
         histogram: #histogram,
         counter: #counter,
         unit: #unit,
         description: #description,
+        counter_description: #counter_description,
         buckets: &[#(#buckets),*],
     });
     let meta = match name {

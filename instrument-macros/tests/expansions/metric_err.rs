@@ -9,6 +9,7 @@ async fn run_tool(name: &str) -> Result<usize, ToolError> {
             counter: ::core::option::Option::None,
             unit: "ms",
             description: "Duration of `run_tool` calls",
+            counter_description: "Calls of `run_tool`",
             buckets: &[],
         },
     );

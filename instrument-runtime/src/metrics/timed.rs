@@ -32,6 +32,7 @@ pub struct MetricMeta {
     counter: Option<&'static str>,
     unit: &'static str,
     description: &'static str,
+    counter_description: &'static str,
     buckets: &'static [f64],
     instruments: GlobalInstruments<TimedInstruments>,
 }
@@ -79,8 +80,10 @@ pub struct MetricSpec {
     pub counter: Option<&'static str>,
     /// Unit of the histogram.
     pub unit: &'static str,
-    /// Description of the instruments.
+    /// Description of the histogram.
     pub description: &'static str,
+    /// Description of the counter.
+    pub counter_description: &'static str,
     /// Explicit histogram bucket boundaries; empty for the SDK's defaults.
     pub buckets: &'static [f64],
 }
@@ -108,6 +111,7 @@ impl MetricMeta {
             counter: spec.counter,
             unit: spec.unit,
             description: spec.description,
+            counter_description: spec.counter_description,
             buckets: spec.buckets,
             instruments: GlobalInstruments::new(),
         }
@@ -130,7 +134,7 @@ impl MetricMeta {
                 meter
                     .u64_counter(name)
                     .with_unit("1")
-                    .with_description(self.description)
+                    .with_description(self.counter_description)
                     .build()
             }),
             bound: Default::default(),
