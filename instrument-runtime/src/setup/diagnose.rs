@@ -89,20 +89,19 @@ pub(crate) fn likely_cause(
     delivered_before: bool,
 ) -> Option<String> {
     let words = ErrorWords::of(error);
-    let has = |list: &[&str]| words.has(list);
-    if has(&["unauthenticated"]) || words.has_status(&[401]) {
+    if words.has(&["unauthenticated"]) || words.has_status(&[401]) {
         return Some(
             "the backend wants credentials: set its header in OTEL_EXPORTER_OTLP_HEADERS \
              (for example `authorization=Bearer%20<token>`)"
                 .into(),
         );
     }
-    if has(&["permissiondenied", "permission denied"]) || words.has_status(&[403]) {
+    if words.has(&["permissiondenied", "permission denied"]) || words.has_status(&[403]) {
         return Some(
             "the backend refused the credentials in OTEL_EXPORTER_OTLP_HEADERS (403)".into(),
         );
     }
-    if has(&[
+    if words.has(&[
         "dns error",
         "failed to lookup address",
         "name or service not known",
@@ -111,7 +110,7 @@ pub(crate) fn likely_cause(
     ]) {
         return Some("the collector's host name does not resolve (DNS)".into());
     }
-    if has(&["certificate", "tls", "handshake", "unknownissuer"]) {
+    if words.has(&["certificate", "tls", "handshake", "unknownissuer"]) {
         return Some(
             "TLS failed: for a private CA set OTEL_EXPORTER_OTLP_CERTIFICATE to its PEM file"
                 .into(),
@@ -147,11 +146,11 @@ pub(crate) fn likely_cause(
         }
         _ => {}
     }
-    if has(&["connection refused", "tcp connect error", "connect error"]) {
+    if words.has(&["connection refused", "tcp connect error", "connect error"]) {
         return Some(format!("nothing listens at {}", target.endpoint));
     }
     if target.endpoint.starts_with("http://")
-        && has(&["connection reset", "broken pipe", "frame", "protocol error"])
+        && words.has(&["connection reset", "broken pipe", "frame", "protocol error"])
     {
         return Some(format!(
             "the collector may expect TLS: try https:// instead of {}",

@@ -302,8 +302,13 @@ mod tests {
 
     use super::*;
 
-    #[derive(Debug, Default)]
-    struct Counting(Arc<AtomicUsize>);
+    /// Counts the spans it is handed; with a sink set in `drain_again`, drains it again for every
+    /// span, as a processor reading the export counts does.
+    #[derive(Clone, Debug, Default)]
+    struct Counting {
+        seen: Arc<AtomicUsize>,
+        drain_again: Arc<OnceLock<Weak<RecordSink>>>,
+    }
 
     impl SpanProcessor for Counting {
         fn on_start(
@@ -313,7 +318,10 @@ mod tests {
         ) {
         }
         fn on_end(&self, _span: SpanData) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            if let Some(sink) = self.drain_again.get().and_then(Weak::upgrade) {
+                sink.drain();
+            }
+            self.seen.fetch_add(1, Ordering::Relaxed);
         }
         fn force_flush(&self) -> OTelSdkResult {
             Ok(())
@@ -337,9 +345,10 @@ mod tests {
     }
 
     fn sink(on_ending_thread: bool) -> (Arc<RecordSink>, Arc<AtomicUsize>) {
-        let seen = Arc::new(AtomicUsize::new(0));
+        let processor = Counting::default();
+        let seen = processor.seen.clone();
         let sink = RecordSink::start(
-            Box::new(Counting(seen.clone())),
+            Box::new(processor),
             None,
             SpanLimits::default(),
             on_ending_thread,
@@ -404,45 +413,16 @@ mod tests {
         sink.close();
     }
 
-    /// Drains its sink again for every span it is handed, as a processor reading the export
-    /// counts does.
-    #[derive(Clone, Debug, Default)]
-    struct Draining {
-        sink: Arc<OnceLock<Weak<RecordSink>>>,
-        seen: Arc<AtomicUsize>,
-    }
-
-    impl SpanProcessor for Draining {
-        fn on_start(
-            &self,
-            _span: &mut opentelemetry_sdk::trace::Span,
-            _cx: &opentelemetry::Context,
-        ) {
-        }
-        fn on_end(&self, _span: SpanData) {
-            if let Some(sink) = self.sink.get().and_then(Weak::upgrade) {
-                sink.drain();
-            }
-            self.seen.fetch_add(1, Ordering::Relaxed);
-        }
-        fn force_flush(&self) -> OTelSdkResult {
-            Ok(())
-        }
-        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_drain_asked_for_inside_a_drain_returns_at_once() {
-        let processor = Draining::default();
+        let processor = Counting::default();
         let sink = RecordSink::start(
             Box::new(processor.clone()),
             None,
             SpanLimits::default(),
             false,
         );
-        processor.sink.set(Arc::downgrade(&sink)).unwrap();
+        processor.drain_again.set(Arc::downgrade(&sink)).unwrap();
         for _ in 0..3 {
             sink.hand_over(span());
         }
