@@ -1,14 +1,15 @@
 //! `#[metric]`: times a function (or every method of an `impl` block) into a histogram and/or
 //! counts its calls, through the runtime's `Timer`.
 
-use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::{Block, Item, Path, Signature, parse_quote};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Block, Ident, Item, Path, Signature, parse_quote};
 
 use crate::args::RawOptions;
 use crate::names::{buckets, instrument_name, unit};
 use crate::wrap::{
-    CallSiteName, Owner, SyncShape, Wrapping, not_a_function, refuse_const, wrap_body, wrap_impl,
+    CallSiteName, Owner, SyncShape, Wrapping, local, not_a_function, refuse_const, wrap_body,
+    wrap_impl,
 };
 
 const ATTR: &str = "metric";
@@ -152,10 +153,11 @@ fn instrument_fn(
             };
             // A type ascription spanned on the return type: misuse is reported on the user's
             // token.
+            let ret_at = Ident::new("__instrument_ret", at.resolved_at(Span::mixed_site()));
             let returned = if is_reference {
-                quote_spanned!(at=> __instrument_ret)
+                quote_spanned!(at=> #ret_at)
             } else {
-                quote_spanned!(at=> &__instrument_ret)
+                quote_spanned!(at=> &#ret_at)
             };
             let check = quote_spanned!(at=> let _: &::core::result::Result<_, _> = #returned;);
             quote! {
@@ -168,31 +170,33 @@ fn instrument_fn(
     };
     let sync_check = result_check(false);
     let async_check = result_check(true);
-    let probe = format_ident!("__instrument_timer");
+    let probe = local("__instrument_timer");
+    let ret = local("__instrument_ret");
     let wrapping = Wrapping {
         prelude: quote! {
             #[allow(unused_imports)]
             use #krate::__private::prelude::*;
             static __INSTRUMENT_METRIC: #krate::__private::MetricMeta = #meta;
-            let __instrument_timer = if #krate::__private::metrics_enabled() {
+            let #probe = if #krate::__private::metrics_enabled() {
                 ::core::option::Option::Some(#krate::__private::Timer::start(&__INSTRUMENT_METRIC, #self_type))
             } else {
                 ::core::option::Option::None
             };
         },
         sync: SyncShape::Around {
+            once: parse_quote!(#krate::__private::once),
             finish: quote! {
                 #sync_check
                 if let ::core::option::Option::Some(#probe) = #probe {
-                    #probe.finish((&&&&#krate::__private::Returned(&__instrument_ret)).__instrument_outcome());
+                    #probe.finish((&&&&#krate::__private::Returned(&#ret)).__instrument_outcome());
                 }
-                __instrument_ret
+                #ret
             },
         },
         future: parse_quote!(#krate::__private::Timed),
         outcome: quote!({
             #async_check
-            (&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome()
+            (&&&&#krate::__private::Returned(#ret)).__instrument_outcome()
         }),
         probe,
     };

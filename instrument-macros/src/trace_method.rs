@@ -2,14 +2,14 @@
 //! a thin wrapper around the original body. Everything that runs lives in the runtime.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 
 use crate::args::{RawOption, RawOptions};
 use crate::params::Params;
 use crate::wrap::{
-    CallSiteName, Owner, SyncShape, UnrawString, Wrapping, not_a_function, refuse_const, wrap_body,
-    wrap_impl,
+    CallSiteName, Owner, SyncShape, UnrawString, Wrapping, local, not_a_function, refuse_const,
+    wrap_body, wrap_impl,
 };
 
 const ATTR: &str = "trace_method";
@@ -160,7 +160,12 @@ fn instrument_fn(
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
-    let probe = format_ident!("__instrument_span");
+    let probe = local("__instrument_span");
+    let (body, start, ret) = (
+        local("__instrument_body"),
+        local("__instrument_start"),
+        local("__instrument_ret"),
+    );
     let setup = Setup::of(sig, options, owner);
     let Setup {
         statics,
@@ -178,29 +183,30 @@ fn instrument_fn(
         },
         sync: SyncShape::Handed {
             statics: statics.clone(),
-            arg: quote!(__instrument_start: ::core::option::Option<&mut #krate::__private::SpanStart>),
+            once: parse_quote!(#krate::__private::once_traced),
+            arg: quote!(#start: ::core::option::Option<&mut #krate::__private::SpanStart>),
             first: quote! {
-                if let ::core::option::Option::Some(__instrument_start) = __instrument_start {
-                    __instrument_start.start(&[#(#captures),*]);
+                if let ::core::option::Option::Some(#start) = #start {
+                    #start.start(&[#(#captures),*]);
                 }
             },
             dispatch: quote! {
                 if __INSTRUMENT_META.is_off() {
-                    __instrument_body(::core::option::Option::None)
+                    #body(::core::option::Option::None)
                 } else {
                     #krate::__private::trace_call(
                         &__INSTRUMENT_META,
                         #self_type,
                         // A closure made here, so the body's captures are stored for the
                         // call on this path only.
-                        move |__instrument_start| __instrument_body(__instrument_start),
-                        |__instrument_ret| (&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome(),
+                        move |#start| #body(#start),
+                        |#ret| (&&&&#krate::__private::Returned(#ret)).__instrument_outcome(),
                     )
                 }
             },
         },
         future: parse_quote!(#krate::__private::Instrumented),
-        outcome: quote!((&&&&#krate::__private::Returned(__instrument_ret)).__instrument_outcome()),
+        outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
         probe,
     };
     wrap_body(sig, block, &wrapping);

@@ -77,13 +77,14 @@ pub(crate) struct Wrapping {
 
 /// How a synchronous body is wrapped.
 pub(crate) enum SyncShape {
-    /// `prelude`, the body in a closure called directly, then `finish`, which consumes the
-    /// probe and reads `__instrument_ret`.
-    Around { finish: TokenStream },
+    /// `prelude`, the body in a closure passed through `once` and called directly, then
+    /// `finish`, which consumes the probe and reads `__instrument_ret`.
+    Around { once: Path, finish: TokenStream },
     /// `statics`, then the body in a closure taking `arg` that runs `first` before the body's
-    /// statements, bound to `__instrument_body`; `dispatch` calls it.
+    /// statements, passed through `once` and bound to `__instrument_body`; `dispatch` calls it.
     Handed {
         statics: TokenStream,
+        once: Path,
         arg: TokenStream,
         first: TokenStream,
         dispatch: TokenStream,
@@ -93,6 +94,11 @@ pub(crate) enum SyncShape {
 /// Replaces `block` by `wrapping` around the original body, for sync fns (in a closure, so
 /// `return` and `?` stay the body's own), async fns (in a future wrapper), and the
 /// `Box::pin(async move { .. })` bodies `#[async_trait]` makes.
+///
+/// A sync body's closure goes through the runtime's `once`, an identity fn whose `FnOnce` bound
+/// fixes the closure's kind: a body that mutates what it captures (`&mut self`, a `mut`
+/// parameter) or returns a reborrow of a captured `&mut` is then as valid in the closure as in
+/// the fn, and the closure is called through a plain binding.
 pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping) {
     let Wrapping {
         prelude,
@@ -104,10 +110,11 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
     // The body's statements, not its block: a block in tail position warns (`unused_braces`)
     // for one-line bodies, and the user could not silence it.
     let original = &block.stmts;
+    let (body, ret) = (local("__instrument_body"), local("__instrument_ret"));
     let await_body = quote! {
         match #probe {
-            ::core::option::Option::None => #future::bare(#probe, __instrument_body).await,
-            #probe => #future::new(#probe, __instrument_body, |__instrument_ret| #outcome).await,
+            ::core::option::Option::None => #future::bare(#probe, #body).await,
+            #probe => #future::new(#probe, #body, |#ret| #outcome).await,
         }
     };
     let new_block: Block = if sig.asyncness.is_some() {
@@ -117,7 +124,7 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         // ends the probe itself.
         parse_quote!({
             #prelude
-            let __instrument_body = async move { #fake_return #(#original)* };
+            let #body = async move { #fake_return #(#original)* };
             #await_body
         })
     } else if let Some((before, async_block)) = async_trait_body(block) {
@@ -125,27 +132,28 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
             #(#before)*
             #prelude
             ::std::boxed::Box::pin(async move {
-                let __instrument_body = #async_block;
+                let #body = #async_block;
                 #await_body
             })
         })
     } else {
         let fake_return = fake_return_edge(sig);
+        let never = returns_never(sig).then(|| quote!(-> !));
         match sync {
-            SyncShape::Around { finish } => parse_quote!({
+            SyncShape::Around { once, finish } => parse_quote!({
                 #prelude
-                #[allow(clippy::redundant_closure_call)]
-                let __instrument_ret = (move || { #fake_return #(#original)* })();
+                let #ret = #once(move || #never { #fake_return #(#original)* })();
                 #finish
             }),
             SyncShape::Handed {
                 statics,
+                once,
                 arg,
                 first,
                 dispatch,
             } => parse_quote!({
                 #statics
-                let __instrument_body = move |#arg| { #fake_return #first #(#original)* };
+                let #body = #once(move |#arg| #never { #fake_return #first #(#original)* });
                 #dispatch
             }),
         }
@@ -250,6 +258,12 @@ fn owner_name(self_ty: &Type) -> Option<String> {
     }
 }
 
+/// A local variable of an expansion, named `name` with mixed-site hygiene: the user's code (a
+/// parameter, a body's own local) neither sees nor shadows it.
+pub(crate) fn local(name: &str) -> Ident {
+    Ident::new(name, proc_macro2::Span::mixed_site())
+}
+
 /// An identifier's text without the `r#` of a raw identifier.
 pub(crate) trait UnrawString {
     fn unraw_string(&self) -> String;
@@ -262,9 +276,17 @@ impl UnrawString for Ident {
     }
 }
 
+/// Whether `sig` returns `!`, which cannot be named in a `let` but can be a closure's return type.
+fn returns_never(sig: &Signature) -> bool {
+    matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+}
+
 /// An unreachable `return` of the declared type, so that `?` and `return` in the moved body
-/// infer the function's own return type.
+/// infer the function's own return type (none for `-> !`, whose closure declares it).
 fn fake_return_edge(sig: &Signature) -> TokenStream {
+    if returns_never(sig) {
+        return TokenStream::new();
+    }
     let (ty, span) = match &sig.output {
         ReturnType::Default => (quote!(()), sig.ident.span()),
         ReturnType::Type(_, ty) => (

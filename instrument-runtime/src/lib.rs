@@ -69,11 +69,11 @@ pub use state::{
 pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule, ShortText, Written};
     pub use crate::metrics::{
-        FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer,
+        FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, once,
     };
     pub use crate::span::{
-        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, start,
-        trace_call,
+        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, once_traced,
+        start, trace_call,
     };
     pub use crate::state::{enabled, metrics_enabled};
     pub use opentelemetry;

@@ -16,7 +16,7 @@ fn b(t: &str) -> u32 {
         ::instrument::__private::SpanKind::Internal,
         &__INSTRUMENT_PARAMS,
     );
-    let __instrument_body = move |
+    let __instrument_body = ::instrument::__private::once_traced(move |
         __instrument_start: ::core::option::Option<
             &mut ::instrument::__private::SpanStart,
         >|
@@ -42,7 +42,7 @@ fn b(t: &str) -> u32 {
                 );
         }
         t.len() as u32
-    };
+    });
     if __INSTRUMENT_META.is_off() {
         __instrument_body(::core::option::Option::None)
     } else {

@@ -21,7 +21,7 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
         ::instrument::__private::SpanKind::Internal,
         &__INSTRUMENT_PARAMS,
     );
-    let __instrument_body = move |
+    let __instrument_body = ::instrument::__private::once_traced(move |
         __instrument_start: ::core::option::Option<
             &mut ::instrument::__private::SpanStart,
         >|
@@ -51,7 +51,7 @@ fn checkout(order_id: &str, items: u32) -> Result<u32, String> {
                 );
         }
         Ok(items)
-    };
+    });
     if __INSTRUMENT_META.is_off() {
         __instrument_body(::core::option::Option::None)
     } else {

@@ -15,4 +15,4 @@ pub use opentelemetry::KeyValue;
 pub use opentelemetry::metrics::{
     AsyncInstrument, Meter, ObservableGauge, ObservableUpDownCounter,
 };
-pub use timed::{FUNCTION_KEY, MODULE_KEY, MetricMeta, MetricSpec, RESULT_KEY, Timed, Timer};
+pub use timed::{FUNCTION_KEY, MODULE_KEY, MetricMeta, MetricSpec, RESULT_KEY, Timed, Timer, once};

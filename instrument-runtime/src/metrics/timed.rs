@@ -151,6 +151,14 @@ impl TimedInstruments {
     }
 }
 
+/// The wrapped body of a synchronous `#[metric]` fn, unchanged: the `FnOnce` bound makes the
+/// closure `FnOnce`, so a body that mutates its captures or returns a reborrow of a captured
+/// `&mut` compiles as it does in the fn itself.
+#[inline(always)]
+pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
 /// A running measurement. Finished by the expansion with the call's outcome; dropped unfinished,
 /// it records `result = cancelled` (or `error` while a panic unwinds).
 #[derive(Debug)]

@@ -237,6 +237,14 @@ impl SpanStart {
     }
 }
 
+/// The wrapped body of a synchronous `#[trace_method]` fn, unchanged: the `FnOnce` bound makes
+/// the closure `FnOnce`, so a body that mutates its captures (`&mut self`, a `mut` parameter) or
+/// returns a reborrow of a captured `&mut` compiles as it does in the fn itself.
+#[inline(always)]
+pub fn once_traced<R, F: FnOnce(Option<&mut SpanStart>) -> R>(body: F) -> F {
+    body
+}
+
 /// Runs the wrapped body of a synchronous call described by `meta` with its span current, and
 /// ends the span with `outcome` of the returned value. A panic is recorded and continues
 /// unwinding. The expansion calls this unless the call site is known to be off
