@@ -9,7 +9,7 @@ use crate::args::{RawOption, RawOptions};
 use crate::params::Params;
 use crate::wrap::{
     CallSiteName, Owner, SyncShape, UnrawString, Wrapping, local, not_a_function, refuse_const,
-    wrap_body, wrap_impl,
+    returns_never, wrap_body, wrap_impl,
 };
 
 const ATTR: &str = "trace_method";
@@ -172,6 +172,13 @@ fn instrument_fn(
         self_type,
         captures,
     } = &setup;
+    // The closure handed to `trace_call` declares `-> !` as the body's does, or its return type
+    // would be inferred from the outcome check.
+    let handed = if returns_never(sig) {
+        quote!(move |#start| -> ! { #body(#start) })
+    } else {
+        quote!(move |#start| #body(#start))
+    };
     let wrapping = Wrapping {
         prelude: quote! {
             #statics
@@ -199,7 +206,7 @@ fn instrument_fn(
                         #self_type,
                         // A closure made here, so the body's captures are stored for the
                         // call on this path only.
-                        move |#start| #body(#start),
+                        #handed,
                         |#ret| (&&&&#krate::__private::Returned(#ret)).__instrument_outcome(),
                     )
                 }

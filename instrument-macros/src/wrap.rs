@@ -140,9 +140,15 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
         let fake_return = fake_return_edge(sig);
         let never = returns_never(sig).then(|| quote!(-> !));
         match sync {
+            // A fn that never returns has nothing to finish: a panic drops the probe, which
+            // records the call as failed.
+            SyncShape::Around { once, .. } if never.is_some() => parse_quote!({
+                #prelude
+                #once(move || #never { #(#original)* })()
+            }),
             SyncShape::Around { once, finish } => parse_quote!({
                 #prelude
-                let #ret = #once(move || #never { #fake_return #(#original)* })();
+                let #ret = #once(move || { #fake_return #(#original)* })();
                 #finish
             }),
             SyncShape::Handed {
@@ -277,7 +283,7 @@ impl UnrawString for Ident {
 }
 
 /// Whether `sig` returns `!`, which cannot be named in a `let` but can be a closure's return type.
-fn returns_never(sig: &Signature) -> bool {
+pub(crate) fn returns_never(sig: &Signature) -> bool {
     matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
