@@ -34,9 +34,9 @@ pub use instrument_macros::{Metrics, metric, trace_method};
 #[allow(deprecated)]
 pub use instrument_runtime::log_attributes;
 pub use instrument_runtime::{
-    ConfigGuard, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind, TailSampling,
-    TelemetryBuilder, TelemetryGuard, current_context, get_trace_id, is_enabled, log_event,
-    metrics_enabled, set_span_attributes,
+    ConfigGuard, CurrentSpan, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind,
+    TailSampling, TelemetryBuilder, TelemetryGuard, current_context, get_trace_id, is_enabled,
+    log_event, metrics_enabled, set_span_attributes,
 };
 
 /// Installs telemetry configured from the standard `OTEL_*` variables and returns the guard

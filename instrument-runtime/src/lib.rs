@@ -61,7 +61,8 @@ pub use setup::{
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;
 pub use state::{
-    ConfigGuard, InstallHook, RuntimeConfig, meter, metrics_enabled, register_install_hook,
+    ConfigGuard, CurrentSpan, InstallHook, RuntimeConfig, meter, metrics_enabled,
+    register_install_hook,
 };
 
 /// Items the macro expansions name. Not a stable API.

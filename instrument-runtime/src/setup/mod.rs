@@ -35,7 +35,7 @@ use opentelemetry_sdk::metrics::{
     MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
 };
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, ShouldSample, SimpleSpanProcessor,
     SpanExporter, SpanProcessor,
 };
 
@@ -51,7 +51,7 @@ use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
-use crate::state::RuntimeConfig;
+use crate::state::{CurrentSpan, HeadSampler, RuntimeConfig};
 use context_attributes::WithContextAttributes;
 use env::{Destination, EnvSettings};
 use resource::ResourceInputs;
@@ -170,7 +170,8 @@ pub struct TelemetryBuilder {
     resource: ResourceInputs,
     endpoint: Option<String>,
     protocol: Option<Protocol>,
-    sampler: Option<Sampler>,
+    sampler: Option<HeadSampler>,
+    current_span: CurrentSpan,
     tail_sampling: Option<TailSampling>,
     span_exporter: Option<SpanSetup>,
     metric_exporter: Option<MetricSetup>,
@@ -237,10 +238,11 @@ impl TelemetryBuilder {
         resource_inputs.attributes = attributes;
         let resource = resource::build(&resource_inputs);
 
-        let chosen_sampler = self.sampler.or(env.sampler);
-        let sampler = chosen_sampler
-            .clone()
-            .unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+        let head_sampler = self
+            .sampler
+            .or(env.sampler.map(HeadSampler::new))
+            .unwrap_or_default();
+        let sampler = head_sampler.sdk.clone();
         tail_sampling::install(self.tail_sampling.or(env.tail_sampling));
         let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
@@ -327,7 +329,7 @@ impl TelemetryBuilder {
             pipeline.processor.set_resource(&span_resource);
             let sink = state::RecordSink::start(
                 pipeline.processor,
-                chosen_sampler,
+                head_sampler,
                 shared_processor::span_limits(),
                 pipeline.on_ending_thread,
             );
@@ -352,7 +354,11 @@ impl TelemetryBuilder {
 
         let tracer_provider = spans.build();
         let meter_provider = metrics.build();
-        if !state::install_tracer(tracer_provider.tracer(SCOPE_NAME), records) {
+        if !state::install_tracer(
+            tracer_provider.tracer(SCOPE_NAME),
+            records,
+            self.current_span,
+        ) {
             let _ = tracer_provider.shutdown();
             let _ = meter_provider.shutdown();
             return Err(SetupError::AlreadyInstalled);

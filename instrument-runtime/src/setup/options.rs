@@ -40,9 +40,20 @@ impl TelemetryBuilder {
         self
     }
 
-    /// The sampler; default `OTEL_TRACES_SAMPLER`, else parent-based always-on.
-    pub fn sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = Some(sampler);
+    /// The head sampler; default `OTEL_TRACES_SAMPLER`, else parent-based always-on. The SDK's
+    /// standard samplers (`Sampler::AlwaysOn`, `AlwaysOff`, `TraceIdRatioBased`, `ParentBased`
+    /// over each) are decided without calling them, at the default's cost; any other
+    /// `ShouldSample` is called for every span, as the SDK calls it.
+    pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.sampler = Some(HeadSampler::new(sampler));
+        self
+    }
+
+    /// Where an instrumented call's span is current while it runs: in an attached
+    /// OpenTelemetry context (the default, [`CurrentSpan::Context`]), or, opting into its
+    /// trade-off, on the toolkit's own thread-local stack ([`CurrentSpan::ThreadStack`]).
+    pub fn current_span(mut self, current_span: CurrentSpan) -> Self {
+        self.current_span = current_span;
         self
     }
 

@@ -199,11 +199,16 @@ mod tests {
 
     use super::*;
     use crate::span::record::{self, Started};
-    use crate::state::RecordSink;
+    use crate::state::{HeadSampler, RecordSink};
 
     fn sink() -> Arc<RecordSink> {
         let processor = SimpleSpanProcessor::new(InMemorySpanExporter::default());
-        RecordSink::start(Box::new(processor), None, SpanLimits::default(), true)
+        RecordSink::start(
+            Box::new(processor),
+            HeadSampler::default(),
+            SpanLimits::default(),
+            true,
+        )
     }
 
     fn root(sink: &Arc<RecordSink>, name: &'static str) -> LocalSpan {

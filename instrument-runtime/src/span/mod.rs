@@ -21,7 +21,7 @@ use opentelemetry_semantic_conventions::attribute::{
 
 use crate::capture::{self, Capture, CapturedParam, ParamSink, ParamValue};
 use crate::state;
-use crate::state::{CodeLocation, scope};
+use crate::state::{CodeLocation, CurrentSpan, scope};
 use record::{LocalSpan, Parent, RecordSpan, Started};
 
 pub use future::Instrumented;
@@ -97,7 +97,12 @@ fn start_recorded(
                 match record::start(sink, parent, name, meta.kind(), Some(code), Vec::new()) {
                     Started::Recording(mut span) => {
                         capture_params(meta, params, &mut span);
-                        Held::Local(span)
+                        match tracer.current_span {
+                            CurrentSpan::Context => {
+                                Held::Attached(cx.with_span(RecordSpan::from(span)))
+                            }
+                            CurrentSpan::ThreadStack => Held::Local(span),
+                        }
                     }
                     // Rare (a sampler other than the default dropped it): its ids are made
                     // current in a context, for its children to be dropped too.

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
+use opentelemetry_sdk::trace::SamplingDecision;
 
 use super::ids;
 use crate::capture::{CapturedParam, ParamSink};
@@ -95,16 +95,24 @@ pub(crate) fn start(
     let parent_context = parent.local.unwrap_or_else(|| parent_span.span_context());
     let (new_trace_id, span_id) = ids::new_ids(!parent_context.is_valid());
     let trace_id = new_trace_id.unwrap_or_else(|| parent_context.trace_id());
-    let (sampled, trace_state) = if sink.parent_based_always_on {
-        // The default sampler's decision, without its general path.
-        let sampled = !parent.has_active_span() || parent_context.is_sampled();
-        (Some(sampled), parent_context.trace_state().clone())
+    let (sampled, trace_state) = if let Some(standard) = &sink.sampler.standard {
+        // A standard sampler's decision, without its general path: sampled or dropped, the
+        // parent's trace state kept.
+        let sampled = standard
+            .sampled(parent.has_active_span(), parent_context, trace_id)
+            .then_some(true);
+        (sampled, parent_context.trace_state().clone())
     } else {
         let mut seen: Vec<KeyValue> = code.iter().flat_map(CodeLocation::attributes).collect();
         seen.extend(attributes.iter().cloned());
-        let sampling =
-            sink.sampler
-                .should_sample(Some(&parent.context()), trace_id, &name, &kind, &seen, &[]);
+        let sampling = sink.sampler.sdk.should_sample(
+            Some(&parent.context()),
+            trace_id,
+            &name,
+            &kind,
+            &seen,
+            &[],
+        );
         attributes.extend(sampling.attributes);
         let sampled = match sampling.decision {
             SamplingDecision::Drop => None,

@@ -18,7 +18,9 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::{Sampler, SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanLimits, SpanProcessor};
+
+use super::sampling::HeadSampler;
 
 use super::SCOPE_NAME;
 use super::clock::Anchor;
@@ -41,9 +43,7 @@ static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub(crate) struct RecordSink {
     pub(crate) processor: Box<dyn SpanProcessor>,
-    pub(crate) sampler: Sampler,
-    /// The sampler is the default `ParentBased(AlwaysOn)`, decided without calling it.
-    pub(crate) parent_based_always_on: bool,
+    pub(crate) sampler: HeadSampler,
     pub(crate) limits: SpanLimits,
     pub(crate) scope: InstrumentationScope,
     id: u64,
@@ -120,17 +120,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl RecordSink {
     /// A sink handing spans to `processor` (whose resource is set already): on the ending
     /// thread when `on_ending_thread`, else through the threads' buffers and a collector thread.
-    /// `sampler` is `None` for the default, `ParentBased(AlwaysOn)`.
     pub(crate) fn start(
         processor: Box<dyn SpanProcessor>,
-        sampler: Option<Sampler>,
+        sampler: HeadSampler,
         limits: SpanLimits,
         on_ending_thread: bool,
     ) -> Arc<Self> {
         let sink = Arc::new(Self {
             processor,
-            parent_based_always_on: sampler.is_none(),
-            sampler: sampler.unwrap_or_else(|| Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
+            sampler,
             limits,
             scope: InstrumentationScope::builder(SCOPE_NAME).build(),
             id: NEXT_SINK_ID.fetch_add(1, Ordering::Relaxed),
@@ -349,7 +347,7 @@ mod tests {
         let seen = processor.seen.clone();
         let sink = RecordSink::start(
             Box::new(processor),
-            None,
+            HeadSampler::default(),
             SpanLimits::default(),
             on_ending_thread,
         );
@@ -418,7 +416,7 @@ mod tests {
         let processor = Counting::default();
         let sink = RecordSink::start(
             Box::new(processor.clone()),
-            None,
+            HeadSampler::default(),
             SpanLimits::default(),
             false,
         );
