@@ -140,3 +140,84 @@ fn outside_any_call_the_current_context_is_opentelemetry_s() {
     assert!(!cx.has_active_span());
     assert_eq!(instrument::get_trace_id(), None);
 }
+
+#[instrument::trace_method]
+fn hands_work_to_a_thread(order: u32) -> (u32, usize) {
+    instrument::context::in_scope([instrument::KeyValue::new("tenant", "t-1")], || {
+        let worker = std::thread::spawn(instrument::context::bind(move || {
+            (nested(order), instrument::context::attributes().len())
+        }));
+        worker.join().expect("the worker ran")
+    })
+}
+
+#[test]
+fn a_thread_started_with_bind_runs_under_the_span_and_the_scope() {
+    let _t = start();
+    assert_eq!(hands_work_to_a_thread(4), (4, 1));
+    let all = spans();
+    let caller = span("hands_work_to_a_thread");
+    let worker = all
+        .iter()
+        .find(|s| s.name == "nested")
+        .expect("the worker's call was traced");
+    assert_eq!(worker.parent_span_id, caller.span_context.span_id());
+    assert_eq!(
+        worker.span_context.trace_id(),
+        caller.span_context.trace_id()
+    );
+    assert!(
+        worker
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "tenant" && kv.value.as_str() == "t-1"),
+        "the worker's span carries the scope's attributes: {:?}",
+        worker.attributes
+    );
+}
+
+#[instrument::trace_method]
+fn tags_without_a_scope(order: u32) -> bool {
+    instrument::context::add_attribute("order.kind", "late")
+}
+
+#[test]
+fn an_attribute_set_outside_any_scope_goes_on_the_current_span() {
+    let _t = start();
+    assert!(!tags_without_a_scope(1), "there is no scope to keep it");
+    let tagged = span("tags_without_a_scope");
+    assert!(
+        tagged
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "order.kind" && kv.value.as_str() == "late"),
+        "not dropped: {:?}",
+        tagged.attributes
+    );
+}
+
+#[instrument::trace_method]
+fn uses_the_opentelemetry_api_only(order: u32) -> u32 {
+    third_party("library.direct");
+    opentelemetry::trace::get_active_span(|span| {
+        span.set_attribute(opentelemetry::KeyValue::new("library.tag", "set"));
+    });
+    order
+}
+
+#[test]
+fn opentelemetry_code_sees_the_call_span_in_context_current_without_any_attach() {
+    let _t = start();
+    assert_eq!(uses_the_opentelemetry_api_only(3), 3);
+    let call = span("uses_the_opentelemetry_api_only");
+    let library = span("library.direct");
+    assert_eq!(library.parent_span_id, call.span_context.span_id());
+    assert!(
+        call.attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "library.tag"),
+        "get_active_span tagged the call's span: {:?}",
+        call.attributes
+    );
+    assert!(!Context::current().has_active_span(), "no longer current");
+}

@@ -2,8 +2,16 @@
 //! metric recorded by `#[metric]` or the built-in registry carries while they are in scope.
 //!
 //! A scope lives in the OpenTelemetry [`Context`], so it follows a task across `.await` (the
-//! scoped future makes it current on every poll) and is not seen by other tasks. A spawned task
-//! gets the attributes only when asked, with [`ContextAttributesExt::with_current_attributes`].
+//! scoped future makes it current on every poll) and is not seen by other tasks. `HttpLayer`
+//! opens one for every request. A spawned task or thread gets the current span and a copy of
+//! the attributes when asked: `tokio::spawn(task.with_current_attributes())`
+//! ([`ContextAttributesExt`]), `spawn_blocking(context::bind(|| ..))` and
+//! `std::thread::spawn(context::bind(|| ..))` ([`bind`]).
+//!
+//! Outside any scope, [`add_attribute`] and [`set_attributes`] lose nothing silently: the
+//! attributes go on the current span, if there is one, and the first such call from each call
+//! site prints a warning naming it (what later spans, metrics and logs would have carried is
+//! missing).
 //! Updates are copy-on-write: [`set_attributes`] replaces the scope's list with an updated copy,
 //! so a snapshot taken earlier (or a child scope) never changes under its reader.
 //!
@@ -18,7 +26,10 @@
 //! assert!(context::attributes().is_empty());
 //! ```
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::panic::Location;
+use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::{Context, Key, KeyValue, Value};
@@ -45,15 +56,76 @@ pub fn in_scope<R>(attributes: impl IntoIterator<Item = KeyValue>, f: impl FnOnc
     f()
 }
 
-/// Sets attributes in the current scope (replacing the values of keys it has). Returns `false`,
-/// doing nothing, outside a scope.
+/// Sets attributes in the current scope (replacing the values of keys it has). Returns `false`
+/// outside a scope: the attributes then go on the current span only (none is dropped silently:
+/// the first such call from each call site prints a warning naming it).
+#[track_caller]
 pub fn set_attributes(attributes: impl IntoIterator<Item = KeyValue>) -> bool {
-    scope::merge_into_current(attributes)
+    match scope::merge_into_current(attributes.into_iter().collect()) {
+        Ok(()) => true,
+        Err(unscoped) => {
+            outside_scope(unscoped, Location::caller());
+            false
+        }
+    }
 }
 
-/// Sets one attribute in the current scope. Returns `false`, doing nothing, outside a scope.
+/// Sets one attribute in the current scope; outside a scope, as [`set_attributes`] says.
+#[track_caller]
 pub fn add_attribute(key: impl Into<Key>, value: impl Into<Value>) -> bool {
     set_attributes([KeyValue::new(key, value)])
+}
+
+/// Attributes set outside any scope: put on the current span, and the call site warned about
+/// once.
+fn outside_scope(attributes: Vec<KeyValue>, caller: &'static Location<'static>) {
+    let keys: Vec<String> = attributes.iter().map(|kv| kv.key.to_string()).collect();
+    let on_span = crate::span::with_current_span(|span| {
+        let recording = span.is_recording();
+        for attribute in attributes {
+            span.set_attribute(attribute);
+        }
+        recording
+    })
+    .unwrap_or(false);
+    static WARNED: Mutex<Option<HashSet<&'static Location<'static>>>> = Mutex::new(None);
+    let first = WARNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashSet::new)
+        .insert(caller);
+    if first {
+        let kept = if on_span {
+            "they were set on the current span only"
+        } else {
+            "there is no recording span either, so they are lost"
+        };
+        crate::diagnostics::warn(&format!(
+            "context attributes {keys:?} set at {caller} outside any scope: {kept}; later spans, \
+             metrics and logs do not carry them (open a scope with `instrument::context::scope` \
+             or `in_scope`; `HttpLayer` opens one per request)"
+        ));
+    }
+}
+
+/// `f`, to run on another thread (`std::thread::spawn`, `tokio::task::spawn_blocking`) under
+/// the current context: its span is the parent of what `f` starts, and `f` has a copy of the
+/// current scope's attributes (what it sets stays its own).
+///
+/// ```
+/// use instrument::{KeyValue, context};
+///
+/// context::in_scope([KeyValue::new("organization.id", "org-1")], || {
+///     let worker = std::thread::spawn(context::bind(|| context::attributes().len()));
+///     assert_eq!(worker.join().unwrap(), 1);
+/// });
+/// ```
+pub fn bind<R>(f: impl FnOnce() -> R) -> impl FnOnce() -> R {
+    let cx = context_with_scope([]);
+    move || {
+        let _current = cx.attach();
+        f()
+    }
 }
 
 /// The attributes of the current scope (empty outside any scope).
@@ -103,5 +175,13 @@ mod tests {
         });
         assert!(attributes().is_empty());
         assert!(!add_attribute("outside", true));
+    }
+
+    #[test]
+    fn a_bound_closure_runs_under_the_scope_it_was_made_in() {
+        let bound = in_scope([KeyValue::new("org", "o-1")], || bind(attributes));
+        assert!(attributes().is_empty());
+        let seen = std::thread::spawn(bound).join().expect("the thread ran");
+        assert_eq!(seen, vec![KeyValue::new("org", "o-1")]);
     }
 }

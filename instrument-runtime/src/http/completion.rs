@@ -29,6 +29,8 @@ pub(crate) struct Completion {
     pub scheme: &'static str,
     pub route: Option<Cow<'static, str>>,
     pub status: Option<u16>,
+    /// The request scope's attributes: those of the mapped headers at the start, read again
+    /// from the scope in `cx` when the response is complete (with what the handler added).
     pub scoped: Vec<KeyValue>,
     pub endpoint_metrics: bool,
     pub semconv_metrics: bool,
@@ -89,6 +91,9 @@ impl Completion {
             return;
         }
         let elapsed = self.started.elapsed();
+        if let Some(scoped) = crate::context::current_attributes(&self.cx) {
+            self.scoped = scoped.to_vec();
+        }
         if self.owns_span {
             crate::state::run_span_end_hooks(&mut self.cx.span());
             self.cx.span().end();

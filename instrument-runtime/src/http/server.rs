@@ -140,10 +140,9 @@ impl<S> HttpService<S> {
         let header_values =
             |pairs: &[(HeaderName, &'static str)]| header_attributes(headers, pairs);
         let scoped = header_values(&self.config.header_attributes);
-        let mut parent = propagation::extract(headers);
-        if !scoped.is_empty() {
-            parent = context::with_scope(&parent, scoped.clone());
-        }
+        // Every request gets its own scope, mapped headers or not, so that what the handler
+        // adds with `context::add_attribute` is kept (and reaches the endpoint metrics).
+        let parent = context::with_scope(&propagation::extract(headers), scoped.clone());
         let started_span = tracing
             .then(|| {
                 let name = span_name(&method, route.as_deref());

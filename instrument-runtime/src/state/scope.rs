@@ -46,14 +46,14 @@ pub(crate) fn with_scope(cx: &Context, attributes: impl IntoIterator<Item = KeyV
     cx.with_value(AttributeScope::new(merged(&base, &updates)))
 }
 
-/// Applies `attributes` to the current scope; `false`, doing nothing, outside a scope.
-pub(crate) fn merge_into_current(attributes: impl IntoIterator<Item = KeyValue>) -> bool {
+/// Applies `attributes` to the current scope; outside a scope, gives them back.
+pub(crate) fn merge_into_current(attributes: Vec<KeyValue>) -> Result<(), Vec<KeyValue>> {
     Context::map_current(|cx| match cx.get::<AttributeScope>() {
         Some(scope) => {
-            scope.merge(attributes.into_iter().collect());
-            true
+            scope.merge(attributes);
+            Ok(())
         }
-        None => false,
+        None => Err(attributes),
     })
 }
 

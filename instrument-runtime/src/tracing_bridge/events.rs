@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{Context, KeyValue, Value};
 use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
@@ -132,6 +132,16 @@ fn emit(
                     .iter()
                     .map(|kv| (kv.key.clone(), any_value(&kv.value))),
             );
+            // The request's context attributes, as its spans carry them (an event's own field
+            // of the same key wins).
+            if let Some(scoped) = Context::map_current(crate::context::current_attributes) {
+                record.add_attributes(
+                    scoped
+                        .iter()
+                        .filter(|kv| attributes.iter().all(|own| own.key != kv.key))
+                        .map(|kv| (kv.key.clone(), any_value(&kv.value))),
+                );
+            }
             logger.emit(record);
         });
     }

@@ -160,14 +160,42 @@ fn the_demo_exports_one_coherent_trace_per_request() {
     let state = attr(&step.attributes, "parameter.agent_state").unwrap();
     assert!(state.contains("excluded, id=agent-1"), "{state}");
 
+    // Every log line the handlers and instrumented fns write inside a request.
+    let request_lines = [
+        "agent looked up",
+        "message received",
+        "a long reply, streamed in pieces",
+        "executing a tool",
+    ];
     let deadline = Instant::now() + Duration::from_secs(10);
     let logs = loop {
         let logs = receiver.log_records();
-        if logs.len() >= 3 || Instant::now() > deadline {
+        let bodies = format!("{:?}", logs.iter().map(|r| &r.body).collect::<Vec<_>>());
+        if request_lines.iter().all(|line| bodies.contains(line)) || Instant::now() > deadline {
             break logs;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let mut request_logs = 0;
+    for record in &logs {
+        let body = format!("{:?}", record.body);
+        if body.contains("fake LLM answering") {
+            continue; // the fake LLM receives no organization header
+        }
+        request_logs += 1;
+        assert_eq!(
+            attr(&record.attributes, "organization.id").as_deref(),
+            Some("org-1"),
+            "the log {body} carries the request's context, as its span does"
+        );
+    }
+    for line in request_lines {
+        assert!(
+            logs.iter().any(|r| format!("{:?}", r.body).contains(line)),
+            "the log {line:?} arrived"
+        );
+    }
+    assert!(request_logs >= 4, "{request_logs} request logs");
     let received = logs
         .iter()
         .find(|r| format!("{:?}", r.body).contains("message received"))

@@ -44,6 +44,7 @@ async fn get_agent(Path(agent_id): Path<String>) -> String {
 }
 
 async fn send_message(Path(agent_id): Path<String>, body: String) -> String {
+    instrument::context::add_attribute("message.bytes", body.len() as i64);
     format!("{agent_id} got {} bytes", body.len())
 }
 
@@ -300,6 +301,25 @@ async fn incoming_traceparent_becomes_the_parent() {
         "00f067aa0ba902b7"
     );
     assert!(server.parent_span_is_remote);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_handler_adds_reaches_the_endpoint_metrics_without_any_mapped_header() {
+    let _t = start();
+    let address = serve(app(HttpConfig::default())).await;
+    send(address, "POST", "/v1/agents/a2/messages", &[]).await;
+    wait_for_spans(1);
+    let all = metrics();
+    let requests = points(&all, "count_endpoint_requests");
+    let point = requests
+        .iter()
+        .find(|p| p.attr("agent.id").is_none())
+        .unwrap_or_else(|| panic!("the request without headers was counted: {requests:?}"));
+    assert_eq!(
+        point.attr("message.bytes"),
+        Some("5"),
+        "the scope the layer opened kept what the handler added: {point:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
