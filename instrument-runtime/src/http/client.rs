@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use http::{HeaderMap, Request, Response, Uri};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
     URL_FULL,
@@ -67,8 +67,12 @@ where
         let method = request.method().clone();
         let uri = request.uri().clone();
         let span = OutboundSpan::start(method.as_str(), &uri, request.headers_mut());
+        let inner = {
+            let _current = span.attach();
+            self.inner.call(request)
+        };
         ClientFuture {
-            inner: self.inner.call(request),
+            inner,
             span: Some(span),
         }
     }
@@ -99,6 +103,17 @@ impl OutboundSpan {
             .flatten();
         propagation::inject_context(cx.as_ref().unwrap_or(&parent), headers);
         Self { cx }
+    }
+
+    /// Makes the span the current OpenTelemetry context's until the guard drops (the inner
+    /// client runs under it, as under any OpenTelemetry span); `None` when nothing records.
+    pub(crate) fn attach(&self) -> Option<ContextGuard> {
+        self.cx.clone().map(Context::attach)
+    }
+
+    /// The context holding the span, for a future to run under (`None` when nothing records).
+    pub(crate) fn context(&self) -> Option<Context> {
+        self.cx.clone()
     }
 
     /// Ends the span with the response's status (4xx and 5xx are errors).
@@ -184,7 +199,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = match this.inner.poll(cx) {
+        let current = this.span.as_ref().and_then(OutboundSpan::attach);
+        let polled = this.inner.poll(cx);
+        drop(current);
+        let result = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };

@@ -2,6 +2,7 @@
 //! CLIENT span per request, with the request's `traceparent` carrying that span's id.
 
 use http::Extensions;
+use opentelemetry::context::FutureExt as _;
 use reqwest_middleware::{Middleware, Next, Result};
 
 use super::client::OutboundSpan;
@@ -31,7 +32,12 @@ impl Middleware for TracingMiddleware {
         let span = uri
             .as_ref()
             .map(|uri| OutboundSpan::start(method.as_str(), uri, request.headers_mut()));
-        let result = next.run(request, extensions).await;
+        let run = next.run(request, extensions);
+        // The rest of the chain and the transport run with the CLIENT span current.
+        let result = match span.as_ref().and_then(OutboundSpan::context) {
+            Some(cx) => run.with_context(cx).await,
+            None => run.await,
+        };
         if let Some(span) = span {
             match &result {
                 Ok(response) => span.answered(response.status().as_u16()),

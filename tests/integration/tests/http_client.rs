@@ -187,3 +187,46 @@ async fn three_calls_from_one_handler_carry_three_client_spans() {
     assert_eq!(received.len(), 3);
     each_request_names_its_client_span(&exported, &received, server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_span_is_the_current_context_while_the_inner_service_runs() {
+    use opentelemetry::trace::TraceContextExt as _;
+
+    let _t = start();
+    // An inner service that only knows the OpenTelemetry API: what `Context::current()` holds
+    // when it is called and when its future is polled.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let inner = {
+        let seen = seen.clone();
+        tower::service_fn(move |_request: http::Request<Empty<Bytes>>| {
+            let at_call = opentelemetry::Context::current()
+                .span()
+                .span_context()
+                .span_id();
+            let seen = seen.clone();
+            async move {
+                let at_poll = opentelemetry::Context::current()
+                    .span()
+                    .span_context()
+                    .span_id();
+                seen.lock().unwrap().push((at_call, at_poll));
+                Ok::<_, std::convert::Infallible>(http::Response::new(Empty::<Bytes>::new()))
+            }
+        })
+    };
+    let mut client = HttpClientLayer.layer(inner);
+    let request = http::Request::get("http://127.0.0.1:9/x")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    client.call(request).await.unwrap();
+    let all = spans();
+    let span = all
+        .iter()
+        .find(|s| {
+            s.span_kind == SpanKind::Client
+                && attr(s, "url.full").is_some_and(|u| u.ends_with("/x"))
+        })
+        .expect("the CLIENT span was exported");
+    let id = span.span_context.span_id();
+    assert_eq!(*seen.lock().unwrap(), vec![(id, id)]);
+}

@@ -7,6 +7,8 @@ use std::task::{Context as TaskContext, Poll};
 use futures_core::Stream;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
+use opentelemetry::Context;
+use opentelemetry::context::FutureExt as _;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Either, Error, Execute, SqlStr};
 
@@ -108,7 +110,11 @@ pub(crate) fn optional<'e, DB: SqlxDriver>(
 ) -> BoxFuture<'e, Result<Option<DB::Row>, Error>> {
     let Some(span) = span else { return fetched };
     Box::pin(async move {
-        let result = fetched.await;
+        // The driver runs with the statement's span current, as under any OpenTelemetry span.
+        let result = match span.context().cloned() {
+            Some(cx) => fetched.with_context(cx).await,
+            None => fetched.await,
+        };
         span.finish(match &result {
             Ok(row) => QueryOutcome {
                 returned_rows: Some(u64::from(row.is_some())),
@@ -136,7 +142,13 @@ impl<DB: SqlxDriver> Stream for TracedStream<'_, DB> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let current = this
+            .span
+            .as_ref()
+            .and_then(|span| span.context().cloned())
+            .map(Context::attach);
         let polled = this.inner.as_mut().poll_next(cx);
+        drop(current);
         match &polled {
             Poll::Ready(Some(Ok(Either::Left(result)))) => {
                 this.affected += DB::rows_affected(result)
