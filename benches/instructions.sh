@@ -3,6 +3,9 @@
 # `redaction`) on the calling thread, counted by callgrind: a stable figure on a shared machine,
 # where timings are noisy; for `db_wrapper` and `http_layer`, every thread's instructions per
 # query or request. Needs valgrind.
+# `overhead_all`: every thread's instructions per span of the enabled cases (ours with the default
+# sampler and `TraceIdRatioBased(1.0)`, the raw SDK doing the same work with each), the calling
+# thread's and the collector's together.
 #   bash benches/instructions.sh [bench]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,9 +19,26 @@ if [ "$bench" = overhead ]; then
   calls=${OVERHEAD_CALLS:-2000}
   rounds=${OVERHEAD_ROUNDS:-10}
 fi
-binary=$(cargo bench -p instrument-benches --bench "$bench" --no-run --message-format=json 2>/dev/null \
-  | grep -o "\"executable\":\"[^\"]*/${bench}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
+target=$bench
+[ "$bench" = overhead_all ] && target=overhead
+binary=$(cargo bench -p instrument-benches --bench "$target" --no-run --message-format=json 2>/dev/null \
+  | grep -o "\"executable\":\"[^\"]*/${target}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
+if [ "$bench" = overhead_all ]; then
+  # The difference between a run of 30,000 calls and one of 10,000 (10 rounds each, the export
+  # settled between rounds), so that setup and shutdown cancel out.
+  total() {
+    OVERHEAD_ONLY="$1" OVERHEAD_CALLS="$2" OVERHEAD_ROUNDS=10 valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
+    callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
+  }
+  for case in trace_sync trace_async trace_sync_ratio trace_async_ratio raw_same_work raw_same_work_ratio; do
+    low=$(total "$case" 1000)
+    high=$(total "$case" 3000)
+    echo "$case $(( (high - low) / 20000 ))"
+  done | awk '{ printf "%-34s %10d instructions/span, all threads\n", $1, $2 }'
+  rm -rf "$out"
+  exit 0
+fi
 if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ]; then
   # Every thread's instructions (SQLite runs on sqlx's worker thread, the HTTP client and server
   # share a runtime, the collector exports), per query or request: the difference between a run

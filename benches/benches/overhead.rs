@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use instrument::{Telemetry, metric, trace_method};
+use instrument::{CurrentSpan, Telemetry, metric, trace_method};
 
 #[path = "support/counting_receiver.rs"]
 mod counting_receiver;
@@ -25,7 +25,7 @@ use counting_receiver::CountingReceiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use receiver::{Receiver, Wire};
 
 #[inline(never)]
@@ -167,6 +167,9 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 
 static RAW_TRACER: std::sync::OnceLock<opentelemetry_sdk::trace::SdkTracer> =
     std::sync::OnceLock::new();
+/// The raw SDK's tracer under `TraceIdRatioBased(1.0)`.
+static RAW_RATIO_TRACER: std::sync::OnceLock<opentelemetry_sdk::trace::SdkTracer> =
+    std::sync::OnceLock::new();
 static RAW_HISTOGRAM: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
     std::sync::OnceLock::new();
 
@@ -212,6 +215,22 @@ fn case_trace_method_async_enabled(i: u64) -> u64 {
     poll_once(traced_async(i, "abi"))
 }
 #[inline(never)]
+fn case_trace_method_sync_ratio(i: u64) -> u64 {
+    traced(i, "abr")
+}
+#[inline(never)]
+fn case_trace_method_async_ratio(i: u64) -> u64 {
+    poll_once(traced_async(i, "abs"))
+}
+#[inline(never)]
+fn case_trace_method_sync_thread_stack(i: u64) -> u64 {
+    traced(i, "abt")
+}
+#[inline(never)]
+fn case_trace_method_async_thread_stack(i: u64) -> u64 {
+    poll_once(traced_async(i, "abu"))
+}
+#[inline(never)]
 fn case_trace_method_current_context(i: u64) -> u64 {
     traced_with_context(i, "abq")
 }
@@ -252,21 +271,35 @@ fn case_raw_sdk(i: u64) -> u64 {
 /// both parameters as text, and the span made current while the body runs.
 #[inline(never)]
 fn case_raw_sdk_same_work(i: u64) -> u64 {
-    use opentelemetry::trace::TraceContextExt as _;
     let tracer = RAW_TRACER.get().expect("installed before the raw case");
+    raw_same_work(tracer, i, "abp")
+}
+
+/// [`case_raw_sdk_same_work`] under `TraceIdRatioBased(1.0)`.
+#[inline(never)]
+fn case_raw_sdk_same_work_ratio(i: u64) -> u64 {
+    let tracer = RAW_RATIO_TRACER
+        .get()
+        .expect("installed before the raw case");
+    raw_same_work(tracer, i, "abq")
+}
+
+#[inline(always)]
+fn raw_same_work(tracer: &opentelemetry_sdk::trace::SdkTracer, i: u64, b: &'static str) -> u64 {
+    use opentelemetry::trace::TraceContextExt as _;
     let builder = SpanBuilder::from_name("raw").with_attributes(vec![
         KeyValue::new("code.function.name", "overhead::raw"),
         KeyValue::new("code.file.path", file!()),
         KeyValue::new("code.line.number", i64::from(line!())),
         KeyValue::new("parameter.a", i.to_string()),
-        KeyValue::new("parameter.b", "abp"),
+        KeyValue::new("parameter.b", b),
     ]);
     let parent = Context::current();
     let span = tracer.build_with_context(builder, &parent);
     let cx = parent.with_span(span);
     let out = {
         let _current = cx.clone().attach();
-        plain(i, "abp")
+        plain(i, b)
     };
     cx.span().end();
     out
@@ -415,7 +448,78 @@ fn export_throughput(rate: u64, seconds: u64, burst: u64) {
     println!("receiver got {} spans in all", receiver.span_count());
 }
 
+/// The toolkit's pipeline as `builder` sets it, exporting spans and metrics to [`Discard`].
+fn install_discarding(builder: instrument::TelemetryBuilder) -> instrument::TelemetryGuard {
+    builder
+        .ignore_env()
+        .service_name("bench")
+        .with_exporter(Discard)
+        .with_metric_exporter(Discard)
+        .install()
+        .unwrap()
+}
+
+/// The raw SDK's provider under `sampler`, batching to [`Discard`].
+fn raw_provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_batch_exporter(Discard)
+        .build()
+}
+
+/// `OVERHEAD_ONLY=<case>`: only that case, [`calls`] × [`rounds`] calls settled between rounds,
+/// then the pipeline shut down: what every thread spends on it is the process's count (the
+/// difference between two call counts, in `benches/instructions.sh overhead_all`).
+fn run_only(case: &str) {
+    let (calls, rounds) = (calls(), rounds());
+    let run = |case: fn(u64) -> u64, settle: &dyn Fn()| {
+        for _ in 0..rounds {
+            settle();
+            let mut sink = 0u64;
+            for i in 0..calls {
+                sink = sink.wrapping_add(case(black_box(i)));
+            }
+            black_box(sink);
+        }
+    };
+    let ours = |builder: instrument::TelemetryBuilder, case: fn(u64) -> u64| {
+        let guard = install_discarding(builder);
+        run(case, &|| {
+            let _ = guard.force_flush();
+        });
+    };
+    let raw = |sampler: Sampler, tracer: &std::sync::OnceLock<_>, case: fn(u64) -> u64| {
+        let provider = raw_provider(sampler);
+        let _ = tracer.set(provider.tracer("raw"));
+        run(case, &|| {
+            let _ = provider.force_flush();
+        });
+        let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+    };
+    let ratio = || Sampler::TraceIdRatioBased(1.0);
+    let default = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+    match case {
+        "trace_sync" => ours(Telemetry::builder(), case_trace_method_sync_enabled),
+        "trace_async" => ours(Telemetry::builder(), case_trace_method_async_enabled),
+        "trace_sync_ratio" => ours(
+            Telemetry::builder().sampler(ratio()),
+            case_trace_method_sync_ratio,
+        ),
+        "trace_async_ratio" => ours(
+            Telemetry::builder().sampler(ratio()),
+            case_trace_method_async_ratio,
+        ),
+        "raw_same_work" => raw(default(), &RAW_TRACER, case_raw_sdk_same_work),
+        "raw_same_work_ratio" => raw(ratio(), &RAW_RATIO_TRACER, case_raw_sdk_same_work_ratio),
+        other => panic!("OVERHEAD_ONLY={other:?} is not a case"),
+    }
+}
+
 fn main() {
+    if let Ok(case) = std::env::var("OVERHEAD_ONLY") {
+        run_only(&case);
+        return;
+    }
     let resident_at_start = peak_resident_kib();
     let mut results: Vec<(&str, f64)> = vec![
         ("plain fn", measure(case_plain)),
@@ -468,6 +572,34 @@ fn main() {
     ));
     drop(guard);
 
+    let guard = install_discarding(Telemetry::builder().sampler(Sampler::TraceIdRatioBased(1.0)));
+    let flush_ours = || {
+        let _ = guard.force_flush();
+    };
+    results.push((
+        "#[trace_method], TraceIdRatioBased(1.0)",
+        measure_settled(case_trace_method_sync_ratio, &flush_ours),
+    ));
+    results.push((
+        "#[trace_method] async, TraceIdRatioBased",
+        measure_settled(case_trace_method_async_ratio, &flush_ours),
+    ));
+    drop(guard);
+
+    let guard = install_discarding(Telemetry::builder().current_span(CurrentSpan::ThreadStack));
+    let flush_ours = || {
+        let _ = guard.force_flush();
+    };
+    results.push((
+        "#[trace_method], CurrentSpan::ThreadStack",
+        measure_settled(case_trace_method_sync_thread_stack, &flush_ours),
+    ));
+    results.push((
+        "#[trace_method] async, ThreadStack",
+        measure_settled(case_trace_method_async_thread_stack, &flush_ours),
+    ));
+    drop(guard);
+
     let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
         .with_periodic_exporter(Discard)
         .build();
@@ -495,6 +627,15 @@ fn main() {
         "raw SDK doing what #[trace_method] does",
         measure_settled(case_raw_sdk_same_work, &flush_raw),
     ));
+    let ratio_provider = raw_provider(Sampler::TraceIdRatioBased(1.0));
+    let _ = RAW_RATIO_TRACER.set(ratio_provider.tracer("raw"));
+    results.push((
+        "same, TraceIdRatioBased(1.0)",
+        measure_settled(case_raw_sdk_same_work_ratio, &|| {
+            let _ = ratio_provider.force_flush();
+        }),
+    ));
+    let _ = ratio_provider.shutdown_with_timeout(Duration::from_secs(5));
 
     {
         use tracing_subscriber::layer::SubscriberExt as _;
