@@ -7,6 +7,8 @@
 // exporters are shared by the test binary.
 #![allow(clippy::await_holding_lock)]
 
+#[path = "support/missing.rs"]
+mod missing;
 #[path = "support/pools.rs"]
 mod pools;
 #[path = "../../support/mod.rs"]
@@ -36,12 +38,10 @@ async fn pool(engine: &str, max: u32) -> Option<InstrumentedPool<Postgres>> {
     match connected {
         Ok(pool) => Some(pool),
         Err(error) => {
-            let reason = format!(
-                "SKIPPED: no PostgreSQL server answers at {}: {error}",
+            missing::skip_unless_ci(&format!(
+                "no PostgreSQL server answers at {}: {error}",
                 url()
-            );
-            eprintln!("{reason}");
-            println!("{reason}");
+            ));
             None
         }
     }

@@ -4,9 +4,11 @@
 //! log lines; the metrics view draws the histograms; a hostile span name renders as text. A
 //! screenshot of the trace view is kept at `target/viewer/trace-view.png`.
 
-#[allow(dead_code)]
 #[path = "support/demo.rs"]
 mod demo;
+#[allow(dead_code)]
+#[path = "support/missing.rs"]
+mod missing;
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -43,8 +45,8 @@ fn depth_of(rows: &[(usize, String)], name: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_demo_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        println!(
-            "SKIPPED: no chromium on PATH (set CHROMIUM, or install Debian's chromium; .ci/run does)"
+        missing::skip_unless_ci(
+            "no chromium on PATH (set CHROMIUM, or install Debian's chromium; .ci/run does)",
         );
         return;
     };
