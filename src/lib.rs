@@ -27,6 +27,7 @@
 //! statistics), and the integrations [`http`], [`db`] and [`pool`], each behind its cargo
 //! feature.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 

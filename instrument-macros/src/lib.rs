@@ -2,6 +2,8 @@
 //! `static` metadata; everything that runs lives in `instrument-runtime`. Use them through the
 //! `instrument` facade crate.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod metric;
 mod metrics_derive;

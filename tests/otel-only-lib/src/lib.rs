@@ -6,6 +6,8 @@
 //! The acceptance test `tests/integration/tests/otel_citizen.rs` calls it from inside
 //! `#[instrument::trace_method]` functions: whatever it sees there is what any library sees.
 
+#![forbid(unsafe_code)]
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 
