@@ -149,7 +149,7 @@ async function renderTraces(main, params) {
       el("span", { class: "num" }, t.spans));
   });
   main.append(
-    el("p", { class: "muted", id: "trace-count" }, traces.length + " traces, newest first"),
+    el("p", { class: "muted", id: "trace-count" }, traces.length + " traces, newest start first"),
     el("div", { id: "trace-list" }, header, list.viewport));
   list.refresh(true);
   document.body.dataset.listRenderMs = (performance.now() - started).toFixed(1);
@@ -311,18 +311,60 @@ async function renderLogs(main, params) {
 
 // ---- metrics ---------------------------------------------------------------------------------
 
+// A label that never breaks inside a word: each part stays on one line, ellipsized with the whole
+// part as its tooltip when wider than the room; the label wraps only between parts.
+function partsLabel(className, parts) {
+  return el("div", { class: "label-parts " + className },
+    ...parts.map((part) => el("span", { class: "label-part", title: part }, part)));
+}
+
+// A value as a chart shows it: whole, or to four significant digits (units past a thousand).
+function number(value) {
+  if (Number.isInteger(value)) return String(value);
+  return String(Math.abs(value) >= 1000 ? Math.round(value) : Number(value.toPrecision(4)));
+}
+
+// The time of day (UTC) of a time in nanoseconds since the Unix epoch, to the second.
+function timeOfDay(ns) {
+  return clock(ns).slice(11, 19);
+}
+
+// A number series as a line over time, with a dot on each point (only the latest when there are
+// many), a guide from the latest down to the time axis, the latest value by it and the times
+// below: one point still reads as a chart.
 function lineChart(points) {
-  const width = 360, height = 60;
-  const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
+  const width = 360, height = 76, left = 4, right = width - 56, top = 6, bottom = height - 18;
+  const chart = svg("svg", { class: "line-chart", width, height, viewBox: `0 0 ${width} ${height}`, "data-points": points.length });
+  chart.append(svg("line", { class: "axis", x1: left, y1: bottom + 0.5, x2: right, y2: bottom + 0.5 }));
   if (points.length === 0) return chart;
   const times = points.map((p) => p[0]), values = points.map((p) => p[1]);
   const t0 = Math.min(...times), t1 = Math.max(...times), v0 = Math.min(0, ...values), v1 = Math.max(...values);
-  const x = (t) => t1 === t0 ? width - 40 : (t - t0) / (t1 - t0) * (width - 44) + 2;
-  const y = (v) => v1 === v0 ? height / 2 : height - 4 - (v - v0) / (v1 - v0) * (height - 8);
-  chart.append(svg("polyline", { class: "line", points: points.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1)).join(" ") }));
-  const label = svg("text", { x: width - 38, y: 12 });
-  label.textContent = String(values[values.length - 1]);
-  chart.append(label);
+  const x = (t) => t1 === t0 ? right : left + (t - t0) / (t1 - t0) * (right - left);
+  const y = (v) => v1 === v0 ? (top + bottom) / 2 : bottom - (v - v0) / (v1 - v0) * (bottom - top);
+  if (points.length > 1) {
+    chart.append(svg("polyline", { class: "line", points: points.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1)).join(" ") }));
+  }
+  const [lastTime, lastValue] = points[points.length - 1];
+  chart.append(svg("line", { class: "guide", x1: x(lastTime), y1: y(lastValue), x2: x(lastTime), y2: bottom }));
+  const dotted = points.length <= 30 ? points : points.slice(-1);
+  for (const [t, v] of dotted) {
+    const dot = svg("circle", { class: "point", cx: x(t).toFixed(1), cy: y(v).toFixed(1), r: 3 });
+    const title = svg("title");
+    title.textContent = number(v) + " at " + clock(t);
+    dot.append(title);
+    chart.append(dot);
+  }
+  const value = svg("text", { class: "value", x: right + 6, y: Math.min(bottom, Math.max(top + 8, y(lastValue) + 4)).toFixed(1) });
+  value.textContent = number(lastValue);
+  chart.append(value);
+  const last = svg("text", { class: "time", x: right, y: height - 4, "text-anchor": "end" });
+  last.textContent = timeOfDay(lastTime);
+  chart.append(last);
+  if (t1 !== t0) {
+    const first = svg("text", { class: "time", x: left, y: height - 4 });
+    first.textContent = timeOfDay(t0);
+    chart.append(first);
+  }
   return chart;
 }
 
@@ -350,10 +392,11 @@ function quantiles(h) {
 async function renderMetrics(main) {
   const metrics = await getJson("/api/metrics");
   const nodes = metrics.map((m) => el("div", { class: "metric", "data-metric": m.name },
-    el("h3", {}, m.name, el("span", { class: "muted" }, " " + m.kind + (m.unit ? " · " + m.unit : "") + " · " + m.service)),
+    el("h3", {}, partsLabel("metric-name", [m.name]),
+      partsLabel("muted", [m.kind, ...(m.unit ? [m.unit] : []), m.service])),
     m.description ? el("p", { class: "muted" }, m.description) : null,
     ...Object.values(m.series).map((s) => el("div", { class: "series" },
-      el("div", { class: "attrs" }, s.attributes.map(([k, v]) => k + "=" + v).join(", ") || "(no attributes)"),
+      partsLabel("attrs", s.attributes.length ? s.attributes.map(([k, v]) => k + "=" + v) : ["(no attributes)"]),
       s.histogram ? el("div", {}, bucketChart(s.histogram), el("div", { class: "quantiles" }, quantiles(s.histogram)))
         : lineChart(s.points)))));
   main.replaceChildren(el("p", { class: "muted" }, metrics.length + " metrics"), ...nodes);

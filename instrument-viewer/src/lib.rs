@@ -13,6 +13,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod config;
 pub mod file;

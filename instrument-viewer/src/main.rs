@@ -1,5 +1,7 @@
 //! `instrument-viewer`: see every trace, log and metric of the services on this machine.
 
+#![forbid(unsafe_code)]
+
 use instrument_viewer::{Command, USAGE, Viewer, ViewerConfig};
 
 #[tokio::main]

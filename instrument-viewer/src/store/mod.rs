@@ -1,4 +1,5 @@
-//! The bounded in-memory store: traces (by spans and bytes, the oldest trace evicted first),
+//! The bounded in-memory store: traces (by spans and bytes, the trace that started first evicted
+//! first, so what goes is always the end of the newest-first list),
 //! log records (by count and the same byte budget) and metric series, with exact counts of what
 //! was evicted.
 
@@ -60,7 +61,7 @@ pub struct Stats {
     pub series: usize,
     /// Bytes held (estimated).
     pub bytes: usize,
-    /// Traces evicted, oldest first.
+    /// Traces evicted (those that started first go first).
     pub evicted_traces: u64,
     /// Spans evicted with their traces.
     pub evicted_spans: u64,
@@ -77,33 +78,60 @@ pub struct Stats {
 }
 
 /// What a trace costs besides its spans: its map entry and slot (a hash map keeps up to half its
-/// slots free), its arrival-order entry.
+/// slots free), its start-order entry (a B-tree keeps its nodes about half full at worst).
 const TRACE_OVERHEAD: usize = 2 * (std::mem::size_of::<String>() + std::mem::size_of::<Trace>())
-    + std::mem::size_of::<(String, u64)>();
+    + 2 * std::mem::size_of::<(StartKey, String)>();
 
+/// Where a trace sits in the start order: its earliest span start (nanoseconds since the Unix
+/// epoch), then its arrival number, which no other trace has, so equal starts keep arrival order.
+type StartKey = (u64, u64);
+
+/// One held trace.
 pub(crate) struct Trace {
+    /// The arrival number of its first span.
     seq: u64,
+    /// The earliest start of its spans, in nanoseconds since the Unix epoch.
+    start_ns: u64,
+    /// Its spans, in arrival order.
     spans: Vec<SpanRecord>,
+    /// What it costs, as the store estimates it.
     bytes: usize,
 }
 
+impl Trace {
+    /// Its place in [`Inner::by_start`].
+    fn key(&self) -> StartKey {
+        (self.start_ns, self.seq)
+    }
+}
+
+/// What the store holds, behind its lock.
 #[derive(Default)]
 pub(crate) struct Inner {
+    /// The held traces, by id (hex).
     traces: HashMap<String, Trace>,
     /// Spans held per sending service (the trace list's service filter).
     services: BTreeMap<String, usize>,
-    /// Trace ids by first arrival, with the arrival number that identifies that trace's entry.
-    order: VecDeque<(String, u64)>,
+    /// Every held trace's id by its [`StartKey`]: the list reads it from the end (newest start
+    /// first), eviction takes from the front (earliest start first).
+    by_start: BTreeMap<StartKey, String>,
+    /// The held log records, in arrival order.
     logs: VecDeque<LogEntry>,
+    /// What the held log records cost, as the store estimates it.
     log_bytes: usize,
+    /// The metric series.
     metrics: MetricStore,
+    /// The next arrival number, for a new trace or log record.
     next_seq: u64,
+    /// The counts kept as things arrive and leave.
     stats: Stats,
 }
 
 /// The store. Cheap to share: clone the `Arc` it comes in.
 pub struct Store {
+    /// The bounds it keeps.
     limits: Limits,
+    /// What it holds.
     inner: Mutex<Inner>,
 }
 
@@ -116,6 +144,7 @@ impl Store {
         })
     }
 
+    /// What it holds, locked (a panic while it was held does not lose it).
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -200,10 +229,11 @@ impl Store {
 }
 
 impl Inner {
+    /// Adds `record` to its trace (a new one if its trace is not held) and counts its cost.
     fn add_span(&mut self, record: SpanRecord) {
         // The record's own heap, its slot in the trace's vector (counted by capacity, so the
         // vector's spare room is counted too) and, for a new trace, the trace's entries in the
-        // map and the arrival order.
+        // map and the start order.
         let mut bytes = record.bytes() - std::mem::size_of::<SpanRecord>();
         let seq = self.next_seq;
         let trace = self
@@ -211,13 +241,22 @@ impl Inner {
             .entry(record.trace_id.clone())
             .or_insert_with(|| Trace {
                 seq,
+                start_ns: record.start_ns,
                 spans: Vec::new(),
                 bytes: 0,
             });
         if trace.seq == seq {
             self.next_seq += 1;
-            self.order.push_back((record.trace_id.clone(), seq));
+            self.by_start.insert(trace.key(), record.trace_id.clone());
             bytes += TRACE_OVERHEAD + 2 * model::text_bytes(&record.trace_id);
+        } else if record.start_ns < trace.start_ns {
+            // A late span that started earlier moves its trace down the list.
+            let id = self
+                .by_start
+                .remove(&trace.key())
+                .expect("every held trace is in the start order");
+            trace.start_ns = record.start_ns;
+            self.by_start.insert(trace.key(), id);
         }
         let capacity = trace.spans.capacity();
         *self
@@ -231,7 +270,7 @@ impl Inner {
         self.stats.bytes += bytes;
     }
 
-    /// Evicts the oldest traces (then the oldest logs) until every bound holds.
+    /// Evicts the traces that started first (then the oldest logs) until every bound holds.
     fn evict(&mut self, limits: &Limits) {
         while self.logs.len() > limits.max_logs {
             self.evict_log();
@@ -245,29 +284,32 @@ impl Inner {
         }
     }
 
+    /// Evicts the trace that started first (the end of the list); false if none is held.
     fn evict_trace(&mut self) -> bool {
-        while let Some((id, seq)) = self.order.pop_front() {
-            if self.traces.get(&id).is_some_and(|t| t.seq == seq) {
-                let trace = self.traces.remove(&id).expect("checked above");
-                self.stats.spans -= trace.spans.len();
-                for span in &trace.spans {
-                    let service = &span.resource.service;
-                    if let Some(count) = self.services.get_mut(service) {
-                        *count -= 1;
-                        if *count == 0 {
-                            self.services.remove(service);
-                        }
-                    }
+        let Some((_, id)) = self.by_start.pop_first() else {
+            return false;
+        };
+        let trace = self
+            .traces
+            .remove(&id)
+            .expect("every id in the start order is held");
+        self.stats.spans -= trace.spans.len();
+        for span in &trace.spans {
+            let service = &span.resource.service;
+            if let Some(count) = self.services.get_mut(service) {
+                *count -= 1;
+                if *count == 0 {
+                    self.services.remove(service);
                 }
-                self.stats.bytes -= trace.bytes;
-                self.stats.evicted_traces += 1;
-                self.stats.evicted_spans += trace.spans.len() as u64;
-                return true;
             }
         }
-        false
+        self.stats.bytes -= trace.bytes;
+        self.stats.evicted_traces += 1;
+        self.stats.evicted_spans += trace.spans.len() as u64;
+        true
     }
 
+    /// Evicts the oldest log record; false if none is held.
     fn evict_log(&mut self) -> bool {
         match self.logs.pop_front() {
             Some(entry) => {

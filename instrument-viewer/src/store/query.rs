@@ -21,7 +21,7 @@ pub struct TraceFilter {
     pub min_ms: Option<f64>,
     /// `key=value`: some span has that attribute with that value.
     pub attr: Option<String>,
-    /// The most traces answered, newest first (default 10,000).
+    /// The most traces answered, newest start first (default 10,000).
     pub limit: Option<usize>,
 }
 
@@ -69,6 +69,7 @@ pub struct LogFilter {
     pub limit: Option<usize>,
 }
 
+/// The least severity number of the level `name` (any case); 0 (every record) if unknown.
 fn least_severity(name: &str) -> i32 {
     match name.to_ascii_lowercase().as_str() {
         "trace" => 1,
@@ -81,6 +82,7 @@ fn least_severity(name: &str) -> i32 {
     }
 }
 
+/// The list line of the trace `id`.
 fn summarize(id: &str, trace: &Trace) -> TraceSummary {
     let ids: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
     let root = trace
@@ -89,7 +91,7 @@ fn summarize(id: &str, trace: &Trace) -> TraceSummary {
         .filter(|s| !ids.contains(s.parent_span_id.as_str()))
         .min_by_key(|s| s.start_ns)
         .expect("a trace holds at least one span");
-    let start = trace.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+    let start = trace.start_ns;
     let end = trace.spans.iter().map(|s| s.end_ns).max().unwrap_or(0);
     TraceSummary {
         trace_id: id.to_owned(),
@@ -102,6 +104,7 @@ fn summarize(id: &str, trace: &Trace) -> TraceSummary {
     }
 }
 
+/// Whether the trace passes every filter set.
 fn matches(filter: &TraceFilter, trace: &Trace, summary: &TraceSummary) -> bool {
     if filter
         .service
@@ -138,16 +141,18 @@ fn matches(filter: &TraceFilter, trace: &Trace, summary: &TraceSummary) -> bool 
 }
 
 impl Store {
-    /// The traces `filter` lets through, newest first.
+    /// The traces `filter` lets through, newest first: by their earliest span start, the latest
+    /// first, and of equal starts the one that arrived last first. `limit` answers the newest
+    /// that match.
     pub fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
         let inner = self.lock();
         let limit = filter.limit.unwrap_or(10_000);
         inner
-            .order
-            .iter()
+            .by_start
+            .values()
             .rev()
-            .filter_map(|(id, seq)| {
-                let trace = inner.traces.get(id).filter(|t| t.seq == *seq)?;
+            .filter_map(|id| {
+                let trace = &inner.traces[id];
                 let summary = summarize(id, trace);
                 matches(filter, trace, &summary).then_some(summary)
             })

@@ -172,3 +172,108 @@ fn the_list_filters_by_status_name_duration_and_attribute() {
     let detail = store.trace(&store.traces(&TraceFilter::default())[0].trace_id);
     assert_eq!(detail.unwrap().spans.len(), 3);
 }
+
+/// A one-span trace numbered `trace`, its root named `name`, started at `start_ns`.
+fn started(trace: u64, start_ns: u64, name: &str) -> ExportTraceServiceRequest {
+    let mut request = export(trace, 1, 1);
+    let span = &mut request.resource_spans[0].scope_spans[0].spans[0];
+    span.name = name.into();
+    span.start_time_unix_nano = start_ns;
+    span.end_time_unix_nano = start_ns + 1_000;
+    request
+}
+
+/// The roots of the listed traces, in list order.
+fn roots(store: &Store, filter: &TraceFilter) -> Vec<String> {
+    store.traces(filter).into_iter().map(|t| t.root).collect()
+}
+
+#[test]
+fn the_list_is_by_start_newest_first_whatever_the_arrival_order() {
+    let store = Store::new(Limits::default());
+    for (trace, start, name) in [
+        (0, 3_000, "c"),
+        (1, 1_000, "a"),
+        (2, 5_000, "e"),
+        (3, 2_000, "b first"),
+        (4, 4_000, "d"),
+        (5, 2_000, "b second"),
+    ] {
+        store.add_traces(started(trace, start, name));
+    }
+    assert_eq!(
+        roots(&store, &TraceFilter::default()),
+        ["e", "d", "c", "b second", "b first", "a"],
+        "newest start first; of equal starts, the later arrival first"
+    );
+    let starts: Vec<u64> = store
+        .traces(&TraceFilter::default())
+        .iter()
+        .map(|t| t.start_ns)
+        .collect();
+    assert_eq!(starts, [5_000, 4_000, 3_000, 2_000, 2_000, 1_000]);
+    assert_eq!(
+        roots(
+            &store,
+            &TraceFilter {
+                limit: Some(2),
+                ..TraceFilter::default()
+            }
+        ),
+        ["e", "d"],
+        "the limit keeps the newest"
+    );
+    assert_eq!(
+        roots(
+            &store,
+            &TraceFilter {
+                name: Some("b".into()),
+                limit: Some(1),
+                ..TraceFilter::default()
+            }
+        ),
+        ["b second"],
+        "a filter, then the limit, in the same order"
+    );
+}
+
+#[test]
+fn a_late_span_that_started_earlier_moves_its_trace_down_the_list() {
+    let store = Store::new(Limits::default());
+    store.add_traces(started(0, 3_000, "x"));
+    store.add_traces(started(1, 2_000, "y"));
+    assert_eq!(roots(&store, &TraceFilter::default()), ["x", "y"]);
+    let mut late = export(0, 1, 2);
+    let spans = &mut late.resource_spans[0].scope_spans[0].spans;
+    spans.remove(0);
+    spans[0].start_time_unix_nano = 1_000;
+    store.add_traces(late);
+    let listed = store.traces(&TraceFilter::default());
+    let order: Vec<(&str, u64, usize)> = listed
+        .iter()
+        .map(|t| (t.root.as_str(), t.start_ns, t.spans))
+        .collect();
+    assert_eq!(order, [("y", 2_000, 1), ("x", 1_000, 2)]);
+}
+
+#[test]
+fn the_trace_that_started_first_is_evicted_first_whatever_its_arrival() {
+    let store = Store::new(Limits {
+        max_spans: 3,
+        ..Limits::default()
+    });
+    store.add_traces(started(0, 2_000, "b"));
+    store.add_traces(started(1, 4_000, "d"));
+    store.add_traces(started(2, 3_000, "c"));
+    store.add_traces(started(3, 1_000, "a, the oldest, arrived last"));
+    assert_eq!(roots(&store, &TraceFilter::default()), ["d", "c", "b"]);
+    store.add_traces(started(4, 5_000, "e"));
+    assert_eq!(roots(&store, &TraceFilter::default()), ["e", "d", "c"]);
+    let stats = store.stats();
+    assert_eq!((stats.traces, stats.spans), (3, 3));
+    assert_eq!((stats.evicted_traces, stats.evicted_spans), (2, 2));
+    assert!(
+        store.trace(&format!("{:032x}", 3 + 1)).is_none(),
+        "the trace that started first went, though it arrived last"
+    );
+}
