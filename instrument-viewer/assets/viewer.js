@@ -96,6 +96,75 @@ function attributeTable(attributes) {
   return el("table", {}, ...attributes.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
 }
 
+// ---- GenAI (the OpenTelemetry GenAI semantic conventions) ----------------------------------
+
+const INPUT_TOKENS = "gen_ai.usage.input_tokens";
+const OUTPUT_TOKENS = "gen_ai.usage.output_tokens";
+// The attributes the GenAI block shows, above the span's other attributes.
+const GENAI_KEYS = ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model",
+  INPUT_TOKENS, OUTPUT_TOKENS, "gen_ai.response.finish_reasons", "gen_ai.tool.name", "gen_ai.agent.name"];
+
+// A token count from an attribute's display text: a whole number of at least 0, else null.
+function tokenCount(text) {
+  const trimmed = String(text).trim();
+  if (!/^[0-9][0-9.eE+]*$/.test(trimmed)) return null;
+  const n = Number(trimmed);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+// "1,234 in / 567 out" from two counts (numbers, or text shown as it is), null if both are
+// missing; a missing one shows as "–".
+function tokenTotals(input, output) {
+  if ((input === null || input === undefined) && (output === null || output === undefined)) return null;
+  const f = (n) => n === null || n === undefined ? "–" : typeof n === "number" ? n.toLocaleString("en-US") : n;
+  return f(input) + " in / " + f(output) + " out";
+}
+
+// A span's GenAI attributes, by key, those with a value only.
+function genaiAttributes(span) {
+  const found = new Map();
+  for (const [key, value] of span.attributes) {
+    if (GENAI_KEYS.includes(key) && value !== "") found.set(key, value);
+  }
+  return found;
+}
+
+// A span's token counts, or null if it has neither.
+function spanTokens(span) {
+  let input = null, output = null;
+  for (const [key, value] of span.attributes) {
+    if (key === INPUT_TOKENS) input = tokenCount(value);
+    else if (key === OUTPUT_TOKENS) output = tokenCount(value);
+  }
+  return input === null && output === null ? null : { input, output };
+}
+
+// The GenAI block of a span's panel (null if it has no GenAI attribute) and the keys it shows.
+function genaiBlock(span) {
+  const a = genaiAttributes(span);
+  if (a.size === 0) return { block: null, shown: a };
+  const get = (key) => a.has(key) ? a.get(key) : null;
+  const request = get("gen_ai.request.model"), response = get("gen_ai.response.model");
+  const model = request !== null && response !== null && request !== response ? request + " → " + response
+    : (request !== null ? request : response);
+  const count = (key) => a.has(key) ? (tokenCount(a.get(key)) ?? a.get(key)) : null;
+  const tokens = tokenTotals(count(INPUT_TOKENS), count(OUTPUT_TOKENS));
+  const reasons = get("gen_ai.response.finish_reasons");
+  const rows = [
+    ["operation", get("gen_ai.operation.name")],
+    ["provider", get("gen_ai.provider.name")],
+    ["model", model],
+    ["tokens", tokens === null ? null : tokens + " tokens"],
+    ["finish reasons", reasons !== null && reasons.startsWith("[") && reasons.endsWith("]") ? reasons.slice(1, -1) : reasons],
+    ["tool", get("gen_ai.tool.name")],
+    ["agent", get("gen_ai.agent.name")],
+  ].filter(([, value]) => value !== null);
+  const block = el("div", { class: "genai", id: "genai" }, el("h3", {}, "GenAI"),
+    el("table", {}, ...rows.map(([name, value]) =>
+      el("tr", { "data-genai": name }, el("td", {}, name), el("td", {}, value)))));
+  return { block, shown: a };
+}
+
 // ---- trace list ----------------------------------------------------------------------------
 
 function filterForm(fields, params, target) {
@@ -136,17 +205,22 @@ async function renderTraces(main, params) {
       { name: "attr", label: "attribute", placeholder: "key=value" },
     ], params, "traces"),
   );
-  const header = el("div", { class: "trace-cells header" },
-    ...["service", "root", "start", "duration", "spans"].map((h) => el("span", {}, h)));
+  // A tokens column only when a listed trace has GenAI token counts.
+  const withTokens = traces.some((t) => tokenTotals(t.input_tokens, t.output_tokens) !== null);
+  const cells = "trace-cells" + (withTokens ? " with-tokens" : "");
+  const header = el("div", { class: cells + " header" },
+    ...["service", "root", "start", "duration", "spans", ...(withTokens ? ["tokens"] : [])].map((h) => el("span", {}, h)));
   const list = virtualList("trace-list", traces.length, (i) => {
     const t = traces[i];
-    return el("div", { class: "trace-cells trace-row" + (t.error ? " error" : ""), "data-trace-id": t.trace_id },
+    const tokens = withTokens ? tokenTotals(t.input_tokens, t.output_tokens) : null;
+    return el("div", { class: cells + " trace-row" + (t.error ? " error" : ""), "data-trace-id": t.trace_id },
       el("span", {}, t.service),
       el("span", {}, el("a", { href: "#trace/" + t.trace_id, class: "root" }, t.root),
         t.error ? el("span", { class: "badge error" }, "error") : null),
       el("span", {}, clock(t.start_ns)),
       el("span", { class: "num" }, duration(t.duration_ns)),
-      el("span", { class: "num" }, t.spans));
+      el("span", { class: "num" }, t.spans),
+      withTokens ? el("span", { class: "num tokens", title: tokens === null ? "" : tokens + " tokens" }, tokens || "") : null);
   });
   main.append(
     el("p", { class: "muted", id: "trace-count" }, traces.length + " traces, newest start first"),
@@ -183,6 +257,7 @@ function tree(spans) {
 
 function spanDetails(panel, span, logs) {
   const repeated = span.events.filter((e) => e.name === "instrument.db.repeated_query");
+  const genai = genaiBlock(span);
   panel.replaceChildren(...[
     el("h3", { id: "detail-name" }, span.name),
     el("p", {}, span.kind + " · " + duration(span.end_ns - span.start_ns) + " · status " + span.status +
@@ -190,7 +265,8 @@ function spanDetails(panel, span, logs) {
     el("p", { class: "muted" }, "span " + span.span_id + (span.parent_span_id ? " · parent " + span.parent_span_id : "")),
     repeated.length ? el("p", {}, el("span", { class: "badge repeated" }, "repeated query"),
       " " + repeated.map((e) => Object.fromEntries(e.attributes)["db.query.summary"] || "").join(", ")) : null,
-    el("h3", {}, "Attributes"), attributeTable(span.attributes),
+    genai.block,
+    el("h3", {}, "Attributes"), attributeTable(span.attributes.filter(([k]) => !genai.shown.has(k))),
     el("h3", {}, "Events"),
     span.events.length ? el("div", {}, ...span.events.map((e) =>
       el("div", {}, el("strong", {}, e.name), " " + clock(e.time_ns), attributeTable(e.attributes))))
@@ -242,6 +318,7 @@ async function renderTrace(main, id, params) {
   const list = virtualList("waterfall", shown.length, (i) => {
     const { span, depth, kids } = shown[i];
     const repeated = span.events.some((e) => e.name === "instrument.db.repeated_query");
+    const tokens = spanTokens(span);
     const toggle = el("span", { class: "toggle" }, kids ? (collapsed.has(span.span_id) ? "▸" : "▾") : "");
     const bar = el("div", { class: "bar" });
     bar.style.left = ((span.start_ns - start) / total * 100).toFixed(3) + "%";
@@ -249,7 +326,9 @@ async function renderTrace(main, id, params) {
     const label = el("div", { class: "label" }, toggle, el("span", { class: "name" }, span.name),
       el("span", { class: "badge kind" }, span.kind),
       span.status === "error" ? el("span", { class: "badge error" }, "error") : null,
-      repeated ? el("span", { class: "badge repeated" }, "N+1") : null);
+      repeated ? el("span", { class: "badge repeated" }, "N+1") : null,
+      tokens ? el("span", { class: "badge tokens", title: tokenTotals(tokens.input, tokens.output) + " tokens" },
+        ((tokens.input || 0) + (tokens.output || 0)).toLocaleString("en-US") + " tok") : null);
     label.style.paddingLeft = (depth * 14) + "px";
     const row = el("div", {
       class: "row kind-" + span.kind + (span.status === "error" ? " error" : "") + (repeated ? " repeated" : "") +
@@ -270,10 +349,14 @@ async function renderTrace(main, id, params) {
   });
   const chosen = rows.find((r) => r.span.span_id === selected);
   if (chosen) select(chosen.span);
+  const tokens = tokenTotals(s.input_tokens, s.output_tokens);
   main.replaceChildren(
     el("div", { class: "trace-head" },
       el("h2", { id: "trace-root" }, s.root),
-      el("p", {}, s.service + " · " + clock(s.start_ns) + " · " + duration(s.duration_ns) + " · " + s.spans + " spans · trace " + s.trace_id + " · ",
+      el("p", {}, s.service + " · " + clock(s.start_ns) + " · " + duration(s.duration_ns) + " · " + s.spans + " spans · ",
+        tokens === null ? null : el("span", { id: "trace-tokens", class: "tokens" }, tokens + " tokens"),
+        tokens === null ? null : " · ",
+        "trace " + s.trace_id + " · ",
         el("a", { href: "#logs?trace_id=" + s.trace_id }, detail.logs.length + " log records"))),
     el("div", { class: "split" }, list.viewport, panel));
   list.refresh(true);

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 pub use metrics::{HistogramState, MAX_SERIES, MetricEntry, POINTS_PER_SERIES, Series, quantile};
 pub use model::{
-    Attribute, EventRecord, LinkRecord, LogEntry, REPEATED_QUERY_EVENT, ResourceRecord, SpanRecord,
-    severity_name,
+    Attribute, EventRecord, GEN_AI_INPUT_TOKENS, GEN_AI_OUTPUT_TOKENS, LinkRecord, LogEntry,
+    REPEATED_QUERY_EVENT, ResourceRecord, SpanRecord, severity_name,
 };
 pub use query::{LogFilter, TraceDetail, TraceFilter, TraceSummary};
 
@@ -96,6 +96,10 @@ pub(crate) struct Trace {
     spans: Vec<SpanRecord>,
     /// What it costs, as the store estimates it.
     bytes: usize,
+    /// The sum of its spans' `gen_ai.usage.input_tokens`; none if no span has one.
+    input_tokens: Option<u64>,
+    /// The sum of its spans' `gen_ai.usage.output_tokens`; none if no span has one.
+    output_tokens: Option<u64>,
 }
 
 impl Trace {
@@ -228,6 +232,14 @@ impl Store {
     }
 }
 
+/// A running token total with one span's count added (none while no span had one).
+fn add_tokens(total: Option<u64>, count: Option<u64>) -> Option<u64> {
+    match (total, count) {
+        (Some(total), Some(count)) => Some(total.saturating_add(count)),
+        (total, count) => total.or(count),
+    }
+}
+
 impl Inner {
     /// Adds `record` to its trace (a new one if its trace is not held) and counts its cost.
     fn add_span(&mut self, record: SpanRecord) {
@@ -244,6 +256,8 @@ impl Inner {
                 start_ns: record.start_ns,
                 spans: Vec::new(),
                 bytes: 0,
+                input_tokens: None,
+                output_tokens: None,
             });
         if trace.seq == seq {
             self.next_seq += 1;
@@ -258,6 +272,9 @@ impl Inner {
             trace.start_ns = record.start_ns;
             self.by_start.insert(trace.key(), id);
         }
+        let (input, output) = record.tokens();
+        trace.input_tokens = add_tokens(trace.input_tokens, input);
+        trace.output_tokens = add_tokens(trace.output_tokens, output);
         let capacity = trace.spans.capacity();
         *self
             .services

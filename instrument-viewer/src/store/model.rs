@@ -13,6 +13,12 @@ use serde::Serialize;
 /// The name of the event the toolkit adds to a span whose children ran one query shape many times.
 pub const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
 
+/// The OpenTelemetry GenAI conventions' attribute counting the tokens an operation read.
+pub const GEN_AI_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+
+/// The OpenTelemetry GenAI conventions' attribute counting the tokens an operation wrote.
+pub const GEN_AI_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+
 /// An attribute: key and value, the value as display text.
 pub type Attribute = (String, String);
 
@@ -198,10 +204,35 @@ impl SpanRecord {
         self.status == "error"
     }
 
+    /// Its `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens`, each where set to a
+    /// whole number of at least 0 (an integer, or a whole double or string).
+    pub fn tokens(&self) -> (Option<u64>, Option<u64>) {
+        let mut tokens = (None, None);
+        for (key, value) in &self.attributes {
+            if key == GEN_AI_INPUT_TOKENS {
+                tokens.0 = token_count(value);
+            } else if key == GEN_AI_OUTPUT_TOKENS {
+                tokens.1 = token_count(value);
+            }
+        }
+        tokens
+    }
+
     /// Whether the toolkit found a repeated query (N+1) under this span.
     pub fn has_repeated_query(&self) -> bool {
         self.events.iter().any(|e| e.name == REPEATED_QUERY_EVENT)
     }
+}
+
+/// A token count from its display text: a whole number of at least 0, else none.
+fn token_count(text: &str) -> Option<u64> {
+    let text = text.trim();
+    text.parse::<u64>().ok().or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0 && *v < u64::MAX as f64)
+            .map(|v| v as u64)
+    })
 }
 
 /// One log record as the store keeps it.
@@ -373,6 +404,25 @@ mod tests {
         };
         assert_eq!(display(&list), "{a: [x, 2]}");
         assert_eq!(display(&string("<b>")), "<b>");
+    }
+
+    #[test]
+    fn token_counts_are_whole_numbers_of_at_least_zero() {
+        for (text, count) in [
+            ("1234", Some(1234)),
+            (" 7 ", Some(7)),
+            ("0", Some(0)),
+            ("12.0", Some(12)),
+            ("1e3", Some(1000)),
+            ("12.5", None),
+            ("-3", None),
+            ("NaN", None),
+            ("inf", None),
+            ("[1, 2]", None),
+            ("", None),
+        ] {
+            assert_eq!(token_count(text), count, "{text:?}");
+        }
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub struct TraceSummary {
     pub spans: usize,
     /// Whether a span ended in error.
     pub error: bool,
+    /// The sum of its spans' `gen_ai.usage.input_tokens` (OpenTelemetry GenAI conventions);
+    /// left out when no span has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// The sum of its spans' `gen_ai.usage.output_tokens`; left out when no span has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
 }
 
 /// One trace and the log records that belong to it.
@@ -101,6 +108,8 @@ fn summarize(id: &str, trace: &Trace) -> TraceSummary {
         duration_ns: end.saturating_sub(start),
         spans: trace.spans.len(),
         error: trace.spans.iter().any(SpanRecord::is_error),
+        input_tokens: trace.input_tokens,
+        output_tokens: trace.output_tokens,
     }
 }
 

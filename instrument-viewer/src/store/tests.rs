@@ -2,6 +2,7 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, status};
 
@@ -275,5 +276,61 @@ fn the_trace_that_started_first_is_evicted_first_whatever_its_arrival() {
     assert!(
         store.trace(&format!("{:032x}", 3 + 1)).is_none(),
         "the trace that started first went, though it arrived last"
+    );
+}
+
+/// An integer attribute.
+fn int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_trace_sums_its_spans_tokens_across_batches() {
+    let store = Store::new(Limits::default());
+    let mut first = export(0, 1, 3);
+    let spans = &mut first.resource_spans[0].scope_spans[0].spans;
+    spans[1].attributes = vec![
+        int(GEN_AI_INPUT_TOKENS, 1_000),
+        int(GEN_AI_OUTPUT_TOKENS, 500),
+    ];
+    spans[2].attributes = vec![int(GEN_AI_INPUT_TOKENS, 200)];
+    store.add_traces(first);
+    let mut late = export(0, 1, 4);
+    let spans = &mut late.resource_spans[0].scope_spans[0].spans;
+    spans.drain(..3);
+    spans[0].attributes = vec![int(GEN_AI_INPUT_TOKENS, 34), int(GEN_AI_OUTPUT_TOKENS, 67)];
+    store.add_traces(late);
+    store.add_traces(export(1, 1, 2));
+    let mut negative = export(2, 1, 1);
+    negative.resource_spans[0].scope_spans[0].spans[0].attributes =
+        vec![int(GEN_AI_OUTPUT_TOKENS, -5)];
+    store.add_traces(negative);
+
+    let listed = store.traces(&TraceFilter::default());
+    let totals = |root: &str| {
+        let t = listed.iter().find(|t| t.root == root).unwrap();
+        (t.input_tokens, t.output_tokens)
+    };
+    assert_eq!(totals("root 0"), (Some(1_234), Some(567)));
+    assert_eq!(totals("root 1"), (None, None), "no span has tokens");
+    assert_eq!(totals("root 2"), (None, None), "a negative count is none");
+    let detail = store.trace(&listed.iter().find(|t| t.root == "root 0").unwrap().trace_id);
+    assert_eq!(detail.unwrap().summary.input_tokens, Some(1_234));
+    let json = serde_json::to_value(&listed).unwrap();
+    let one = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["root"] == "root 1")
+        .unwrap();
+    assert!(
+        one.get("input_tokens").is_none() && one.get("output_tokens").is_none(),
+        "left out when none: {one}"
     );
 }
