@@ -24,8 +24,8 @@
 //! [`current_context`] for OpenTelemetry code). The
 //! rest is grouped by topic: [`capture`] (what parameters record), [`context`] (request-scoped
 //! attributes), [`metrics`] (instrument types and sets), [`export`] (exporters and export
-//! statistics), and the integrations [`http`], [`db`] and [`pool`], each behind its cargo
-//! feature.
+//! statistics), and the integrations [`http`], [`db`], [`pool`] and `genai` (LLM calls), each
+//! behind its cargo feature.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -157,6 +157,10 @@ pub mod export {
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use instrument_runtime::http;
+
+#[cfg(feature = "genai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "genai")))]
+pub use instrument_runtime::genai;
 
 pub use instrument_runtime::{db, pool};
 

@@ -11,10 +11,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use instrument::context::{self, ContextAttributesExt};
-use instrument::{KeyValue, Metrics, metric, trace_method};
-use opentelemetry::metrics::{
+use instrument::metrics::{
     AsyncInstrument, Counter, Gauge, Histogram, ObservableGauge, UpDownCounter,
 };
+use instrument::{KeyValue, Metrics, metric, trace_method};
 use support::{attr, metrics, points, span, spans, start};
 
 #[metric(histogram = "test_sync_ms", counter = "test_sync_calls", buckets = [1.0, 10.0, 100.0], description = "sync calls")]

@@ -1,8 +1,8 @@
 //! A `global()` instrument set touched before setup records into the provider installed later
 //! (the original registry stayed a no-op forever in that case).
 
+use instrument::metrics::Counter;
 use instrument::{Metrics, Telemetry};
-use opentelemetry::metrics::Counter;
 use opentelemetry_sdk::metrics::InMemoryMetricExporter;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 

@@ -1,5 +1,6 @@
-//! Per-call overhead of `#[trace_method]` and `#[metric]` against a plain call, the raw SDK and
-//! the peers (`tracing::instrument` + tracing-opentelemetry over the same SDK provider, and
+//! Per-call overhead of `#[trace_method]`, `#[metric]` and a recorded model call
+//! (`instrument::genai::chat`) against a plain call, the raw SDK and the peers
+//! (`tracing::instrument` + tracing-opentelemetry over the same SDK provider, and
 //! `fastrace::trace`), in one run; then the cost of capturing a 100 MB argument against a 2 MiB
 //! one, the spans per second exported over OTLP/gRPC to the test receiver with the number
 //! dropped, and the peak resident memory while 1,000,000 spans pass at full speed.
@@ -267,6 +268,21 @@ fn case_raw_sdk(i: u64) -> u64 {
     out
 }
 
+/// A model call recorded with `instrument::genai`: the CLIENT span `chat gpt-4o` with its
+/// request, response and usage attributes, then `gen_ai.client.operation.duration`,
+/// `gen_ai.client.token.usage` (an input and an output point) and `hist_llm_execution_time_ms`.
+#[inline(never)]
+fn case_genai_chat(i: u64) -> u64 {
+    let mut call = instrument::genai::chat("openai", "gpt-4o")
+        .max_tokens(256)
+        .start();
+    call.response("gpt-4o-2024-08-06", "chatcmpl-1")
+        .finish_reasons(["stop"])
+        .usage(42, 9);
+    drop(call);
+    plain(i, "abv")
+}
+
 /// What `#[trace_method]` records, done by hand on the raw SDK: the three `code.*` attributes,
 /// both parameters as text, and the span made current while the body runs.
 #[inline(never)]
@@ -509,6 +525,7 @@ fn run_only(case: &str) {
             Telemetry::builder().sampler(ratio()),
             case_trace_method_async_ratio,
         ),
+        "genai_chat" => ours(Telemetry::builder(), case_genai_chat),
         "raw_same_work" => raw(default(), &RAW_TRACER, case_raw_sdk_same_work),
         "raw_same_work_ratio" => raw(ratio(), &RAW_RATIO_TRACER, case_raw_sdk_same_work_ratio),
         other => panic!("OVERHEAD_ONLY={other:?} is not a case"),
@@ -569,6 +586,10 @@ fn main() {
     results.push((
         "#[metric] enabled",
         measure_settled(case_metric_enabled, &flush_ours),
+    ));
+    results.push((
+        "genai::chat (span + 3 histograms, 4 points)",
+        measure_settled(case_genai_chat, &flush_ours),
     ));
     drop(guard);
 

@@ -165,6 +165,8 @@ fn expand_attribute(
 /// `Gauge` (from `instrument::metrics`, which also record the request's context attributes) or
 /// `ObservableGauge`, and the struct gets `new(&Meter)` and a process-wide `global()` that
 /// records into whichever meter provider is installed, even one installed after the first call.
+/// OpenTelemetry's own `Counter`, `UpDownCounter`, `Histogram` and `Gauge`, which would record
+/// no context attributes, are refused at compile time with the type to use instead.
 ///
 /// ```
 /// use instrument::Metrics;

@@ -1,14 +1,36 @@
 //! `#[derive(Metrics)]`: a struct whose fields are OpenTelemetry instruments gets `new(&Meter)`
 //! and a process-wide `global()` that follows the installed meter provider.
+//!
+//! A counter, up-down counter, histogram or gauge field must be the `instrument::metrics` type,
+//! which records the request's context attributes; OpenTelemetry's own type of the same name
+//! records only the attributes given, so a set declared with it would lose them silently. A
+//! derive sees tokens, not types, so this is checked twice:
+//!
+//! - by path, with an error naming the type to use: a field type whose path has an
+//!   `opentelemetry` segment (`opentelemetry::metrics::Counter<u64>`,
+//!   `instrument::__private::opentelemetry::metrics::Histogram<f64>`);
+//! - by type, for what a path cannot show (`use opentelemetry::metrics::Counter;` then
+//!   `Counter<u64>`, or a module alias such as `otel::Counter<u64>`): the expansion asks the
+//!   compiler that every such field type is one of the `instrument::metrics` types, and the
+//!   error is on the field's type.
+//!
+//! Between the two, none of OpenTelemetry's four gets through: a type alias of another name is
+//! not an instrument type to the derive at all (it reports the field as unsupported). Observable
+//! instruments are accepted under either path: `instrument::metrics` re-exports OpenTelemetry's
+//! (their callbacks record what they are given).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
-use syn::{Data, DeriveInput, Fields, Ident, Path, Type, parse_quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Field, Fields, Ident, Path, Token, Type, parse_quote};
 
 use crate::args::RawOptions;
 use crate::names::{buckets, check_instrument_name, unit};
 
+/// The options `#[metrics(..)]` takes on the struct.
 const STRUCT_OPTIONS: &[&str] = &["scope", "crate", "context"];
+/// The options `#[metric(..)]` takes on a field.
 const FIELD_OPTIONS: &[&str] = &["name", "unit", "description", "buckets", "callback"];
 
 /// The instrument kinds a field may have, with the value types each supports.
@@ -34,6 +56,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     try_expand(input).unwrap_or_else(syn::Error::into_compile_error)
 }
 
+/// Expands `#[derive(Metrics)]`, or the errors of its input.
 fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     if !input.generics.params.is_empty() {
@@ -92,7 +115,9 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors: Option<syn::Error> = None;
     for field in fields {
         let ident = field.ident.as_ref().expect("named fields");
-        match field_initializer(ident, &field.ty, &field.attrs, scope.as_deref()) {
+        let built = reject_opentelemetry_type(&field.ty, &krate)
+            .and_then(|()| field_initializer(ident, &field.ty, &field.attrs, scope.as_deref()));
+        match built {
             Ok(built) => initializers.push(quote! {
                 #ident: #krate::__private::FromInstrument::from_instrument(#built, #with_context)
             }),
@@ -124,6 +149,7 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
             };
         }
     });
+    let context_check = context_instrument_check(fields, &krate);
     let scope_tokens = match &scope {
         Some(scope) => quote!(#scope),
         None => quote!(::core::env!("CARGO_PKG_NAME")),
@@ -144,7 +170,95 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
         #keep_alive
+        #context_check
     })
+}
+
+/// Rejects a field typed with OpenTelemetry's own counter, up-down counter, histogram or gauge
+/// by a path that shows it (one with an `opentelemetry` segment), with the error on the field's
+/// type naming the `instrument::metrics` type to use. A type imported or aliased under another
+/// path is left to [`context_instrument_check`].
+fn reject_opentelemetry_type(ty: &Type, krate: &Path) -> syn::Result<()> {
+    let Type::Path(path) = ty else {
+        return Ok(());
+    };
+    let Some(last) = path.path.segments.last() else {
+        return Ok(());
+    };
+    let from_opentelemetry = path
+        .path
+        .segments
+        .iter()
+        .any(|segment| segment.ident == "opentelemetry");
+    let name = last.ident.to_string();
+    if !from_opentelemetry || !CONTEXT_KINDS.contains(&name.as_str()) {
+        return Ok(());
+    }
+    let arguments = &last.arguments;
+    let suggested = format!(
+        "{}::metrics::{name}{}",
+        facade_name(krate),
+        quote!(#arguments)
+    )
+    .replace(' ', "");
+    Err(syn::Error::new_spanned(
+        ty,
+        format!(
+            "use `{suggested}`: `opentelemetry::metrics::{name}` records no request-context \
+             attributes"
+        ),
+    ))
+}
+
+/// The instrument kinds whose `instrument::metrics` type differs from OpenTelemetry's: it
+/// records the request's context attributes.
+const CONTEXT_KINDS: &[&str] = &["Counter", "UpDownCounter", "Histogram", "Gauge"];
+
+/// The facade's path as the user wrote it in `crate = ..` (`instrument` by default), for
+/// messages.
+fn facade_name(krate: &Path) -> String {
+    quote!(#krate)
+        .to_string()
+        .replace(' ', "")
+        .trim_start_matches("::")
+        .to_owned()
+}
+
+/// A compile-time check that every counter, up-down counter, histogram and gauge field is the
+/// `instrument::metrics` type, whatever path names it: OpenTelemetry's type imported under a
+/// plain name passes [`reject_opentelemetry_type`], and fails here with the error on the
+/// field's type.
+fn context_instrument_check(fields: &Punctuated<Field, Token![,]>, krate: &Path) -> TokenStream {
+    let checked: Vec<&Type> = fields
+        .iter()
+        .map(|field| &field.ty)
+        .filter(|ty| instrument_kind(ty).is_ok_and(|(kind, _)| !kind.starts_with("observable")))
+        .collect();
+    if checked.is_empty() {
+        return quote!();
+    }
+    let facade = facade_name(krate);
+    let message = format!(
+        "`{{Self}}` is not an `{facade}::metrics` instrument: it would record no request-context \
+         attributes"
+    );
+    let label = format!("use the `{facade}::metrics` type of this name");
+    let calls = checked
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> context_instrument::<#ty>();));
+    let kinds = CONTEXT_KINDS.iter().map(|kind| format_ident!("{kind}"));
+    quote! {
+        const _: () = {
+            #[diagnostic::on_unimplemented(message = #message, label = #label)]
+            trait ContextInstrument {}
+            #(impl<T> ContextInstrument for #krate::metrics::#kinds<T> {})*
+            fn context_instrument<I: ContextInstrument>() {}
+            #[allow(dead_code)]
+            fn fields() {
+                #(#calls)*
+            }
+        };
+    }
 }
 
 /// `meter.<kind>(name).with_unit(..).with_description(..)...build()` for one field.
@@ -281,4 +395,90 @@ fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         .filter(|line| !line.is_empty())
         .collect();
     (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error `reject_opentelemetry_type` gives for `ty`, if any.
+    fn rejection(ty: Type, krate: Path) -> Option<String> {
+        reject_opentelemetry_type(&ty, &krate)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn opentelemetry_paths_name_the_type_to_use() {
+        let facade: Path = parse_quote!(::instrument);
+        for (ty, expected) in [
+            (
+                parse_quote!(opentelemetry::metrics::Counter<u64>),
+                "use `instrument::metrics::Counter<u64>`: `opentelemetry::metrics::Counter` \
+                 records no request-context attributes",
+            ),
+            (
+                parse_quote!(::opentelemetry::metrics::Histogram<f64>),
+                "use `instrument::metrics::Histogram<f64>`",
+            ),
+            (
+                parse_quote!(instrument::__private::opentelemetry::metrics::UpDownCounter<i64>),
+                "use `instrument::metrics::UpDownCounter<i64>`",
+            ),
+            (
+                parse_quote!(opentelemetry::metrics::Gauge<u64>),
+                "use `instrument::metrics::Gauge<u64>`",
+            ),
+        ] {
+            let error = rejection(ty, facade.clone()).unwrap_or_default();
+            assert!(error.starts_with(expected), "{error}");
+        }
+        let renamed = rejection(
+            parse_quote!(opentelemetry::metrics::Counter<f64>),
+            parse_quote!(telemetry),
+        );
+        assert!(
+            renamed
+                .unwrap_or_default()
+                .starts_with("use `telemetry::metrics::Counter<f64>`")
+        );
+    }
+
+    #[test]
+    fn other_paths_are_left_to_the_type_check() {
+        let facade: Path = parse_quote!(::instrument);
+        for ty in [
+            parse_quote!(instrument::metrics::Counter<u64>),
+            parse_quote!(Counter<u64>),
+            parse_quote!(otel::Histogram<f64>),
+            parse_quote!(opentelemetry::metrics::ObservableGauge<i64>),
+            parse_quote!(opentelemetry::metrics::ObservableUpDownCounter<i64>),
+            parse_quote!((u64, u64)),
+        ] {
+            assert_eq!(rejection(ty, facade.clone()), None);
+        }
+    }
+
+    #[test]
+    fn the_type_check_covers_the_context_kinds_only() {
+        let fields: syn::FieldsNamed = parse_quote!({
+            requests: Counter<u64>,
+            queued: ObservableGauge<i64>,
+        });
+        let check = context_instrument_check(&fields.named, &parse_quote!(::instrument));
+        let text = check.to_string();
+        assert!(
+            text.contains("context_instrument :: < Counter < u64 > >"),
+            "{text}"
+        );
+        assert!(!text.contains("ObservableGauge"), "{text}");
+
+        let observable_only: syn::FieldsNamed = parse_quote!({
+            queued: ObservableGauge<i64>,
+        });
+        assert!(
+            context_instrument_check(&observable_only.named, &parse_quote!(::instrument))
+                .is_empty()
+        );
+    }
 }

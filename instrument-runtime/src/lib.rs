@@ -19,6 +19,9 @@ pub mod context;
 mod current;
 pub mod db;
 mod diagnostics;
+#[cfg(feature = "genai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "genai")))]
+pub mod genai;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;

@@ -27,3 +27,20 @@ impl AgentMetrics {
         INSTANCE.get("agent", Self::new)
     }
 }
+const _: () = {
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not an `instrument::metrics` instrument: it would record no request-context attributes",
+        label = "use the `instrument::metrics` type of this name"
+    )]
+    trait ContextInstrument {}
+    impl<T> ContextInstrument for ::instrument::metrics::Counter<T> {}
+    impl<T> ContextInstrument for ::instrument::metrics::UpDownCounter<T> {}
+    impl<T> ContextInstrument for ::instrument::metrics::Histogram<T> {}
+    impl<T> ContextInstrument for ::instrument::metrics::Gauge<T> {}
+    fn context_instrument<I: ContextInstrument>() {}
+    #[allow(dead_code)]
+    fn fields() {
+        context_instrument::<Histogram<f64>>();
+        context_instrument::<Counter<u64>>();
+    }
+};

@@ -4,22 +4,39 @@
 //! its root ends — a span with no parent, or one with a remote parent once every span of the
 //! trace waiting here is under it (a call from this process to itself, such as a client span
 //! and the server span continuing it, stays one trace) — and then prints the whole tree (see
-//! [`render`]).
+//! [`render`]). So that one trace prints as one tree, a span still running that is known (a child
+//! of it ended) holds the tree until it ends too — for two seconds at most, looked at whenever
+//! spans arrive, and never past shutdown; a span that ends after its trace was printed goes
+//! under a line naming its parent, in a block marked `(continued)` (see [`assembly`]):
+//!
+//! ```text
+//! trace 4bf92f3577b34da6a3ce929d0e0e4736  45.20ms  (continued)
+//! └─ POST /orders (continued)
+//!    └─ send_confirmation_email  45.20ms  |████████████████████████████████|
+//! ```
+//!
+//! A log record outside any recorded span prints as a line of its own (see `standalone`).
 
+mod assembly;
 mod render;
+#[cfg(feature = "tracing")]
+mod standalone;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use assembly::{Assembly, Block};
 pub use render::render_trace;
-use render::{Style, render_trace_styled};
+#[cfg(any(test, feature = "testing"))]
+use render::render_trace_styled;
+use render::{Style, render_block};
+#[cfg(feature = "tracing")]
+pub(crate) use standalone::print_log_line;
 
 /// The spans of one trace as the console tree with ids and times left out (for snapshots).
 #[cfg(any(test, feature = "testing"))]
@@ -40,13 +57,11 @@ pub const LOG_EVENT: &str = "log";
 pub(crate) const LOG_LEVEL_KEY: &str = "level";
 /// Attribute of a console log event: the message.
 pub(crate) const LOG_MESSAGE_KEY: &str = "message";
-/// Past this many spans waiting for their root, the waiting spans are printed as they are.
-const MAX_PENDING_SPANS: usize = 10_000;
 
 /// Prints finished traces as indented trees.
 pub struct ConsoleExporter {
     out: Mutex<Box<dyn Write + Send>>,
-    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+    assembly: Mutex<Assembly>,
     style: Style,
 }
 
@@ -73,42 +88,32 @@ impl ConsoleExporter {
     pub fn to_writer(out: impl Write + Send + 'static) -> Self {
         Self {
             out: Mutex::new(Box::new(out)),
-            pending: Mutex::new(HashMap::new()),
+            assembly: Mutex::new(Assembly::default()),
             style: Style::default(),
         }
     }
 
     fn accept(&self, batch: Vec<SpanData>) {
-        let mut ready = Vec::new();
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            for span in batch {
-                let trace_id = span.span_context.trace_id();
-                let local_root = span.parent_span_id == SpanId::INVALID;
-                let remote_root = span.parent_span_is_remote;
-                let root_id = span.span_context.span_id();
-                let spans = pending.entry(trace_id).or_default();
-                spans.push(span);
-                if local_root || (remote_root && all_under(spans, root_id)) {
-                    if let Some(spans) = pending.remove(&trace_id) {
-                        ready.push(spans);
-                    }
-                }
-            }
-            if pending.values().map(Vec::len).sum::<usize>() > MAX_PENDING_SPANS {
-                ready.extend(pending.drain().map(|(_, spans)| spans));
-            }
-        }
+        self.accept_at(batch, Instant::now());
+    }
+
+    /// Takes in `batch` at `now` and prints the blocks that are ready.
+    fn accept_at(&self, batch: Vec<SpanData>, now: Instant) {
+        let ready = self
+            .assembly
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(batch, now);
         self.print(ready);
     }
 
-    fn print(&self, traces: Vec<Vec<SpanData>>) {
-        if traces.is_empty() {
+    fn print(&self, blocks: Vec<Block>) {
+        if blocks.is_empty() {
             return;
         }
-        let text: String = traces
+        let text: String = blocks
             .iter()
-            .map(|spans| render_trace_styled(spans, self.style))
+            .map(|block| render_block(&block.spans, &block.printed, self.style))
             .collect();
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = out.write_all(text.as_bytes());
@@ -116,33 +121,13 @@ impl ConsoleExporter {
     }
 
     fn flush_pending(&self) {
-        let waiting: Vec<_> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.drain().map(|(_, spans)| spans).collect()
-        };
+        let waiting = self
+            .assembly
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain();
         self.print(waiting);
     }
-}
-
-/// Whether every span of `spans` is `root` or under it (following the parents present).
-fn all_under(spans: &[SpanData], root: SpanId) -> bool {
-    let parents: HashMap<SpanId, SpanId> = spans
-        .iter()
-        .map(|s| (s.span_context.span_id(), s.parent_span_id))
-        .collect();
-    spans.iter().all(|span| {
-        let mut at = span.span_context.span_id();
-        for _ in 0..=spans.len() {
-            if at == root {
-                return true;
-            }
-            match parents.get(&at) {
-                Some(parent) => at = *parent,
-                None => return false,
-            }
-        }
-        false
-    })
 }
 
 impl SpanExporter for ConsoleExporter {
@@ -161,7 +146,9 @@ impl SpanExporter for ConsoleExporter {
 mod tests {
     use super::*;
     use opentelemetry::KeyValue;
-    use opentelemetry::trace::{Status, TraceContextExt, Tracer as _, TracerProvider as _};
+    use opentelemetry::trace::{
+        Span as _, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+    };
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
     fn spans() -> Vec<SpanData> {
@@ -242,6 +229,116 @@ mod tests {
         exporter.accept(vec![root]);
         let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("child-a") && text.contains("root"), "{text}");
+    }
+
+    /// A request whose root `handler` ended while `send_email`, spawned under it, ran on: `load`
+    /// and `send_email`'s child `smtp connect` ended before the root; `send_email` after it.
+    /// The spans in the order they ended.
+    fn spawned_work() -> Vec<SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("t");
+        let root = opentelemetry::Context::new().with_span(tracer.start("handler"));
+        tracer.start_with_context("load", &root).end();
+        let spawned = root.with_span(tracer.start_with_context("send_email", &root));
+        tracer.start_with_context("smtp connect", &spawned).end();
+        root.span().end();
+        spawned.span().end();
+        exporter.get_finished_spans().unwrap()
+    }
+
+    fn printed(shared: &Shared) -> String {
+        String::from_utf8(shared.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn spawned_work_with_an_ended_child_prints_in_its_trace() {
+        let shared = Shared::default();
+        let exporter = ConsoleExporter::to_writer(shared.clone());
+        let mut spans = spawned_work();
+        let spawned = spans.pop().unwrap();
+        exporter.accept(spans);
+        assert_eq!(
+            printed(&shared),
+            "",
+            "the root ended, send_email is known to run on: held"
+        );
+        exporter.accept(vec![spawned]);
+        let text = printed(&shared);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(text.matches("trace ").count(), 1, "{text}");
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[1].starts_with("└─ handler  "), "{text}");
+        assert!(lines[2].starts_with("   ├─ load  "), "{text}");
+        assert!(lines[3].starts_with("   └─ send_email  "), "{text}");
+        assert!(lines[4].starts_with("      └─ smtp connect  "), "{text}");
+    }
+
+    #[test]
+    fn a_span_ending_after_its_trace_printed_goes_under_its_parent() {
+        let shared = Shared::default();
+        let exporter = ConsoleExporter::to_writer(shared.clone());
+        let spans = spawned_work();
+        let by_name = |name: &str| spans.iter().find(|s| s.name == name).unwrap().clone();
+        exporter.accept(vec![by_name("load"), by_name("handler")]);
+        let first = printed(&shared);
+        assert!(
+            first.contains("└─ handler  ") && first.contains("load"),
+            "{first}"
+        );
+        exporter.accept(vec![by_name("smtp connect")]);
+        assert_eq!(printed(&shared), first, "smtp connect waits for send_email");
+        exporter.accept(vec![by_name("send_email")]);
+        let text = printed(&shared);
+        let continued: Vec<&str> = text[first.len()..].lines().collect();
+        let trace_id = spans[0].span_context.trace_id();
+        assert!(
+            continued[0].starts_with(&format!("trace {trace_id:032x}  "))
+                && continued[0].ends_with("  (continued)"),
+            "{text}"
+        );
+        assert_eq!(continued[1], "└─ handler (continued)", "{text}");
+        assert!(continued[2].starts_with("   └─ send_email  "), "{text}");
+        assert!(
+            continued[3].starts_with("      └─ smtp connect  "),
+            "{text}"
+        );
+        assert_eq!(continued.len(), 4, "{text}");
+    }
+
+    #[test]
+    fn in_flight_spans_hold_a_trace_for_a_bounded_time() {
+        let shared = Shared::default();
+        let exporter = ConsoleExporter::to_writer(shared.clone());
+        let mut spans = spawned_work();
+        spans.pop();
+        let start = Instant::now();
+        exporter.accept_at(spans, start);
+        exporter.accept_at(Vec::new(), start + assembly::GRACE / 2);
+        assert_eq!(printed(&shared), "", "within the grace period");
+        let mut other = spawned_work();
+        other.truncate(1);
+        exporter.accept_at(other, start + assembly::GRACE);
+        let text = printed(&shared);
+        assert!(
+            text.contains("─ handler  ") && text.contains("─ smtp connect  "),
+            "printed as it is once the grace period is over: {text}"
+        );
+
+        let shared = Shared::default();
+        let exporter = ConsoleExporter::to_writer(shared.clone());
+        let mut spans = spawned_work();
+        spans.pop();
+        exporter.accept(spans);
+        exporter
+            .shutdown_with_timeout(Duration::from_secs(1))
+            .unwrap();
+        assert!(
+            printed(&shared).contains("─ handler  "),
+            "printed at shutdown"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the trace's shared time axis; attributes, events and log lines under their span; runs of
 //! identical leaf siblings (an N+1) collapsed to one line.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -84,21 +85,40 @@ pub fn render_trace(spans: &[SpanData]) -> String {
 
 /// [`render_trace`] with `style`.
 pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
+    render_block(spans, &HashMap::new(), style)
+}
+
+/// Renders spans of a trace, with `style`. A span whose parent is not among `spans` but named in
+/// `printed` (a span of the trace printed before) goes under a line `<parent> (continued)`, and
+/// the block is headed `(continued)`; with `printed` empty this is the whole trace's waterfall.
+pub(crate) fn render_block(
+    spans: &[SpanData],
+    printed: &HashMap<SpanId, Cow<'static, str>>,
+    style: Style,
+) -> String {
     let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
-    let mut roots = Vec::new();
+    let mut tops: Vec<Top<'_>> = Vec::new();
     for span in spans {
         // A remote parent present here is a call from this process to itself: nest it.
         if ids.contains(&span.parent_span_id) {
             children.entry(span.parent_span_id).or_default().push(span);
+        } else if let Some(name) = printed.get(&span.parent_span_id) {
+            children.entry(span.parent_span_id).or_default().push(span);
+            if !tops
+                .iter()
+                .any(|top| matches!(top, Top::Continued(id, _) if *id == span.parent_span_id))
+            {
+                tops.push(Top::Continued(span.parent_span_id, name));
+            }
         } else {
-            roots.push(span);
+            tops.push(Top::Span(span));
         }
     }
     for list in children.values_mut() {
         list.sort_by_key(|s| s.start_time);
     }
-    roots.sort_by_key(|s| s.start_time);
+    tops.sort_by_key(|top| top.start(&children));
     let start = spans.iter().map(|s| s.start_time).min();
     let end = spans.iter().map(|s| s.end_time).max();
     let (Some(start), Some(end)) = (start, end) else {
@@ -113,9 +133,20 @@ pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
         .map(|s| s.span_context.trace_id())
         .unwrap_or(TraceId::INVALID);
     let mut rows = Vec::new();
-    for (i, root) in roots.iter().enumerate() {
-        rows_of(&mut rows, root, &children, &axis, "", i + 1 == roots.len());
+    for (i, top) in tops.iter().enumerate() {
+        let last = i + 1 == tops.len();
+        match top {
+            Top::Span(root) => rows_of(&mut rows, root, &children, &axis, "", last),
+            Top::Continued(id, name) => {
+                continued_rows(&mut rows, name, &children[id], &children, &axis, last);
+            }
+        }
     }
+    let continued = if printed.is_empty() {
+        ""
+    } else {
+        "  (continued)"
+    };
     let width = rows
         .iter()
         .map(|r| r.head.chars().count())
@@ -125,7 +156,7 @@ pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
     let duration_width = rows.iter().map(|r| r.duration.len()).max().unwrap_or(0);
     let status_width = rows.iter().map(|r| r.status.len()).max().unwrap_or(0);
     if style.normalized {
-        let mut out = "trace 1\n".to_owned();
+        let mut out = format!("trace 1{continued}\n");
         for row in rows {
             out.push_str(&row.head);
             if !row.status.is_empty() {
@@ -140,8 +171,15 @@ pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
         }
         return out;
     }
-    let mut out = format!("trace {trace_id:032x}  {}\n", format_duration(axis.total));
+    let mut out = format!(
+        "trace {trace_id:032x}  {}{continued}\n",
+        format_duration(axis.total)
+    );
     for row in rows {
+        if row.bar.is_empty() {
+            let _ = writeln!(out, "{}", row.head);
+            continue;
+        }
         let pad = width - row.head.chars().count();
         let status = format!("{:<status_width$}", row.status);
         let status = if row.error {
@@ -163,6 +201,48 @@ pub(crate) fn render_trace_styled(spans: &[SpanData], style: Style) -> String {
         }
     }
     out
+}
+
+/// What a block's tree starts from: a span, or a span printed before (its id and name) that
+/// spans of this block continue.
+enum Top<'a> {
+    Span(&'a SpanData),
+    Continued(SpanId, &'a Cow<'static, str>),
+}
+
+impl Top<'_> {
+    /// When the top's first span started, to order the tops.
+    fn start(&self, children: &HashMap<SpanId, Vec<&SpanData>>) -> Option<SystemTime> {
+        match self {
+            Top::Span(span) => Some(span.start_time),
+            Top::Continued(id, _) => children
+                .get(id)
+                .and_then(|kids| kids.first())
+                .map(|s| s.start_time),
+        }
+    }
+}
+
+/// The line naming a span printed before, `<name> (continued)`, and the spans under it.
+fn continued_rows(
+    rows: &mut Vec<Row>,
+    name: &str,
+    kids: &[&SpanData],
+    children: &HashMap<SpanId, Vec<&SpanData>>,
+    axis: &Axis,
+    last: bool,
+) {
+    let branch = if last { "└─ " } else { "├─ " };
+    rows.push(Row {
+        head: format!("{branch}{name} (continued)"),
+        duration: String::new(),
+        status: String::new(),
+        error: false,
+        bar: String::new(),
+        details: Vec::new(),
+    });
+    let prefix = if last { "   " } else { "│  " };
+    child_rows(rows, kids, children, axis, prefix, false);
 }
 
 fn rows_of(
@@ -202,6 +282,19 @@ fn rows_of(
         return;
     };
     let repeated = span.events.iter().any(|e| e.name == REPEATED_QUERY_EVENT);
+    child_rows(rows, kids, children, axis, &child_prefix, repeated);
+}
+
+/// The rows of `kids`, siblings in start order under `prefix`; runs of identical leaves collapse
+/// to one line (marked as an N+1 when `repeated`).
+fn child_rows(
+    rows: &mut Vec<Row>,
+    kids: &[&SpanData],
+    children: &HashMap<SpanId, Vec<&SpanData>>,
+    axis: &Axis,
+    prefix: &str,
+    repeated: bool,
+) {
     let mut i = 0;
     while i < kids.len() {
         let run = kids[i..]
@@ -216,14 +309,14 @@ fn rows_of(
             rows.push(collapsed(
                 &kids[i..i + run],
                 axis,
-                &child_prefix,
+                prefix,
                 is_last,
                 repeated,
             ));
         } else {
             for (j, kid) in kids[i..i + run].iter().enumerate() {
                 let kid_last = i + j + 1 == kids.len();
-                rows_of(rows, kid, children, axis, &child_prefix, kid_last);
+                rows_of(rows, kid, children, axis, prefix, kid_last);
             }
         }
         i += run;
@@ -319,24 +412,30 @@ fn log_line(attributes: &[KeyValue]) -> String {
             .map(|kv| kv.value.to_string())
             .unwrap_or_default()
     };
-    let rest: Vec<String> = attributes
-        .iter()
-        .filter(|kv| {
-            !matches!(kv.key.as_str(), LOG_LEVEL_KEY | LOG_MESSAGE_KEY)
-                && !kv.key.as_str().starts_with("instrument.")
-        })
-        .map(format_attribute)
-        .collect();
-    let mut line = format!(
+    let rest = attributes.iter().filter(|kv| {
+        !matches!(kv.key.as_str(), LOG_LEVEL_KEY | LOG_MESSAGE_KEY)
+            && !kv.key.as_str().starts_with("instrument.")
+    });
+    format!(
         "{} {}",
         text(LOG_LEVEL_KEY),
-        shorten(&text(LOG_MESSAGE_KEY))
-    );
+        message_text(&text(LOG_MESSAGE_KEY), rest)
+    )
+}
+
+/// A log record's message, shortened, and its attributes: `message  key=value ...` (the part a
+/// log line under a span and a log line of its own share).
+pub(super) fn message_text<'a>(
+    message: &str,
+    attributes: impl Iterator<Item = &'a KeyValue>,
+) -> String {
+    let rest: Vec<String> = attributes.map(format_attribute).collect();
+    let mut text = shorten(message);
     if !rest.is_empty() {
-        line.push_str("  ");
-        line.push_str(&rest.join(" "));
+        text.push_str("  ");
+        text.push_str(&rest.join(" "));
     }
-    line
+    text
 }
 
 fn format_attribute(kv: &KeyValue) -> String {

@@ -44,8 +44,8 @@ pub(crate) fn bound_durations() -> Arc<BoundSets<BoundHistogram<f64>>> {
 
 /// A statement's `db.client.operation.duration` bound to its attribute set against one target
 /// (the set of a statement that did not fail), kept with the statement in the thread's statement
-/// cache: a repeated statement records without hashing its attributes to find the bound
-/// instrument.
+/// cache once a statement recorded into it: a repeated statement records without hashing its
+/// attributes to find the bound instrument.
 #[derive(Default)]
 pub(crate) struct StatementDuration(RefCell<Option<BoundFor>>);
 
@@ -79,8 +79,15 @@ impl BoundFor {
 
 impl StatementDuration {
     /// The duration histogram bound to `attributes`, this statement's low-cardinality
-    /// attributes against `target`; `None` when the bound sets are full.
-    pub(crate) fn bound(
+    /// attributes against `target`, once a statement recorded into it; `None` before (the
+    /// statement's end binds it as it records) and when the bound sets are full.
+    ///
+    /// Binds nothing itself: a statement that fails, or runs under context attributes, records
+    /// into another series, and would leave this one bound and empty, exported at every
+    /// collection under cumulative temporality as a point of count 0. Until the set is bound,
+    /// each call looks it up by a hash (a statement whose end looks up or records its own set
+    /// anyway); then it is kept and found without one.
+    pub(crate) fn recorded(
         &self,
         target: &DbTarget,
         attributes: &[KeyValue],
@@ -90,12 +97,7 @@ impl StatementDuration {
         if let Some(bound) = cached.as_ref().filter(|b| b.is_for(target, &sets)) {
             return Some(bound.histogram.clone());
         }
-        let histogram = sets.get(duration_identity(attributes, None), || {
-            DbMetrics::global()
-                .operation_duration
-                .inner()
-                .bind(attributes)
-        })?;
+        let histogram = sets.bound(duration_identity(attributes, None))?;
         *cached = Some(BoundFor {
             system: target.system,
             namespace: target.namespace.clone(),
@@ -145,19 +147,46 @@ mod tests {
             .is_some_and(|bound| bound.is_for(target, &sets))
     }
 
+    /// Binds the duration of `attributes` the way a statement's end does: as it records.
+    fn record(attributes: &[KeyValue]) {
+        let recorded = bound_durations().record(
+            duration_identity(attributes, None),
+            || {
+                DbMetrics::global()
+                    .operation_duration
+                    .inner()
+                    .bind(attributes)
+            },
+            |bound| bound.record(0.001),
+        );
+        assert!(recorded);
+    }
+
     #[test]
-    fn a_statement_keeps_its_bound_duration_for_the_target_it_last_ran_on() {
+    fn a_statement_binds_nothing_and_keeps_its_duration_once_recorded() {
         let duration = StatementDuration::default();
         let (first, second) = (target("app.db"), target("app.db"));
-        let attributes = [KeyValue::new("db.system.name", "sqlite")];
+        // Its own set: the bound sets are shared by the tests of this binary.
+        let attributes = [
+            KeyValue::new("db.system.name", "sqlite"),
+            KeyValue::new("db.collection.name", "keeps_its_duration"),
+        ];
+        assert!(duration.recorded(&first, &attributes).is_none());
+        assert!(
+            bound_durations()
+                .bound(duration_identity(&attributes, None))
+                .is_none(),
+            "looking the set up bound nothing"
+        );
         assert!(!cached_for(&duration, &first));
-        assert!(duration.bound(&first, &attributes).is_some());
+        record(&attributes);
+        assert!(duration.recorded(&first, &attributes).is_some());
         assert!(cached_for(&duration, &first));
         assert!(
             !cached_for(&duration, &second),
             "another target is told by its own texts, not by equal ones"
         );
-        assert!(duration.bound(&second, &attributes).is_some());
+        assert!(duration.recorded(&second, &attributes).is_some());
         assert!(cached_for(&duration, &second));
     }
 }

@@ -88,7 +88,8 @@ pub struct QuerySpan {
     cx: Option<Context>,
     started: Instant,
     low_cardinality: Vec<KeyValue>,
-    /// The duration histogram bound to `low_cardinality`, for a statement that does not fail.
+    /// The duration histogram bound to `low_cardinality`, for a statement that does not fail,
+    /// when one recorded into it before (see `StatementDuration::recorded`).
     duration: Option<BoundHistogram<f64>>,
     /// Whether the statement changes rows, so that its affected-row count means something (a
     /// driver's count after a `SELECT` is the previous statement's).
@@ -199,7 +200,7 @@ impl QuerySpan {
             })
             .flatten();
         let duration = state::metrics_enabled()
-            .then(|| statement.duration.bound(target, &low_cardinality))
+            .then(|| statement.duration.recorded(target, &low_cardinality))
             .flatten();
         Self {
             cx,
@@ -267,6 +268,7 @@ impl QuerySpan {
                 duration.record(seconds);
                 return;
             }
+            // Bound as it records, so that no series is left bound and empty.
             let bound = no_context_attributes
                 && bound_durations().record(
                     duration_identity(&self.low_cardinality, error_type),

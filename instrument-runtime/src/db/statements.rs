@@ -38,7 +38,8 @@ pub(crate) struct Statement {
     pub(crate) span_name: Option<Cow<'static, str>>,
     /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
     text: RefCell<Option<(usize, Value)>>,
-    /// Its duration histogram bound to its attributes against the target it last ran on.
+    /// Its duration histogram bound to its attributes against the target it last ran on, once
+    /// recorded into.
     pub(crate) duration: StatementDuration,
 }
 

@@ -20,7 +20,7 @@ mod request_attributes;
 mod request_body;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
-mod reqwest;
+pub(crate) mod reqwest;
 mod routes;
 mod server;
 

@@ -49,7 +49,7 @@ impl Middleware for TracingMiddleware {
 }
 
 /// `error.type` of a failed request: what kind of failure, not its text.
-fn error_type(error: &reqwest_middleware::Error) -> &'static str {
+pub(crate) fn error_type(error: &reqwest_middleware::Error) -> &'static str {
     match error {
         reqwest_middleware::Error::Middleware(_) => "middleware",
         reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",

@@ -77,15 +77,16 @@ impl<B> BoundSets<B> {
         true
     }
 
-    /// The instrument bound for the set `identity` names (bound with `bind` the first time);
-    /// `None` when the table is full.
-    pub(crate) fn get(&self, identity: impl Hash, bind: impl FnOnce() -> B) -> Option<B>
+    /// The instrument already bound for the set `identity` names, if any. Binds nothing: an
+    /// instrument bound before anything is recorded into it may never be, and its empty series
+    /// would be exported, under cumulative temporality, as a histogram point of count 0.
+    pub(crate) fn bound(&self, identity: impl Hash) -> Option<B>
     where
         B: Clone,
     {
-        let mut found = None;
-        self.record(identity, bind, |bound| found = Some(bound.clone()));
-        found
+        let key = self.seed.hash_one(identity);
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        table.get(&key).cloned()
     }
 }
 
@@ -115,5 +116,14 @@ mod tests {
         }
         assert!(!sets.record("one too many", || 0, |_| {}));
         assert!(sets.record(("GET", 200), || 0, |b| assert_eq!(*b, 7)));
+    }
+
+    #[test]
+    fn looking_a_set_up_binds_nothing() {
+        let sets = BoundSets::<u32>::default();
+        assert_eq!(sets.bound(("GET", 200)), None);
+        assert!(sets.record(("GET", 200), || 7, |_| {}));
+        assert_eq!(sets.bound(("GET", 200)), Some(7));
+        assert_eq!(sets.bound(("GET", 404)), None);
     }
 }

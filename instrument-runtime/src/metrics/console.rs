@@ -123,14 +123,22 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
         }
         MetricData::Histogram(histogram) => {
             for point in histogram.data_points() {
-                let range = match (point.min(), point.max()) {
+                // A series that recorded nothing has no min or max: the SDK gives such a point
+                // (a series bound but not recorded into, or one that lost a race with a delta
+                // collection) the ±f64::MAX it starts from.
+                let (min, max) = if point.count() == 0 {
+                    (None, None)
+                } else {
+                    (point.min(), point.max())
+                };
+                let range = match (min, max) {
                     (Some(min), Some(max)) => format!(" min={} max={}", number(min), number(max)),
                     _ => String::new(),
                 };
                 let as_f64 = |v: T| number(v).parse::<f64>().ok();
                 let bounds: Vec<f64> = point.bounds().collect();
                 let counts: Vec<u64> = point.bucket_counts().collect();
-                let (min, max) = (point.min().and_then(as_f64), point.max().and_then(as_f64));
+                let (min, max) = (min.and_then(as_f64), max.and_then(as_f64));
                 let quantiles: String = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]
                     .iter()
                     .filter_map(|(name, q)| {
@@ -265,5 +273,42 @@ mod tests {
             "{text}"
         );
         assert_eq!(number(0.000_123_4f64), "0.000123");
+    }
+
+    #[test]
+    fn a_series_that_recorded_nothing_has_no_min_or_max() {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let histogram = provider.meter("test").f64_histogram("hist_db_ms").build();
+        let _idle = histogram.bind(&[KeyValue::new("route", "/idle")]);
+        histogram.record(3.0, &[KeyValue::new("route", "/busy")]);
+        provider.force_flush().unwrap();
+        let metrics = &exporter.get_finished_metrics().unwrap()[0];
+        let empty_points = metrics
+            .scope_metrics()
+            .flat_map(|scope| scope.metrics())
+            .filter(|metric| match metric.data() {
+                AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                    h.data_points().any(|p| p.count() == 0)
+                }
+                _ => false,
+            })
+            .count();
+        assert_eq!(
+            empty_points, 1,
+            "the bound series exports a point of count 0"
+        );
+        let text = render_metrics(metrics);
+        assert!(
+            text.contains("hist_db_ms histogram: count=0 sum=0  {route=/idle}\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hist_db_ms histogram: count=1 sum=3 min=3 max=3 p50≈"),
+            "{text}"
+        );
+        assert!(!text.contains("e308") && !text.contains("79769"), "{text}");
     }
 }

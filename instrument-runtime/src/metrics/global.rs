@@ -46,6 +46,25 @@ impl<T> GlobalInstruments<T> {
         })));
         value
     }
+
+    /// Runs `f` on the value [`get`](Self::get) gives, without taking a reference count of it
+    /// when the provider has not changed.
+    #[cfg(feature = "genai")]
+    pub(crate) fn with<R>(
+        &self,
+        scope: &'static str,
+        make: impl FnOnce(&Meter) -> T,
+        f: impl FnOnce(&T) -> R,
+    ) -> R {
+        let current = self.cell.load();
+        match &*current {
+            Some(current) if current.generation == state::meter_generation() => f(&current.value),
+            _ => {
+                drop(current);
+                f(&self.get(scope, make))
+            }
+        }
+    }
 }
 
 impl<T> Default for GlobalInstruments<T> {

@@ -71,6 +71,8 @@ macro_rules! context_instrument {
             }
         }
 
+        // The derive refuses this field type with its own error; the conversion exists so
+        // that that error is the only one.
         impl<T> FromInstrument<otel::$name<T>> for otel::$name<T> {
             fn from_instrument(instrument: otel::$name<T>, _with_context: bool) -> Self {
                 instrument
@@ -105,8 +107,8 @@ context_instrument!(
 );
 
 /// How `#[derive(Metrics)]` turns a built OpenTelemetry instrument into a field's type: one of
-/// this module's types (recording context attributes when `with_context`), or the OpenTelemetry
-/// type itself.
+/// this module's types (recording context attributes when `with_context`), or, for the
+/// observable instruments, which record in callbacks, the OpenTelemetry type itself.
 pub trait FromInstrument<I> {
     /// The field's value from the built `instrument`.
     fn from_instrument(instrument: I, with_context: bool) -> Self;

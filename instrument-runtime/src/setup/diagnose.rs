@@ -152,12 +152,20 @@ pub(crate) fn likely_cause(
     if target.endpoint.starts_with("http://")
         && words.has(&["connection reset", "broken pipe", "frame", "protocol error"])
     {
-        return Some(format!(
-            "the collector may expect TLS: try https:// instead of {}",
-            target.endpoint
-        ));
+        return Some(expects_tls(&target.endpoint, cfg!(feature = "tls")));
     }
     None
+}
+
+/// The cause of a failure at an `http://` endpoint whose collector seems to want TLS; a build
+/// without the `tls` feature (`tls_built`) needs that feature for `https://`, and is told so.
+fn expects_tls(endpoint: &str, tls_built: bool) -> String {
+    let feature = if tls_built {
+        ""
+    } else {
+        ", with instrument's `tls` feature (`features = [\"tls\"]` on the `instrument` dependency)"
+    };
+    format!("the collector may expect TLS: try https:// instead of {endpoint}{feature}")
 }
 
 #[cfg(test)]
@@ -169,6 +177,31 @@ mod tests {
             endpoint: endpoint.into(),
             protocol,
         }
+    }
+
+    #[test]
+    fn a_tls_hint_names_the_feature_a_build_lacks() {
+        let endpoint = "http://collector:4317";
+        assert_eq!(
+            expects_tls(endpoint, true),
+            "the collector may expect TLS: try https:// instead of http://collector:4317"
+        );
+        assert_eq!(
+            expects_tls(endpoint, false),
+            "the collector may expect TLS: try https:// instead of http://collector:4317, with \
+             instrument's `tls` feature (`features = [\"tls\"]` on the `instrument` dependency)"
+        );
+        let cause = likely_cause(
+            "connection reset by peer",
+            Some(&target(endpoint, Protocol::Grpc)),
+            false,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            cause.contains("`tls` feature"),
+            !cfg!(feature = "tls"),
+            "{cause}"
+        );
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub(crate) struct EnvSettings {
     pub tail_sampling: Option<TailSampling>,
     pub metric_interval: Option<Duration>,
     pub temporality: Option<Temporality>,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
+    #[cfg(feature = "genai")]
+    pub genai_capture_message_content: Option<bool>,
 }
 
 impl EnvSettings {
@@ -117,6 +120,9 @@ impl EnvSettings {
             metric_interval: get("OTEL_METRIC_EXPORT_INTERVAL").and_then(|v| parse_interval(&v)),
             temporality: get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
                 .and_then(|v| parse_temporality(&v)),
+            #[cfg(feature = "genai")]
+            genai_capture_message_content: get(crate::genai::CAPTURE_MESSAGE_CONTENT_VARIABLE)
+                .map(|v| parse_content_capture(&v)),
         }
     }
 }
@@ -131,6 +137,18 @@ fn parse_bool(var: &str, value: &str) -> bool {
             ));
             false
         }
+    }
+}
+
+/// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true` or `false`, or one of the
+/// OpenTelemetry GenAI utilities' modes, of which `SPAN_ONLY` and `SPAN_AND_EVENT` record
+/// content on spans (the toolkit emits no GenAI events).
+#[cfg(feature = "genai")]
+fn parse_content_capture(value: &str) -> bool {
+    match value.to_ascii_uppercase().as_str() {
+        "SPAN_ONLY" | "SPAN_AND_EVENT" => true,
+        "NO_CONTENT" | "EVENT_ONLY" => false,
+        _ => parse_bool(crate::genai::CAPTURE_MESSAGE_CONTENT_VARIABLE, value),
     }
 }
 
@@ -326,6 +344,31 @@ mod tests {
         assert_eq!(s.resource_attributes[1], ("team".into(), "a,b".into()));
         assert!(matches!(s.sampler, Some(Sampler::TraceIdRatioBased(r)) if r == 0.25));
         assert_eq!(s.tail_sampling, None);
+    }
+
+    #[cfg(feature = "genai")]
+    #[test]
+    fn genai_content_capture_is_read_as_a_boolean_or_a_span_mode() {
+        let variable = crate::genai::CAPTURE_MESSAGE_CONTENT_VARIABLE;
+        assert_eq!(settings(&[]).genai_capture_message_content, None);
+        let on = settings(&[(variable, "TRUE")]);
+        assert_eq!(on.genai_capture_message_content, Some(true));
+        let off = settings(&[(variable, "false")]);
+        assert_eq!(off.genai_capture_message_content, Some(false));
+        let bad = settings(&[(variable, "yes")]);
+        assert_eq!(
+            bad.genai_capture_message_content,
+            Some(false),
+            "not true: off"
+        );
+        for (mode, on) in [
+            ("span_only", true),
+            ("SPAN_AND_EVENT", true),
+            ("NO_CONTENT", false),
+        ] {
+            let read = settings(&[(variable, mode)]).genai_capture_message_content;
+            assert_eq!(read, Some(on), "{mode}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use super::accounting::export_stats;
 use super::{DEFAULT_SHUTDOWN_TIMEOUT, ExporterRuntime, SetupError, stop_exporter_runtime};
 use crate::diagnostics::warn;
 use crate::state;
@@ -80,7 +81,11 @@ impl TelemetryGuard {
             state::uninstall_tracer();
             global::set_tracer_provider(NoopTracerProvider::new());
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                result = Err(SetupError::Shutdown(e.to_string()));
+                result = Err(SetupError::Shutdown(shutdown_failure(
+                    "span",
+                    &e.to_string(),
+                    false,
+                )));
             }
             super::accounting::report_drops();
             super::tail_sampling::install(None);
@@ -88,14 +93,22 @@ impl TelemetryGuard {
         if let Some(provider) = self.meter_provider.take() {
             state::uninstall_meter_provider();
             global::set_meter_provider(NoopMeterProvider::new());
+            let refused_before = export_stats().metric_exports_refused;
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                result = result.and(Err(SetupError::Shutdown(e.to_string())));
+                let export_failed = export_stats().metric_exports_refused > refused_before;
+                result = result.and(Err(SetupError::Shutdown(shutdown_failure(
+                    "metric",
+                    &e.to_string(),
+                    export_failed,
+                ))));
             }
         }
         #[cfg(feature = "tracing")]
         if let Some(provider) = self.logger_provider.take() {
             if let Err(e) = super::logs::shutdown(provider, self.timeout) {
-                result = result.and(Err(SetupError::Shutdown(e)));
+                result = result.and(Err(SetupError::Shutdown(shutdown_failure(
+                    "log", &e, false,
+                ))));
             }
         }
         if let Some(runtime) = self.runtime.take() {
@@ -105,10 +118,110 @@ impl TelemetryGuard {
     }
 }
 
+/// What failed when the `signal` ("span", "metric", "log") provider did not shut down, in the
+/// toolkit's words: the SDK's `error` nests its processors' and readers' errors in their debug
+/// form (`Operation failed: [InternalFailure("Failed to shutdown")]`, a periodic reader whose
+/// last export failed), which names neither the signal nor what went wrong. `export_failed`
+/// says the last export was counted as failed meanwhile, and so reported as it failed.
+fn shutdown_failure(signal: &str, error: &str, export_failed: bool) -> String {
+    if error.contains("Timeout(") || error.contains("timed out") {
+        return format!("the last {signal} export did not finish in time: what it held is dropped");
+    }
+    if export_failed {
+        return format!("the last {signal} export failed: what it held is dropped");
+    }
+    match sdk_reason(error) {
+        Some(reason) => format!("the {signal} exporter did not shut down cleanly: {reason}"),
+        None => format!("the {signal} exporter's last export or its shutdown failed"),
+    }
+}
+
+/// The innermost reason an SDK error gives, without its wrapping (`Operation failed: `,
+/// `Shutdown errors: [InternalFailure("..")]`); `None` when it says nothing more than that
+/// shutting down failed.
+fn sdk_reason(error: &str) -> Option<&str> {
+    let inner = match error.rfind("InternalFailure(") {
+        Some(at) => &error[at + "InternalFailure(".len()..],
+        None => error.strip_prefix("Operation failed: ").unwrap_or(error),
+    };
+    let reason = inner.trim_matches(|c: char| c.is_whitespace() || "\\\"()[]".contains(c));
+    (!reason.is_empty() && reason != "Failed to shutdown").then_some(reason)
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Err(error) = self.shutdown_inner() {
             warn(&error.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_sdk::error::OTelSdkError;
+
+    use super::*;
+
+    /// The text of an SDK provider error wrapping `inner` as the SDK does: in debug form, in a
+    /// list, with `prefix`.
+    fn wrapped(prefix: &str, inner: OTelSdkError) -> String {
+        OTelSdkError::InternalFailure(format!("{prefix}{:?}", vec![inner])).to_string()
+    }
+
+    #[test]
+    fn shutdown_failures_are_said_in_the_toolkits_words() {
+        let reader_failed = wrapped(
+            "",
+            OTelSdkError::InternalFailure("Failed to shutdown".into()),
+        );
+        assert_eq!(
+            reader_failed,
+            r#"Operation failed: [InternalFailure("Failed to shutdown")]"#
+        );
+        for (signal, error, export_failed, expected) in [
+            (
+                "metric",
+                reader_failed.clone(),
+                true,
+                "the last metric export failed: what it held is dropped",
+            ),
+            (
+                "metric",
+                reader_failed,
+                false,
+                "the metric exporter's last export or its shutdown failed",
+            ),
+            (
+                "metric",
+                wrapped("", OTelSdkError::Timeout(Duration::from_secs(5))),
+                false,
+                "the last metric export did not finish in time: what it held is dropped",
+            ),
+            (
+                "span",
+                OTelSdkError::Timeout(Duration::from_secs(30)).to_string(),
+                false,
+                "the last span export did not finish in time: what it held is dropped",
+            ),
+            (
+                "span",
+                wrapped(
+                    "Shutdown errors: ",
+                    OTelSdkError::InternalFailure("the worker thread is gone".into()),
+                ),
+                false,
+                "the span exporter did not shut down cleanly: the worker thread is gone",
+            ),
+            (
+                "log",
+                OTelSdkError::AlreadyShutdown.to_string(),
+                false,
+                "the log exporter did not shut down cleanly: Shutdown already invoked",
+            ),
+        ] {
+            let said = shutdown_failure(signal, &error, export_failed);
+            assert_eq!(said, expected, "{error}");
+            assert!(!said.contains("InternalFailure"), "{said}");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The logs signal (feature `tracing`): a logger provider exporting OpenTelemetry log records
 //! over OTLP, chosen by `OTEL_LOGS_EXPORTER` (`otlp`, the default when an endpoint is set;
 //! `console`, the default otherwise, which prints each record under its span in the console
-//! tree; `none`) with `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` overriding the endpoint for logs.
+//! tree, or on a line of its own on stderr outside any span; `none`) with
+//! `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` overriding the endpoint for logs.
 
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ pub(crate) fn otlp_exporter(
     transport: &super::otlp::Transport,
 ) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::WithExportConfig;
+    super::otlp::require_tls_support(logs_endpoint.unwrap_or(endpoint), cfg!(feature = "tls"))
+        .map_err(|e| e.to_string())?;
     let built = match protocol {
         Protocol::Grpc => {
             let _entered = runtime.map(tokio::runtime::Runtime::enter);

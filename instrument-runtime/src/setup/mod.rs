@@ -10,6 +10,8 @@ mod accounting;
 mod context_attributes;
 mod delivery;
 mod diagnose;
+#[cfg(feature = "otlp")]
+mod empty_histograms;
 mod env;
 #[cfg(feature = "file")]
 mod file;
@@ -226,6 +228,11 @@ impl TelemetryBuilder {
         };
         if env.sdk_disabled {
             return Ok(TelemetryGuard::inert());
+        }
+        // The environment's setting first: a config given to the builder wins over it.
+        #[cfg(feature = "genai")]
+        if let Some(capture) = env.genai_capture_message_content {
+            crate::genai::apply_environment(capture);
         }
         for install in self.configs {
             install();

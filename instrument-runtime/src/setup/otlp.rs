@@ -3,6 +3,10 @@
 //! The gRPC exporters run on a small Tokio runtime owned by the telemetry guard, so they work
 //! from a plain `main`, a current-thread runtime, or a multi-thread one alike, and never depend
 //! on the application's runtime being alive at shutdown.
+//!
+//! An `https://` endpoint needs the `tls` feature: without it setup refuses the endpoint, as it
+//! refuses any endpoint when the `otlp` feature is off, instead of building exporters whose
+//! every export fails before a connection is made.
 
 use opentelemetry_otlp::{
     MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
@@ -11,6 +15,7 @@ use opentelemetry_sdk::metrics::Temporality;
 
 use std::time::Duration;
 
+use super::empty_histograms::WithoutEmptyMinMax;
 use super::{OtlpTarget, Protocol, SetupError};
 
 /// The exporters and, for gRPC, the runtime that drives them.
@@ -25,6 +30,9 @@ pub(crate) fn build(
     target: &OtlpTarget<'_>,
     temporality: Temporality,
 ) -> Result<OtlpExporters, SetupError> {
+    for endpoint in [target.traces_endpoint, target.metrics_endpoint] {
+        require_tls_support(endpoint, cfg!(feature = "tls"))?;
+    }
     let failed = |e: opentelemetry_otlp::ExporterBuildError| SetupError::Exporter(e.to_string());
     let transport = Transport::new(target.read_env);
     match target.protocol {
@@ -72,7 +80,7 @@ pub(crate) fn build(
                 .build()
                 .map_err(failed)?;
             let metrics = transport
-                .http(MetricExporter::builder().with_http(), target.timeout)?
+                .http_metrics(MetricExporter::builder().with_http(), target.timeout)?
                 .with_endpoint(http_signal_url(target.metrics_endpoint, "metrics"))
                 .with_timeout(target.timeout)
                 .with_temporality(temporality)
@@ -85,6 +93,19 @@ pub(crate) fn build(
             })
         }
     }
+}
+
+/// Refuses an `https://` endpoint when the crate was built without its `tls` feature
+/// (`tls_built`): the exporters could not open a connection to it, and each failed export would
+/// name neither the feature nor the cause.
+pub(crate) fn require_tls_support(endpoint: &str, tls_built: bool) -> Result<(), SetupError> {
+    if tls_built || !endpoint.starts_with("https://") {
+        return Ok(());
+    }
+    Err(SetupError::Exporter(format!(
+        "the endpoint is {endpoint} but instrument was built without its `tls` feature: enable \
+         it (`features = [\"tls\"]` on the `instrument` dependency) or use an http:// endpoint"
+    )))
 }
 
 /// What the exporters' transport adds: TLS settings (feature `tls`).
@@ -125,12 +146,28 @@ impl Transport {
         builder: B,
         timeout: Duration,
     ) -> Result<B, SetupError> {
+        Ok(builder.with_http_client(self.diagnosing_client(timeout)?))
+    }
+
+    /// [`Transport::http`] for the metrics exporter: histogram points that recorded nothing are
+    /// sent without a min or max (see [`super::empty_histograms`]).
+    fn http_metrics<B: WithHttpConfig>(
+        &self,
+        builder: B,
+        timeout: Duration,
+    ) -> Result<B, SetupError> {
+        let client = WithoutEmptyMinMax(self.diagnosing_client(timeout)?);
+        Ok(builder.with_http_client(client))
+    }
+
+    /// The HTTP client of an exporter.
+    fn diagnosing_client(&self, timeout: Duration) -> Result<DiagnosingClient, SetupError> {
         let transport = self.clone();
         // A blocking client owns a runtime: built (and later dropped) off the caller's runtime.
         let client = std::thread::spawn(move || transport.blocking_client(timeout))
             .join()
             .map_err(|_| SetupError::Exporter("building the HTTP client panicked".into()))??;
-        Ok(builder.with_http_client(DiagnosingClient(client)))
+        Ok(DiagnosingClient(client))
     }
 
     fn blocking_client(&self, timeout: Duration) -> Result<reqwest::blocking::Client, SetupError> {
@@ -181,6 +218,67 @@ pub(crate) fn http_signal_url(endpoint: &str, signal: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A target sending spans to `traces` and metrics to `metrics` over `protocol`.
+    fn target<'a>(traces: &'a str, metrics: &'a str, protocol: Protocol) -> OtlpTarget<'a> {
+        OtlpTarget {
+            traces_endpoint: traces,
+            metrics_endpoint: metrics,
+            protocol,
+            timeout: Duration::from_secs(1),
+            read_env: false,
+        }
+    }
+
+    #[test]
+    fn an_https_endpoint_needs_the_tls_feature() {
+        assert!(require_tls_support("http://collector:4318", false).is_ok());
+        assert!(require_tls_support("https://collector:4318", true).is_ok());
+        let error = require_tls_support("https://collector:4317", false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "cannot build the exporter: the endpoint is https://collector:4317 but instrument was \
+             built without its `tls` feature: enable it (`features = [\"tls\"]` on the \
+             `instrument` dependency) or use an http:// endpoint"
+        );
+    }
+
+    /// Without the `tls` feature an `https://` endpoint, for spans or for metrics only, is
+    /// refused before any exporter is built, over either protocol.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_an_https_endpoint_is_refused() {
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            for (traces, metrics) in [
+                ("https://collector:4317", "https://collector:4317"),
+                ("http://collector:4318", "https://metrics:4318"),
+            ] {
+                match build(&target(traces, metrics, protocol), Temporality::Cumulative) {
+                    Err(SetupError::Exporter(error)) => {
+                        assert!(error.contains("`tls` feature"), "{error}")
+                    }
+                    Err(other) => panic!("{protocol:?} {traces} {metrics}: {other}"),
+                    Ok(_) => panic!("{protocol:?} {traces} {metrics}: built"),
+                }
+            }
+        }
+    }
+
+    /// With the `tls` feature an `https://` endpoint builds, over either protocol.
+    #[cfg(feature = "tls")]
+    #[test]
+    fn with_tls_an_https_endpoint_builds() {
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let endpoint = "https://collector:4317";
+            let built = build(
+                &target(endpoint, endpoint, protocol),
+                Temporality::Cumulative,
+            );
+            assert!(built.is_ok(), "{protocol:?}: {:?}", built.err());
+        }
+    }
 
     #[test]
     fn http_url_gets_the_signal_path() {

@@ -2,6 +2,8 @@
 //! record how the call ended, end the span.
 
 mod future;
+#[cfg(feature = "genai")]
+mod held;
 mod ids;
 mod local;
 mod meta;
@@ -25,6 +27,8 @@ use crate::state::{CodeLocation, CurrentSpan, scope};
 use record::{LocalSpan, Parent, RecordSpan, Started};
 
 pub use future::Instrumented;
+#[cfg(feature = "genai")]
+pub(crate) use held::{HeldSpan, start_held};
 pub use local::current_context;
 pub(crate) use local::{CurrentParent, with_current_span};
 pub use meta::{ParamMeta, SpanMeta};

@@ -51,6 +51,27 @@ impl Moment {
     }
 }
 
+/// The time since a moment, read from the span clock: what an operation that is not a span
+/// (a GenAI call's metrics) measures its duration with, at the cost of a span time.
+#[cfg(feature = "genai")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stopwatch(u64);
+
+#[cfg(feature = "genai")]
+impl Stopwatch {
+    /// Starts now.
+    #[inline]
+    pub(crate) fn start() -> Self {
+        Self(clock().raw())
+    }
+
+    /// The time since the start.
+    #[inline]
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        clock().delta(self.0, clock().raw())
+    }
+}
+
 /// A wall-clock time and the clock's reading at that time, against which readings become
 /// wall-clock times. Taken where spans are converted for export (once per batch of them), so the
 /// drift between the two clocks never has time to add up.

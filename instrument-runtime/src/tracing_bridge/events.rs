@@ -2,7 +2,13 @@
 //! body, the other fields as attributes (bounded and redacted), and the trace and span ids of
 //! the current context (the SDK's logger reads them). `log` crate records arrive as events too.
 //! With the console exporter, an event inside a span is printed under it in the tree (as a span
-//! event). An event at `error` level does not change its span's status.
+//! event), and an event outside any recorded span (a startup line, say) is printed on stderr as a
+//! line of its own when it happens. An event at `error` level does not change its span's status.
+//!
+//! The OpenTelemetry crates' own events (targets starting with `opentelemetry`: "Global tracer
+//! provider is set", an exporter's complaint) are not the service's logs: the bridge leaves them
+//! out of log records and the console. Other layers of the subscriber (a `fmt` layer) still see
+//! them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -21,6 +27,10 @@ use crate::span;
 use crate::state::{self, EndingSpan};
 
 static ERROR_EVENTS_MARK_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// How the targets of the OpenTelemetry crates' own events begin (`opentelemetry`,
+/// `opentelemetry_sdk`, `opentelemetry-otlp`, ...).
+const OPENTELEMETRY_TARGETS: &str = "opentelemetry";
 
 /// Whether an event at `error` level marks its span as failed (status ERROR with the event's
 /// message). Off by default: a span that logged an error and recovered did not fail.
@@ -76,17 +86,21 @@ fn with_event_span<S>(
     }
 }
 
-/// Bridges one `tracing` event: a log record, and on the console a line under its span.
+/// Bridges one `tracing` event: a log record, and on the console a line under its span or of its
+/// own.
 pub(super) fn on_event<S>(event: &Event<'_>, ctx: &LayerContext<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    let metadata = event.metadata();
+    if metadata.target().starts_with(OPENTELEMETRY_TARGETS) {
+        return;
+    }
     let console = state::console_logs();
     let logging = state::with_logger(|_| ()).is_some();
     if !console && !logging {
         return;
     }
-    let metadata = event.metadata();
     let mut fields = Fields::with_capacity(metadata.fields().len());
     event.record(&mut fields);
     let message = fields.message.take().unwrap_or_default();
@@ -99,7 +113,8 @@ where
     });
 }
 
-/// The log record of an event in `span` (when `logging`), and its span event on the console.
+/// The log record of an event in `span` (when `logging`), and on the console its span event, or
+/// a line of its own when `span` is not recorded (no span at all, or one sampled out).
 fn emit(
     span: &mut dyn EndingSpan,
     metadata: &'static Metadata<'static>,
@@ -109,10 +124,10 @@ fn emit(
     console: bool,
 ) {
     let (severity, severity_text) = severity(metadata.level());
+    let now = SystemTime::now();
     if logging {
         state::with_logger(|logger| {
             let mut record = logger.create_log_record();
-            let now = SystemTime::now();
             record.set_timestamp(now);
             record.set_observed_timestamp(now);
             record.set_severity_number(severity);
@@ -145,7 +160,15 @@ fn emit(
             logger.emit(record);
         });
     }
-    if console && span.is_recording() {
+    if console && !span.is_recording() {
+        crate::console::print_log_line(
+            now,
+            severity_text,
+            metadata.target(),
+            &message,
+            &attributes,
+        );
+    } else if console {
         let mut event_attributes = vec![
             KeyValue::new(LOG_LEVEL_KEY, severity_text),
             KeyValue::new(LOG_MESSAGE_KEY, message),

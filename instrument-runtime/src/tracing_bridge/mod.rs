@@ -4,7 +4,8 @@
 //!   in both directions, with their fields as attributes under the capture rules;
 //! - `tracing` events, and `log` records, become OpenTelemetry log records carrying the current
 //!   trace and span ids, exported over OTLP logs (`OTEL_LOGS_EXPORTER`,
-//!   `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), or printed under their span on the console;
+//!   `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), or printed under their span on the console (outside any
+//!   span, on a line of their own); the OpenTelemetry crates' own events are left out;
 //! - [`WithTraceIds`] prints `trace_id`/`span_id` on `tracing_subscriber::fmt` lines.
 //!
 //! `instrument::init()` installs a global subscriber with the bridge and an `EnvFilter` from

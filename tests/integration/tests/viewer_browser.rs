@@ -153,11 +153,21 @@ async fn the_page_shows_the_demo_in_headless_chromium() {
     let manager = depth_of(&rows, "AgentManager.send_message");
     assert_eq!(manager, 1);
     assert_eq!(depth_of(&rows, "AgentManager.step"), manager + 1);
-    assert_eq!(depth_of(&rows, "AgentManager.call_llm"), manager + 2);
-    assert_eq!(depth_of(&rows, "POST"), manager + 3, "the LLM client span");
+    assert_eq!(
+        depth_of(&rows, "invoke_agent support"),
+        manager + 2,
+        "the GenAI agent span"
+    );
+    assert_eq!(depth_of(&rows, "AgentManager.call_llm"), manager + 3);
+    assert_eq!(
+        depth_of(&rows, "chat gpt-4o-mini"),
+        manager + 4,
+        "the model call"
+    );
+    assert_eq!(depth_of(&rows, "POST"), manager + 5, "the LLM client span");
     assert_eq!(
         depth_of(&rows, "POST /v1/chat/completions"),
-        manager + 4,
+        manager + 6,
         "the fake server's span"
     );
     assert_eq!(

@@ -1,5 +1,5 @@
 use instrument::Metrics;
-use instrument::__private::opentelemetry::metrics::{Counter, Histogram};
+use instrument::metrics::{Counter, Histogram};
 
 #[derive(Metrics)]
 #[metrics(scope = "app", prefix = "x")]

@@ -1,7 +1,8 @@
 //! The original application, re-created as a runnable service: an axum server whose handlers call
 //! an agent manager (`#[trace_method]`), which runs a step → LLM call → tool call chain against a
-//! fake OpenAI-style server and keeps its history in SQLite through the one traced-and-monitored
-//! sqlx pool.
+//! fake OpenAI-style server (recorded as GenAI `invoke_agent`, `chat` and `execute_tool` spans
+//! with their metrics) and keeps its history in SQLite through the one traced-and-monitored sqlx
+//! pool.
 //!
 //! `cargo run -p instrument-integration --example agent_server -- --demo` starts it, drives a
 //! scripted set of requests against itself, prints what happened and exits; without `--demo` it
@@ -21,6 +22,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use instrument::db::sqlx::InstrumentedPool;
+use instrument::genai::OpenAiMiddleware;
 use instrument::http::TracingMiddleware;
 use instrument::http::{HttpConfig, HttpError, HttpLayer};
 use serde::{Deserialize, Serialize};
@@ -79,7 +81,7 @@ async fn send_message(
     let api_key = request.api_key.as_deref().unwrap_or("sk-demo-default");
     let reply = state
         .manager
-        .send_message(&agent_id, &request.message, api_key)
+        .send_message(&agent_id, &request.message, api_key, false)
         .await?;
     Ok(Json(serde_json::json!({ "reply": reply })))
 }
@@ -92,7 +94,7 @@ async fn stream_message(
     let api_key = request.api_key.as_deref().unwrap_or("sk-demo-default");
     let reply = state
         .manager
-        .send_message(&agent_id, &request.message, api_key)
+        .send_message(&agent_id, &request.message, api_key, true)
         .await?;
     if reply.len() > 30 {
         tracing::warn!(bytes = reply.len(), "a long reply, streamed in pieces");
@@ -136,7 +138,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = store::open().await?;
     let manager = AgentManager {
         pool: pool.clone(),
+        // A `chat {model}` span per LLM call, read from the request and the reply, with the
+        // HTTP CLIENT span under it.
         llm: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(OpenAiMiddleware::default())
             .with(TracingMiddleware)
             .build(),
         llm_url: format!("http://{llm_address}/v1/chat/completions"),

@@ -1,0 +1,247 @@
+//! Where an operation's points go: the installed provider's instruments, with the
+//! operation's request-context attributes; or, where its context holds none, instruments bound
+//! to its attribute set, which skip the SDK's per-call attribute lookup. Each bound instrument is
+//! bound only once something is recorded into it, so a set never exports an empty point.
+
+use std::cell::OnceCell;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use opentelemetry::metrics::{BoundCounter, BoundHistogram};
+use opentelemetry::{Context, KeyValue};
+
+use super::last;
+use super::{ChatPoints, GenAiMetrics, ToolPoints, millis};
+use crate::genai::names::{
+    STEP_ID_KEY, TOKEN_INPUT, TOKEN_OUTPUT, TOOL_NAME_KEY, TOOL_SUCCESS_KEY,
+};
+use crate::metrics::GlobalInstruments;
+use crate::metrics::bound::BoundSets;
+use crate::setup::SCOPE_NAME;
+use crate::state::scope::current_attributes;
+
+/// The instruments bound per attribute set, made again whenever the meter provider changes.
+#[derive(Default)]
+pub(crate) struct BoundGenAi {
+    chat: BoundSets<Arc<ChatBound>>,
+    tool: BoundSets<(BoundHistogram<f64>, BoundCounter<u64>)>,
+    step: BoundSets<BoundHistogram<f64>>,
+    user_message: BoundSets<BoundCounter<u64>>,
+}
+
+/// The instruments of one model-call attribute set: the duration and LLM time always recorded,
+/// the token usage and first-chunk ones bound when first recorded.
+pub(super) struct ChatBound {
+    duration: BoundHistogram<f64>,
+    llm: BoundHistogram<f64>,
+    tokens: OnceLock<(BoundHistogram<u64>, BoundHistogram<u64>)>,
+    first_chunk: OnceLock<(BoundHistogram<f64>, BoundHistogram<f64>)>,
+}
+
+static BOUND: GlobalInstruments<BoundGenAi> = GlobalInstruments::new();
+
+/// Where an operation's points go: the installed provider's instruments, and the bound ones
+/// when the operation's context holds no request-context attributes.
+pub(crate) struct Recorder<'a> {
+    /// The instruments, taken from the provider in force when first needed.
+    metrics: OnceCell<Arc<GenAiMetrics>>,
+    pub(super) bound: Option<&'a BoundGenAi>,
+    cx: &'a Context,
+}
+
+impl<'a> Recorder<'a> {
+    /// Records with the installed provider's instruments, for an operation whose context is `cx`.
+    pub(crate) fn global(cx: &Context, record: impl FnOnce(&Recorder<'_>)) {
+        BOUND.with(
+            SCOPE_NAME,
+            |_| BoundGenAi::default(),
+            |bound| {
+                record(&Recorder::new(OnceCell::new(), bound, cx));
+            },
+        );
+    }
+
+    /// Records into `metrics` (the provider's, taken when first needed, if empty) and `bound`
+    /// (when `cx` holds no context attributes).
+    pub(crate) fn new(
+        metrics: OnceCell<Arc<GenAiMetrics>>,
+        bound: &'a BoundGenAi,
+        cx: &'a Context,
+    ) -> Self {
+        let unscoped = current_attributes(cx).is_none_or(|scoped| scoped.is_empty());
+        Self {
+            metrics,
+            bound: unscoped.then_some(bound),
+            cx,
+        }
+    }
+
+    fn metrics(&self) -> &GenAiMetrics {
+        self.metrics.get_or_init(GenAiMetrics::global)
+    }
+
+    /// Records through the context-attribute instruments, with the operation's context current.
+    fn unbound(&self, record: impl FnOnce(&GenAiMetrics)) {
+        let _current = self.cx.clone().attach();
+        record(self.metrics());
+    }
+
+    /// The points of a model call.
+    pub(crate) fn chat(&self, points: &ChatPoints<'_>) {
+        let bound = self.bound.is_some_and(|table| {
+            let lookup = || {
+                let identity = (points.identity(), points.error);
+                let mut found = None;
+                let bind = || Arc::new(self.bind_chat(points));
+                table
+                    .chat
+                    .record(identity, bind, |bound| found = Some(bound.clone()));
+                found
+            };
+            last::with_chat(table, points, lookup, |bound| bound.record(self, points))
+        });
+        if bound {
+            return;
+        }
+        let (ms, seconds) = (millis(points.duration), points.duration.as_secs_f64());
+        self.unbound(|metrics| {
+            metrics
+                .operation_duration
+                .record(seconds, &points.attributes(true));
+            metrics.llm_execution_time.record(ms, &points.model_name());
+            if let Some((input, output)) = points.usage {
+                metrics
+                    .token_usage
+                    .record(input, &points.typed(TOKEN_INPUT));
+                metrics
+                    .token_usage
+                    .record(output, &points.typed(TOKEN_OUTPUT));
+            }
+            if let Some(first) = points.first_chunk {
+                metrics
+                    .time_to_first_chunk
+                    .record(first.as_secs_f64(), &points.attributes(false));
+                metrics.ttft.record(millis(first), &points.model_name());
+            }
+        });
+    }
+
+    fn bind_chat(&self, points: &ChatPoints<'_>) -> ChatBound {
+        let metrics = self.metrics();
+        ChatBound {
+            duration: metrics
+                .operation_duration
+                .inner()
+                .bind(&points.attributes(true)),
+            llm: metrics
+                .llm_execution_time
+                .inner()
+                .bind(&points.model_name()),
+            tokens: OnceLock::new(),
+            first_chunk: OnceLock::new(),
+        }
+    }
+
+    /// The points of a tool execution.
+    pub(crate) fn tool(&self, points: &ToolPoints<'_>) {
+        let ms = millis(points.duration);
+        let named = [KeyValue::new(TOOL_NAME_KEY, points.name.clone())];
+        let counted = || {
+            let mut attributes = vec![
+                KeyValue::new(TOOL_NAME_KEY, points.name.clone()),
+                KeyValue::new(TOOL_SUCCESS_KEY, points.success),
+            ];
+            if let (false, Some(step)) = (points.success, points.step_id) {
+                attributes.push(KeyValue::new(STEP_ID_KEY, step.clone()));
+            }
+            attributes
+        };
+        let bound = self
+            .bound
+            .filter(|_| points.success || points.step_id.is_none());
+        let bound = bound.is_some_and(|bound| {
+            bound.tool.record(
+                (points.name.as_str(), points.success),
+                || {
+                    let metrics = self.metrics();
+                    (
+                        metrics.tool_execution_time.inner().bind(&named),
+                        metrics.tool_executions.inner().bind(&counted()),
+                    )
+                },
+                |(time, count)| {
+                    time.record(ms);
+                    count.add(1);
+                },
+            )
+        });
+        if !bound {
+            self.unbound(|metrics| {
+                metrics.tool_execution_time.record(ms, &named);
+                metrics.tool_executions.add(1, &counted());
+            });
+        }
+    }
+
+    /// The point of an agent step.
+    pub(crate) fn step(&self, duration: Duration) {
+        let ms = millis(duration);
+        let bound = self.bound.is_some_and(|bound| {
+            bound.step.record(
+                (),
+                || self.metrics().step_execution_time.inner().bind(&[]),
+                |step| step.record(ms),
+            )
+        });
+        if !bound {
+            self.unbound(|metrics| metrics.step_execution_time.record(ms, &[]));
+        }
+    }
+
+    /// One received user message.
+    pub(crate) fn user_message(&self) {
+        let bound = self.bound.is_some_and(|bound| {
+            bound.user_message.record(
+                (),
+                || self.metrics().user_messages.inner().bind(&[]),
+                |count| count.add(1),
+            )
+        });
+        if !bound {
+            self.unbound(|metrics| metrics.user_messages.add(1, &[]));
+        }
+    }
+}
+
+impl ChatBound {
+    /// Records the points of a model call whose attribute set this is.
+    fn record(&self, recorder: &Recorder<'_>, points: &ChatPoints<'_>) {
+        self.duration.record(points.duration.as_secs_f64());
+        self.llm.record(millis(points.duration));
+        if let Some((input, output)) = points.usage {
+            let (input_tokens, output_tokens) = self.tokens.get_or_init(|| {
+                let usage = recorder.metrics().token_usage.inner();
+                (
+                    usage.bind(&points.typed(TOKEN_INPUT)),
+                    usage.bind(&points.typed(TOKEN_OUTPUT)),
+                )
+            });
+            input_tokens.record(input);
+            output_tokens.record(output);
+        }
+        if let Some(first) = points.first_chunk {
+            let (chunk, ttft) = self.first_chunk.get_or_init(|| {
+                let metrics = recorder.metrics();
+                (
+                    metrics
+                        .time_to_first_chunk
+                        .inner()
+                        .bind(&points.attributes(false)),
+                    metrics.ttft.inner().bind(&points.model_name()),
+                )
+            });
+            chunk.record(first.as_secs_f64());
+            ttft.record(millis(first));
+        }
+    }
+}
