@@ -112,6 +112,7 @@ impl OutboundSpan {
     }
 
     /// The context holding the span, for a future to run under (`None` when nothing records).
+    #[cfg(feature = "reqwest")]
     pub(crate) fn context(&self) -> Option<Context> {
         self.cx.clone()
     }

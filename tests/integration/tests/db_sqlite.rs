@@ -421,3 +421,9 @@ async fn acquired_connections_are_traced_and_monitoring_can_be_switched_off() {
         "disabled by configuration"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_passed_to_an_instrumented_fn_is_recorded_as_one_short_line() {
+    let pool = pool().await;
+    assert_eq!(format!("{pool:?}"), "InstrumentedPool(sqlite :memory:)");
+}

@@ -70,13 +70,18 @@ impl<DB: sqlx::Database> Clone for InstrumentedPool<DB> {
     }
 }
 
+/// One short line (`InstrumentedPool(sqlite app.db)`): a pool is a common parameter of an
+/// instrumented fn, and its parameter value should name the database, not dump the wrapper.
 impl<DB: sqlx::Database> fmt::Debug for InstrumentedPool<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InstrumentedPool")
-            .field("target", &self.target)
-            .field("trace_statements", &self.trace_statements)
-            .field("monitored", &self.monitoring.is_some())
-            .finish_non_exhaustive()
+        write!(f, "InstrumentedPool({}", self.target.system)?;
+        if let Some(namespace) = &self.target.namespace {
+            write!(f, " {namespace}")?;
+        }
+        if let Some(address) = &self.target.server_address {
+            write!(f, " at {address}")?;
+        }
+        write!(f, ")")
     }
 }
 
