@@ -161,10 +161,14 @@ fn json_cases() -> Vec<String> {
         ]);
     });
     case(&|| {
-        as_json(&Credential::Password {
-            user: "KEEP",
-            password: "SECRET41",
-        });
+        // A secret-named variant hides its whole value; the field beside it stays.
+        as_json(&(
+            Credential::Password {
+                user: "SECRET41",
+                password: "SECRET41B",
+            },
+            "KEEP",
+        ));
     });
     case(&|| {
         as_json(&Some(Login {
@@ -386,4 +390,141 @@ fn redactions_are_counted() {
     let before = instrument::capture::redactions();
     as_text("postgres://app:SECRET@db/main?password=SECRET");
     assert_eq!(instrument::capture::redactions() - before, 2);
+}
+
+/// A secret-named variant whose value is a struct, a tuple, a newtype of a struct.
+#[derive(Serialize, Debug)]
+#[allow(dead_code)]
+enum Secretive {
+    Token { value: &'static str },
+    Password(&'static str, &'static str),
+    ApiKey(Pem),
+    Plain { value: &'static str },
+}
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pem")
+            .field("private_key", &self.private_key)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Debug)]
+struct Holder {
+    name: &'static str,
+    auth: Secretive,
+}
+
+#[test]
+fn everything_under_a_secret_name_is_hidden_whatever_its_shape() {
+    let _t = start();
+    let pem = || Pem {
+        private_key: "SECRET80",
+        kid: "SECRET81",
+    };
+    let json = |run: &dyn Fn()| recorded(run);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "struct variant",
+            json(&|| {
+                as_json(&Holder {
+                    name: "KEEP",
+                    auth: Secretive::Token { value: "SECRET82" },
+                });
+            }),
+            r#"{"name":"KEEP","auth":{"Token":"[redacted]"}}"#,
+        ),
+        (
+            "tuple variant",
+            json(&|| {
+                as_json(&Secretive::Password("SECRET83", "SECRET84"));
+            }),
+            r#"{"Password":"[redacted]"}"#,
+        ),
+        (
+            "newtype variant of a struct",
+            json(&|| {
+                as_json(&Secretive::ApiKey(pem()));
+            }),
+            r#"{"ApiKey":"[redacted]"}"#,
+        ),
+        (
+            "variants in an array, the plain one kept",
+            json(&|| {
+                as_json(&vec![
+                    Secretive::Token { value: "SECRET85" },
+                    Secretive::Plain { value: "KEEP" },
+                ]);
+            }),
+            r#"[{"Token":"[redacted]"},{"Plain":{"value":"KEEP"}}]"#,
+        ),
+        (
+            "map key over a map",
+            json(&|| {
+                as_json(&serde_json::json!({
+                    "password": {"old": "SECRET86", "new": "SECRET87"},
+                    "user": "KEEP",
+                }));
+            }),
+            r#"{"password":"[redacted]","user":"KEEP"}"#,
+        ),
+        (
+            "map key over a sequence",
+            json(&|| {
+                as_json(&BTreeMap::from([
+                    ("api_key", vec!["SECRET88", "SECRET89"]),
+                    ("models", vec!["KEEP"]),
+                ]));
+            }),
+            r#"{"api_key":"[redacted]","models":["KEEP"]}"#,
+        ),
+        (
+            "nested deep, in arrays",
+            json(&|| {
+                as_json(&serde_json::json!({
+                    "a": [{"b": {"client_secret": [{"x": "SECRET90"}], "keep": "KEEP"}}],
+                }));
+            }),
+            r#"{"a":[{"b":{"client_secret":"[redacted]","keep":"KEEP"}}]}"#,
+        ),
+    ];
+    for (shape, got, want) in &cases {
+        assert_eq!(got, want, "{shape}");
+    }
+    let debug = [
+        recorded(|| {
+            as_debug(&Holder {
+                name: "KEEP",
+                auth: Secretive::Token { value: "SECRET91" },
+            });
+        }),
+        recorded(|| {
+            as_debug(&vec![
+                Secretive::Password("SECRET92", "SECRET93"),
+                Secretive::Plain { value: "KEEP" },
+            ]);
+        }),
+        recorded(|| {
+            as_debug(&(Secretive::ApiKey(pem()), "KEEP"));
+        }),
+        recorded(|| {
+            as_debug(&BTreeMap::from([
+                ("password", BTreeMap::from([("old", "SECRET94")])),
+                ("user", BTreeMap::from([("name", "KEEP")])),
+            ]));
+        }),
+        recorded(|| {
+            as_debug(&HashMap::from([("api_key", vec!["SECRET95", "SECRET96"])]));
+        }),
+    ];
+    let leaks: Vec<&String> = debug.iter().filter(|t| t.contains("SECRET")).collect();
+    assert!(leaks.is_empty(), "Debug leaked: {leaks:#?}");
+    assert!(
+        debug
+            .iter()
+            .all(|t| t.contains(instrument::capture::REDACTED)),
+        "{debug:#?}"
+    );
 }

@@ -285,6 +285,65 @@ fn panic_is_recorded_and_keeps_unwinding() {
     assert!(exception.contains(&("exception.message".into(), "kaboom: why".into())));
 }
 
+fn stacktrace_of(name: &str) -> Option<String> {
+    let s = span(name);
+    event(&s, "exception")
+        .expect("exception event")
+        .into_iter()
+        .find(|(key, _)| key == "exception.stacktrace")
+        .map(|(_, value)| value)
+}
+
+#[trace_method]
+fn calls_explode(reason: &str) -> u8 {
+    explode(reason)
+}
+
+#[test]
+fn a_panic_carries_its_stack_trace_from_the_panic_site() {
+    let _t = start();
+    let caught = std::panic::catch_unwind(|| calls_explode("stack"));
+    assert!(caught.is_err());
+    let inner = stacktrace_of("explode").expect("exception.stacktrace on the panicking call");
+    assert!(inner.contains("explode"), "{inner}");
+    assert!(inner.contains("calls_explode"), "callers below: {inner}");
+    assert!(
+        !inner.trim_start().starts_with("0: std::") && !inner.contains("panic_trace"),
+        "starts at the panic site, not in the panic machinery: {inner}"
+    );
+    // The same panic unwinding through the caller's span carries the same trace.
+    let outer = stacktrace_of("calls_explode").expect("the caller's event too");
+    assert_eq!(outer, inner);
+}
+
+#[test]
+fn a_stack_trace_is_bounded_by_the_capture_limit() {
+    let _t = start();
+    let _limits =
+        instrument::capture::temporary_capture_config(instrument::capture::CaptureConfig {
+            max_value_bytes: 200,
+            ..instrument::capture::CaptureConfig::default()
+        });
+    assert!(std::panic::catch_unwind(|| explode("bounded")).is_err());
+    let trace = stacktrace_of("explode").expect("exception.stacktrace");
+    assert!(trace.len() <= 200, "{} bytes: {trace}", trace.len());
+    assert!(trace.contains("truncated"), "{trace}");
+}
+
+#[test]
+fn a_returned_error_carries_no_stack_trace() {
+    let _t = start();
+    assert!(parse_number("x1").is_err());
+    let s = span("parse_number");
+    let exception = event(&s, "exception").expect("exception event");
+    assert!(
+        exception
+            .iter()
+            .all(|(key, _)| key != "exception.stacktrace"),
+        "{exception:?}"
+    );
+}
+
 #[test]
 fn secrets_are_redacted_and_skip_all_records_nothing() {
     let _t = start();

@@ -81,10 +81,10 @@ impl<S: Serializer> Serializer for Redacting<S> {
     type SerializeSeq = Compound<S::SerializeSeq>;
     type SerializeTuple = Compound<S::SerializeTuple>;
     type SerializeTupleStruct = Compound<S::SerializeTupleStruct>;
-    type SerializeTupleVariant = Compound<S::SerializeTupleVariant>;
+    type SerializeTupleVariant = Variant<S::SerializeTupleVariant, S::Ok>;
     type SerializeMap = Compound<S::SerializeMap>;
     type SerializeStruct = Compound<S::SerializeStruct>;
-    type SerializeStructVariant = Compound<S::SerializeStructVariant>;
+    type SerializeStructVariant = Variant<S::SerializeStructVariant, S::Ok>;
 
     forward! {
         serialize_bool(v: bool);
@@ -133,6 +133,12 @@ impl<S: Serializer> Serializer for Redacting<S> {
         variant: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
+        if super::is_secret_static(variant) {
+            super::count_redactions(1);
+            return self
+                .inner
+                .serialize_newtype_variant(name, index, variant, REDACTED);
+        }
         self.inner
             .serialize_newtype_variant(name, index, variant, &Redacted::new(value))
     }
@@ -160,10 +166,13 @@ impl<S: Serializer> Serializer for Redacting<S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        Ok(Compound::new(
+        if super::is_secret_static(variant) {
+            return self.redacted_variant(name, index, variant);
+        }
+        Ok(Variant::Open(Compound::new(
             self.inner
                 .serialize_tuple_variant(name, index, variant, len)?,
-        ))
+        )))
     }
 
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
@@ -185,14 +194,89 @@ impl<S: Serializer> Serializer for Redacting<S> {
         variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
-        Ok(Compound::new(
+        if super::is_secret_static(variant) {
+            return self.redacted_variant(name, index, variant);
+        }
+        Ok(Variant::Open(Compound::new(
             self.inner
                 .serialize_struct_variant(name, index, variant, len)?,
-        ))
+        )))
     }
 
     fn is_human_readable(&self) -> bool {
         self.inner.is_human_readable()
+    }
+}
+
+impl<S: Serializer> Redacting<S> {
+    /// A tuple or struct variant whose name is a secret: written whole as `{"Variant":
+    /// "[redacted]"}` (a newtype variant of the placeholder); its fields are never serialized.
+    fn redacted_variant<C>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<Variant<C, S::Ok>, S::Error> {
+        super::count_redactions(1);
+        self.inner
+            .serialize_newtype_variant(name, index, variant, REDACTED)
+            .map(Variant::Redacted)
+    }
+}
+
+/// The compound serializer of a tuple or struct variant: open, or already written as
+/// `[redacted]` (its name is a secret), its fields then dropped unseen.
+enum Variant<C, O> {
+    Open(Compound<C>),
+    Redacted(O),
+}
+
+impl<C: SerializeTupleVariant> SerializeTupleVariant for Variant<C, C::Ok> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
+        match self {
+            Self::Open(inner) => inner.serialize_field(value),
+            Self::Redacted(_) => Ok(()),
+        }
+    }
+
+    fn end(self) -> Result<C::Ok, C::Error> {
+        match self {
+            Self::Open(inner) => inner.end(),
+            Self::Redacted(ok) => Ok(ok),
+        }
+    }
+}
+
+impl<C: SerializeStructVariant> SerializeStructVariant for Variant<C, C::Ok> {
+    type Ok = C::Ok;
+    type Error = C::Error;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), C::Error> {
+        match self {
+            Self::Open(inner) => inner.serialize_field(key, value),
+            Self::Redacted(_) => Ok(()),
+        }
+    }
+
+    fn skip_field(&mut self, key: &'static str) -> Result<(), C::Error> {
+        match self {
+            Self::Open(inner) => inner.skip_field(key),
+            Self::Redacted(_) => Ok(()),
+        }
+    }
+
+    fn end(self) -> Result<C::Ok, C::Error> {
+        match self {
+            Self::Open(inner) => inner.end(),
+            Self::Redacted(ok) => Ok(ok),
+        }
     }
 }
 
@@ -461,6 +545,51 @@ mod tests {
 
     #[derive(Serialize)]
     struct Wrapper(Login);
+
+    #[derive(Serialize)]
+    enum Shaped {
+        Token { value: String },
+        Password(String, String),
+        ApiKey(Auth),
+        Plain { value: String },
+    }
+
+    #[test]
+    fn a_secret_named_variant_is_hidden_whatever_its_shape() {
+        let _lock = super::super::TEST_CONFIG_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let auth = || Auth {
+            token: "SECRET".into(),
+            scheme: "SECRET".into(),
+        };
+        for (got, want) in [
+            (
+                redacted(&Shaped::Token {
+                    value: "SECRET".into(),
+                }),
+                r#"{"Token":"[redacted]"}"#,
+            ),
+            (
+                redacted(&Shaped::Password("SECRET".into(), "SECRET".into())),
+                r#"{"Password":"[redacted]"}"#,
+            ),
+            (
+                redacted(&Shaped::ApiKey(auth())),
+                r#"{"ApiKey":"[redacted]"}"#,
+            ),
+            (
+                redacted(&Shaped::Plain { value: "v".into() }),
+                r#"{"Plain":{"value":"v"}}"#,
+            ),
+            (
+                redacted(&json!({"password": {"old": "SECRET"}, "api_key": ["SECRET"], "k": [1]})),
+                r#"{"api_key":"[redacted]","k":[1],"password":"[redacted]"}"#,
+            ),
+        ] {
+            assert_eq!(got, want);
+        }
+    }
 
     #[derive(Serialize)]
     struct Renamed {

@@ -8,8 +8,9 @@
 //! - `name: value` and `"name": value` hide the value when the name is a secret;
 //! - `Bearer <token>` and `Basic <credentials>` (the configured schemes) hide the credentials.
 //!
-//! In `Debug` text outside strings, a secret-named field (`password: "x"`, `token: Token { .. }`)
-//! or tuple (`ApiKey("x")`) hides its whole value, however it nests. JSON object keys are left to
+//! In `Debug` text outside strings, a secret-named field (`password: "x"`, `token: Token { .. }`),
+//! tuple (`ApiKey("x", "y")`) or struct (`Token { value: "x" }`) hides its whole value, however
+//! it nests. JSON object keys are left to
 //! the serializer (see [`super::redact`]), which sees them before their values are written.
 
 use super::REDACTED;
@@ -37,6 +38,8 @@ enum ValueEnd {
     Word,
     /// At a `,` at the starting depth, or a closing bracket below it, outside strings.
     Field { depth: u32 },
+    /// At the closing bracket of the group it starts in (a `Debug` tuple's or struct's fields).
+    Group { depth: u32 },
     /// At the closing quote of a quoted value.
     Quote(u8),
 }
@@ -151,8 +154,8 @@ impl SecretScan {
     /// `None` when the byte needs [`SecretScan::step`]; `Some(false)` when it nests too deep.
     #[inline]
     pub(super) fn lex_only(&mut self, byte: u8) -> Option<bool> {
-        let tuple = byte == b'(' && self.syntax == Syntax::Debug && !self.in_string;
-        if tuple || !matches!(byte, b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b'(' | b')') {
+        let group = matches!(byte, b'(' | b'{') && self.syntax == Syntax::Debug && !self.in_string;
+        if group || !matches!(byte, b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b'(' | b')') {
             return None;
         }
         self.lex(byte);
@@ -194,8 +197,15 @@ impl SecretScan {
             }
             b'(' if debug_field => {
                 let secret = is_secret_name(name_before(&sink.buf, false));
-                let end = ValueEnd::Field { depth: self.depth };
+                let end = ValueEnd::Group { depth: self.depth };
                 self.keep_then_hide(byte, secret, end, false, sink)
+            }
+            b'{' if debug_field => {
+                // `Name { field: .. }`: a struct or struct variant named as a secret.
+                let buf = sink.buf.strip_suffix(b" ").unwrap_or(&sink.buf);
+                let secret = is_secret_name(name_before(buf, false));
+                let end = ValueEnd::Group { depth: self.depth };
+                self.keep_then_hide(byte, secret, end, true, sink)
             }
             b'/' if prose && sink.buf.ends_with(b":/") => {
                 self.authority = Some(None);
@@ -318,7 +328,8 @@ impl SecretScan {
             hidden.leading_space = false;
         }
         if !hidden.nests(byte) && self.ends(hidden.end, byte, was_in_string, quote_closed) {
-            if byte == b'}' && matches!(hidden.end, ValueEnd::Field { .. }) {
+            if byte == b'}' && matches!(hidden.end, ValueEnd::Field { .. } | ValueEnd::Group { .. })
+            {
                 // `Debug` wrote ` }` after the value: keep its space.
                 return if sink.keep(b" ") { None } else { Some(false) };
             }
@@ -367,6 +378,9 @@ impl SecretScan {
                 !was_in_string
                     && ((byte == b',' && self.depth == depth)
                         || (matches!(byte, b'}' | b']' | b')') && self.depth < depth))
+            }
+            ValueEnd::Group { depth } => {
+                !was_in_string && matches!(byte, b'}' | b']' | b')') && self.depth < depth
             }
             ValueEnd::Quote(_) => false,
         }
@@ -512,6 +526,37 @@ mod tests {
             r#"Kind { token: [redacted], url: "http://h:8080/x" }"#
         );
         assert_eq!(written(Syntax::Text, 1024, "token::Kind"), "token::Kind");
+    }
+
+    #[test]
+    fn debug_structs_and_tuples_named_as_secrets_are_hidden_whole() {
+        for (text, want) in [
+            (
+                r#"Holder { name: "n", auth: Token { value: "x", more: [1, 2] } }"#,
+                r#"Holder { name: "n", auth: Token { [redacted] } }"#,
+            ),
+            (
+                r#"[Password("a", "b"), Plain { value: "k" }]"#,
+                r#"[Password([redacted]), Plain { value: "k" }]"#,
+            ),
+            (
+                r#"(ApiKey(Pem { kid: "k" }), "n")"#,
+                r#"(ApiKey([redacted]), "n")"#,
+            ),
+            (
+                r#"Credentials { user: "u" }"#,
+                r#"Credentials { [redacted] }"#,
+            ),
+            // Names are matched word by word, as field names are: `TokenUsage` names a token.
+            (
+                r#"TokenUsage { prompt: 5 }"#,
+                r#"TokenUsage { [redacted] }"#,
+            ),
+            (r#"Usage { max_tokens: 5 }"#, r#"Usage { max_tokens: 5 }"#),
+            (r#"Login { user: "u" }"#, r#"Login { user: "u" }"#),
+        ] {
+            assert_eq!(written(Syntax::Debug, 1024, text), want, "{text}");
+        }
     }
 
     #[test]

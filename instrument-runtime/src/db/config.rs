@@ -1,5 +1,6 @@
 //! Database instrumentation settings (the original's `enabled`, `sql_truncate_length`,
-//! `monitor_joined_loading` → `monitor_repeated_queries`, `log_instrumentation_errors`).
+//! `monitor_joined_loading` → `monitor_repeated_queries`, `log_instrumentation_errors`), and
+//! `sanitize_query_text`.
 
 use std::sync::Arc;
 
@@ -29,6 +30,10 @@ pub struct InstrumentationConfig {
     pub log_instrumentation_errors: bool,
     /// Record bind values as `instrument.db.query.parameters` (off: values may be personal data).
     pub record_bind_values: bool,
+    /// Replace the literals of `db.query.text` (strings, numbers, hex, `IN` lists of them) by
+    /// `?` and drop its comments, as the semantic conventions recommend for statements that are
+    /// not parameterized; placeholders and identifiers stay. Off: the text as written.
+    pub sanitize_query_text: bool,
 }
 
 impl Default for InstrumentationConfig {
@@ -40,6 +45,7 @@ impl Default for InstrumentationConfig {
             repeated_query_threshold: 10,
             log_instrumentation_errors: true,
             record_bind_values: false,
+            sanitize_query_text: true,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod diesel;
 mod metrics;
 mod query;
 mod repeated;
+mod sanitize;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 mod statements;
@@ -30,6 +31,7 @@ pub use query::{
     RETURNED_ROWS_KEY, SYNC_IN_ASYNC_KEY,
 };
 pub use repeated::{REPEATED_COUNT_KEY, REPEATED_QUERY_EVENT};
+pub use sanitize::{SqlDialect, sanitize};
 pub use summary::{QuerySummary, normalize, summarize};
 pub use sync_detection::sync_in_async_queries;
 pub use transaction::{

@@ -15,6 +15,7 @@ use opentelemetry_semantic_conventions::attribute::{
 
 use super::config::{InstrumentationConfig, instrumentation_config};
 use super::metrics::{DbMetrics, bound_durations, duration_identity};
+use super::sanitize::SqlDialect;
 use super::statements::statement;
 use super::{repeated, sync_detection};
 use crate::span;
@@ -168,12 +169,20 @@ impl QuerySpan {
             .clone()
             .unwrap_or(Cow::Borrowed(target.system));
         let parent_span = parent.span_context();
+        let dialect = config
+            .sanitize_query_text
+            .then(|| SqlDialect::of_system(target.system));
+        let text = || {
+            statement.text(sql, config.sql_truncate_length, dialect, |sql| {
+                truncate_sql(sql, &config)
+            })
+        };
         if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
             repeated::record(
                 parent_span.span_id(),
                 statement.shape.clone(),
                 &name,
-                &truncate_sql(sql, &config),
+                &text().as_str(),
             );
         }
         let cx = state::enabled()
@@ -184,10 +193,7 @@ impl QuerySpan {
                 if let Some(text) = &values.summary {
                     attributes.push(KeyValue::new(DB_QUERY_SUMMARY, text.clone()));
                 }
-                let text = statement.text(sql, config.sql_truncate_length, |sql| {
-                    truncate_sql(sql, &config)
-                });
-                attributes.push(KeyValue::new(DB_QUERY_TEXT, text));
+                attributes.push(KeyValue::new(DB_QUERY_TEXT, text()));
                 if config.record_bind_values {
                     if let Some(binds) = binds() {
                         attributes.push(KeyValue::new(PARAMETERS_KEY, bounded_binds(binds)));

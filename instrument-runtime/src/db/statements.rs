@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::Value;
 
 use super::metrics::StatementDuration;
+use super::sanitize::{SqlDialect, sanitize};
 use super::summary::{QuerySummary, normalize, summarize};
 use crate::metrics::bound::{BoundSets, kept_text};
 
@@ -36,8 +37,9 @@ pub(crate) struct Statement {
     /// The span name (the summary), kept for the life of the process: statements have few (at
     /// most 1,024 names of at most 255 bytes are kept; past that each is copied).
     pub(crate) span_name: Option<Cow<'static, str>>,
-    /// `db.query.text` as truncated at a length, shared; made at the first use of a length.
-    text: RefCell<Option<(usize, Value)>>,
+    /// `db.query.text` as sanitized in a dialect (or not: `None`) and truncated at a length,
+    /// shared; made at the first use of a dialect and length.
+    text: RefCell<Option<(usize, Option<SqlDialect>, Value)>>,
     /// Its duration histogram bound to its attributes against the target it last ran on, once
     /// recorded into.
     pub(crate) duration: StatementDuration,
@@ -77,14 +79,25 @@ impl Statement {
         }
     }
 
-    /// `db.query.text` of `sql` (this statement's text) truncated by `truncate` at `limit`.
-    pub(crate) fn text(&self, sql: &str, limit: usize, truncate: impl Fn(&str) -> String) -> Value {
+    /// `db.query.text` of `sql` (this statement's text), sanitized in `dialect` unless it is
+    /// `None`, then truncated by `truncate` at `limit`. Worked out once per dialect and limit.
+    pub(crate) fn text(
+        &self,
+        sql: &str,
+        limit: usize,
+        dialect: Option<SqlDialect>,
+        truncate: impl Fn(&str) -> String,
+    ) -> Value {
         let mut text = self.text.borrow_mut();
         match &*text {
-            Some((at, value)) if *at == limit => value.clone(),
+            Some((at, read_in, value)) if *at == limit && *read_in == dialect => value.clone(),
             _ => {
-                let value = Value::from(Arc::<str>::from(truncate(sql)));
-                *text = Some((limit, value.clone()));
+                let sanitized = match dialect {
+                    Some(dialect) => sanitize(sql, dialect),
+                    None => Cow::Borrowed(sql),
+                };
+                let value = Value::from(Arc::<str>::from(truncate(&sanitized)));
+                *text = Some((limit, dialect, value.clone()));
                 value
             }
         }
@@ -153,12 +166,26 @@ mod tests {
             Some("UPDATE accounts")
         );
         let cut = |sql: &str| format!("{}...", &sql[..6]);
-        assert_eq!(statement.text(sql, 6, cut).as_str(), "UPDATE...");
+        assert_eq!(statement.text(sql, 6, None, cut).as_str(), "UPDATE...");
         assert_eq!(
-            statement.text(sql, 6, |_| unreachable!("kept")).as_str(),
+            statement
+                .text(sql, 6, None, |_| unreachable!("kept"))
+                .as_str(),
             "UPDATE..."
         );
-        assert_eq!(statement.text(sql, 100, str::to_owned).as_str(), sql);
+        assert_eq!(statement.text(sql, 100, None, str::to_owned).as_str(), sql);
+        let sanitized = "UPDATE accounts SET balance = ? WHERE id = ?";
+        let generic = Some(SqlDialect::Generic);
+        assert_eq!(
+            statement.text(sql, 100, generic, str::to_owned).as_str(),
+            sanitized
+        );
+        assert_eq!(
+            statement
+                .text(sql, 100, generic, |_| unreachable!("kept"))
+                .as_str(),
+            sanitized
+        );
     }
 
     #[test]

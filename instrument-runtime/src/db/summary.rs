@@ -74,6 +74,25 @@ fn tokenize(sql: &str) -> Vec<Token> {
             let (text, next) = take_until(i + 1, ']');
             tokens.push(Token::Quoted(text));
             i = next;
+        } else if matches!(c, 'E' | 'e' | 'N' | 'n' | 'X' | 'x' | 'B' | 'b')
+            && chars.get(i + 1) == Some(&'\'')
+            && !tokens_glued(&chars, i)
+        {
+            // `E'..'`, `N'..'`, `X'..'`, `B'..'`: a string or hex/bit literal.
+            if matches!(c, 'E' | 'e') {
+                // Backslash escapes: `E'it\'s'`.
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+                i = take_until(i.min(chars.len()), '\'').1;
+            } else {
+                i = take_until(i + 2, '\'').1;
+            }
+            tokens.push(Token::Literal);
+        } else if c == '$' && dollar_quote_end(&chars, i).is_some() {
+            i = dollar_quote_end(&chars, i).unwrap_or(chars.len());
+            tokens.push(Token::Literal);
         } else if c == '$' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
             i += 1;
             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -109,6 +128,44 @@ fn tokenize(sql: &str) -> Vec<Token> {
         }
     }
     tokens
+}
+
+/// Whether `chars[i]` continues a word (so is no literal prefix).
+fn tokens_glued(chars: &[char], i: usize) -> bool {
+    i > 0
+        && chars
+            .get(i - 1)
+            .is_some_and(|p| p.is_alphanumeric() || *p == '_' || *p == '$')
+}
+
+/// The end of the dollar-quoted string (`$$..$$`, `$tag$..$tag$`) opening at `chars[i]`, if one
+/// opens there (not after a word: `a$$` is a name). Unterminated: the end.
+fn dollar_quote_end(chars: &[char], i: usize) -> Option<usize> {
+    if tokens_glued(chars, i) {
+        return None;
+    }
+    let mut j = i + 1;
+    if chars.get(j).is_some_and(|c| c.is_alphabetic() || *c == '_') {
+        while chars
+            .get(j)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+        {
+            j += 1;
+        }
+    }
+    if chars.get(j) != Some(&'$') {
+        return None;
+    }
+    let tag = &chars[i..=j];
+    let body = j + 1;
+    Some(
+        chars
+            .get(body..)
+            .unwrap_or_default()
+            .windows(tag.len())
+            .position(|w| w == tag)
+            .map_or(chars.len(), |p| body + p + tag.len()),
+    )
 }
 
 fn keyword(token: Option<&Token>) -> Option<String> {
@@ -418,5 +475,14 @@ mod tests {
             "SELECT A FROM T WHERE ID IN ( ? )"
         );
         assert_ne!(normalize("SELECT * FROM a"), normalize("SELECT * FROM b"));
+        assert_eq!(
+            normalize("SELECT * FROM t WHERE a = X'1F' AND b = E'it\\'s' AND c = $$x y$$"),
+            "SELECT * FROM T WHERE A = ? AND B = ? AND C = ?"
+        );
+        assert_eq!(
+            normalize("SELECT * FROM t WHERE a = 0x1F AND b = $tag$ 'x' $tag$"),
+            normalize("SELECT * FROM t WHERE a = ? AND b = ?")
+        );
+        assert_eq!(normalize("SELECT x, b$$ FROM t"), "SELECT X , B$$ FROM T");
     }
 }

@@ -12,7 +12,8 @@ use opentelemetry_semantic_conventions::attribute::{
 
 use super::metrics::{BoundServerMetrics, EndpointMetrics, HttpServerMetrics};
 
-/// Attribute of the original endpoint metrics: the route template, or `unknown`.
+/// Attribute of the original endpoint metrics: the route template, or the path with each named
+/// group of the endpoint pattern put back as `{name}`.
 pub const ENDPOINT_PATH_KEY: &str = "endpoint_path";
 /// Attribute of the original endpoint metrics: the request method.
 pub const METHOD_KEY: &str = "method";
@@ -32,7 +33,9 @@ pub(crate) struct Completion {
     /// The request scope's attributes: those of the mapped headers at the start, read again
     /// from the scope in `cx` when the response is complete (with what the handler added).
     pub scoped: Vec<KeyValue>,
-    pub endpoint_metrics: bool,
+    /// The `endpoint_path` of the original endpoint metrics, when the request records them: the
+    /// route template, or the path an endpoint pattern normalized.
+    pub endpoint_path: Option<Cow<'static, str>>,
     pub semconv_metrics: bool,
     /// The original-names mode: `http.status_code` too, and 4xx is an error as in the original.
     pub original_names: bool,
@@ -101,9 +104,8 @@ impl Completion {
 
         let status = self.status.map(i64::from);
         let bound = crate::context::current_has_no_attributes().then(BoundServerMetrics::global);
-        if self.endpoint_metrics {
+        if let Some(route) = self.endpoint_path.as_deref() {
             let ms = elapsed.as_secs_f64() * 1_000.0;
-            let route = self.route.as_deref().unwrap_or("unknown");
             let status = status.unwrap_or(0);
             let attributes = || {
                 let mut attributes = vec![

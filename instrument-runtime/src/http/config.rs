@@ -1,6 +1,8 @@
 //! What the HTTP server layer records: excluded routes, header attributes, which endpoints get
 //! metrics, and whether errors carry a trace-id header.
 
+use std::borrow::Cow;
+
 use http::HeaderName;
 use regex::Regex;
 
@@ -9,10 +11,25 @@ use super::routes::RoutePatterns;
 /// Routes that get no span and no metrics by default, matched against `"{METHOD} {path}"`.
 pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["^GET /v1/health$"];
 
-/// Endpoints that get the original's endpoint metrics by default, matched against
-/// `"{METHOD} {route}"`: the agent message endpoints.
-pub const DEFAULT_ENDPOINT_METRIC_ROUTES: &[&str] =
-    &["^POST /v1/agents/\\{agent_id\\}/messages(/stream|/async)?$"];
+/// Endpoints that get the original's endpoint metrics by default: the agent message endpoints,
+/// as the original wrote them. Each is matched against `"{METHOD} {path}"` (the concrete path,
+/// any server) and, with axum, against `"{METHOD} {route}"` (the route template, which
+/// `[^/]+` matches too).
+pub const DEFAULT_ENDPOINT_METRIC_ROUTES: &[&str] = &[
+    "^POST /v1/agents/(?P<agent_id>[^/]+)/messages$",
+    "^POST /v1/agents/(?P<agent_id>[^/]+)/messages/stream$",
+    "^POST /v1/agents/(?P<agent_id>[^/]+)/messages/async$",
+];
+
+/// The path a request's endpoint metrics are recorded under (`endpoint_path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    /// The route template, or the concrete path with each named group put back as `{name}`.
+    pub(crate) path: Cow<'static, str>,
+    /// Whether `path` is a template (axum's, or one made by a pattern with a named group), so it
+    /// may serve as the semantic-convention `http.route`.
+    pub(crate) is_template: bool,
+}
 
 /// Request headers copied into the request context (so every span and metric recorded while
 /// handling the request carries them), with their attribute names.
@@ -133,8 +150,16 @@ impl HttpConfig {
         Ok(self)
     }
 
-    /// Requests whose `"{METHOD} {route}"` matches one of `patterns` record
-    /// `count_endpoint_requests` and `hist_endpoint_e2e_ms`. Empty: none do.
+    /// Requests matching one of `patterns` record `count_endpoint_requests` and
+    /// `hist_endpoint_e2e_ms`. Empty: none do.
+    ///
+    /// A pattern is matched against `"{METHOD} {path}"`, the concrete path, so it works behind
+    /// any tower or hyper service: name each variable segment with a group,
+    /// `^POST /v1/agents/(?P<agent_id>[^/]+)/messages$`, and `endpoint_path` is the path with
+    /// each named group put back as `{name}` (`/v1/agents/{agent_id}/messages`, never the id);
+    /// without axum that path is also the span's `http.route`. With axum a pattern may instead
+    /// match `"{METHOD} {route}"`, the route template, and the template is always the
+    /// `endpoint_path`. A pattern that is not a valid regex is an error naming it.
     pub fn endpoint_metrics<'a>(
         mut self,
         patterns: impl IntoIterator<Item = &'a str>,
@@ -203,14 +228,47 @@ impl HttpConfig {
         self.excluded_routes.matches(method, path)
     }
 
-    pub(crate) fn wants_endpoint_metrics(&self, method: &str, route: Option<&str>) -> bool {
-        route.is_some_and(|route| self.endpoint_metric_routes.matches(method, route))
+    /// The endpoint a request's endpoint metrics are recorded under, if a pattern matches it:
+    /// axum's route template when there is one (matched as a template, or through the concrete
+    /// `path`), otherwise `path` normalized by the pattern that matched.
+    pub(crate) fn endpoint(
+        &self,
+        method: &str,
+        route: Option<&Cow<'static, str>>,
+        path: &str,
+    ) -> Option<Endpoint> {
+        let patterns = &self.endpoint_metric_routes;
+        if let Some(route) = route {
+            let matched =
+                patterns.matches(method, route) || patterns.normalized(method, path).is_some();
+            return matched.then(|| Endpoint {
+                path: route.clone(),
+                is_template: true,
+            });
+        }
+        let (normalized, named) = patterns.normalized(method, path)?;
+        Some(Endpoint {
+            path: Cow::Owned(normalized),
+            is_template: named,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint_path(
+        config: &HttpConfig,
+        method: &str,
+        route: Option<&str>,
+        path: &str,
+    ) -> Option<String> {
+        let route = route.map(|r| Cow::Owned(r.to_owned()));
+        config
+            .endpoint(method, route.as_ref(), path)
+            .map(|endpoint| endpoint.path.into_owned())
+    }
 
     #[test]
     fn defaults_match_the_original() {
@@ -223,19 +281,93 @@ mod tests {
             "/v1/agents/{agent_id}/messages/stream",
             "/v1/agents/{agent_id}/messages/async",
         ] {
-            assert!(
-                config.wants_endpoint_metrics("POST", Some(route)),
-                "{route}"
+            let path = route.replace("{agent_id}", "a-123");
+            let expected = Some(route.to_owned());
+            assert_eq!(
+                endpoint_path(&config, "POST", Some(route), &path),
+                expected,
+                "axum: {route}"
+            );
+            assert_eq!(
+                endpoint_path(&config, "POST", None, &path),
+                expected,
+                "no axum: {path}"
             );
         }
-        assert!(!config.wants_endpoint_metrics("GET", Some("/v1/agents/{agent_id}/messages")));
-        assert!(!config.wants_endpoint_metrics("POST", None));
+        assert_eq!(
+            endpoint_path(
+                &config,
+                "GET",
+                Some("/v1/agents/{agent_id}/messages"),
+                "/v1/agents/a/messages"
+            ),
+            None
+        );
+        assert_eq!(
+            endpoint_path(&config, "GET", None, "/v1/agents/a/messages"),
+            None
+        );
+        assert_eq!(
+            endpoint_path(&config, "POST", None, "/v1/agents/a/b/messages"),
+            None
+        );
         assert_eq!(config.header_attributes.len(), 8);
+    }
+
+    #[test]
+    fn the_template_wins_and_template_patterns_still_match() {
+        let escaped = HttpConfig::default()
+            .endpoint_metrics(["^POST /v1/agents/\\{agent_id\\}/messages$"])
+            .unwrap();
+        assert_eq!(
+            endpoint_path(
+                &escaped,
+                "POST",
+                Some("/v1/agents/{agent_id}/messages"),
+                "/v1/agents/a/messages"
+            ),
+            Some("/v1/agents/{agent_id}/messages".to_owned())
+        );
+        assert_eq!(
+            endpoint_path(&escaped, "POST", None, "/v1/agents/a/messages"),
+            None
+        );
+        let concrete = HttpConfig::default()
+            .endpoint_metrics(["^POST /v1/agents/(?P<id>agent-[0-9]+)/messages$"])
+            .unwrap();
+        assert_eq!(
+            endpoint_path(
+                &concrete,
+                "POST",
+                Some("/v1/agents/{agent_id}/messages"),
+                "/v1/agents/agent-7/messages"
+            ),
+            Some("/v1/agents/{agent_id}/messages".to_owned()),
+            "matched through the path, recorded under the template"
+        );
+        let endpoint = concrete
+            .endpoint("POST", None, "/v1/agents/agent-7/messages")
+            .unwrap();
+        assert_eq!(endpoint.path, "/v1/agents/{id}/messages");
+        assert!(endpoint.is_template);
+        let plain = HttpConfig::default()
+            .endpoint_metrics(["^GET /v1/stream$"])
+            .unwrap();
+        let endpoint = plain.endpoint("GET", None, "/v1/stream").unwrap();
+        assert_eq!(endpoint.path, "/v1/stream");
+        assert!(!endpoint.is_template, "no named group: not a route");
     }
 
     #[test]
     fn bad_patterns_and_headers_are_errors() {
         assert!(HttpConfig::default().excluded_routes(["("]).is_err());
+        let error = HttpConfig::default()
+            .endpoint_metrics(["^POST /v1/(?P<id>[^/]+"])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("^POST /v1/(?P<id>[^/]+"),
+            "{error}"
+        );
         assert!(HttpConfig::default().trace_id_header("bad header").is_err());
     }
 }

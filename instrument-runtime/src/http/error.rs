@@ -2,8 +2,10 @@
 
 use bytes::Bytes;
 
-/// The JSON body of an error response.
+/// The JSON body of an error response; `trace_id` is `""` when there is no span, as in the
+/// original.
 pub(crate) fn error_body(detail: &str, trace_id: Option<&str>) -> Bytes {
+    let trace_id = trace_id.unwrap_or("");
     Bytes::from(serde_json::json!({ "detail": detail, "trace_id": trace_id }).to_string())
 }
 
@@ -102,5 +104,35 @@ impl axum::response::IntoResponse for HttpError {
             http::HeaderValue::from_static("application/json"),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_body;
+
+    #[test]
+    fn the_trace_id_is_empty_without_a_span() {
+        assert_eq!(
+            error_body("boom", None),
+            r#"{"detail":"boom","trace_id":""}"#
+        );
+        let id = "0af7651916cd43dd8448eb211c80319c";
+        assert_eq!(
+            error_body("boom", Some(id)),
+            format!(r#"{{"detail":"boom","trace_id":"{id}"}}"#)
+        );
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn an_http_error_outside_any_span_answers_an_empty_trace_id() {
+        use axum::response::IntoResponse as _;
+
+        let response = super::HttpError::internal("boom").into_response();
+        assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = futures_executor::block_on(axum::body::to_bytes(response.into_body(), 1024))
+            .expect("body");
+        assert_eq!(body, r#"{"detail":"boom","trace_id":""}"#);
     }
 }

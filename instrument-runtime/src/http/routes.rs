@@ -62,6 +62,47 @@ impl RoutePatterns {
         slot.store(fingerprint | u64::from(matched), Ordering::Relaxed);
         matched
     }
+
+    /// The first pattern matching `"{method} {path}"` made low-cardinality: `path` with the text
+    /// of each named group (`(?P<agent_id>[^/]+)`) put back as `{agent_id}`, and whether the
+    /// pattern has a named group at all. `None` when no pattern matches.
+    pub(crate) fn normalized(&self, method: &str, path: &str) -> Option<(String, bool)> {
+        if !self.matches(method, path) {
+            return None;
+        }
+        let line = format!("{method} {path}");
+        let (regex, captures) = self
+            .regexes
+            .iter()
+            .find_map(|r| r.captures(&line).map(|c| (r, c)))?;
+        let offset = method.len() + 1;
+        let mut groups: Vec<(usize, usize, &str)> = regex
+            .capture_names()
+            .enumerate()
+            .filter_map(|(index, name)| {
+                let (found, name) = (captures.get(index)?, name?);
+                // Only what lies in the path (not in the method) is put back.
+                (found.start() >= offset).then_some((found.start(), found.end(), name))
+            })
+            .collect();
+        let named = regex.capture_names().any(|name| name.is_some());
+        // Outermost first: a group inside another is replaced with it.
+        groups.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+        let mut out = String::with_capacity(path.len());
+        let mut at = offset;
+        for (start, end, name) in groups {
+            if start < at {
+                continue;
+            }
+            out.push_str(&line[at..start]);
+            out.push('{');
+            out.push_str(name);
+            out.push('}');
+            at = end;
+        }
+        out.push_str(&line[at..]);
+        Some((out, named))
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +129,37 @@ mod tests {
             "after slots were taken over"
         );
         assert!(!patterns(&[]).matches("GET", "/v1/health"));
+    }
+
+    #[test]
+    fn named_groups_are_put_back_as_their_names() {
+        let agents = patterns(&[
+            "^POST /v1/agents/(?P<agent_id>[^/]+)/messages$",
+            "^GET /v1/(?P<kind>(?P<inner>[a-z]+)s)/(?P<id>[^/]+)$",
+            "^PUT /v1/jobs/",
+        ]);
+        for _ in 0..2 {
+            assert_eq!(
+                agents.normalized("POST", "/v1/agents/a-123/messages"),
+                Some(("/v1/agents/{agent_id}/messages".to_owned(), true))
+            );
+        }
+        assert_eq!(
+            agents.normalized("POST", "/v1/agents/{agent_id}/messages"),
+            Some(("/v1/agents/{agent_id}/messages".to_owned(), true)),
+            "a template is its own normal form"
+        );
+        assert_eq!(
+            agents.normalized("GET", "/v1/tools/t-9"),
+            Some(("/v1/{kind}/{id}".to_owned(), true)),
+            "the outer group wins"
+        );
+        assert_eq!(
+            agents.normalized("PUT", "/v1/jobs/j-1/run"),
+            Some(("/v1/jobs/j-1/run".to_owned(), false)),
+            "no named group: the path as it is"
+        );
+        assert_eq!(agents.normalized("GET", "/v1/agents/a-123/messages"), None);
+        assert_eq!(agents.normalized("POST", "/v1/agents/a/b/messages"), None);
     }
 }

@@ -130,7 +130,23 @@ impl<S> HttpService<S> {
     /// Starts the request's span and metrics.
     fn begin<B>(&self, request: &Request<B>, tracing: bool, metrics: bool) -> Completion {
         let method = method_name(request.method());
-        let route = matched_route(request);
+        let template = matched_route(request);
+        // With a template the endpoint only matters to the metrics; without one it may also
+        // give the route.
+        let endpoint = (metrics || template.is_none())
+            .then(|| {
+                self.config
+                    .endpoint(&method, template.as_ref(), request.uri().path())
+            })
+            .flatten();
+        // Without axum the route is the path a named-group pattern normalized, if any: a
+        // template too, so the span name, `http.route` and the metrics stay low-cardinality.
+        let route = template.or_else(|| {
+            endpoint
+                .as_ref()
+                .filter(|endpoint| endpoint.is_template)
+                .map(|endpoint| kept_route(&endpoint.path))
+        });
         let scheme = if request.uri().scheme_str() == Some("https") {
             "https"
         } else {
@@ -164,10 +180,12 @@ impl<S> HttpService<S> {
             cx,
             owns_span,
             started: Instant::now(),
-            endpoint_metrics: metrics
-                && self
-                    .config
-                    .wants_endpoint_metrics(&method, route.as_deref()),
+            endpoint_path: endpoint.filter(|_| metrics).map(|endpoint| {
+                match (&route, endpoint.is_template) {
+                    (Some(route), true) => route.clone(),
+                    _ => endpoint.path,
+                }
+            }),
             semconv_metrics: metrics && self.config.semconv_metrics,
             method,
             scheme,
@@ -254,10 +272,10 @@ fn matched_route<B>(_request: &Request<B>) -> Option<Cow<'static, str>> {
     None
 }
 
-/// Route templates kept for the life of the process (at most 1,024: templates are few), so a
-/// request's route, its span's `http.route` and its measurements share one text instead of
-/// copying it; past that each is copied.
-#[cfg(feature = "axum")]
+/// Route templates (axum's, or paths normalized by the endpoint patterns) kept for the life of
+/// the process (at most 1,024: templates are few), so a request's route, its span's
+/// `http.route` and its measurements share one text instead of copying it; past that each is
+/// copied.
 fn kept_route(route: &str) -> Cow<'static, str> {
     static ROUTES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
     kept_text(&ROUTES, route, || route.to_owned())
@@ -398,7 +416,6 @@ mod tests {
         assert!(matches!(method_name(&purge), Cow::Owned(name) if name == "PURGE"));
     }
 
-    #[cfg(feature = "axum")]
     #[test]
     fn a_route_is_kept_once() {
         let (Cow::Borrowed(first), Cow::Borrowed(again)) = (

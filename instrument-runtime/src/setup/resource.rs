@@ -154,6 +154,37 @@ mod tests {
     }
 
     #[test]
+    fn service_version_comes_from_the_builder_or_the_environment_only() {
+        let version = |inputs: ResourceInputs| {
+            build(&inputs)
+                .get(&Key::new(SERVICE_VERSION))
+                .map(|v| v.as_str().into_owned())
+        };
+        // Setup has no way to read the calling binary's `CARGO_PKG_VERSION`: without
+        // `.service_version(..)` or `OTEL_RESOURCE_ATTRIBUTES`, there is no `service.version`.
+        assert_eq!(version(ResourceInputs::default()), None);
+        let from_env = || vec![(SERVICE_VERSION.to_owned(), "0.9.0".to_owned())];
+        assert_eq!(
+            version(ResourceInputs {
+                attributes: from_env(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some("0.9.0")
+        );
+        assert_eq!(
+            version(ResourceInputs {
+                service_version: Some(env!("CARGO_PKG_VERSION").into()),
+                attributes: from_env(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some(env!("CARGO_PKG_VERSION")),
+            "the builder's value wins"
+        );
+    }
+
+    #[test]
     fn no_device_id_in_production() {
         let resource = build(&ResourceInputs {
             attributes: vec![(DEPLOYMENT_ENVIRONMENT_NAME.into(), "production".into())],

@@ -21,6 +21,13 @@ thread_local! {
     static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Whether this thread has a span on its stack (for the panic hook: never panics).
+pub(super) fn has_frames() -> bool {
+    FRAMES
+        .try_with(|frames| frames.try_borrow().is_ok_and(|frames| !frames.is_empty()))
+        .unwrap_or(false)
+}
+
 /// A current span and the span of the context that was current when it was entered.
 #[derive(Debug)]
 struct Frame {

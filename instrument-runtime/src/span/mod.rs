@@ -8,6 +8,7 @@ mod ids;
 mod local;
 mod meta;
 mod outcome;
+mod panic_trace;
 mod record;
 
 use std::any::Any;
@@ -18,7 +19,7 @@ use opentelemetry::trace::{Span as _, SpanBuilder, Status, TraceContextExt, Trac
 use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
+    ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE,
 };
 
 use crate::capture::{self, Capture, CapturedParam, ParamSink, ParamValue};
@@ -60,7 +61,7 @@ enum Held {
 #[derive(Debug)]
 pub(crate) enum EnteredSpan {
     Local(local::Entered),
-    Attached(Context, ContextGuard),
+    Attached(Context, ContextGuard, panic_trace::AttachedMark),
 }
 
 /// Starts the span of one call of the function described by `meta`, as a child of the current
@@ -88,6 +89,7 @@ fn start_recorded(
     params: &[&dyn Capture],
 ) -> Option<(ActiveSpan, SpanId)> {
     state::with_installed_tracer(|tracer| {
+        panic_trace::install();
         let current = CurrentParent::now();
         let (cx, parent) = (&current.cx, current.as_parent());
         let (name, function) = meta.names(self_type);
@@ -299,7 +301,7 @@ impl ActiveSpan {
             Held::Local(span) => EnteredSpan::Local(local::enter(span)),
             Held::Attached(cx) => {
                 let guard = cx.clone().attach();
-                EnteredSpan::Attached(cx, guard)
+                EnteredSpan::Attached(cx, guard, panic_trace::AttachedMark::new())
             }
         }
     }
@@ -311,7 +313,7 @@ impl ActiveSpan {
             Held::Local(span) => EnteredSpan::Local(local::enter_under(span, outer)),
             Held::Attached(cx) => {
                 let guard = cx.clone().attach();
-                EnteredSpan::Attached(cx, guard)
+                EnteredSpan::Attached(cx, guard, panic_trace::AttachedMark::new())
             }
         }
     }
@@ -324,12 +326,20 @@ impl ActiveSpan {
             Outcome::Err {
                 error_type,
                 message,
-            } => record_failure(span, error_type, message),
+            } => record_failure(span, error_type, message, None),
         });
     }
 
     pub(crate) fn record_panic(self, payload: &(dyn Any + Send)) {
-        self.end_with(|span| record_failure(span, "panic", panic_message(payload)));
+        self.end_with(|span| {
+            let message = panic_message(payload);
+            // Resolved (symbols, files, lines) only for a span that records it.
+            let stacktrace = span
+                .is_recording()
+                .then(|| panic_trace::stacktrace(&message))
+                .flatten();
+            record_failure(span, "panic", message, stacktrace);
+        });
     }
 
     pub(crate) fn record_cancelled(self) {
@@ -362,8 +372,9 @@ impl EnteredSpan {
     pub(crate) fn exit(self) -> Option<ActiveSpan> {
         match self {
             Self::Local(entered) => entered.exit().map(|span| ActiveSpan(Held::Local(span))),
-            Self::Attached(cx, guard) => {
+            Self::Attached(cx, guard, mark) => {
                 drop(guard);
+                drop(mark);
                 Some(ActiveSpan(Held::Attached(cx)))
             }
         }
@@ -379,17 +390,25 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }
 
-fn record_failure(span: &mut dyn state::EndingSpan, error_type: &'static str, message: String) {
+/// Records a failure: `error.type`, the `exception` event (with the stack trace of a panic),
+/// the error status.
+fn record_failure(
+    span: &mut dyn state::EndingSpan,
+    error_type: &'static str,
+    message: String,
+    stacktrace: Option<String>,
+) {
     if !span.is_recording() {
         return;
     }
     span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
-    span.add_event(
-        EXCEPTION_EVENT.into(),
-        vec![
-            KeyValue::new(EXCEPTION_TYPE, error_type),
-            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
-        ],
-    );
+    let mut attributes = vec![
+        KeyValue::new(EXCEPTION_TYPE, error_type),
+        KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+    ];
+    if let Some(stacktrace) = stacktrace {
+        attributes.push(KeyValue::new(EXCEPTION_STACKTRACE, stacktrace));
+    }
+    span.add_event(EXCEPTION_EVENT.into(), attributes);
     span.set_status(Status::error(message));
 }

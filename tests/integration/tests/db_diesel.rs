@@ -173,3 +173,24 @@ async fn sync_queries_on_async_workers_are_flagged_but_not_in_spawn_blocking() {
             .all(|s| attr(s, "instrument.db.sync_in_async").is_none())
     );
 }
+
+#[test]
+fn literals_are_sanitized_out_of_query_texts() {
+    let _t = start();
+    let mut conn = connect();
+    diesel::sql_query("INSERT INTO notes (id, body) VALUES (7, 'hunter2')")
+        .execute(&mut conn)
+        .unwrap();
+    let all = spans();
+    let inserts = by_name(&all, "INSERT notes");
+    assert_eq!(inserts.len(), 1);
+    assert_eq!(
+        attr(inserts[0], "db.query.text").as_deref(),
+        Some("INSERT INTO notes (id, body) VALUES (?, ?)")
+    );
+    assert!(
+        all.iter()
+            .flat_map(|s| &s.attributes)
+            .all(|kv| !kv.value.as_str().contains("hunter2"))
+    );
+}

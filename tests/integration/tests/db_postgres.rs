@@ -235,3 +235,29 @@ async fn postgres_repeated_queries() {
     assert_eq!(count.value.as_str(), "20");
     drop_table(&pool, &table).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_literals_are_sanitized_in_its_dialect() {
+    let _t = start();
+    let table = table("sanitized");
+    let Some(pool) = pool(&table).await else {
+        return;
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM {table} WHERE name = $$hunter2$$ OR name = E'it\\'s hunter2' \
+         OR id IN (1, -2, 3.5e1) OR id = $1"
+    )))
+    .bind(7i64)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    drop_table(&pool, &table).await;
+    let all = spans();
+    let select = by_name(&all, &format!("SELECT {table}"))[0];
+    assert_eq!(
+        attr(select, "db.query.text"),
+        Some(format!(
+            "SELECT id FROM {table} WHERE name = ? OR name = ? OR id IN (?) OR id = $1"
+        ))
+    );
+}

@@ -317,23 +317,20 @@ async fn transactions_commit_roll_back_drop_and_nest() {
         attr(savepoint, "instrument.db.transaction.depth").as_deref(),
         Some("1")
     );
+    // The literals that told the inserts apart are sanitized out of their texts: they are
+    // found by their parents.
     let inserts = by_name(&all, "INSERT users");
-    let nested_insert = inserts
-        .iter()
-        .find(|s| attr(s, "db.query.text").unwrap().contains("nested"))
-        .unwrap();
-    assert_eq!(
-        nested_insert.parent_span_id,
-        savepoint.span_context.span_id()
-    );
-    let dropped_insert = inserts
-        .iter()
-        .find(|s| attr(s, "db.query.text").unwrap().contains("dropped"))
-        .unwrap();
-    assert_eq!(
-        dropped_insert.parent_span_id,
-        dropped.span_context.span_id()
-    );
+    assert_eq!(inserts.len(), 5);
+    assert!(inserts.iter().all(|s| attr(s, "db.query.text").as_deref()
+        == Some("INSERT INTO users (id, name) VALUES (?, ?)")));
+    let under = |parent: &SpanData| {
+        inserts
+            .iter()
+            .filter(|s| s.parent_span_id == parent.span_context.span_id())
+            .count()
+    };
+    assert_eq!(under(savepoint), 1, "the nested insert is the savepoint's");
+    assert_eq!(under(dropped), 1, "the dropped insert is its transaction's");
 }
 
 #[trace_method(skip_all)]
@@ -426,4 +423,96 @@ async fn acquired_connections_are_traced_and_monitoring_can_be_switched_off() {
 async fn a_pool_passed_to_an_instrumented_fn_is_recorded_as_one_short_line() {
     let pool = pool().await;
     assert_eq!(format!("{pool:?}"), "InstrumentedPool(sqlite :memory:)");
+}
+
+#[trace_method(skip_all)]
+async fn look_up_each_by_literal(pool: &InstrumentedPool<Sqlite>, count: i64) {
+    for id in 0..count {
+        let sql = format!(
+            "SELECT id, name FROM accounts WHERE name = 'hunter2' AND id = {id} AND flag = 0x1F"
+        );
+        // Literals spliced in on purpose: this is the text sanitizing is for.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn literals_are_sanitized_out_of_query_texts_unless_switched_off() {
+    let _t = start();
+    let pool = pool().await;
+    sqlx::query("CREATE TABLE accounts (id INTEGER, name TEXT, flag INTEGER)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    look_up_each_by_literal(&pool, 10).await;
+    let sanitized = "SELECT id, name FROM accounts WHERE name = ? AND id = ? AND flag = ?";
+    let all = spans();
+    let selects = by_name(&all, "SELECT accounts");
+    assert_eq!(selects.len(), 10);
+    for select in &selects {
+        assert_eq!(attr(select, "db.query.text").as_deref(), Some(sanitized));
+    }
+    for span in &all {
+        let texts = span
+            .attributes
+            .iter()
+            .chain(span.events.iter().flat_map(|e| &e.attributes))
+            .map(|kv| kv.value.as_str().into_owned());
+        for text in texts {
+            assert!(
+                !text.contains("hunter2") && !text.contains("0x1F") && !text.contains("= 7"),
+                "no literal is recorded: {span:?}"
+            );
+        }
+    }
+    let parent = by_name(&all, "look_up_each_by_literal")[0];
+    let events: Vec<_> = parent
+        .events
+        .iter()
+        .filter(|e| e.name == "instrument.db.repeated_query")
+        .collect();
+    assert_eq!(
+        events.len(),
+        1,
+        "statements differing in literals are one shape"
+    );
+    let value = |key: &str| {
+        events[0]
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    };
+    assert_eq!(
+        value("instrument.db.repeated_query.count").as_deref(),
+        Some("10")
+    );
+    assert_eq!(value("db.query.text").as_deref(), Some(sanitized));
+
+    let written = "SELECT id FROM accounts WHERE name = 'hunter2' AND id = 42 AND flag = 0x1F";
+    {
+        let _config = temporary_instrumentation_config(InstrumentationConfig {
+            sanitize_query_text: false,
+            ..Default::default()
+        });
+        sqlx::query(written).fetch_all(&pool).await.unwrap();
+    }
+    sqlx::query(written).fetch_all(&pool).await.unwrap();
+    let all = spans();
+    let texts: Vec<_> = by_name(&all, "SELECT accounts")
+        .iter()
+        .filter_map(|s| attr(s, "db.query.text"))
+        .filter(|t| t.starts_with("SELECT id FROM"))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            written,
+            "SELECT id FROM accounts WHERE name = ? AND id = ? AND flag = ?"
+        ],
+        "switched off the text is kept as written, and the same text is sanitized again after"
+    );
 }

@@ -658,3 +658,145 @@ async fn json_request_bodies_are_captured_on_opted_in_routes() {
             .any(|kv| kv.value.as_str().contains("SECRET"))
     }));
 }
+
+/// Sends `method path` through `config`'s layer around a plain tower service (no axum, so no
+/// route template), reading the whole response.
+async fn call_plain(config: &HttpConfig, method: &str, path: &str) -> u16 {
+    use tower::ServiceExt as _;
+    let plain = tower::service_fn(
+        |_request: http::Request<instrument::http::RequestBody<Full<Bytes>>>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("ok"))))
+        },
+    );
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = HttpLayer::with_config(config.clone())
+        .layer(plain)
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    response.into_body().collect().await.unwrap();
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_tower_service_gets_endpoint_metrics_under_the_normalized_path() {
+    let _t = start();
+    let config = HttpConfig::default();
+    assert_eq!(
+        call_plain(&config, "POST", "/v1/agents/a-123/messages").await,
+        200
+    );
+    call_plain(&config, "POST", "/v1/agents/a-123/messages/stream").await;
+    call_plain(&config, "POST", "/v1/jobs/a-123").await;
+    call_plain(&config, "GET", "/v1/agents/a-123/messages").await;
+    let all_spans = wait_for_spans(4);
+    let all = metrics();
+    let requests = points(&all, "count_endpoint_requests");
+    let mut paths: Vec<_> = requests
+        .iter()
+        .map(|p| p.attr("endpoint_path").unwrap_or_default())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/v1/agents/{agent_id}/messages",
+            "/v1/agents/{agent_id}/messages/stream"
+        ],
+        "only the matching paths, never the id: {requests:?}"
+    );
+    let point = requests
+        .iter()
+        .find(|p| p.attr("endpoint_path") == Some("/v1/agents/{agent_id}/messages"))
+        .unwrap();
+    assert_eq!(point.attr("method"), Some("POST"));
+    assert_eq!(point.attr("status_code"), Some("200"));
+    assert_eq!(points(&all, "hist_endpoint_e2e_ms").len(), 2);
+    for metric in &all {
+        for point in &metric.points {
+            assert!(
+                point.attributes.iter().all(|(_, v)| !v.contains("a-123")),
+                "{} carries the id: {point:?}",
+                metric.name
+            );
+        }
+    }
+    // The normalized path is the low-cardinality route; a path no pattern matched has none.
+    let durations = points(&all, "http.server.request.duration");
+    assert!(
+        durations
+            .iter()
+            .any(|p| p.attr("http.route") == Some("/v1/agents/{agent_id}/messages"))
+    );
+    assert_eq!(
+        durations
+            .iter()
+            .filter(|p| p.attr("http.route").is_none())
+            .count(),
+        2,
+        "{durations:?}"
+    );
+    let matched = named(&all_spans, "POST /v1/agents/{agent_id}/messages");
+    assert_eq!(
+        attr(matched, "http.route").as_deref(),
+        Some("/v1/agents/{agent_id}/messages")
+    );
+    assert_eq!(
+        attr(matched, "url.path").as_deref(),
+        Some("/v1/agents/a-123/messages")
+    );
+    let unmatched = named(&all_spans, "POST");
+    assert_eq!(attr(unmatched, "http.route"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_named_group_patterns_work_with_and_without_axum() {
+    let _t = start();
+    let config = HttpConfig::default()
+        .endpoint_metrics([
+            "^PUT /v1/tools/(?P<tool_id>[^/]+)/run$",
+            "^POST /v1/agents/(?P<id>a[0-9]+)/messages$",
+        ])
+        .unwrap();
+    call_plain(&config, "PUT", "/v1/tools/t-9/run").await;
+    call_plain(&config, "POST", "/v1/agents/x-1/messages").await;
+    wait_for_spans(2);
+    let all = metrics();
+    let requests = points(&all, "count_endpoint_requests");
+    assert_eq!(
+        requests.len(),
+        1,
+        "the defaults were replaced: {requests:?}"
+    );
+    assert_eq!(
+        requests[0].attr("endpoint_path"),
+        Some("/v1/tools/{tool_id}/run")
+    );
+
+    // With axum the pattern matches the concrete path, and the route template is recorded.
+    let address = serve(app(config)).await;
+    send(address, "POST", "/v1/agents/a1/messages", &[]).await;
+    send(address, "POST", "/v1/agents/b1/messages", &[]).await;
+    wait_for_spans(4);
+    let all = metrics();
+    let requests = points(&all, "count_endpoint_requests");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0].attr("endpoint_path"),
+        Some("/v1/agents/{agent_id}/messages")
+    );
+}
+
+#[test]
+fn an_invalid_endpoint_pattern_is_an_error_naming_it() {
+    let pattern = "^POST /v1/agents/(?P<agent_id>[^/]+/messages$";
+    let error = HttpConfig::default()
+        .endpoint_metrics([pattern])
+        .unwrap_err();
+    assert!(error.to_string().contains(pattern), "{error}");
+}
