@@ -250,3 +250,83 @@ async fn invalidated_and_closed_connections_leave_the_records() {
                 && p.attr("exception_type") == Some("Io"))
     );
 }
+
+/// A pool with a base size (SQLAlchemy's `pool_size`) that opens past it under load.
+struct Overflowing;
+
+impl PoolStatus for Overflowing {
+    fn size(&self) -> u32 {
+        7
+    }
+    fn idle(&self) -> u32 {
+        1
+    }
+    fn max_size(&self) -> u32 {
+        10
+    }
+    fn min_size(&self) -> u32 {
+        0
+    }
+    fn base_size(&self) -> Option<u32> {
+        Some(5)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn total_is_the_capacity_and_overflow_counts_past_the_base_size() {
+    let _t = start();
+    let with_base = PoolMonitor::new("with-base", "queue", Overflowing, false);
+    let (_pool, without_base) = pool("without-base", 3);
+    let all = metrics();
+    let gauge = |name: &str, engine: &str| {
+        points(&all, name)
+            .iter()
+            .filter(|p| p.attr("engine_name") == Some(engine))
+            .map(|p| p.count)
+            .sum::<f64>()
+    };
+    assert_eq!(gauge("gauge_db_pool_connections_total", "with-base"), 10.0);
+    assert_eq!(
+        gauge("gauge_db_pool_connections_overflow", "with-base"),
+        2.0
+    );
+    assert_eq!(
+        gauge("gauge_db_pool_connections_checked_out", "with-base"),
+        6.0
+    );
+    assert_eq!(
+        gauge("gauge_db_pool_connections_total", "without-base"),
+        3.0
+    );
+    assert_eq!(
+        gauge("gauge_db_pool_connections_overflow", "without-base"),
+        0.0
+    );
+    drop((with_base, without_base));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_held_checkout_is_counted_once() {
+    let _t = start();
+    let (_pool, monitor) = pool("long-held", 2);
+    monitor.set_long_held_threshold(Some(Duration::from_millis(20)));
+    monitor.checkout_started().checked_out(0);
+    monitor.checkout_started().checked_out(1);
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    let long_held = |all: &[support::MetricInfo]| {
+        points(all, "count_db_pool_connection_events")
+            .iter()
+            .filter(|p| {
+                p.attr("engine_name") == Some("long-held") && p.attr("event") == Some("long_held")
+            })
+            .map(|p| p.count)
+            .sum::<f64>()
+    };
+    assert_eq!(long_held(&metrics()), 2.0, "both, noticed by the gauges");
+    monitor.checkin(0);
+    monitor.checkin(1);
+    assert_eq!(long_held(&metrics()), 0.0, "not again at the checkin");
+    monitor.checkout_started().checked_out(0);
+    monitor.checkin(0);
+    assert_eq!(long_held(&metrics()), 0.0, "a short checkout is not");
+}

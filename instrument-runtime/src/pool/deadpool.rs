@@ -237,6 +237,13 @@ where
         self
     }
 
+    /// How long a connection may stay checked out before it counts as `long_held`; `None` turns
+    /// the check off (default 30 s, see [`PoolMonitor::set_long_held_threshold`]).
+    pub fn long_held_threshold(self, threshold: Option<Duration>) -> Self {
+        self.monitor.set_long_held_threshold(threshold);
+        self
+    }
+
     /// Any other deadpool setting or hook: `configure(|b| b.queue_mode(QueueMode::Lifo))`.
     pub fn configure(
         mut self,

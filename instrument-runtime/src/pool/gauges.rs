@@ -19,6 +19,7 @@ pub(crate) struct Reading {
     pub(crate) idle: u32,
     pub(crate) max: u32,
     pub(crate) min: u32,
+    pub(crate) base: Option<u32>,
     pub(crate) waiters: i64,
 }
 
@@ -122,13 +123,16 @@ fn observe_each(
     });
 }
 
-/// `gauge_db_pool_connections_total`.
+/// `gauge_db_pool_connections_total`: the pool's capacity (its maximum size), as the original's
+/// "total pool capacity"; the connections open are `checked_out` + `available`.
 pub(crate) fn observe_total(observer: &dyn AsyncInstrument<i64>) {
-    observe_each(observer, Gauge::Total, |r| i64::from(r.size));
+    observe_each(observer, Gauge::Total, |r| i64::from(r.max));
 }
 
-/// `gauge_db_pool_connections_checked_out`.
+/// `gauge_db_pool_connections_checked_out`. Its callback also counts the connections held past
+/// their monitor's long-held threshold (once per collection, no thread of its own).
 pub(crate) fn observe_checked_out(observer: &dyn AsyncInstrument<i64>) {
+    for_each_monitor(MonitorInner::check_long_held);
     observe_each(observer, Gauge::CheckedOut, Reading::in_use);
 }
 
@@ -142,10 +146,12 @@ pub(crate) fn observe_available(observer: &dyn AsyncInstrument<i64>) {
     observe_each(observer, Gauge::Available, |r| i64::from(r.idle));
 }
 
-/// `gauge_db_pool_connections_overflow`: connections above the pool's minimum.
+/// `gauge_db_pool_connections_overflow`: connections open beyond the pool's base size; 0 for a
+/// pool that has only a maximum (sqlx, deadpool).
 pub(crate) fn observe_overflow(observer: &dyn AsyncInstrument<i64>) {
     observe_each(observer, Gauge::Overflow, |r| {
-        i64::from(r.size.saturating_sub(r.min))
+        r.base
+            .map_or(0, |base| i64::from(r.size.saturating_sub(base)))
     });
 }
 

@@ -20,6 +20,9 @@ pub struct ConnectionLifecycle {
     pub checkout_count: u64,
     /// Whether the connection was detached from the pool.
     pub detached: bool,
+    /// Whether the current (or, once checked in, the last) checkout was reported as held past
+    /// the monitor's long-held threshold (`long_held`).
+    pub long_held: bool,
 }
 
 /// The lifecycle records of one pool.
@@ -56,6 +59,7 @@ impl Lifecycles {
                 checked_in_at: None,
                 checkout_count: 0,
                 detached: false,
+                long_held: false,
             },
         );
     }
@@ -70,21 +74,42 @@ impl Lifecycles {
             checked_in_at: None,
             checkout_count: 0,
             detached: false,
+            long_held: false,
         });
         record.checked_out_at_ns = Some(now);
         record.checkout_count += 1;
+        record.long_held = false;
     }
 
-    /// Marks a checkin; returns how long the connection was out, in nanoseconds.
-    pub(super) fn checked_in(&self, id: u64) -> Option<u128> {
+    /// Marks a checkin; returns how long the connection was out, in nanoseconds, and whether
+    /// that checkout was already reported as held too long.
+    pub(super) fn checked_in(&self, id: u64) -> Option<(u128, bool)> {
         let now = self.now_ns();
         let mut shard = self.shard(id);
         let record = shard.get_mut(&id)?;
         record.checked_in_at = Some(SystemTime::now());
-        record
-            .checked_out_at_ns
-            .take()
-            .map(|out| now.saturating_sub(out))
+        let out = record.checked_out_at_ns.take()?;
+        Some((now.saturating_sub(out), record.long_held))
+    }
+
+    /// Flags every connection checked out for longer than `threshold_ns` and not flagged yet;
+    /// returns how many it flagged. One pass over the records, a shard lock at a time.
+    pub(super) fn flag_long_held(&self, threshold_ns: u128) -> u64 {
+        let now = self.now_ns();
+        let mut flagged = 0;
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for record in shard.values_mut() {
+                if let Some(out) = record.checked_out_at_ns
+                    && !record.long_held
+                    && now.saturating_sub(out) > threshold_ns
+                {
+                    record.long_held = true;
+                    flagged += 1;
+                }
+            }
+        }
+        flagged
     }
 
     pub(super) fn detached(&self, id: u64) {
@@ -158,6 +183,16 @@ mod tests {
         assert!(record.checked_in_at.is_some());
         records.detached(7);
         assert!(records.get(7).unwrap().detached);
+        records.checked_out(7);
+        assert_eq!(records.flag_long_held(u128::MAX), 0);
+        assert_eq!(records.flag_long_held(0), 1);
+        assert_eq!(records.flag_long_held(0), 0, "a checkout is flagged once");
+        assert!(matches!(records.checked_in(7), Some((_, true))));
+        records.checked_out(7);
+        assert!(
+            !records.get(7).unwrap().long_held,
+            "a new checkout starts unflagged"
+        );
         assert!(records.removed(7).is_some());
         assert_eq!(records.len(), 0);
     }

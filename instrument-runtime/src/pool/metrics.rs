@@ -11,7 +11,7 @@ use crate::metrics::{Counter, Histogram, ObservableGauge, ObservableUpDownCounte
 #[derive(Debug, Metrics)]
 #[metrics(scope = "instrument", crate = crate, context = false)]
 pub struct PoolMetrics {
-    /// Total number of connections in the database pool.
+    /// Total pool capacity: the most connections the pool opens.
     #[metric(name = "gauge_db_pool_connections_total", unit = "1", callback = super::gauges::observe_total)]
     pub connections_total: ObservableGauge<i64>,
     /// Number of connections currently checked out from the pool.
@@ -20,13 +20,15 @@ pub struct PoolMetrics {
     /// Number of available connections in the pool.
     #[metric(name = "gauge_db_pool_connections_available", unit = "1", callback = super::gauges::observe_available)]
     pub connections_available: ObservableGauge<i64>,
-    /// Number of overflow connections in the pool (above its minimum).
+    /// Number of overflow connections: open beyond the pool's base size (0 for a pool that has
+    /// only a maximum).
     #[metric(name = "gauge_db_pool_connections_overflow", unit = "1", callback = super::gauges::observe_overflow)]
     pub connections_overflow: ObservableGauge<i64>,
     /// Duration of database connection usage, from checkout to checkin, in milliseconds.
     #[metric(name = "hist_db_pool_connection_duration_ms", unit = "ms")]
     pub connection_duration_ms: Histogram<f64>,
-    /// Count of database connection pool events (connect, checkout, checkin, invalidate, ...).
+    /// Count of database connection pool events (connect, checkout, checkin, invalidate,
+    /// long_held, ...).
     #[metric(name = "count_db_pool_connection_events", unit = "1")]
     pub connection_events: Counter<u64>,
     /// Count of database connection pool errors.

@@ -33,6 +33,6 @@ pub(crate) mod monitor;
 pub use lifecycle::ConnectionLifecycle;
 pub use metrics::{PoolMetrics, PoolSemconvMetrics};
 pub use monitor::{
-    CheckoutWait, ENGINE_NAME_KEY, EVENT_KEY, EXCEPTION_TYPE_KEY, POOL_MODE_KEY, POOL_NAME_KEY,
-    PoolEvent, PoolMonitor, PoolStatus,
+    CheckoutWait, DEFAULT_LONG_HELD_THRESHOLD, ENGINE_NAME_KEY, EVENT_KEY, EXCEPTION_TYPE_KEY,
+    POOL_MODE_KEY, POOL_NAME_KEY, PoolEvent, PoolMonitor, PoolStatus,
 };

@@ -1,7 +1,7 @@
 //! The pool-agnostic monitor: receives the original's pool events, keeps per-connection
 //! lifecycle records, and records the pool metrics.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,9 @@ pub const EVENT_KEY: &str = "event";
 pub const EXCEPTION_TYPE_KEY: &str = "exception_type";
 /// Attribute of the semantic-convention pool metrics: the pool name.
 pub const POOL_NAME_KEY: &str = "db.client.connection.pool.name";
+/// How long a connection may stay checked out before it counts as `long_held`, unless the
+/// monitor is told otherwise ([`PoolMonitor::set_long_held_threshold`]).
+pub const DEFAULT_LONG_HELD_THRESHOLD: Duration = Duration::from_secs(30);
 
 /// The events a pool reports (the original's SQLAlchemy pool events).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,6 +49,9 @@ pub enum PoolEvent {
     Detach,
     /// A connection's state was reset on return.
     Reset,
+    /// A connection stayed checked out past the monitor's long-held threshold (counted once per
+    /// checkout, when the gauges are collected or at its checkin, whichever notices first).
+    LongHeld,
 }
 
 impl PoolEvent {
@@ -62,6 +68,7 @@ impl PoolEvent {
             PoolEvent::CloseDetached => "close_detached",
             PoolEvent::Detach => "detach",
             PoolEvent::Reset => "reset",
+            PoolEvent::LongHeld => "long_held",
         }
     }
 }
@@ -76,6 +83,13 @@ pub trait PoolStatus: Send + Sync + 'static {
     fn max_size(&self) -> u32;
     /// The fewest connections the pool keeps.
     fn min_size(&self) -> u32;
+    /// The pool's base size, where it has one: connections open beyond it are overflow
+    /// (`gauge_db_pool_connections_overflow`), as SQLAlchemy's `QueuePool` opens past its
+    /// `pool_size` under load. `None` (the default) for a pool that has only a maximum, as
+    /// sqlx's and deadpool's: their overflow reads 0.
+    fn base_size(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Watches one pool. Cheap to clone; adapters call its event methods.
@@ -97,6 +111,10 @@ pub(crate) struct MonitorInner {
     checked_out: AtomicI64,
     first_connect_seen: AtomicBool,
     lifecycles: Lifecycles,
+    /// The long-held threshold in nanoseconds; 0 when off.
+    long_held_after_ns: AtomicU64,
+    /// Whether the one stderr warning about a long-held connection went out.
+    long_held_warned: AtomicBool,
     /// The reading taken just before the pool closed.
     closed_reading: OnceLock<Reading>,
 }
@@ -140,8 +158,62 @@ impl MonitorInner {
             idle: self.status.idle(),
             max: self.status.max_size(),
             min: self.status.min_size(),
+            base: self.status.base_size(),
             waiters: self.waiters.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl MonitorInner {
+    fn attributes(&self, extra: &[KeyValue]) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(4 + extra.len());
+        attributes.extend_from_slice(self.identity());
+        attributes.extend_from_slice(extra);
+        if let Some(scoped) = Context::map_current(current_attributes) {
+            attributes.extend(scoped.iter().cloned());
+        }
+        attributes
+    }
+
+    fn count(&self, event: PoolEvent, times: u64) {
+        PoolMetrics::global().connection_events.add(
+            times,
+            &self.attributes(&[KeyValue::new(EVENT_KEY, event.as_str())]),
+        );
+    }
+
+    fn long_held_threshold(&self) -> Option<Duration> {
+        match self.long_held_after_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+
+    /// Counts `times` checkouts held past the threshold, warning on stderr the first time.
+    fn long_held(&self, times: u64) {
+        if times == 0 {
+            return;
+        }
+        self.count(PoolEvent::LongHeld, times);
+        if !self.long_held_warned.swap(true, Ordering::Relaxed) {
+            let threshold = self.long_held_threshold().unwrap_or_default();
+            crate::diagnostics::warn(&format!(
+                "pool `{}`: a connection was held checked out for more than {threshold:?} \
+                 (counted as `long_held` in count_db_pool_connection_events; later ones are only \
+                 counted)",
+                self.engine_name
+            ));
+        }
+    }
+
+    /// Counts the connections checked out past the threshold that were not counted yet (called
+    /// by the gauge callback, once per collection: one pass over the records, no thread).
+    pub(crate) fn check_long_held(&self) {
+        let threshold = self.long_held_after_ns.load(Ordering::Relaxed);
+        if threshold == 0 || self.closed_reading.get().is_some() {
+            return;
+        }
+        self.long_held(self.lifecycles.flag_long_held(u128::from(threshold)));
     }
 }
 
@@ -181,6 +253,8 @@ impl PoolMonitor {
             checked_out: AtomicI64::new(0),
             first_connect_seen: AtomicBool::new(false),
             lifecycles: Lifecycles::new(),
+            long_held_after_ns: AtomicU64::new(DEFAULT_LONG_HELD_THRESHOLD.as_nanos() as u64),
+            long_held_warned: AtomicBool::new(false),
             closed_reading: OnceLock::new(),
         });
         MONITORS
@@ -213,6 +287,23 @@ impl PoolMonitor {
         let _ = self.inner.closed_reading.set(reading);
     }
 
+    /// How long a connection may stay checked out before it counts as `long_held` (one
+    /// `count_db_pool_connection_events` with `event` = `long_held` per such checkout, and one
+    /// warning on stderr naming the pool, the first time); `None` turns the check off. Default
+    /// [`DEFAULT_LONG_HELD_THRESHOLD`] (30 s). Checked at checkin and when the gauges are
+    /// collected, so a connection that is never returned is noticed too.
+    pub fn set_long_held_threshold(&self, threshold: Option<Duration>) {
+        let ns = threshold.map_or(0, |t| {
+            u64::try_from(t.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
+        self.inner.long_held_after_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// The long-held threshold, `None` when the check is off.
+    pub fn long_held_threshold(&self) -> Option<Duration> {
+        self.inner.long_held_threshold()
+    }
+
     /// The pool's name.
     pub fn engine_name(&self) -> &str {
         &self.inner.engine_name
@@ -239,21 +330,11 @@ impl PoolMonitor {
     }
 
     fn attributes(&self, extra: &[KeyValue]) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(4 + extra.len());
-        attributes.extend_from_slice(self.inner.identity());
-        attributes.extend_from_slice(extra);
-        if let Some(scoped) = Context::map_current(current_attributes) {
-            attributes.extend(scoped.iter().cloned());
-        }
-        attributes
+        self.inner.attributes(extra)
     }
 
     fn count(&self, event: PoolEvent) {
-        let metrics = PoolMetrics::global();
-        metrics.connection_events.add(
-            1,
-            &self.attributes(&[KeyValue::new(EVENT_KEY, event.as_str())]),
-        );
+        self.inner.count(event, 1);
     }
 
     /// Connection `id` was opened, taking `create_time` where the adapter could measure it.
@@ -283,13 +364,13 @@ impl PoolMonitor {
 
     /// Connection `id` came back to the pool.
     pub fn checkin(&self, id: u64) {
-        let used = self
-            .inner
-            .lifecycles
-            .checked_in(id)
-            .map(|ns| Duration::from_nanos(ns as u64));
+        let checked_in = self.inner.lifecycles.checked_in(id);
         let metrics = PoolMetrics::global();
-        if let Some(used) = used {
+        if let Some((used, reported)) = checked_in {
+            let used = Duration::from_nanos(u64::try_from(used).unwrap_or(u64::MAX));
+            if !reported && self.inner.long_held_threshold().is_some_and(|t| used > t) {
+                self.inner.long_held(1);
+            }
             metrics
                 .connection_duration_ms
                 .record(used.as_secs_f64() * 1_000.0, &self.attributes(&[]));

@@ -120,6 +120,42 @@ async fn concurrent_uses_are_counted_timed_and_gauged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_overflow_and_long_held_connections() {
+    let _t = start();
+    let pool = MonitoredPool::builder(
+        Connections::<SqliteConnection>::new("sqlite::memory:"),
+        "dp-long",
+    )
+    .max_size(4)
+    .long_held_threshold(Some(Duration::from_millis(100)))
+    .build()
+    .unwrap();
+    assert_eq!(
+        pool.monitor().long_held_threshold(),
+        Some(Duration::from_millis(100))
+    );
+    let held = pool.get().await.unwrap();
+    let all = metrics();
+    let gauge = |all: &[support::MetricInfo], name: &str| pool_sum(all, name, "dp-long", None);
+    // The capacity (max_size) with one connection open; deadpool has no base size.
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 4.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_overflow"), 0.0);
+    assert_eq!(pool_events(&all, "dp-long", "long_held"), 0.0);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Noticed by the gauge callback while held, not again at the checkin.
+    assert_eq!(pool_events(&metrics(), "dp-long", "long_held"), 1.0);
+    drop(held);
+    assert_eq!(pool_events(&metrics(), "dp-long", "long_held"), 0.0);
+    // Noticed at the checkin when no collection came first.
+    let held = pool.get().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    drop(held);
+    let all = metrics();
+    assert_eq!(pool_events(&all, "dp-long", "long_held"), 1.0);
+    assert_eq!(pool_events(&all, "dp-long", "checkin"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_get_on_a_pool_of_one_times_out() {
     let _t = start();
     let pool = MonitoredPool::builder(

@@ -1,7 +1,7 @@
 //! The pool monitor on real sqlx SQLite pools: checkouts, checkins and use durations after
 //! concurrent use, gauges while connections are held and after (and after the pool closed and went
-//! away), a pool of one timing out,
-//! lifecycle records, a failed health check, lifetime reaping, and 200 tasks on a pool of five.
+//! away), a detached connection, a connection held past the long-held threshold, a pool of one
+//! timing out, lifecycle records, a failed health check, lifetime reaping, and 200 tasks on a pool of five.
 
 // Each test holds the suite's serial lock for its whole run, across awaits, on purpose: the
 // exporters are shared by the test binary.
@@ -102,17 +102,19 @@ async fn gauges_follow_held_and_released_connections() {
     let gauge =
         |all: &[support::MetricInfo], name: &str| pool_sum(all, name, "sqlite-gauges", None);
     let all = metrics();
-    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 2.0);
+    // The capacity (max_connections), not the connections open.
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 4.0);
     assert_eq!(gauge(&all, "gauge_db_pool_connections_checked_out"), 2.0);
     assert_eq!(gauge(&all, "db_pool_in_use"), 2.0);
     assert_eq!(gauge(&all, "gauge_db_pool_connections_available"), 0.0);
-    assert_eq!(gauge(&all, "gauge_db_pool_connections_overflow"), 1.0);
+    // sqlx has no base size beyond which connections overflow, only a maximum.
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_overflow"), 0.0);
     assert_eq!(gauge(&all, "db_pool_utilization_ratio"), 0.5);
     assert_eq!(gauge(&all, "db_pool_waiters"), 0.0);
     drop((first, second));
     settle(&pool).await;
     let all = metrics();
-    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 2.0);
+    assert_eq!(gauge(&all, "gauge_db_pool_connections_total"), 4.0);
     assert_eq!(gauge(&all, "gauge_db_pool_connections_checked_out"), 0.0);
     assert_eq!(gauge(&all, "gauge_db_pool_connections_available"), 2.0);
     assert_eq!(gauge(&all, "db_pool_utilization_ratio"), 0.0);
@@ -136,10 +138,84 @@ async fn a_closed_and_dropped_pool_is_collected_as_it_was_before_the_close() {
     drop(pool);
     let all = metrics();
     let gauge = |name: &str| pool_sum(&all, name, "sqlite-closed", None);
-    assert_eq!(gauge("gauge_db_pool_connections_total"), 2.0);
+    assert_eq!(gauge("gauge_db_pool_connections_total"), 4.0);
     assert_eq!(gauge("gauge_db_pool_connections_available"), 2.0);
     assert_eq!(gauge("gauge_db_pool_connections_checked_out"), 0.0);
-    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 1.0);
+    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_connection_counts_detach_and_close_detached() {
+    let _t = start();
+    let pool = pool("sqlite-detach", SqlitePoolOptions::new().max_connections(2)).await;
+    let kept = pool.acquire().await.unwrap();
+    let conn = pool.acquire().await.unwrap();
+    let id = conn.id().unwrap();
+    let mut raw = conn.detach();
+    sqlx::query("SELECT 1").execute(&mut raw).await.unwrap();
+    let monitor = pool.monitor().unwrap();
+    assert_eq!(
+        monitor.lifecycle(id),
+        None,
+        "the pool will not see it again"
+    );
+    assert_eq!(monitor.checked_out(), 1);
+    assert!(!pool.connection_ids().contains(&id));
+    assert_eq!(
+        pool.size(),
+        1,
+        "sqlx's own count, without the detached connection"
+    );
+    drop(raw);
+    drop(kept);
+    // The pool opens a replacement, and nothing it holds is taken for closed.
+    let again = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    drop(again);
+    settle(&pool).await;
+    let all = metrics();
+    assert_eq!(pool_events(&all, "sqlite-detach", "detach"), 1.0);
+    assert_eq!(pool_events(&all, "sqlite-detach", "close_detached"), 1.0);
+    assert_eq!(pool_events(&all, "sqlite-detach", "checkin"), 4.0);
+    assert_eq!(pool_events(&all, "sqlite-detach", "close"), 0.0);
+    assert_eq!(pool_events(&all, "sqlite-detach", "invalidate"), 0.0);
+    assert_eq!(pool_events(&all, "sqlite-detach", "connect"), 3.0);
+    assert_eq!(pool.connection_ids().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_held_past_the_threshold_counts_long_held_once() {
+    let _t = start();
+    let pool = pool("sqlite-long", SqlitePoolOptions::new().max_connections(2)).await;
+    let monitor = pool.monitor().unwrap();
+    assert_eq!(
+        monitor.long_held_threshold(),
+        Some(instrument::pool::DEFAULT_LONG_HELD_THRESHOLD)
+    );
+    monitor.set_long_held_threshold(Some(Duration::from_millis(100)));
+    // Noticed by the gauge callback while still held, and not again at its checkin.
+    let held = pool.acquire().await.unwrap();
+    let id = held.id().unwrap();
+    use_once(&pool, Duration::ZERO).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let while_held = metrics();
+    assert_eq!(pool_events(&while_held, "sqlite-long", "long_held"), 1.0);
+    assert!(monitor.lifecycle(id).unwrap().long_held);
+    let again = metrics();
+    assert_eq!(pool_events(&again, "sqlite-long", "long_held"), 0.0);
+    drop(held);
+    settle(&pool).await;
+    // Noticed at its checkin, when no collection came first.
+    use_once(&pool, Duration::from_millis(150)).await.unwrap();
+    settle(&pool).await;
+    let after = metrics();
+    assert_eq!(pool_events(&after, "sqlite-long", "long_held"), 1.0);
+    // Off: nothing is counted.
+    monitor.set_long_held_threshold(None);
+    use_once(&pool, Duration::from_millis(150)).await.unwrap();
+    settle(&pool).await;
+    let off = metrics();
+    assert_eq!(pool_events(&off, "sqlite-long", "long_held"), 0.0);
+    assert_eq!(pool_events(&off, "sqlite-long", "checkin"), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
