@@ -370,10 +370,11 @@ fn built_in_registry_has_the_original_names() {
         assert_eq!(point.attr("pool_mode"), Some("queue"));
         point.count
     };
-    assert_eq!(gauge("gauge_db_pool_connections_total"), 5.0);
+    // Total is the capacity; overflow is 0 for a pool without a base size.
+    assert_eq!(gauge("gauge_db_pool_connections_total"), 10.0);
     assert_eq!(gauge("gauge_db_pool_connections_checked_out"), 3.0);
     assert_eq!(gauge("gauge_db_pool_connections_available"), 2.0);
-    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 4.0);
+    assert_eq!(gauge("gauge_db_pool_connections_overflow"), 0.0);
     assert_eq!(gauge("db_pool_in_use"), 3.0);
     assert_eq!(gauge("db_pool_waiters"), 0.0);
     assert_eq!(gauge("db_pool_utilization_ratio"), 0.3);
