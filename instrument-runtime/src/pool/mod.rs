@@ -29,6 +29,8 @@ pub(crate) mod gauges;
 mod lifecycle;
 mod metrics;
 pub(crate) mod monitor;
+#[cfg(feature = "r2d2")]
+pub mod r2d2;
 
 pub use lifecycle::ConnectionLifecycle;
 pub use metrics::{PoolMetrics, PoolSemconvMetrics};

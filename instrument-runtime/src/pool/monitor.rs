@@ -362,6 +362,51 @@ impl PoolMonitor {
         }
     }
 
+    /// Connection `id` was handed out after a wait of `waited` that the pool measured itself
+    /// (for pools that report a checkout only once it is done, as r2d2 does; the wait is not
+    /// counted in the waiters gauge).
+    pub fn checked_out_after(&self, id: u64, waited: Duration) {
+        self.record_wait(waited);
+        self.record_checkout(id);
+    }
+
+    /// A checkout gave up after `waited`, measured by the pool (see
+    /// [`checked_out_after`](Self::checked_out_after)).
+    pub fn timed_out_after(&self, waited: Duration) {
+        self.record_wait(waited);
+        self.record_timeout();
+    }
+
+    fn record_wait(&self, waited: Duration) {
+        PoolMetrics::global()
+            .checkout_latency_ms
+            .record(waited.as_secs_f64() * 1_000.0, &self.attributes(&[]));
+        if self.inner.semconv {
+            PoolSemconvMetrics::global().wait_time.record(
+                waited.as_secs_f64(),
+                std::slice::from_ref(&self.inner.pool_name),
+            );
+        }
+    }
+
+    fn record_checkout(&self, id: u64) {
+        self.inner.checked_out.fetch_add(1, Ordering::Relaxed);
+        self.inner.lifecycles.checked_out(id);
+        self.count(PoolEvent::Checkout);
+    }
+
+    fn record_timeout(&self) {
+        PoolMetrics::global()
+            .checkout_timeouts
+            .add(1, &self.attributes(&[]));
+        if self.inner.semconv {
+            PoolSemconvMetrics::global()
+                .timeouts
+                .add(1, std::slice::from_ref(&self.inner.pool_name));
+        }
+        self.error("PoolTimedOut");
+    }
+
     /// Connection `id` came back to the pool.
     pub fn checkin(&self, id: u64) {
         let checked_in = self.inner.lifecycles.checked_in(id);
@@ -487,44 +532,21 @@ impl CheckoutWait {
         self.done = true;
         self.monitor.inner.waiters.fetch_sub(1, Ordering::Relaxed);
         let waited = self.started.elapsed();
-        let monitor = &self.monitor;
-        PoolMetrics::global()
-            .checkout_latency_ms
-            .record(waited.as_secs_f64() * 1_000.0, &monitor.attributes(&[]));
-        if monitor.inner.semconv {
-            PoolSemconvMetrics::global().wait_time.record(
-                waited.as_secs_f64(),
-                std::slice::from_ref(&monitor.inner.pool_name),
-            );
-        }
+        self.monitor.record_wait(waited);
         waited
     }
 
     /// The task got connection `id`.
     pub fn checked_out(mut self, id: u64) -> Duration {
         let waited = self.end();
-        self.monitor
-            .inner
-            .checked_out
-            .fetch_add(1, Ordering::Relaxed);
-        self.monitor.inner.lifecycles.checked_out(id);
-        self.monitor.count(PoolEvent::Checkout);
+        self.monitor.record_checkout(id);
         waited
     }
 
     /// The wait timed out.
     pub fn timed_out(mut self) -> Duration {
         let waited = self.end();
-        let monitor = &self.monitor;
-        PoolMetrics::global()
-            .checkout_timeouts
-            .add(1, &monitor.attributes(&[]));
-        if monitor.inner.semconv {
-            PoolSemconvMetrics::global()
-                .timeouts
-                .add(1, std::slice::from_ref(&monitor.inner.pool_name));
-        }
-        monitor.error("PoolTimedOut");
+        self.monitor.record_timeout();
         waited
     }
 
