@@ -11,9 +11,10 @@
 //! so, where no Chromium is found (`$CHROMIUM`, or `chromium` / `chromium-browser` /
 //! `google-chrome` on `PATH`); under CI a missing browser fails the test.
 
+#[allow(dead_code)]
+mod support;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use axum::Router;
@@ -94,68 +95,6 @@ function probe() {
 new MutationObserver(probe).observe(document.body, { attributes: true, attributeFilter: ["data-rendered"] });
 probe();
 "##;
-
-/// The Chromium binary: `$CHROMIUM`, or the first of the usual names found on `PATH`.
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| {
-            ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name))
-        })
-        .find(|candidate| candidate.is_file())
-}
-
-/// The DOM of `url` in a 1400×1000 window once its scripts ran, serialised.
-fn dom(chromium: &PathBuf, url: &str) -> String {
-    let profile = std::env::temp_dir().join(format!(
-        "instrument-viewer-genai-page-{}",
-        std::process::id()
-    ));
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=10000",
-            "--window-size=1400,1000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("chromium starts");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        output.status.success(),
-        "chromium --dump-dom {url} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// What the probe wrote into the dumped DOM, parsed.
-fn probe_result(dom: &str) -> Value {
-    let start = dom
-        .find("data-probe=\"")
-        .unwrap_or_else(|| panic!("the probe ran: {dom}"))
-        + "data-probe=\"".len();
-    let end = start + dom[start..].find('"').unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&");
-    serde_json::from_str(&json).unwrap()
-}
 
 fn value(value: any_value::Value) -> Option<AnyValue> {
     Some(AnyValue { value: Some(value) })
@@ -305,12 +244,7 @@ fn export() -> ExportTraceServiceRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_totals_and_the_genai_block_show_on_the_page() {
-    let Some(chromium) = chromium() else {
-        let reason = "no chromium on PATH (set CHROMIUM, or install Debian's chromium)";
-        if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) {
-            panic!("{reason} (under CI a missing browser fails the test)");
-        }
-        println!("SKIPPED: {reason}");
+    let Some(chromium) = support::chromium_or_skip() else {
         return;
     };
     let store = Store::new(Limits::default());
@@ -344,9 +278,11 @@ async fn token_totals_and_the_genai_block_show_on_the_page() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let url = format!("http://{address}/probe#traces");
-    let probe = tokio::task::spawn_blocking(move || probe_result(&dom(&chromium, &url)))
-        .await
-        .unwrap();
+    let probe = tokio::task::spawn_blocking(move || {
+        support::probe_result(&support::dom(&chromium, &url, 1400, "genai-page"))
+    })
+    .await
+    .unwrap();
     server.abort();
 
     // The list: a tokens column, the totals in the agent trace's row, nothing in the other's.

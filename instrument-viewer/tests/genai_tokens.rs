@@ -4,32 +4,13 @@
 //! `gen_ai.usage.output_tokens` in `/api/traces` and `/api/traces/{id}`; a trace without them
 //! has neither field.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+#[allow(dead_code)]
+mod support;
+
+use std::net::SocketAddr;
 
 use instrument_viewer::{Viewer, ViewerConfig};
 use serde_json::{Value, json};
-
-/// One HTTP/1.1 exchange over a plain socket: the status code and the body.
-fn exchange(address: SocketAddr, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
-
-/// `GET path`, its body as JSON.
-fn get(address: SocketAddr, path: &str) -> Value {
-    let (status, body) = exchange(
-        address,
-        &format!("GET {path} HTTP/1.1\r\nHost: viewer\r\nConnection: close\r\n\r\n"),
-    );
-    assert_eq!(status, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
 
 /// Sends `spans` (OTLP/JSON span objects) of service `agent` to `/v1/traces`.
 fn send(address: SocketAddr, spans: Value) {
@@ -38,7 +19,7 @@ fn send(address: SocketAddr, spans: Value) {
         "scopeSpans": [{"spans": spans}]
     }]})
     .to_string();
-    let (status, body) = exchange(
+    let (status, body) = support::exchange(
         address,
         &format!(
             "POST /v1/traces HTTP/1.1\r\nHost: viewer\r\nContent-Type: application/json\r\n\
@@ -154,7 +135,7 @@ async fn a_traces_token_totals_are_the_sums_over_its_spans() {
             )]),
         );
 
-        let listed = get(ui, "/api/traces");
+        let listed = support::get(ui, "/api/traces");
         let by_root = |root: &str| -> Value {
             listed
                 .as_array()
@@ -180,7 +161,7 @@ async fn a_traces_token_totals_are_the_sums_over_its_spans() {
         assert_eq!(embeddings["input_tokens"], 42);
         assert!(embeddings.get("output_tokens").is_none(), "{embeddings}");
 
-        let detail = get(ui, &format!("/api/traces/{:032x}", 1));
+        let detail = support::get(ui, &format!("/api/traces/{:032x}", 1));
         assert_eq!(detail["summary"]["input_tokens"], 1_234);
         assert_eq!(detail["summary"]["output_tokens"], 567);
         assert_eq!(

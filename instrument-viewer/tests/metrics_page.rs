@@ -9,9 +9,10 @@
 //! body, which `--dump-dom` returns. Skipped, saying so, where no Chromium is found (`$CHROMIUM`,
 //! or `chromium` / `chromium-browser` / `google-chrome` on `PATH`).
 
+#[allow(dead_code)]
+mod support;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use axum::Router;
@@ -103,68 +104,6 @@ function probe() {
 new MutationObserver(probe).observe(document.body, { attributes: true, attributeFilter: ["data-rendered"] });
 probe();
 "#;
-
-/// The Chromium binary: `$CHROMIUM`, or the first of the usual names found on `PATH`.
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| {
-            ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name))
-        })
-        .find(|candidate| candidate.is_file())
-}
-
-/// The DOM of `url` in a `width`×1000 window once its scripts ran, serialised.
-fn dom(chromium: &PathBuf, url: &str, width: u32) -> String {
-    let profile = std::env::temp_dir().join(format!(
-        "instrument-viewer-metrics-page-{}-{width}",
-        std::process::id()
-    ));
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!("--window-size={width},1000"))
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("chromium starts");
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(
-        output.status.success(),
-        "chromium --dump-dom {url} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// What the probe wrote into the dumped DOM, parsed.
-fn probe_result(dom: &str) -> Value {
-    let start = dom
-        .find("data-probe=\"")
-        .unwrap_or_else(|| panic!("the probe ran: {dom}"))
-        + "data-probe=\"".len();
-    let end = start + dom[start..].find('"').unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&");
-    serde_json::from_str(&json).unwrap()
-}
 
 /// A string attribute.
 fn attribute(key: &str, value: &str) -> KeyValue {
@@ -344,12 +283,7 @@ fn check_one_point_charts(probe: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_break_only_between_parts_and_one_point_series_are_charts() {
-    let Some(chromium) = chromium() else {
-        let reason = "no chromium on PATH (set CHROMIUM, or install Debian's chromium)";
-        if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) {
-            panic!("{reason} (under CI a missing browser fails the test)");
-        }
-        println!("SKIPPED: {reason}");
+    let Some(chromium) = support::chromium_or_skip() else {
         return;
     };
     let store = Store::new(Limits::default());
@@ -378,8 +312,8 @@ async fn labels_break_only_between_parts_and_one_point_series_are_charts() {
     let url = format!("http://{address}/probe#metrics");
     let (wide, narrow) = tokio::task::spawn_blocking(move || {
         (
-            probe_result(&dom(&chromium, &url, 1400)),
-            probe_result(&dom(&chromium, &url, 600)),
+            support::probe_result(&support::dom(&chromium, &url, 1400, "metrics-page")),
+            support::probe_result(&support::dom(&chromium, &url, 600, "metrics-page")),
         )
     })
     .await

@@ -2,32 +2,13 @@
 //! come back from `/api/traces` newest start first, filtered and limited in that order, and a
 //! late span that started earlier moves its trace down.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+#[allow(dead_code)]
+mod support;
+
+use std::net::SocketAddr;
 
 use instrument_viewer::{Viewer, ViewerConfig};
-use serde_json::{Value, json};
-
-/// One HTTP/1.1 exchange over a plain socket: the status code and the body.
-fn exchange(address: SocketAddr, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
-
-/// `GET path`, its body as JSON.
-fn get(address: SocketAddr, path: &str) -> Value {
-    let (status, body) = exchange(
-        address,
-        &format!("GET {path} HTTP/1.1\r\nHost: viewer\r\nConnection: close\r\n\r\n"),
-    );
-    assert_eq!(status, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
+use serde_json::json;
 
 /// A span of `trace`, started `start_s` seconds into the test's minute, under `parent` if set.
 struct TestSpan<'a> {
@@ -68,7 +49,7 @@ fn send_span(address: SocketAddr, span: &TestSpan<'_>) {
         }]}]
     }]})
     .to_string();
-    let (status, body) = exchange(
+    let (status, body) = support::exchange(
         address,
         &format!(
             "POST /v1/traces HTTP/1.1\r\nHost: viewer\r\nContent-Type: application/json\r\n\
@@ -81,7 +62,7 @@ fn send_span(address: SocketAddr, span: &TestSpan<'_>) {
 
 /// The roots of `/api/traces` with `query`, in the order answered, and their start times.
 fn listed(ui: SocketAddr, query: &str) -> (Vec<String>, Vec<u64>) {
-    let traces = get(ui, &format!("/api/traces{query}"));
+    let traces = support::get(ui, &format!("/api/traces{query}"));
     let traces = traces.as_array().unwrap();
     (
         traces
