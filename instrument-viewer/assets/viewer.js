@@ -255,16 +255,30 @@ function tree(spans) {
   return ordered;
 }
 
+// The events with which the toolkit reports an N+1: a repeated statement, or lazy loads of one
+// relationship repeated under one parent.
+function isFinding(name) {
+  return name === "instrument.db.repeated_query" || name === "instrument.db.orm.repeated_lazy_load";
+}
+
+// A finding in words: the ORM level says it itself; a repeated statement is named by its summary.
+function findingText(event) {
+  const attributes = Object.fromEntries(event.attributes);
+  if (attributes["instrument.db.orm.finding"]) return attributes["instrument.db.orm.finding"];
+  return "repeated query: " + (attributes["db.query.summary"] || "") + " ×" +
+    (attributes["instrument.db.repeated_query.count"] || "?");
+}
+
 function spanDetails(panel, span, logs) {
-  const repeated = span.events.filter((e) => e.name === "instrument.db.repeated_query");
+  const repeated = span.events.filter((e) => isFinding(e.name));
   const genai = genaiBlock(span);
   panel.replaceChildren(...[
     el("h3", { id: "detail-name" }, span.name),
     el("p", {}, span.kind + " · " + duration(span.end_ns - span.start_ns) + " · status " + span.status +
       (span.status_message ? ": " + span.status_message : "")),
     el("p", { class: "muted" }, "span " + span.span_id + (span.parent_span_id ? " · parent " + span.parent_span_id : "")),
-    repeated.length ? el("p", {}, el("span", { class: "badge repeated" }, "repeated query"),
-      " " + repeated.map((e) => Object.fromEntries(e.attributes)["db.query.summary"] || "").join(", ")) : null,
+    ...repeated.map((e) => el("p", { class: "finding" }, el("span", { class: "badge repeated" }, "N+1"),
+      " " + findingText(e))),
     genai.block,
     el("h3", {}, "Attributes"), attributeTable(span.attributes.filter(([k]) => !genai.shown.has(k))),
     el("h3", {}, "Events"),
@@ -317,7 +331,7 @@ async function renderTrace(main, id, params) {
   reshow();
   const list = virtualList("waterfall", shown.length, (i) => {
     const { span, depth, kids } = shown[i];
-    const repeated = span.events.some((e) => e.name === "instrument.db.repeated_query");
+    const repeated = span.events.some((e) => isFinding(e.name));
     const tokens = spanTokens(span);
     const toggle = el("span", { class: "toggle" }, kids ? (collapsed.has(span.span_id) ? "▸" : "▾") : "");
     const bar = el("div", { class: "bar" });

@@ -1,6 +1,7 @@
 //! One trace as a waterfall: a tree of spans, each line aligned with its duration and a bar on
 //! the trace's shared time axis; attributes, events and log lines under their span; runs of
-//! identical leaf siblings (an N+1) collapsed to one line.
+//! identical siblings (an N+1: the same leaf, or the same subtree such as a lazy load and its
+//! statement) collapsed to one line; the toolkit's findings printed in words.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,12 @@ const BAR_WIDTH: usize = 32;
 const COLLAPSE_FROM: usize = 3;
 /// The event the repeated-query detection adds to the parent of an N+1.
 const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
+/// The event the ORM level adds to the parent of lazy loads repeated past the threshold.
+const REPEATED_LAZY_LOAD_EVENT: &str = "instrument.db.orm.repeated_lazy_load";
+/// How a relation load loaded.
+const LOADER_TYPE_KEY: &str = "db.orm.loader.type";
+/// The attribute of an ORM finding that says it in words.
+const FINDING_KEY: &str = "instrument.db.orm.finding";
 
 /// How the text is decorated: ANSI colors when it goes to a terminal.
 #[derive(Clone, Copy, Debug, Default)]
@@ -281,12 +288,38 @@ fn rows_of(
     let Some(kids) = kids else {
         return;
     };
-    let repeated = span.events.iter().any(|e| e.name == REPEATED_QUERY_EVENT);
+    let repeated = span
+        .events
+        .iter()
+        .any(|e| e.name == REPEATED_QUERY_EVENT || e.name == REPEATED_LAZY_LOAD_EVENT);
     child_rows(rows, kids, children, axis, &child_prefix, repeated);
 }
 
-/// The rows of `kids`, siblings in start order under `prefix`; runs of identical leaves collapse
-/// to one line (marked as an N+1 when `repeated`).
+/// What makes two siblings identical for collapsing: the names of the span and of its
+/// descendants, in order, and how a relation load loaded (a lazy load and a select-in load of one
+/// relationship share a name).
+fn subtree_shape(span: &SpanData, children: &HashMap<SpanId, Vec<&SpanData>>) -> String {
+    let mut shape = span.name.to_string();
+    if let Some(loader) = span
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == LOADER_TYPE_KEY)
+    {
+        let _ = write!(shape, "[{}]", loader.value);
+    }
+    if let Some(kids) = children.get(&span.span_context.span_id()) {
+        shape.push('(');
+        for kid in kids {
+            shape.push_str(&subtree_shape(kid, children));
+            shape.push(',');
+        }
+        shape.push(')');
+    }
+    shape
+}
+
+/// The rows of `kids`, siblings in start order under `prefix`; runs of identical siblings (the
+/// same leaf, or the same subtree) collapse to one line (marked as an N+1 when `repeated`).
 fn child_rows(
     rows: &mut Vec<Row>,
     kids: &[&SpanData],
@@ -297,17 +330,20 @@ fn child_rows(
 ) {
     let mut i = 0;
     while i < kids.len() {
+        let shape = subtree_shape(kids[i], children);
         let run = kids[i..]
             .iter()
-            .take_while(|k| {
-                k.name == kids[i].name && !children.contains_key(&k.span_context.span_id())
-            })
+            .take_while(|k| k.name == kids[i].name && subtree_shape(k, children) == shape)
             .count()
             .max(1);
         let is_last = i + run == kids.len();
         if run >= COLLAPSE_FROM {
+            let each = children
+                .get(&kids[i].span_context.span_id())
+                .map(|under| under.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>());
             rows.push(collapsed(
                 &kids[i..i + run],
+                each.as_deref(),
                 axis,
                 prefix,
                 is_last,
@@ -323,8 +359,17 @@ fn child_rows(
     }
 }
 
-/// One line for a run of identical leaf siblings: `×20 SELECT messages  total 4.1ms, max 0.4ms`.
-fn collapsed(run: &[&SpanData], axis: &Axis, prefix: &str, last: bool, repeated: bool) -> Row {
+/// One line for a run of identical siblings: `×20 SELECT messages  total 4.1ms, max 0.4ms`,
+/// `×12 load agent.messages (each: SELECT messages)  ...` for subtrees (`each` names the
+/// children of one).
+fn collapsed(
+    run: &[&SpanData],
+    each: Option<&[&str]>,
+    axis: &Axis,
+    prefix: &str,
+    last: bool,
+    repeated: bool,
+) -> Row {
     let branch = if last { "└─ " } else { "├─ " };
     let durations: Vec<Duration> = run
         .iter()
@@ -344,7 +389,16 @@ fn collapsed(run: &[&SpanData], axis: &Axis, prefix: &str, last: bool, repeated:
         String::new()
     };
     if repeated {
-        status = [status.as_str(), "repeated query (N+1)"]
+        let lazy = run[0]
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == LOADER_TYPE_KEY && kv.value.as_str() == "lazy");
+        let finding = if lazy {
+            "N+1 lazy loading"
+        } else {
+            "repeated query (N+1)"
+        };
+        status = [status.as_str(), finding]
             .iter()
             .filter(|s| !s.is_empty())
             .copied()
@@ -352,7 +406,15 @@ fn collapsed(run: &[&SpanData], axis: &Axis, prefix: &str, last: bool, repeated:
             .join(", ");
     }
     Row {
-        head: format!("{prefix}{branch}×{} {}", run.len(), run[0].name),
+        head: match each {
+            Some(each) => format!(
+                "{prefix}{branch}×{} {} (each: {})",
+                run.len(),
+                run[0].name,
+                each.join(", ")
+            ),
+            None => format!("{prefix}{branch}×{} {}", run.len(), run[0].name),
+        },
         duration: format!(
             "total {}, max {}",
             format_duration(total),
@@ -376,6 +438,14 @@ fn details(span: &SpanData, prefix: &str) -> Vec<String> {
     for event in span.events.iter() {
         if event.name == LOG_EVENT {
             lines.push(format!("{prefix}{}", log_line(&event.attributes)));
+            continue;
+        }
+        if let Some(finding) = event
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == FINDING_KEY)
+        {
+            lines.push(format!("{prefix}! {}", finding.value));
             continue;
         }
         let attrs: Vec<String> = event.attributes.iter().map(format_attribute).collect();

@@ -1,6 +1,6 @@
-//! Database instrumentation settings (the original's `enabled`, `sql_truncate_length`,
-//! `monitor_joined_loading` → `monitor_repeated_queries`, `log_instrumentation_errors`), and
-//! `sanitize_query_text`.
+//! Database instrumentation settings: the original's `enabled`, `sql_truncate_length`,
+//! `monitor_joined_loading`, `lazy_loading_only` and `log_instrumentation_errors`, and ours
+//! (repeated queries, bind values, `sanitize_query_text`, the large-flush threshold).
 
 use std::sync::Arc;
 
@@ -34,6 +34,14 @@ pub struct InstrumentationConfig {
     /// `?` and drop its comments, as the semantic conventions recommend for statements that are
     /// not parameterized; placeholders and identifiers stay. Off: the text as written.
     pub sanitize_query_text: bool,
+    /// Spans for relations loaded joined (`find_with_related`, ...); off cuts span volume, the
+    /// statements stay traced (environment: `INSTRUMENT_DB_MONITOR_JOINED_LOADING`).
+    pub monitor_joined_loading: bool,
+    /// Spans only for lazy loads, the N+1 suspects (environment:
+    /// `INSTRUMENT_DB_LAZY_LOADING_ONLY`).
+    pub lazy_loading_only: bool,
+    /// Rows a transaction may insert, update and delete in all before its flush is marked large.
+    pub large_flush_threshold: u32,
 }
 
 impl Default for InstrumentationConfig {
@@ -46,6 +54,9 @@ impl Default for InstrumentationConfig {
             log_instrumentation_errors: true,
             record_bind_values: false,
             sanitize_query_text: true,
+            monitor_joined_loading: true,
+            lazy_loading_only: false,
+            large_flush_threshold: 100,
         }
     }
 }
@@ -60,6 +71,23 @@ pub fn instrumentation_config() -> Arc<InstrumentationConfig> {
 /// Replaces the database instrumentation settings.
 pub fn set_instrumentation_config(config: InstrumentationConfig) {
     CONFIG.set(config);
+}
+
+/// Applies the environment's switches (`INSTRUMENT_DB_MONITOR_JOINED_LOADING`,
+/// `INSTRUMENT_DB_LAZY_LOADING_ONLY`) to the settings in force, at setup; a config given to the
+/// builder is installed after, and wins.
+pub(crate) fn apply_environment(
+    monitor_joined_loading: Option<bool>,
+    lazy_loading_only: Option<bool>,
+) {
+    let mut config = (*instrumentation_config()).clone();
+    if let Some(on) = monitor_joined_loading {
+        config.monitor_joined_loading = on;
+    }
+    if let Some(on) = lazy_loading_only {
+        config.lazy_loading_only = on;
+    }
+    set_instrumentation_config(config);
 }
 
 /// Whether queries are being instrumented: enabled in the settings and a tracer installed.

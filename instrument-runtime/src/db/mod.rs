@@ -9,9 +9,12 @@ mod config;
 #[cfg(feature = "diesel")]
 pub mod diesel;
 mod metrics;
+pub mod orm;
 mod query;
 mod repeated;
 mod sanitize;
+#[cfg(feature = "sea-orm")]
+pub mod sea_orm;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 mod statements;
@@ -19,6 +22,7 @@ mod summary;
 mod sync_detection;
 mod transaction;
 
+pub(crate) use config::apply_environment;
 #[allow(deprecated)]
 pub use config::temporary_instrumentation;
 pub use config::{

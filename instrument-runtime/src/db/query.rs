@@ -10,7 +10,8 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
-    DB_RESPONSE_STATUS_CODE, DB_SYSTEM_NAME, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT,
+    DB_RESPONSE_STATUS_CODE, DB_SYSTEM_NAME, ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE,
+    EXCEPTION_TYPE, SERVER_ADDRESS, SERVER_PORT,
 };
 
 use super::config::{InstrumentationConfig, instrumentation_config};
@@ -246,13 +247,17 @@ impl QuerySpan {
                     span.set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
                 }
                 span.set_attribute(KeyValue::new(ERROR_TYPE, error.error_type.clone()));
-                span.add_event(
-                    crate::span::EXCEPTION_EVENT,
-                    vec![
-                        KeyValue::new("exception.type", error.error_type.clone()),
-                        KeyValue::new("exception.message", error.message.clone()),
-                    ],
-                );
+                let mut exception = vec![
+                    KeyValue::new(EXCEPTION_TYPE, error.error_type.clone()),
+                    KeyValue::new(EXCEPTION_MESSAGE, error.message.clone()),
+                ];
+                // Taken only here, for a span that records it: a failed statement's caller.
+                if let Some(stacktrace) =
+                    span.is_recording().then(span::caller_stacktrace).flatten()
+                {
+                    exception.push(KeyValue::new(EXCEPTION_STACKTRACE, stacktrace));
+                }
+                span.add_event(crate::span::EXCEPTION_EVENT, exception);
                 span.set_status(Status::error(error.message.clone()));
             }
             span.end();

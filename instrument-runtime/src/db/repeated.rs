@@ -15,6 +15,7 @@ use opentelemetry::trace::SpanId;
 
 use super::config::instrumentation_config;
 use super::metrics::DbMetrics;
+use super::orm;
 use crate::state::{self, EndingSpan};
 
 /// Name of the event added to a parent span.
@@ -24,11 +25,20 @@ pub const REPEATED_COUNT_KEY: &str = "instrument.db.repeated_query.count";
 /// Parents tracked at most; past it the oldest is forgotten (its parent is not one of ours).
 const MAX_TRACKED_PARENTS: usize = 10_000;
 
-#[derive(Default)]
 struct ShapeCount {
     count: u32,
-    summary: String,
-    first_text: String,
+    finding: Finding,
+}
+
+/// What was repeated.
+enum Finding {
+    /// A statement shape, with its summary and its first text.
+    Statement { summary: String, first_text: String },
+    /// Lazy loads of one relationship, with the loaded entity.
+    LazyLoad {
+        relationship: String,
+        entity: String,
+    },
 }
 
 #[derive(Default)]
@@ -44,6 +54,24 @@ static HOOK: Once = Once::new();
 
 /// Counts one execution of `shape` under `parent`.
 pub(crate) fn record(parent: SpanId, shape: String, summary: &str, text: &str) {
+    count(parent, shape, || Finding::Statement {
+        summary: summary.to_owned(),
+        first_text: text.to_owned(),
+    });
+}
+
+/// Counts one lazy load of `relationship` (loading `entity`) under `parent`.
+pub(crate) fn record_lazy_load(parent: SpanId, relationship: &str, entity: &str) {
+    // No statement's shape starts with a NUL.
+    count(parent, format!("\0lazy {relationship}"), || {
+        Finding::LazyLoad {
+            relationship: relationship.to_owned(),
+            entity: entity.to_owned(),
+        }
+    });
+}
+
+fn count(parent: SpanId, shape: String, finding: impl FnOnce() -> Finding) {
     HOOK.call_once(|| state::register_span_end_hook(report_on_end));
     let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
     tracker.sequence += 1;
@@ -64,8 +92,7 @@ pub(crate) fn record(parent: SpanId, shape: String, summary: &str, text: &str) {
         .or_insert_with(|| (sequence, HashMap::new()));
     let entry = shapes.entry(shape).or_insert_with(|| ShapeCount {
         count: 0,
-        summary: summary.to_owned(),
-        first_text: text.to_owned(),
+        finding: finding(),
     });
     entry.count = entry.count.saturating_add(1);
     TRACKED.store(tracker.parents.len(), Ordering::Relaxed);
@@ -88,16 +115,51 @@ pub(crate) fn report_on_end(span: &mut dyn EndingSpan) {
     };
     let threshold = instrumentation_config().repeated_query_threshold.max(1);
     for shape in shapes.into_values().filter(|s| s.count >= threshold) {
-        span.add_event(
-            REPEATED_QUERY_EVENT.into(),
-            vec![
-                KeyValue::new("db.query.summary", shape.summary.clone()),
-                KeyValue::new(REPEATED_COUNT_KEY, i64::from(shape.count)),
-                KeyValue::new("db.query.text", shape.first_text),
-            ],
-        );
-        DbMetrics::global()
-            .repeated_queries
-            .add(1, &[KeyValue::new("db.query.summary", shape.summary)]);
+        let count = i64::from(shape.count);
+        match shape.finding {
+            Finding::Statement {
+                summary,
+                first_text,
+            } => {
+                span.add_event(
+                    REPEATED_QUERY_EVENT.into(),
+                    vec![
+                        KeyValue::new("db.query.summary", summary.clone()),
+                        KeyValue::new(REPEATED_COUNT_KEY, count),
+                        KeyValue::new("db.query.text", first_text),
+                    ],
+                );
+                DbMetrics::global()
+                    .repeated_queries
+                    .add(1, &[KeyValue::new("db.query.summary", summary)]);
+            }
+            Finding::LazyLoad {
+                relationship,
+                entity,
+            } => {
+                let suggestion = lazy_load_finding(&relationship, shape.count);
+                span.add_event(
+                    orm::REPEATED_LAZY_LOAD_EVENT.into(),
+                    vec![
+                        KeyValue::new(orm::RELATIONSHIP_KEY, relationship.clone()),
+                        KeyValue::new(orm::LOADER_TYPE_KEY, orm::LoaderType::Lazy.as_str()),
+                        KeyValue::new(orm::ENTITY_KEY, entity),
+                        KeyValue::new(REPEATED_COUNT_KEY, count),
+                        KeyValue::new(orm::FINDING_KEY, suggestion),
+                    ],
+                );
+                DbMetrics::global()
+                    .repeated_queries
+                    .add(1, &[KeyValue::new(orm::RELATIONSHIP_KEY, relationship)]);
+            }
+        }
     }
+}
+
+/// The finding of `count` lazy loads of `relationship` under one parent, in words.
+pub(crate) fn lazy_load_finding(relationship: &str, count: u32) -> String {
+    format!(
+        "N+1: {relationship} loaded lazily {count} times under one parent; load it for all \
+         parents in one statement with the select-in loader (LoaderTrait::load_many / load_one)"
+    )
 }

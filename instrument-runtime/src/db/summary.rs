@@ -19,7 +19,7 @@ pub struct QuerySummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     Word(String),
     Quoted(String),
     Literal,
@@ -28,7 +28,7 @@ enum Token {
 }
 
 /// Splits `sql` into tokens, dropping comments and whitespace.
-fn tokenize(sql: &str) -> Vec<Token> {
+pub(super) fn tokenize(sql: &str) -> Vec<Token> {
     let chars: Vec<char> = sql.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -168,7 +168,7 @@ fn dollar_quote_end(chars: &[char], i: usize) -> Option<usize> {
     )
 }
 
-fn keyword(token: Option<&Token>) -> Option<String> {
+pub(super) fn keyword(token: Option<&Token>) -> Option<String> {
     match token {
         Some(Token::Word(w)) => Some(w.to_ascii_uppercase()),
         _ => None,
@@ -176,7 +176,7 @@ fn keyword(token: Option<&Token>) -> Option<String> {
 }
 
 /// A (possibly schema-qualified) name starting at `tokens[i]`, with the index after it.
-fn name_at(tokens: &[Token], mut i: usize) -> Option<(String, usize)> {
+pub(super) fn name_at(tokens: &[Token], mut i: usize) -> Option<(String, usize)> {
     let mut parts = Vec::new();
     while let Some(Token::Word(w) | Token::Quoted(w)) = tokens.get(i) {
         parts.push(w.clone());
@@ -191,7 +191,7 @@ fn name_at(tokens: &[Token], mut i: usize) -> Option<(String, usize)> {
 }
 
 /// Index of the first `word` at parenthesis depth 0 from `start`.
-fn find_top_level(tokens: &[Token], start: usize, word: &str) -> Option<usize> {
+pub(super) fn find_top_level(tokens: &[Token], start: usize, word: &str) -> Option<usize> {
     let mut depth = 0i32;
     for (i, token) in tokens.iter().enumerate().skip(start) {
         match token {

@@ -80,6 +80,17 @@ impl TransactionSpan {
         self.depth
     }
 
+    /// The context holding the span, when it records.
+    pub fn context(&self) -> Option<&Context> {
+        self.cx.as_ref()
+    }
+
+    /// Sets the statements counted elsewhere (a connection shared across tasks counts them).
+    #[cfg(feature = "sea-orm")]
+    pub(crate) fn set_statement_count(&mut self, statements: u64) {
+        self.statements = statements;
+    }
+
     /// Makes this transaction the current context while a statement or savepoint starts.
     pub fn attach(&self) -> Option<ContextGuard> {
         self.cx.clone().map(Context::attach)

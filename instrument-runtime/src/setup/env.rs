@@ -72,6 +72,10 @@ pub(crate) struct EnvSettings {
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`.
     #[cfg(feature = "genai")]
     pub genai_capture_message_content: Option<bool>,
+    /// `INSTRUMENT_DB_MONITOR_JOINED_LOADING`.
+    pub db_monitor_joined_loading: Option<bool>,
+    /// `INSTRUMENT_DB_LAZY_LOADING_ONLY`.
+    pub db_lazy_loading_only: Option<bool>,
 }
 
 impl EnvSettings {
@@ -123,9 +127,17 @@ impl EnvSettings {
             #[cfg(feature = "genai")]
             genai_capture_message_content: get(crate::genai::CAPTURE_MESSAGE_CONTENT_VARIABLE)
                 .map(|v| parse_content_capture(&v)),
+            db_monitor_joined_loading: get(MONITOR_JOINED_LOADING)
+                .map(|v| parse_bool(MONITOR_JOINED_LOADING, &v)),
+            db_lazy_loading_only: get(LAZY_LOADING_ONLY).map(|v| parse_bool(LAZY_LOADING_ONLY, &v)),
         }
     }
 }
+
+/// The original's `monitor_joined_loading` switch.
+const MONITOR_JOINED_LOADING: &str = "INSTRUMENT_DB_MONITOR_JOINED_LOADING";
+/// The original's `lazy_loading_only` switch.
+const LAZY_LOADING_ONLY: &str = "INSTRUMENT_DB_LAZY_LOADING_ONLY";
 
 fn parse_bool(var: &str, value: &str) -> bool {
     match value.to_ascii_lowercase().as_str() {
@@ -317,6 +329,19 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         EnvSettings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_the_orm_switches() {
+        let s = settings(&[
+            ("INSTRUMENT_DB_MONITOR_JOINED_LOADING", "false"),
+            ("INSTRUMENT_DB_LAZY_LOADING_ONLY", "TRUE"),
+        ]);
+        assert_eq!(s.db_monitor_joined_loading, Some(false));
+        assert_eq!(s.db_lazy_loading_only, Some(true));
+        let unset = settings(&[]);
+        assert_eq!(unset.db_monitor_joined_loading, None);
+        assert_eq!(unset.db_lazy_loading_only, None);
     }
 
     #[test]

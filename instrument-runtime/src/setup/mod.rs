@@ -234,6 +234,9 @@ impl TelemetryBuilder {
         if let Some(capture) = env.genai_capture_message_content {
             crate::genai::apply_environment(capture);
         }
+        if env.db_monitor_joined_loading.is_some() || env.db_lazy_loading_only.is_some() {
+            crate::db::apply_environment(env.db_monitor_joined_loading, env.db_lazy_loading_only);
+        }
         for install in self.configs {
             install();
         }

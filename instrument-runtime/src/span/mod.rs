@@ -11,6 +11,8 @@ mod outcome;
 mod panic_trace;
 mod record;
 
+pub(crate) use panic_trace::caller_stacktrace;
+
 use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

@@ -109,6 +109,35 @@ pub(super) fn stacktrace(message: &str) -> Option<String> {
     Some(out.finish(Some(text.len())))
 }
 
+/// The stack of the calling thread from its first frame outside this crate down, bounded by the
+/// capture limit (`max_value_bytes`): the `exception.stacktrace` of a failure that is not a panic
+/// (a database error), taken where the failure is recorded. `None` when the platform gives none.
+pub(crate) fn caller_stacktrace() -> Option<String> {
+    let text = Backtrace::force_capture().to_string();
+    let text = below_this_crate(&text);
+    if text.is_empty() {
+        return None;
+    }
+    let mut out = BoundedText::new(with_config(|config| config.max_value_bytes));
+    let _ = out.write_str(text);
+    Some(out.finish(Some(text.len())))
+}
+
+/// `trace` without its leading frames of the capture and of this crate.
+fn below_this_crate(trace: &str) -> &str {
+    let ours = |symbol: &str| {
+        MACHINERY.iter().any(|m| symbol.starts_with(m))
+            || symbol.starts_with("instrument_runtime::")
+            || symbol.starts_with("<instrument_runtime::")
+    };
+    let frames = frames(trace);
+    let site = frames
+        .iter()
+        .find(|(_, symbol)| !ours(symbol))
+        .map_or(trace.len(), |(offset, _)| *offset);
+    trace[site..].trim_end()
+}
+
 /// Frames where a panic enters `std`'s panic machinery: the panic site is the first frame below
 /// the last of them (`core::panicking::panic_fmt` under `rust_begin_unwind`, say).
 const PANIC_ENTRY: &[&str] = &[
@@ -177,6 +206,16 @@ mod tests {
         );
         let no_entry = "   0: std::backtrace::Backtrace::force_capture\n   1: instrument_runtime::span::panic_trace::remember\n   2: app::work\n";
         assert_eq!(from_panic_site(no_entry), "   2: app::work");
+    }
+
+    #[test]
+    fn a_caller_trace_starts_below_this_crate() {
+        let trace = "   0: std::backtrace::Backtrace::force_capture\n   1: instrument_runtime::db::query::QuerySpan::end\n   2: <instrument_runtime::db::sqlx::traced::Traced<F> as core::future::future::Future>::poll\n   3: app::load::{{closure}}\n             at src/main.rs:9:5\n   4: main\n";
+        assert_eq!(
+            below_this_crate(trace),
+            "   3: app::load::{{closure}}\n             at src/main.rs:9:5\n   4: main"
+        );
+        assert!(caller_stacktrace().is_some_and(|trace| !trace.contains("force_capture")));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use serde::Serialize;
 
 /// The name of the event the toolkit adds to a span whose children ran one query shape many times.
 pub const REPEATED_QUERY_EVENT: &str = "instrument.db.repeated_query";
+/// The event the ORM level adds to the parent of lazy loads of one relationship repeated past
+/// the threshold (the N+1 named by relationship).
+pub const REPEATED_LAZY_LOAD_EVENT: &str = "instrument.db.orm.repeated_lazy_load";
 
 /// The OpenTelemetry GenAI conventions' attribute counting the tokens an operation read.
 pub const GEN_AI_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
@@ -218,9 +221,12 @@ impl SpanRecord {
         tokens
     }
 
-    /// Whether the toolkit found a repeated query (N+1) under this span.
+    /// Whether the toolkit found an N+1 under this span: a repeated statement, or lazy loads of
+    /// one relationship.
     pub fn has_repeated_query(&self) -> bool {
-        self.events.iter().any(|e| e.name == REPEATED_QUERY_EVENT)
+        self.events
+            .iter()
+            .any(|e| e.name == REPEATED_QUERY_EVENT || e.name == REPEATED_LAZY_LOAD_EVENT)
     }
 }
 

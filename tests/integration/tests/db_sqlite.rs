@@ -233,6 +233,23 @@ async fn failing_statements_are_errors_with_their_code() {
         "SQLITE_CONSTRAINT_UNIQUE"
     );
     assert!(error_description(duplicate).unwrap().contains("UNIQUE"));
+    // The exception event carries the stack of the caller that ran the failing statement.
+    let exception = missing
+        .events
+        .iter()
+        .find(|e| e.name == "exception")
+        .expect("an exception event");
+    let stacktrace = exception
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "exception.stacktrace")
+        .map(|kv| kv.value.to_string())
+        .expect("exception.stacktrace");
+    assert!(
+        stacktrace.contains("failing_statements_are_errors_with_their_code"),
+        "{stacktrace}"
+    );
+    assert!(!stacktrace.contains("force_capture"), "{stacktrace}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,8 @@ pub(crate) use traced::query_error;
 use super::query::DbTarget;
 use crate::pool::PoolMonitor;
 use monitor::Monitoring;
+#[cfg(feature = "sea-orm")]
+pub(crate) use monitor::OutOfSightCheckouts;
 
 /// A sqlx pool whose statements are traced and whose connections a [`PoolMonitor`] watches.
 /// Cheap to clone, like the pool, for every driver.
@@ -136,6 +138,13 @@ impl<DB: SqlxDriver> InstrumentedPool<DB> {
     /// The wrapped pool: what runs on it directly is neither traced nor counted.
     pub fn inner(&self) -> &Pool<DB> {
         &self.pool
+    }
+
+    /// What counts the checkouts of work that acquires from the wrapped pool itself (a SeaORM
+    /// connection over it), when the pool has a monitor.
+    #[cfg(feature = "sea-orm")]
+    pub(crate) fn out_of_sight_checkouts(&self) -> Option<OutOfSightCheckouts> {
+        self.monitoring.as_ref().map(Monitoring::out_of_sight)
     }
 
     /// Checks out a connection: counted by the monitor (with its wait), its statements traced.

@@ -2,6 +2,8 @@
 //! receives it. sqlx runs `before_acquire` (an idle connection) or `after_connect` (a new one)
 //! inside the `acquire` future, and nothing runs between the hook's end and the future's
 //! completion, so the wrapper marks each poll of that future and the hook writes into the mark.
+//! A statement that takes its connection out of sight (SeaORM's, which acquires from the pool
+//! itself) runs marked as a whole, and the hook counts its checkout there.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -13,6 +15,8 @@ struct Acquiring {
     pool: usize,
     started: Instant,
     handed_out: Option<u64>,
+    /// The hook counts the checkout (the future that acquires is not ours).
+    checkout_in_hook: bool,
 }
 
 thread_local! {
@@ -26,6 +30,26 @@ pub(crate) async fn acquire_marked<T>(
     started: Instant,
     acquire: impl Future<Output = T>,
 ) -> (T, Option<u64>) {
+    marked(pool, started, false, acquire).await
+}
+
+/// Runs `work`, which acquires from `pool` out of sight, started at `started`: the hook that
+/// hands it a connection counts the checkout.
+#[cfg(any(test, feature = "sea-orm"))]
+pub(crate) async fn checking_out_in_hook<T>(
+    pool: usize,
+    started: Instant,
+    work: impl Future<Output = T>,
+) -> T {
+    marked(pool, started, true, work).await.0
+}
+
+async fn marked<T>(
+    pool: usize,
+    started: Instant,
+    checkout_in_hook: bool,
+    acquire: impl Future<Output = T>,
+) -> (T, Option<u64>) {
     let mut acquire = pin!(acquire);
     let mut handed_out = None;
     let output = std::future::poll_fn(|cx| {
@@ -33,6 +57,7 @@ pub(crate) async fn acquire_marked<T>(
             pool,
             started,
             handed_out: None,
+            checkout_in_hook,
         }));
         let poll = acquire.as_mut().poll(cx);
         if let Some(id) = ACQUIRING.replace(outer).and_then(|mark| mark.handed_out) {
@@ -52,14 +77,15 @@ pub(crate) fn acquire_started(pool: usize) -> Option<Instant> {
         .map(|mark| mark.started)
 }
 
-/// Hands connection `id` to the monitored `acquire` of `pool` running on this thread, if any.
-pub(crate) fn hand_out(pool: usize, id: u64) {
+/// Hands connection `id` to the monitored `acquire` of `pool` running on this thread, if any;
+/// when the hook is to count the checkout, returns when the acquire began.
+pub(crate) fn hand_out(pool: usize, id: u64) -> Option<Instant> {
     ACQUIRING.with(|cell| {
-        if let Some(mut mark) = cell.get().filter(|mark| mark.pool == pool) {
-            mark.handed_out = Some(id);
-            cell.set(Some(mark));
-        }
-    });
+        let mut mark = cell.get().filter(|mark| mark.pool == pool)?;
+        mark.handed_out = Some(id);
+        cell.set(Some(mark));
+        mark.checkout_in_hook.then_some(mark.started)
+    })
 }
 
 #[cfg(test)]
@@ -72,12 +98,21 @@ mod tests {
         let ((), id) = futures_util::FutureExt::now_or_never(acquire_marked(7, started, async {
             assert_eq!(acquire_started(7), Some(started));
             assert_eq!(acquire_started(8), None);
-            hand_out(8, 1);
-            hand_out(7, 2);
+            assert_eq!(hand_out(8, 1), None);
+            assert_eq!(hand_out(7, 2), None);
         }))
         .unwrap();
         assert_eq!(id, Some(2));
-        hand_out(7, 3);
+        let counted =
+            futures_util::FutureExt::now_or_never(checking_out_in_hook(7, started, async {
+                hand_out(7, 4)
+            }));
+        assert_eq!(
+            counted,
+            Some(Some(started)),
+            "the hook counts this checkout"
+        );
+        assert_eq!(hand_out(7, 3), None);
         assert_eq!(acquire_started(7), None);
     }
 }

@@ -45,6 +45,26 @@ pub(crate) struct Tracker<DB: Database> {
     pub after_connect: Option<UserHook<DB, ()>>,
     pub before_acquire: Option<UserHook<DB, bool>>,
     pub after_release: Option<UserHook<DB, bool>>,
+    /// Connections whose checkout a hook counted, to be checked in when they come back.
+    pub checked_out_by_hooks: HeldIds,
+}
+
+/// Ids of connections out of the pool, checked out by a hook.
+#[derive(Debug, Default)]
+pub(crate) struct HeldIds(std::sync::Mutex<Vec<u64>>);
+
+impl HeldIds {
+    fn put(&self, id: u64) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+    }
+
+    /// Whether `id` was held, forgetting it.
+    fn take(&self, id: u64) -> bool {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let before = held.len();
+        held.retain(|held| *held != id);
+        held.len() != before
+    }
 }
 
 impl<DB: Database> Tracker<DB> {
@@ -71,6 +91,15 @@ impl<DB: Database> Tracker<DB> {
         self.remove(monitor, id, Retirement::Invalidate(&error_type));
     }
 
+    /// Counts the checkout of `id` when the acquire that took it is not ours (`started` is when
+    /// it began): its return to the pool is the checkin.
+    fn checked_out_here(&self, monitor: Option<&PoolMonitor>, id: u64, started: Option<Instant>) {
+        if let (Some(monitor), Some(started)) = (monitor, started) {
+            monitor.checked_out_after(id, started.elapsed());
+            self.checked_out_by_hooks.put(id);
+        }
+    }
+
     /// A connection was opened.
     pub(super) async fn after_connect(
         &self,
@@ -86,9 +115,10 @@ impl<DB: Database> Tracker<DB> {
             let create_time = handoff::acquire_started(self.key()).map(|s| s.elapsed());
             monitor.connect(id, create_time);
         }
-        handoff::hand_out(self.key(), id);
+        let checkout = handoff::hand_out(self.key(), id);
         // Last, so that the instant is as close as it can be to the one sqlx stamps next.
         self.ids.insert(id, Instant::now());
+        self.checked_out_here(monitor.as_ref(), id, checkout);
         if let Some(monitor) = &monitor {
             self.reconcile(monitor);
         }
@@ -150,7 +180,8 @@ impl<DB: Database> Tracker<DB> {
             return Ok(false);
         }
         if let Some(id) = id {
-            handoff::hand_out(self.key(), id);
+            let checkout = handoff::hand_out(self.key(), id);
+            self.checked_out_here(monitor.as_ref(), id, checkout);
         }
         Ok(true)
     }
@@ -170,6 +201,9 @@ impl<DB: Database> Tracker<DB> {
             return Ok(false);
         }
         if let (Some(monitor), Some(id)) = (&monitor, id) {
+            if self.checked_out_by_hooks.take(id) {
+                monitor.checkin(id);
+            }
             monitor.reset(id);
         }
         Ok(true)

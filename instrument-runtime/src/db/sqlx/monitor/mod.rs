@@ -71,6 +71,43 @@ pub(crate) struct Monitoring<DB: Database> {
     slot: Arc<OnceLock<Pool<DB>>>,
 }
 
+/// Counts the checkouts of work that acquires from a monitored pool itself: the hook that hands
+/// it a connection counts the checkout, with its wait, and the connection's return is the
+/// checkin. Not generic over the driver, so that an ORM connection can hold it.
+#[cfg(feature = "sea-orm")]
+#[derive(Clone)]
+pub(crate) struct OutOfSightCheckouts {
+    key: usize,
+    monitor: PoolMonitor,
+    reconcile: Arc<dyn Fn() + Send + Sync>,
+}
+
+#[cfg(feature = "sea-orm")]
+impl std::fmt::Debug for OutOfSightCheckouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutOfSightCheckouts")
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "sea-orm")]
+impl OutOfSightCheckouts {
+    /// Runs `work`; a pool timeout (`timed_out` tells it from the output) is counted here.
+    pub(crate) async fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        timed_out: impl FnOnce(&T) -> bool,
+    ) -> T {
+        (self.reconcile)();
+        let started = Instant::now();
+        let output = handoff::checking_out_in_hook(self.key, started, work).await;
+        if timed_out(&output) {
+            self.monitor.timed_out_after(started.elapsed());
+        }
+        output
+    }
+}
+
 /// A checkout the monitor counted; dropping it is the checkin.
 #[derive(Debug)]
 pub(crate) struct Checkout {
@@ -119,6 +156,7 @@ impl<DB: Database> Monitoring<DB> {
             after_connect: settings.after_connect,
             before_acquire: settings.before_acquire,
             after_release: settings.after_release,
+            checked_out_by_hooks: Default::default(),
         });
         let (connect, acquire, release) = (tracker.clone(), tracker.clone(), tracker.clone());
         let options = options
@@ -157,6 +195,21 @@ impl<DB: Database> Monitoring<DB> {
     /// The id the monitor gives each open connection, oldest first.
     pub(super) fn connection_ids(&self) -> Vec<u64> {
         self.tracker.ids.ids()
+    }
+
+    /// What counts the checkouts of statements that take their connection from the pool out
+    /// of sight (SeaORM's).
+    #[cfg(feature = "sea-orm")]
+    pub(crate) fn out_of_sight(self: &Arc<Self>) -> OutOfSightCheckouts
+    where
+        DB: Database,
+    {
+        let monitoring = self.clone();
+        OutOfSightCheckouts {
+            key: self.tracker.key(),
+            monitor: self.monitor.clone(),
+            reconcile: Arc::new(move || monitoring.tracker.reconcile(&monitoring.monitor)),
+        }
     }
 
     /// Checks a connection out of `pool`, recording the wait, a timeout or a failure.

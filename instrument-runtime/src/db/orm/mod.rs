@@ -1,0 +1,183 @@
+//! ORM-level instrumentation, the original's loader strategies and unit of work: which
+//! relationship a statement loads and how (a `load {relationship}` span over its statements),
+//! lazy loads repeated under one parent (the N+1, named by relationship), and the inserts,
+//! updates and deletes of a transaction (its flush counts). The SeaORM integration
+//! (`db::sea_orm`, feature `sea-orm`) drives it.
+
+mod classify;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute::DB_SYSTEM_NAME;
+
+pub use classify::{Load, LoaderType, classify};
+
+use super::config::instrumentation_config;
+use super::query::{QueryError, RETURNED_ROWS_KEY};
+use super::repeated;
+use crate::span;
+use crate::state;
+
+/// Attribute: how a relation was loaded (`lazy`, `joined`, `selectin`).
+pub const LOADER_TYPE_KEY: &str = "db.orm.loader.type";
+/// Attribute: whether the relation was loaded in its parent's statement, joined.
+pub const LOADER_IS_JOINED_KEY: &str = "db.orm.loader.is_joined";
+/// Attribute: the relationship loaded, `{parent}.{loaded}` (`agent.messages`).
+pub const RELATIONSHIP_KEY: &str = "db.orm.relationship.key";
+/// Attribute: the loaded entity's table.
+pub const ENTITY_KEY: &str = "db.orm.entity";
+/// Attribute of a transaction: rows inserted.
+pub const FLUSH_NEW_KEY: &str = "db.orm.flush.new";
+/// Attribute of a transaction: rows updated.
+pub const FLUSH_DIRTY_KEY: &str = "db.orm.flush.dirty";
+/// Attribute of a transaction: rows deleted.
+pub const FLUSH_DELETED_KEY: &str = "db.orm.flush.deleted";
+/// Attribute of a transaction: it changed more rows than `large_flush_threshold`.
+pub const FLUSH_LARGE_KEY: &str = "db.orm.flush.large";
+/// Event on a transaction that changed more rows than `large_flush_threshold`.
+pub const LARGE_FLUSH_EVENT: &str = "instrument.db.orm.large_flush";
+/// Event on a parent span under which one relationship was loaded lazily
+/// `repeated_query_threshold` times or more: the N+1 at the ORM level.
+pub const REPEATED_LAZY_LOAD_EVENT: &str = "instrument.db.orm.repeated_lazy_load";
+/// Attribute of the ORM events: the finding in words, with what to do about it.
+pub const FINDING_KEY: &str = "instrument.db.orm.finding";
+
+/// The span of one relation load, `load {relationship}`, parent of its statements.
+#[derive(Debug)]
+pub struct LoadSpan {
+    cx: Context,
+}
+
+impl LoadSpan {
+    /// Starts the span of `load` under the current context, when the settings watch its loader
+    /// (`monitor_joined_loading`, `lazy_loading_only`) and tracing is on; a lazy load is also
+    /// counted for the N+1 under its parent.
+    pub fn start(load: &Load, system: &'static str) -> Option<Self> {
+        let config = instrumentation_config();
+        let watched = match load.loader {
+            LoaderType::Lazy => true,
+            LoaderType::Joined => config.monitor_joined_loading && !config.lazy_loading_only,
+            LoaderType::SelectIn => !config.lazy_loading_only,
+        };
+        if !(config.enabled && watched && state::enabled()) {
+            return None;
+        }
+        let parent = span::CurrentParent::now();
+        let parent_span = parent.span_context();
+        if load.loader == LoaderType::Lazy
+            && config.monitor_repeated_queries
+            && parent_span.is_valid()
+            && !parent_span.is_remote()
+        {
+            repeated::record_lazy_load(parent_span.span_id(), &load.relationship, &load.entity);
+        }
+        let attributes = vec![
+            KeyValue::new(DB_SYSTEM_NAME, system),
+            KeyValue::new(LOADER_TYPE_KEY, load.loader.as_str()),
+            KeyValue::new(LOADER_IS_JOINED_KEY, load.loader == LoaderType::Joined),
+            KeyValue::new(RELATIONSHIP_KEY, load.relationship.clone()),
+            KeyValue::new(ENTITY_KEY, load.entity.clone()),
+        ];
+        let name = format!("load {}", load.relationship);
+        span::start_current_child(&parent, name, SpanKind::Internal, attributes)
+            .map(|cx| Self { cx })
+    }
+
+    /// The context holding the span: its statements' parent.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// Records the rows loaded (or the failure) and ends the span.
+    pub fn finish(self, rows: Option<u64>, error: Option<&QueryError>) {
+        let span = self.cx.span();
+        if let Some(rows) = rows {
+            span.set_attribute(KeyValue::new(RETURNED_ROWS_KEY, rows as i64));
+        }
+        if let Some(error) = error {
+            span.set_status(Status::error(error.message.clone()));
+        }
+        span.end();
+    }
+}
+
+/// The rows one transaction inserted, updated and deleted: its flush counts.
+#[derive(Debug, Default)]
+pub struct UnitOfWork {
+    new: AtomicU64,
+    dirty: AtomicU64,
+    deleted: AtomicU64,
+}
+
+impl UnitOfWork {
+    /// Counts the `rows` a statement changed, by its operation (its first keyword).
+    pub fn count(&self, sql: &str, rows: u64) {
+        let operation = sql.split_whitespace().next().unwrap_or("");
+        let counter = if operation.eq_ignore_ascii_case("INSERT") {
+            &self.new
+        } else if operation.eq_ignore_ascii_case("UPDATE") {
+            &self.dirty
+        } else if operation.eq_ignore_ascii_case("DELETE") {
+            &self.deleted
+        } else {
+            return;
+        };
+        counter.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    /// Rows inserted, updated and deleted so far.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.new.load(Ordering::Relaxed),
+            self.dirty.load(Ordering::Relaxed),
+            self.deleted.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Records the counts on `span`, the transaction's, and marks a flush of more rows than
+    /// `large_flush_threshold` large (an attribute and an event).
+    pub fn record(&self, span: &SpanRef<'_>) {
+        let (new, dirty, deleted) = self.counts();
+        span.set_attribute(KeyValue::new(FLUSH_NEW_KEY, new as i64));
+        span.set_attribute(KeyValue::new(FLUSH_DIRTY_KEY, dirty as i64));
+        span.set_attribute(KeyValue::new(FLUSH_DELETED_KEY, deleted as i64));
+        let threshold = u64::from(instrumentation_config().large_flush_threshold);
+        let total = new + dirty + deleted;
+        let large = total > threshold;
+        span.set_attribute(KeyValue::new(FLUSH_LARGE_KEY, large));
+        if large {
+            span.add_event(
+                LARGE_FLUSH_EVENT,
+                vec![
+                    KeyValue::new(FLUSH_NEW_KEY, new as i64),
+                    KeyValue::new(FLUSH_DIRTY_KEY, dirty as i64),
+                    KeyValue::new(FLUSH_DELETED_KEY, deleted as i64),
+                    KeyValue::new(
+                        FINDING_KEY,
+                        format!(
+                            "large flush: {total} rows changed in one transaction ({new} new, \
+                             {dirty} dirty, {deleted} deleted), over the threshold of {threshold}"
+                        ),
+                    ),
+                ],
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_of_work_counts_rows_by_operation() {
+        let unit = UnitOfWork::default();
+        unit.count("INSERT INTO messages VALUES (?)", 3);
+        unit.count("update agents SET name = ?", 2);
+        unit.count("DELETE FROM messages WHERE id = ?", 1);
+        unit.count("SELECT 1", 7);
+        assert_eq!(unit.counts(), (3, 2, 1));
+    }
+}
