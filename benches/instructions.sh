@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per call of each case of a bench (default `overhead`; also `tracing_bridge`,
 # `redaction`) on the calling thread, counted by callgrind: a stable figure on a shared machine,
-# where timings are noisy; for `db_wrapper` and `http_layer`, every thread's instructions per
-# query or request. Needs valgrind.
+# where timings are noisy; for `db_wrapper`, `orm` and `http_layer`, every thread's instructions
+# per query or request. Needs valgrind.
 # `overhead_all`: every thread's instructions per span of the enabled cases (ours with the default
 # sampler and `TraceIdRatioBased(1.0)`, the raw SDK doing the same work with each), the calling
 # thread's and the collector's together.
@@ -39,12 +39,14 @@ if [ "$bench" = overhead_all ]; then
   rm -rf "$out"
   exit 0
 fi
-if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ]; then
+if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ]; then
   # Every thread's instructions (SQLite runs on sqlx's worker thread, the HTTP client and server
   # share a runtime, the collector exports), per query or request: the difference between a run
   # of 3,000 and one of 1,000, so that setup and shutdown cancel out.
   if [ "$bench" = db_wrapper ]; then
     variable=DB_WRAPPER_CASE; cases="bare instrumented"; unit=query
+  elif [ "$bench" = orm ]; then
+    variable=ORM_CASE; cases="bare instrumented bare_lazy instrumented_lazy"; unit=query
   else
     variable=HTTP_LAYER_CASE; cases="plain layer"; unit=request
   fi

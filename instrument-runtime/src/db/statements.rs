@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::Value;
 
 use super::metrics::StatementDuration;
+use super::orm::{Load, classify};
 use super::sanitize::{SqlDialect, sanitize};
 use super::summary::{QuerySummary, normalize, summarize};
 use crate::metrics::bound::{BoundSets, kept_text};
@@ -43,6 +44,8 @@ pub(crate) struct Statement {
     /// Its duration histogram bound to its attributes against the target it last ran on, once
     /// recorded into.
     pub(crate) duration: StatementDuration,
+    /// The relation load it is, read from its text at the first ask (ORM statements).
+    load: std::cell::OnceCell<Option<Load>>,
 }
 
 /// A statement's summary as attribute values whose text is shared.
@@ -76,7 +79,13 @@ impl Statement {
             shape: normalize(sql),
             text: RefCell::new(None),
             duration: StatementDuration::default(),
+            load: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The relation load `sql` (this statement's text) is, if any, worked out once.
+    pub(crate) fn load(&self, sql: &str) -> Option<&Load> {
+        self.load.get_or_init(|| classify(sql)).as_ref()
     }
 
     /// `db.query.text` of `sql` (this statement's text), sanitized in `dialect` unless it is

@@ -15,6 +15,8 @@
 //! other side's table (`agent_id` → `agent.messages` for an agent's messages; `messages.agent`
 //! for a message's agent), the same for every loader of one relation.
 
+use std::sync::Arc;
+
 use super::super::summary::{Token, find_top_level, keyword, name_at, tokenize};
 
 /// How a relation was loaded.
@@ -44,10 +46,10 @@ impl LoaderType {
 pub struct Load {
     /// How it is loaded.
     pub loader: LoaderType,
-    /// `{parent}.{loaded}`, e.g. `agent.messages`.
-    pub relationship: String,
-    /// The table of the loaded entity.
-    pub entity: String,
+    /// `{parent}.{loaded}`, e.g. `agent.messages` (shared: every load's span holds it).
+    pub relationship: Arc<str>,
+    /// The table of the loaded entity (shared).
+    pub entity: Arc<str>,
 }
 
 /// A column as written, `table.column` or `column`.
@@ -111,8 +113,8 @@ pub fn classify(sql: &str) -> Option<Load> {
         };
         return Some(Load {
             loader: LoaderType::SelectIn,
-            relationship,
-            entity: table,
+            relationship: relationship.into(),
+            entity: table.into(),
         });
     }
     let parent = equality_filter(condition)?;
@@ -124,8 +126,8 @@ pub fn classify(sql: &str) -> Option<Load> {
     let relationship = relationship_of(&table, &parent_table, on)?;
     Some(Load {
         loader: LoaderType::Lazy,
-        relationship,
-        entity: table,
+        relationship: relationship.into(),
+        entity: table.into(),
     })
 }
 
@@ -207,8 +209,8 @@ fn joined_load(table: &str, joined: &str, on: &Option<(Column, Column)>) -> Opti
         relationship_of(joined, table, on).or_else(|| Some(format!("{table}.{joined}")))?;
     Some(Load {
         loader: LoaderType::Joined,
-        relationship,
-        entity: joined.to_owned(),
+        relationship: relationship.into(),
+        entity: joined.into(),
     })
 }
 
@@ -241,7 +243,7 @@ mod tests {
     use super::*;
 
     fn load(sql: &str) -> Option<(LoaderType, String, String)> {
-        classify(sql).map(|l| (l.loader, l.relationship, l.entity))
+        classify(sql).map(|l| (l.loader, l.relationship.to_string(), l.entity.to_string()))
     }
 
     fn some(

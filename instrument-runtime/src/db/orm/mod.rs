@@ -111,18 +111,39 @@ pub struct UnitOfWork {
     deleted: AtomicU64,
 }
 
-impl UnitOfWork {
-    /// Counts the `rows` a statement changed, by its operation (its first keyword).
-    pub fn count(&self, sql: &str, rows: u64) {
+/// What a statement does to rows, for the unit of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowChange {
+    /// `INSERT`: new rows.
+    New,
+    /// `UPDATE`: dirty rows.
+    Dirty,
+    /// `DELETE`: deleted rows.
+    Deleted,
+}
+
+impl RowChange {
+    /// What `sql` does to rows, by its first keyword; `None` for a statement that changes none.
+    pub fn of(sql: &str) -> Option<Self> {
         let operation = sql.split_whitespace().next().unwrap_or("");
-        let counter = if operation.eq_ignore_ascii_case("INSERT") {
-            &self.new
-        } else if operation.eq_ignore_ascii_case("UPDATE") {
-            &self.dirty
-        } else if operation.eq_ignore_ascii_case("DELETE") {
-            &self.deleted
-        } else {
-            return;
+        [
+            ("INSERT", RowChange::New),
+            ("UPDATE", RowChange::Dirty),
+            ("DELETE", RowChange::Deleted),
+        ]
+        .into_iter()
+        .find(|(keyword, _)| operation.eq_ignore_ascii_case(keyword))
+        .map(|(_, change)| change)
+    }
+}
+
+impl UnitOfWork {
+    /// Counts `rows` changed as `change` says.
+    pub fn count(&self, change: RowChange, rows: u64) {
+        let counter = match change {
+            RowChange::New => &self.new,
+            RowChange::Dirty => &self.dirty,
+            RowChange::Deleted => &self.deleted,
         };
         counter.fetch_add(rows, Ordering::Relaxed);
     }
@@ -174,10 +195,17 @@ mod tests {
     #[test]
     fn the_unit_of_work_counts_rows_by_operation() {
         let unit = UnitOfWork::default();
-        unit.count("INSERT INTO messages VALUES (?)", 3);
-        unit.count("update agents SET name = ?", 2);
-        unit.count("DELETE FROM messages WHERE id = ?", 1);
-        unit.count("SELECT 1", 7);
+        for (sql, rows) in [
+            ("INSERT INTO messages VALUES (?)", 3),
+            ("update agents SET name = ?", 2),
+            ("DELETE FROM messages WHERE id = ?", 1),
+            ("SELECT 1", 7),
+        ] {
+            if let Some(change) = RowChange::of(sql) {
+                unit.count(change, rows);
+            }
+        }
+        assert_eq!(RowChange::of("  select 1"), None);
         assert_eq!(unit.counts(), (3, 2, 1));
     }
 }

@@ -39,7 +39,7 @@ impl ConnectionTrait for Database {
         let result = started
             .around(self.scope(), self.inner.execute_unprepared(sql))
             .await;
-        started.end(self.scope(), sql, &result);
+        started.end(self.scope(), &result);
         result
     }
 

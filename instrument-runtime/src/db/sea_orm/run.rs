@@ -11,9 +11,10 @@ use opentelemetry::context::FutureExt as _;
 use sea_orm::{ConnAcquireErr, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
 
 use super::Shared;
-use crate::db::orm::{LoadSpan, UnitOfWork, classify};
+use crate::db::orm::{LoadSpan, RowChange, UnitOfWork};
 use crate::db::query::{QueryError, QueryOutcome, QuerySpan};
 use crate::db::sqlx::query_error;
+use crate::db::statements::statement;
 
 /// Where a statement runs: on the connection (it checks out from the pool) or in a transaction
 /// (on the transaction's connection, under its span, counted into its unit of work).
@@ -49,6 +50,8 @@ impl Rows for Vec<QueryResult> {
 
 /// The spans of a statement, started.
 pub(super) struct Started {
+    /// What the statement does to rows, in a transaction (for its unit of work).
+    change: Option<RowChange>,
     load: Option<LoadSpan>,
     query: Option<QuerySpan>,
     cx: Context,
@@ -58,15 +61,20 @@ impl Started {
     /// Starts the spans of `sql` (with `values` as its binds) in `scope`.
     pub(super) fn begin(scope: Scope<'_>, sql: &str, values: Option<&sea_orm::Values>) -> Self {
         let _transaction = scope.transaction.map(|(cx, _)| cx.clone().attach());
+        let change = scope.transaction.and_then(|_| RowChange::of(sql));
         if !scope.shared.traced {
             return Self {
+                change,
                 load: None,
                 query: None,
                 cx: Context::current(),
             };
         }
         let target = &scope.shared.target;
-        let load = classify(sql).and_then(|load| LoadSpan::start(&load, target.system));
+        let statement = statement(sql);
+        let load = statement
+            .load(sql)
+            .and_then(|load| LoadSpan::start(load, target.system));
         let _load = load.as_ref().map(|load| load.context().clone().attach());
         let query = QuerySpan::start(
             target,
@@ -76,6 +84,7 @@ impl Started {
         );
         let cx = query.context().cloned().unwrap_or_else(Context::current);
         Self {
+            change,
             load,
             query: Some(query),
             cx,
@@ -96,13 +105,13 @@ impl Started {
         }
     }
 
-    /// Records how the statement of `sql` ended (its rows, or its error) and ends its spans.
-    pub(super) fn end<T: Rows>(self, scope: Scope<'_>, sql: &str, result: &Result<T, DbErr>) {
+    /// Records how the statement ended (its rows, or its error) and ends its spans.
+    pub(super) fn end<T: Rows>(self, scope: Scope<'_>, result: &Result<T, DbErr>) {
         match result {
             Ok(rows) => {
                 let (returned, affected) = rows.rows();
-                if let Some((_, unit)) = scope.transaction {
-                    unit.count(sql, affected.or(returned).unwrap_or(0));
+                if let (Some((_, unit)), Some(change)) = (scope.transaction, self.change) {
+                    unit.count(change, affected.or(returned).unwrap_or(0));
                 }
                 self.finish(returned, affected, None);
             }
@@ -145,10 +154,9 @@ pub(super) async fn run<T: Rows, F>(
 where
     F: Future<Output = Result<T, DbErr>>,
 {
-    let sql = stmt.sql.clone();
-    let started = Started::begin(scope, &sql, stmt.values.as_ref());
+    let started = Started::begin(scope, &stmt.sql, stmt.values.as_ref());
     let result = started.around(scope, exec(stmt)).await;
-    started.end(scope, &sql, &result);
+    started.end(scope, &result);
     result
 }
 

@@ -148,7 +148,7 @@ impl ConnectionTrait for Transaction {
         let result = started
             .around(scope, self.inner.execute_unprepared(sql))
             .await;
-        started.end(scope, sql, &result);
+        started.end(scope, &result);
         result
     }
 
