@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::Value;
 
 use super::metrics::StatementDuration;
+#[cfg(feature = "sea-orm")]
 use super::orm::{Load, classify};
 use super::sanitize::{SqlDialect, sanitize};
 use super::summary::{QuerySummary, normalize, summarize};
@@ -45,6 +46,7 @@ pub(crate) struct Statement {
     /// recorded into.
     pub(crate) duration: StatementDuration,
     /// The relation load it is, read from its text at the first ask (ORM statements).
+    #[cfg(feature = "sea-orm")]
     load: std::cell::OnceCell<Option<Load>>,
 }
 
@@ -79,11 +81,13 @@ impl Statement {
             shape: normalize(sql),
             text: RefCell::new(None),
             duration: StatementDuration::default(),
+            #[cfg(feature = "sea-orm")]
             load: std::cell::OnceCell::new(),
         }
     }
 
     /// The relation load `sql` (this statement's text) is, if any, worked out once.
+    #[cfg(feature = "sea-orm")]
     pub(crate) fn load(&self, sql: &str) -> Option<&Load> {
         self.load.get_or_init(|| classify(sql)).as_ref()
     }

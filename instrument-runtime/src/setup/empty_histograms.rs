@@ -9,7 +9,9 @@
 //! clears `min` and `max` on every histogram and exponential histogram point of count 0, and
 //! encodes it again. A gzip-compressed request (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`) is
 //! decompressed and compressed again around that; a request in another encoding, or one that
-//! does not decode, is sent as it is. OTLP/gRPC is encoded inside the exporter, out of reach.
+//! does not decode, is sent as it is. OTLP/gRPC encodes inside its exporter, out of reach, so the
+//! toolkit sends metrics over gRPC with its own exporter (`grpc_metrics`), which clears them
+//! before encoding.
 
 use std::io::{Read, Write};
 
@@ -66,6 +68,12 @@ fn rewritten(body: &[u8], gzip: bool) -> Option<Vec<u8>> {
 /// points of count 0; `None` when it has none with them (or does not decode).
 pub(crate) fn without_empty_min_max(request: &[u8]) -> Option<Vec<u8>> {
     let mut request = ExportMetricsServiceRequest::decode(request).ok()?;
+    clear_empty_min_max(&mut request).then(|| request.encode_to_vec())
+}
+
+/// Removes `min` and `max` from the histogram points of count 0 of `request`; whether it had
+/// any with them.
+pub(crate) fn clear_empty_min_max(request: &mut ExportMetricsServiceRequest) -> bool {
     let mut changed = false;
     let mut clear = |count: u64, min: &mut Option<f64>, max: &mut Option<f64>| {
         if count == 0 && (min.is_some() || max.is_some()) {
@@ -93,7 +101,7 @@ pub(crate) fn without_empty_min_max(request: &[u8]) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    changed.then(|| request.encode_to_vec())
+    changed
 }
 
 #[cfg(test)]

@@ -134,6 +134,46 @@ impl EnvSettings {
     }
 }
 
+/// What the OTLP metrics exporter over gRPC (the toolkit's own) takes from the environment:
+/// `OTEL_EXPORTER_OTLP_METRICS_HEADERS` (else `OTEL_EXPORTER_OTLP_HEADERS`) as `key=value` pairs,
+/// and whether `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` (else `OTEL_EXPORTER_OTLP_COMPRESSION`)
+/// is `gzip`; nothing when `read_env` is false.
+#[cfg(feature = "otlp")]
+pub(crate) fn grpc_metrics_transport(read_env: bool) -> (Vec<(String, String)>, bool) {
+    if !read_env {
+        return (Vec::new(), false);
+    }
+    let get = |specific: &str, general: &str| {
+        std::env::var(specific)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| std::env::var(general).ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let headers = get(
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    )
+    .map(|v| parse_resource_attributes(&v))
+    .unwrap_or_default();
+    let gzip = match get(
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+    ) {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("gzip") => true,
+        Some(v) if v.eq_ignore_ascii_case("none") => false,
+        Some(v) => {
+            warn(&format!(
+                "OTEL_EXPORTER_OTLP_COMPRESSION={v:?} is not gzip or none; sending uncompressed"
+            ));
+            false
+        }
+    };
+    (headers, gzip)
+}
+
 /// The original's `monitor_joined_loading` switch.
 const MONITOR_JOINED_LOADING: &str = "INSTRUMENT_DB_MONITOR_JOINED_LOADING";
 /// The original's `lazy_loading_only` switch.

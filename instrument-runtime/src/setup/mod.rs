@@ -15,6 +15,8 @@ mod empty_histograms;
 mod env;
 #[cfg(feature = "file")]
 mod file;
+#[cfg(feature = "otlp")]
+mod grpc_metrics;
 mod guard;
 #[cfg(feature = "tracing")]
 mod logs;

@@ -11,18 +11,60 @@
 use opentelemetry_otlp::{
     MetricExporter, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use std::time::Duration;
 
 use super::empty_histograms::WithoutEmptyMinMax;
+use super::grpc_metrics::{GrpcMetricExporter, GrpcTransport};
 use super::{OtlpTarget, Protocol, SetupError};
 
 /// The exporters and, for gRPC, the runtime that drives them.
 pub(crate) struct OtlpExporters {
     pub spans: SpanExporter,
-    pub metrics: MetricExporter,
+    pub metrics: OtlpMetricExporter,
     pub runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// The metrics exporter of a protocol: `opentelemetry-otlp`'s over HTTP (its client clears empty
+/// histogram points), the toolkit's own over gRPC (see `grpc_metrics`).
+#[derive(Debug)]
+pub(crate) enum OtlpMetricExporter {
+    Http(MetricExporter),
+    Grpc(GrpcMetricExporter),
+}
+
+impl PushMetricExporter for OtlpMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        match self {
+            Self::Http(exporter) => exporter.export(metrics).await,
+            Self::Grpc(exporter) => exporter.export(metrics).await,
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        match self {
+            Self::Http(exporter) => exporter.force_flush(),
+            Self::Grpc(exporter) => exporter.force_flush(),
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            Self::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+            Self::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn temporality(&self) -> Temporality {
+        match self {
+            Self::Http(exporter) => exporter.temporality(),
+            Self::Grpc(exporter) => exporter.temporality(),
+        }
+    }
 }
 
 /// Builds exporters sending to `target`.
@@ -54,20 +96,25 @@ pub(crate) fn build(
                 .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
-            let metrics = transport
-                .tonic(
-                    MetricExporter::builder().with_tonic(),
-                    target.metrics_endpoint,
-                )
-                .with_endpoint(target.metrics_endpoint)
-                .with_timeout(target.timeout)
-                .with_temporality(temporality)
-                .build()
-                .map_err(failed)?;
+            let (headers, gzip) = super::env::grpc_metrics_transport(target.read_env);
+            let metrics = GrpcMetricExporter::new(
+                target.metrics_endpoint,
+                GrpcTransport {
+                    timeout: target.timeout,
+                    temporality,
+                    headers,
+                    gzip,
+                    #[cfg(feature = "tls")]
+                    tls: target
+                        .metrics_endpoint
+                        .starts_with("https://")
+                        .then(|| transport.files.tonic_config()),
+                },
+            )?;
             drop(_entered);
             Ok(OtlpExporters {
                 spans,
-                metrics,
+                metrics: OtlpMetricExporter::Grpc(metrics),
                 runtime: Some(runtime),
             })
         }
@@ -88,7 +135,7 @@ pub(crate) fn build(
                 .map_err(failed)?;
             Ok(OtlpExporters {
                 spans,
-                metrics,
+                metrics: OtlpMetricExporter::Http(metrics),
                 runtime: None,
             })
         }

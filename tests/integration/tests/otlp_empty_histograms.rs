@@ -1,11 +1,12 @@
 //! A histogram series that recorded nothing (here: bound and never recorded into, under the
-//! default cumulative temporality) reaches the collector over OTLP/HTTP as a point of count 0
-//! with no min or max, instead of the SDK's `f64::MAX` / `-f64::MAX` starting values.
+//! default cumulative temporality) reaches the collector over OTLP/HTTP and OTLP/gRPC as a point
+//! of count 0 with no min or max, instead of the SDK's `f64::MAX` / `-f64::MAX` starting values.
 
 #[path = "support/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use instrument::{Protocol, Telemetry};
@@ -40,14 +41,28 @@ fn route(point: &HistogramDataPoint) -> String {
         .unwrap_or_default()
 }
 
+/// The tests install the process's global providers: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 #[test]
 fn empty_histogram_points_arrive_without_min_and_max_over_http() {
-    let receiver = Receiver::start(Wire::Http);
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    empty_points_arrive_clear(Wire::Http, Protocol::HttpProtobuf);
+}
+
+#[test]
+fn empty_histogram_points_arrive_without_min_and_max_over_grpc() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    empty_points_arrive_clear(Wire::Grpc, Protocol::Grpc);
+}
+
+fn empty_points_arrive_clear(wire: Wire, protocol: Protocol) {
+    let receiver = Receiver::start(wire);
     let telemetry = Telemetry::builder()
         .ignore_env()
         .service_name("empty-histograms")
         .endpoint(receiver.endpoint())
-        .protocol(Protocol::HttpProtobuf)
+        .protocol(protocol)
         .install()
         .unwrap();
     let histogram = opentelemetry::global::meter("orders")
