@@ -6,7 +6,7 @@
 //! transactions); their end calls [`report_on_end`], which the first tracked query registers as
 //! an end-of-span hook. When no query is being tracked that call is one atomic load.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, Once};
 
@@ -44,7 +44,36 @@ enum Finding {
 #[derive(Default)]
 struct Tracker {
     parents: HashMap<SpanId, (u64, HashMap<String, ShapeCount>)>,
+    /// Parents in the order they were first seen, with their sequence number: the oldest is
+    /// forgotten first. Entries of parents already reported are skipped when reached.
+    order: VecDeque<(u64, SpanId)>,
     sequence: u64,
+}
+
+impl Tracker {
+    /// Forgets the oldest parent still tracked.
+    fn forget_oldest(&mut self) {
+        while let Some((sequence, parent)) = self.order.pop_front() {
+            if self
+                .parents
+                .get(&parent)
+                .is_some_and(|(s, _)| *s == sequence)
+            {
+                self.parents.remove(&parent);
+                return;
+            }
+        }
+    }
+
+    /// Drops the order's entries of parents already reported once they outnumber the tracked.
+    fn compact(&mut self) {
+        if self.order.len() > 2 * MAX_TRACKED_PARENTS {
+            let parents = &self.parents;
+            self.order.retain(|(sequence, parent)| {
+                parents.get(parent).is_some_and(|(s, _)| s == sequence)
+            });
+        }
+    }
 }
 
 static TRACKED: AtomicUsize = AtomicUsize::new(0);
@@ -76,15 +105,12 @@ fn count(parent: SpanId, shape: String, finding: impl FnOnce() -> Finding) {
     let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
     tracker.sequence += 1;
     let sequence = tracker.sequence;
-    if !tracker.parents.contains_key(&parent) && tracker.parents.len() >= MAX_TRACKED_PARENTS {
-        if let Some(oldest) = tracker
-            .parents
-            .iter()
-            .min_by_key(|(_, (seq, _))| *seq)
-            .map(|(id, _)| *id)
-        {
-            tracker.parents.remove(&oldest);
+    if !tracker.parents.contains_key(&parent) {
+        if tracker.parents.len() >= MAX_TRACKED_PARENTS {
+            tracker.forget_oldest();
         }
+        tracker.order.push_back((sequence, parent));
+        tracker.compact();
     }
     let (_, shapes) = tracker
         .parents
@@ -162,4 +188,39 @@ pub(crate) fn lazy_load_finding(relationship: &str, count: u32) -> String {
         "N+1: {relationship} loaded lazily {count} times under one parent; load it for all \
          parents in one statement with the select-in loader (LoaderTrait::load_many / load_one)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> SpanId {
+        SpanId::from_bytes(n.to_be_bytes())
+    }
+
+    #[test]
+    fn the_oldest_parent_still_tracked_is_forgotten_first() {
+        let mut tracker = Tracker::default();
+        for n in 1..=3 {
+            tracker.parents.insert(id(n), (n, HashMap::new()));
+            tracker.order.push_back((n, id(n)));
+        }
+        // Parent 1 was reported (removed): the next forgotten is 2.
+        tracker.parents.remove(&id(1));
+        tracker.forget_oldest();
+        assert!(!tracker.parents.contains_key(&id(2)));
+        assert!(tracker.parents.contains_key(&id(3)));
+        assert_eq!(tracker.order.len(), 1);
+    }
+
+    #[test]
+    fn reported_parents_leave_the_order_when_it_grows() {
+        let mut tracker = Tracker::default();
+        for n in 0..=(2 * MAX_TRACKED_PARENTS as u64) {
+            tracker.order.push_back((n, id(n + 1)));
+        }
+        tracker.parents.insert(id(5), (4, HashMap::new()));
+        tracker.compact();
+        assert_eq!(tracker.order, VecDeque::from([(4, id(5))]));
+    }
 }
