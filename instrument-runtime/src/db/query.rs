@@ -129,6 +129,18 @@ impl QuerySpan {
         binds: impl FnOnce() -> Option<String>,
         synchronous: bool,
     ) -> Self {
+        Self::start_counted(target, sql, binds, synchronous, true)
+    }
+
+    /// [`QuerySpan::start`], counted for the repeated-statement finding under its parent only
+    /// when `count_repeats` (a relation load's one statement is not).
+    pub(crate) fn start_counted(
+        target: &DbTarget,
+        sql: &str,
+        binds: impl FnOnce() -> Option<String>,
+        synchronous: bool,
+        count_repeats: bool,
+    ) -> Self {
         let config = instrumentation_config();
         if !config.enabled || !(state::enabled() || state::metrics_enabled()) {
             return Self {
@@ -178,7 +190,11 @@ impl QuerySpan {
                 truncate_sql(sql, &config)
             })
         };
-        if config.monitor_repeated_queries && parent_span.is_valid() && !parent_span.is_remote() {
+        if count_repeats
+            && config.monitor_repeated_queries
+            && parent_span.is_valid()
+            && !parent_span.is_remote()
+        {
             repeated::record(
                 parent_span.span_id(),
                 statement.shape.clone(),

@@ -99,8 +99,6 @@ impl LoadSpan {
         if let Some(error) = error {
             span.set_status(Status::error(error.message.clone()));
         }
-        // Its statements were counted under it for the repeated-statement finding.
-        repeated::report_on_end(&mut self.cx.span());
         span.end();
     }
 }

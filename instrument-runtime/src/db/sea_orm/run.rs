@@ -76,11 +76,13 @@ impl Started {
             .load(sql)
             .and_then(|load| LoadSpan::start(load, target.system));
         let _load = load.as_ref().map(|load| load.context().clone().attach());
-        let query = QuerySpan::start(
+        // A load's one statement is not counted under it: the load itself is.
+        let query = QuerySpan::start_counted(
             target,
             sql,
             || values.map(|values| format!("{:?}", values.0)),
             false,
+            load.is_none(),
         );
         let cx = query.context().cloned().unwrap_or_else(Context::current);
         Self {
