@@ -1,16 +1,18 @@
-//! The pool monitor on r2d2 pools of diesel connections (`diesel::r2d2::ConnectionManager`):
-//! SQLite (diesel's `postgres` feature, enabled for these tests, changed how the workspace
-//! builds diesel's derives for the runtime, so PostgreSQL is not covered here). Counts, gauges, durations, a pool of one
-//! timing out, request-context attributes, lifecycle records, and `try_get`.
+//! The pool monitor on r2d2 pools of diesel connections (`diesel::r2d2::ConnectionManager`), on
+//! SQLite and on the PostgreSQL server at 127.0.0.1:5432: counts, gauges, durations, a pool of
+//! one timing out, request-context attributes, lifecycle records, and `try_get`.
 
+#[allow(dead_code)]
+#[path = "support/missing.rs"]
+mod missing;
 #[path = "../../support/mod.rs"]
 mod support;
 
 use std::time::Duration;
 
-use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::ConnectionManager;
+use diesel::{Connection, PgConnection, SqliteConnection};
 use instrument::pool::r2d2::MonitoredPool;
 use opentelemetry::KeyValue;
 use support::{metrics, points, pool_events, pool_sum, start};
@@ -194,4 +196,67 @@ fn checkouts_carry_the_request_context_and_try_get_is_counted_at_checkin() {
         ),
         2.0
     );
+}
+
+const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[test]
+fn on_postgresql_uses_are_counted_timed_gauged_and_carry_the_context() {
+    let _t = start();
+    if let Err(error) = PgConnection::establish(POSTGRES_URL) {
+        missing::skip_unless_ci(&format!(
+            "PostgreSQL does not answer at {POSTGRES_URL}: {error}"
+        ));
+        return;
+    }
+    let pool = MonitoredPool::new(
+        r2d2_builder().max_size(3),
+        ConnectionManager::<PgConnection>::new(POSTGRES_URL),
+        "r2-postgres",
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        for n in 0..4 {
+            let pool = &pool;
+            s.spawn(move || {
+                let tenant = if n % 2 == 0 { "a" } else { "b" };
+                instrument::context::in_scope([KeyValue::new("tenant", tenant)], || {
+                    for _ in 0..3 {
+                        let mut conn = pool.get().unwrap();
+                        conn.batch_execute("SELECT pg_sleep(0.002)").unwrap();
+                    }
+                });
+            });
+        }
+    });
+    let held = pool.get().unwrap();
+    let all = metrics();
+    assert_eq!(pool_events(&all, "r2-postgres", "checkout"), 13.0);
+    assert_eq!(pool_events(&all, "r2-postgres", "checkin"), 12.0);
+    assert_eq!(pool_events(&all, "r2-postgres", "connect"), 3.0);
+    for tenant in ["a", "b"] {
+        assert_eq!(
+            pool_sum(
+                &all,
+                "count_db_pool_connection_events",
+                "r2-postgres",
+                Some(("tenant", tenant))
+            ),
+            12.0,
+            "six checkouts and six checkins of tenant {tenant}"
+        );
+    }
+    let used: f64 = points(&all, "hist_db_pool_connection_duration_ms")
+        .iter()
+        .filter(|p| p.attr("engine_name") == Some("r2-postgres"))
+        .map(|p| p.sum)
+        .sum();
+    assert!(used >= 12.0 * 2.0, "{used} ms");
+    let gauge = |name: &str| pool_sum(&all, name, "r2-postgres", None);
+    assert_eq!(gauge("gauge_db_pool_connections_total"), 3.0);
+    assert_eq!(gauge("gauge_db_pool_connections_checked_out"), 1.0);
+    assert_eq!(gauge("gauge_db_pool_connections_available"), 2.0);
+    drop(held);
+    assert_eq!(pool.monitor().checked_out(), 0);
+    assert_eq!(pool.monitor().tracked_connections(), 3);
 }
