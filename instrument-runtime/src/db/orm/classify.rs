@@ -15,7 +15,10 @@
 //! other side's table (`agent_id` → `agent.messages` for an agent's messages; `messages.agent`
 //! for a message's agent), the same for every loader of one relation.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use crate::metrics::bound::{BoundSets, kept_text};
 
 use super::super::summary::{Token, find_top_level, keyword, name_at, tokenize};
 
@@ -50,6 +53,24 @@ pub struct Load {
     pub relationship: Arc<str>,
     /// The table of the loaded entity (shared).
     pub entity: Arc<str>,
+    /// The span's name, `load {relationship}`, kept for the life of the process (at most 1,024
+    /// names; past that each load copies its own).
+    pub span_name: Cow<'static, str>,
+}
+
+impl Load {
+    fn new(loader: LoaderType, relationship: String, entity: &str) -> Self {
+        static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
+        let span_name = kept_text(&NAMES, relationship.as_str(), || {
+            format!("load {relationship}")
+        });
+        Load {
+            loader,
+            relationship: relationship.into(),
+            entity: entity.into(),
+            span_name,
+        }
+    }
 }
 
 /// A column as written, `table.column` or `column`.
@@ -111,11 +132,7 @@ pub fn classify(sql: &str) -> Option<Load> {
             Some(parent) => format!("{parent}.{table}"),
             None => table.clone(),
         };
-        return Some(Load {
-            loader: LoaderType::SelectIn,
-            relationship: relationship.into(),
-            entity: table.into(),
-        });
+        return Some(Load::new(LoaderType::SelectIn, relationship, &table));
     }
     let parent = equality_filter(condition)?;
     let parent_table = parent.table?;
@@ -124,11 +141,7 @@ pub fn classify(sql: &str) -> Option<Load> {
     }
     let (_, on) = joins.iter().find(|(joined, _)| *joined == parent_table)?;
     let relationship = relationship_of(&table, &parent_table, on)?;
-    Some(Load {
-        loader: LoaderType::Lazy,
-        relationship: relationship.into(),
-        entity: table.into(),
-    })
+    Some(Load::new(LoaderType::Lazy, relationship, &table))
 }
 
 /// The `JOIN`s of a `FROM` clause: each joined table and its `ON` condition's two columns.
@@ -207,11 +220,7 @@ fn aliased_pairs(select_list: &[Token]) -> bool {
 fn joined_load(table: &str, joined: &str, on: &Option<(Column, Column)>) -> Option<Load> {
     let relationship =
         relationship_of(joined, table, on).or_else(|| Some(format!("{table}.{joined}")))?;
-    Some(Load {
-        loader: LoaderType::Joined,
-        relationship: relationship.into(),
-        entity: joined.into(),
-    })
+    Some(Load::new(LoaderType::Joined, relationship, joined))
 }
 
 /// The relationship by which `parent` reaches `loaded`, from the join condition `on` between

@@ -80,9 +80,13 @@ impl LoadSpan {
             KeyValue::new(RELATIONSHIP_KEY, load.relationship.clone()),
             KeyValue::new(ENTITY_KEY, load.entity.clone()),
         ];
-        let name = format!("load {}", load.relationship);
-        span::start_current_child(&parent, name, SpanKind::Internal, attributes)
-            .map(|cx| Self { cx })
+        span::start_current_child(
+            &parent,
+            load.span_name.clone(),
+            SpanKind::Internal,
+            attributes,
+        )
+        .map(|cx| Self { cx })
     }
 
     /// The context holding the span: its statements' parent.
