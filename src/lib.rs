@@ -32,8 +32,6 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub use instrument_macros::{Metrics, metric, trace_method};
-#[allow(deprecated)]
-pub use instrument_runtime::log_attributes;
 pub use instrument_runtime::{
     ConfigGuard, CurrentSpan, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind,
     TailSampling, TelemetryBuilder, TelemetryGuard, current_context, get_trace_id, is_enabled,

@@ -49,16 +49,6 @@ where
     });
 }
 
-/// The former name of [`set_span_attributes`] (the original's `set_span_attributes`).
-#[deprecated(note = "renamed `set_span_attributes`: it sets attributes on the current span")]
-pub fn log_attributes<K, V>(attributes: impl IntoIterator<Item = (K, V)>)
-where
-    K: Into<Key>,
-    V: Into<Value>,
-{
-    set_span_attributes(attributes);
-}
-
 /// Adds an event with attributes to the current span. Does nothing outside a recording span.
 ///
 /// ```

@@ -45,8 +45,6 @@ pub use capture::{
     write_redacted_json,
 };
 pub use console::{ConsoleExporter, LOG_EVENT, render_trace};
-#[allow(deprecated)]
-pub use current::log_attributes;
 pub use current::{
     MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, get_trace_id, log_event, set_span_attributes,
 };

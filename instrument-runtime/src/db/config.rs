@@ -103,14 +103,6 @@ pub fn temporary_instrumentation_config(
     CONFIG.temporary(config)
 }
 
-/// The former name of [`temporary_instrumentation_config`].
-#[deprecated(note = "renamed `temporary_instrumentation_config`, like every `temporary_*` config")]
-pub fn temporary_instrumentation(
-    config: InstrumentationConfig,
-) -> ConfigGuard<InstrumentationConfig> {
-    temporary_instrumentation_config(config)
-}
-
 impl RuntimeConfig for InstrumentationConfig {
     fn install(self) {
         set_instrumentation_config(self);

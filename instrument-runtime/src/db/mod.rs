@@ -23,8 +23,6 @@ mod sync_detection;
 mod transaction;
 
 pub(crate) use config::apply_environment;
-#[allow(deprecated)]
-pub use config::temporary_instrumentation;
 pub use config::{
     InstrumentationConfig, instrumentation_config, is_instrumentation_active,
     set_instrumentation_config, temporary_instrumentation_config,
