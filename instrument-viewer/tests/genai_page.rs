@@ -14,13 +14,8 @@
 #[allow(dead_code)]
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use instrument_viewer::{Limits, Store};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
@@ -249,33 +244,11 @@ async fn token_totals_and_the_genai_block_show_on_the_page() {
     };
     let store = Store::new(Limits::default());
     store.add_traces(export());
-    let page = include_str!("../assets/index.html")
-        .replace("</body>", "<script src=\"/probe.js\"></script>\n</body>");
     let probe = PROBE
         .replace("AGENT_TRACE", AGENT_TRACE)
         .replace("FIRST_CALL", FIRST_CALL)
         .replace("AGENT_SPAN", AGENT_SPAN);
-    let app = Router::new()
-        .route(
-            "/probe",
-            get(move || {
-                let page = page.clone();
-                async move { ([(header::CONTENT_TYPE, "text/html")], page).into_response() }
-            }),
-        )
-        .route(
-            "/probe.js",
-            get(move || {
-                let probe = probe.clone();
-                async move { ([(header::CONTENT_TYPE, "text/javascript")], probe).into_response() }
-            }),
-        )
-        .merge(instrument_viewer::api::ui_routes(Arc::clone(&store)));
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (address, server) = support::serve_page_with_probe(Arc::clone(&store), probe).await;
 
     let url = format!("http://{address}/probe#traces");
     let probe = tokio::task::spawn_blocking(move || {

@@ -12,13 +12,8 @@
 #[allow(dead_code)]
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use instrument_viewer::{Limits, Store};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -288,26 +283,8 @@ async fn labels_break_only_between_parts_and_one_point_series_are_charts() {
     };
     let store = Store::new(Limits::default());
     store.add_metrics(export());
-    let page = include_str!("../assets/index.html")
-        .replace("</body>", "<script src=\"/probe.js\"></script>\n</body>");
-    let app = Router::new()
-        .route(
-            "/probe",
-            get(move || {
-                let page = page.clone();
-                async move { ([(header::CONTENT_TYPE, "text/html")], page).into_response() }
-            }),
-        )
-        .route(
-            "/probe.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], PROBE).into_response() }),
-        )
-        .merge(instrument_viewer::api::ui_routes(Arc::clone(&store)));
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (address, server) =
+        support::serve_page_with_probe(Arc::clone(&store), PROBE.to_owned()).await;
 
     let url = format!("http://{address}/probe#metrics");
     let (wide, narrow) = tokio::task::spawn_blocking(move || {

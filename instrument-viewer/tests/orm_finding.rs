@@ -9,13 +9,8 @@
 #[allow(dead_code)]
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use instrument_viewer::{Limits, Store};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -149,30 +144,8 @@ async fn the_orm_finding_shows_in_words_with_its_badge() {
     };
     let store = Store::new(Limits::default());
     store.add_traces(export());
-    let page = include_str!("../assets/index.html")
-        .replace("</body>", "<script src=\"/probe.js\"></script>\n</body>");
     let probe = PROBE.replace("TRACE", TRACE).replace("ROOT", ROOT);
-    let app = Router::new()
-        .route(
-            "/probe",
-            get(move || {
-                let page = page.clone();
-                async move { ([(header::CONTENT_TYPE, "text/html")], page).into_response() }
-            }),
-        )
-        .route(
-            "/probe.js",
-            get(move || {
-                let probe = probe.clone();
-                async move { ([(header::CONTENT_TYPE, "text/javascript")], probe).into_response() }
-            }),
-        )
-        .merge(instrument_viewer::api::ui_routes(Arc::clone(&store)));
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (address, server) = support::serve_page_with_probe(Arc::clone(&store), probe).await;
 
     let url = format!("http://{address}/probe#traces");
     let probe = tokio::task::spawn_blocking(move || {

@@ -6,6 +6,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use instrument_viewer::Store;
 use serde_json::Value;
 
 /// One HTTP/1.1 exchange over a plain socket: the status code and the body.
@@ -98,4 +102,38 @@ pub fn probe_result(dom: &str) -> Value {
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&");
     serde_json::from_str(&json).unwrap()
+}
+
+/// Serves the viewer's page at `/probe` with the script `probe` added (at `/probe.js`), and the
+/// viewer's UI routes over `store`, on a free local port; abort the returned task to stop it.
+pub async fn serve_page_with_probe(
+    store: std::sync::Arc<Store>,
+    probe: String,
+) -> (SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let page = include_str!("../../assets/index.html")
+        .replace("</body>", "<script src=\"/probe.js\"></script>\n</body>");
+    let app = Router::new()
+        .route(
+            "/probe",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { ([(header::CONTENT_TYPE, "text/html")], page).into_response() }
+            }),
+        )
+        .route(
+            "/probe.js",
+            axum::routing::get(move || {
+                let probe = probe.clone();
+                async move { ([(header::CONTENT_TYPE, "text/javascript")], probe).into_response() }
+            }),
+        )
+        .merge(instrument_viewer::api::ui_routes(store));
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    (
+        address,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
 }

@@ -11,7 +11,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use super::run::{Scope, Started, TracedStream, db_error, run};
+use super::run::{Scope, Started, TracedStream, db_error, is_pool_timeout, run};
 use super::{Database, Shared, Transaction};
 use crate::db::transaction::TransactionSpan;
 
@@ -81,16 +81,7 @@ where
         .unwrap_or_else(opentelemetry::Context::current);
     let begin = begin.with_context(cx);
     let begun = match (&shared.checkouts, parent) {
-        (Some(checkouts), None) => {
-            checkouts
-                .run(begin, |result| {
-                    matches!(
-                        result,
-                        Err(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
-                    )
-                })
-                .await
-        }
+        (Some(checkouts), None) => checkouts.run(begin, is_pool_timeout).await,
         _ => begin.await,
     };
     match begun {

@@ -214,7 +214,8 @@ impl<S> Drop for TracedStream<S> {
     }
 }
 
-fn is_pool_timeout<T>(result: &Result<T, DbErr>) -> bool {
+/// Whether `result` is the pool's acquire timeout, as SeaORM reports it.
+pub(super) fn is_pool_timeout<T>(result: &Result<T, DbErr>) -> bool {
     matches!(
         result,
         Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
