@@ -19,6 +19,7 @@ pub mod context;
 mod current;
 pub mod db;
 mod diagnostics;
+mod export;
 #[cfg(feature = "genai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "genai")))]
 pub mod genai;
@@ -49,15 +50,17 @@ pub use current::{
     MAX_ATTRIBUTES_PER_CALL, MAX_KEY_BYTES, get_trace_id, log_event, set_span_attributes,
 };
 pub use diagnostics::instrumentation_failures;
+pub use export::{
+    DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, ExportStats,
+    MAX_QUEUED_BYTES, Protocol, TailSampling, export_stats,
+};
 pub use instrument_macros::Metrics;
 pub use metrics::ConsoleMetricExporter;
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
 pub use setup::{
-    DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE,
-    DEFAULT_SCHEDULED_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats, MAX_QUEUED_BYTES, Protocol,
-    SCOPE_NAME, SetupError, TailSampling, Telemetry, TelemetryBuilder, TelemetryGuard,
-    export_stats, init,
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, SCOPE_NAME, SetupError, Telemetry,
+    TelemetryBuilder, TelemetryGuard, init,
 };
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::ShortText;
 use super::bounded::BoundedText;
 use super::ids::{Ids, find_ids};
-use super::integer::Written;
+use super::integer::{Written, copy_into};
 use super::scalar::ScalarValue;
 
 /// Why writing a value's text stopped before the end.
@@ -59,33 +59,6 @@ pub trait Capture {
     /// Whether the value can be written at all.
     fn is_writable(&self) -> bool {
         true
-    }
-}
-
-/// Copies `text` into the start of `room` when it fits.
-#[inline]
-pub(super) fn copy_into(text: &[u8], room: &mut [u8]) -> Option<Written> {
-    let target = room.get_mut(..text.len())?;
-    copy_short(text, target);
-    Some(Written::Text(text.len()))
-}
-
-/// `target.copy_from_slice(text)` (the two have one length) without a call to `memcpy` for
-/// texts up to 16 bytes, the usual parameter (an id, a number, a name): two overlapping word
-/// copies (callgrind counts ~16 instructions for each `memcpy` call of such a text).
-#[inline]
-fn copy_short(text: &[u8], target: &mut [u8]) {
-    fn copy<const N: usize>(text: &[u8], target: &mut [u8]) {
-        let len = text.len();
-        let (head, tail) = (&text[..N], &text[len - N..]);
-        target[..N].copy_from_slice(head);
-        target[len - N..].copy_from_slice(tail);
-    }
-    match text.len() {
-        8..=16 => copy::<8>(text, target),
-        4..=7 => copy::<4>(text, target),
-        2..=3 => copy::<2>(text, target),
-        _ => target.copy_from_slice(text),
     }
 }
 
@@ -355,16 +328,6 @@ impl<T: ?Sized> ViaOpaque<T> for Param<'_, T> {
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_copies_copy_every_length() {
-        let source: Vec<u8> = (1..=40).collect();
-        for len in 0..=40 {
-            let mut target = vec![0u8; len];
-            copy_short(&source[..len], &mut target);
-            assert_eq!(target, source[..len], "length {len}");
-        }
-    }
 
     #[test]
     fn short_texts_are_written_in_place_only_when_they_fit_and_hide_nothing() {

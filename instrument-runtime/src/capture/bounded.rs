@@ -8,6 +8,7 @@ use std::io;
 
 pub(super) use super::secret_scan::MAX_NESTING;
 use super::secret_scan::{SecretScan, Syntax};
+use super::sink::Sink;
 
 /// Text written by a capture, bounded to a byte limit, with secrets hidden as it is written
 /// (see [`super::secret_scan`]).
@@ -22,34 +23,6 @@ pub struct BoundedText {
     sink: Sink,
     offered: usize,
     scan: SecretScan,
-}
-
-/// The bytes kept so far and the limit they stop at.
-#[derive(Debug)]
-pub(super) struct Sink {
-    pub(super) buf: Vec<u8>,
-    limit: usize,
-    pub(super) overflowed: bool,
-}
-
-impl Sink {
-    /// Bytes that can still be kept.
-    fn room(&self) -> usize {
-        self.limit - self.buf.len()
-    }
-
-    /// Appends `bytes`, keeping what fits. Returns `false` once the limit is passed.
-    #[inline]
-    pub(super) fn keep(&mut self, bytes: &[u8]) -> bool {
-        let room = self.limit - self.buf.len();
-        if bytes.len() <= room {
-            self.buf.extend_from_slice(bytes);
-            return true;
-        }
-        self.buf.extend_from_slice(&bytes[..room]);
-        self.overflowed = true;
-        false
-    }
 }
 
 /// How a finished capture relates to its value's full text.
@@ -72,11 +45,7 @@ impl BoundedText {
     pub fn with_buffer(mut buf: Vec<u8>, limit: usize) -> Self {
         buf.clear();
         Self {
-            sink: Sink {
-                buf,
-                limit,
-                overflowed: false,
-            },
+            sink: Sink::new(buf, limit),
             offered: 0,
             scan: SecretScan::default(),
         }
@@ -110,7 +79,7 @@ impl BoundedText {
             return (text, buf);
         }
         let marker = self.marker(known_size);
-        let keep = floor_char_boundary(&buf, self.sink.limit.saturating_sub(marker.len()));
+        let keep = floor_char_boundary(&buf, self.sink.limit().saturating_sub(marker.len()));
         let valid = match std::str::from_utf8(&buf[..keep]) {
             Ok(text) => text.len(),
             Err(e) => e.valid_up_to(),
@@ -118,7 +87,7 @@ impl BoundedText {
         let head = std::str::from_utf8(&buf[..valid]).unwrap_or_default();
         let mut text = String::with_capacity(valid + marker.len());
         text.push_str(head);
-        if text.len() + marker.len() <= self.sink.limit {
+        if text.len() + marker.len() <= self.sink.limit() {
             text.push_str(&marker);
         }
         buf.clear();

@@ -17,6 +17,33 @@ pub enum Written {
     },
 }
 
+/// Copies `text` into the start of `room` when it fits.
+#[inline]
+pub(super) fn copy_into(text: &[u8], room: &mut [u8]) -> Option<Written> {
+    let target = room.get_mut(..text.len())?;
+    copy_short(text, target);
+    Some(Written::Text(text.len()))
+}
+
+/// `target.copy_from_slice(text)` (the two have one length) without a call to `memcpy` for
+/// texts up to 16 bytes, the usual parameter (an id, a number, a name): two overlapping word
+/// copies (callgrind counts ~16 instructions for each `memcpy` call of such a text).
+#[inline]
+fn copy_short(text: &[u8], target: &mut [u8]) {
+    fn copy<const N: usize>(text: &[u8], target: &mut [u8]) {
+        let len = text.len();
+        let (head, tail) = (&text[..N], &text[len - N..]);
+        target[..N].copy_from_slice(head);
+        target[len - N..].copy_from_slice(tail);
+    }
+    match text.len() {
+        8..=16 => copy::<8>(text, target),
+        4..=7 => copy::<4>(text, target),
+        2..=3 => copy::<2>(text, target),
+        _ => target.copy_from_slice(text),
+    }
+}
+
 /// Bytes an integer takes in place: as the span record keeps it.
 pub(crate) use crate::state::INLINE_INTEGER_BYTES as INTEGER_BYTES;
 
@@ -63,6 +90,16 @@ pub(crate) fn write_integer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_copies_copy_every_length() {
+        let source: Vec<u8> = (1..=40).collect();
+        for len in 0..=40 {
+            let mut target = vec![0u8; len];
+            copy_short(&source[..len], &mut target);
+            assert_eq!(target, source[..len], "length {len}");
+        }
+    }
 
     #[test]
     fn digits_are_those_of_the_text() {

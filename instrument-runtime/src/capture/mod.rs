@@ -13,6 +13,7 @@ mod param_text;
 mod redact;
 mod scalar;
 mod secret_scan;
+mod sink;
 mod thread_cache;
 mod type_name;
 
@@ -29,7 +30,7 @@ pub use integer::Written;
 pub use param_text::ShortText;
 pub(crate) use param_text::{CapturedParam, ParamText};
 pub use type_name::short_type_name;
-pub(crate) use type_name::{base_type_name, type_path};
+pub(crate) use type_name::{base_type_name, type_path, variant_name};
 
 pub(crate) use config::{generation, with_config};
 

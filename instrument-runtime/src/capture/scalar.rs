@@ -6,8 +6,7 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use super::autoref::copy_into;
-use super::integer::{Written, digits, write_integer};
+use super::integer::{Written, copy_into, digits, write_integer};
 use super::redact::Unsupported;
 
 /// The text of `value` when it serializes as one integer or boolean.

@@ -14,7 +14,7 @@
 //! the serializer (see [`super::redact`]), which sees them before their values are written.
 
 use super::REDACTED;
-use super::bounded::Sink;
+use super::sink::Sink;
 
 /// How deep structured text may nest (brackets, braces, parentheses outside string literals).
 pub(super) const MAX_NESTING: u32 = 64;

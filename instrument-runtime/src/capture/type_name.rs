@@ -47,6 +47,17 @@ pub(crate) fn type_path(full: &'static str) -> &'static str {
     full.split('<').next().unwrap_or(full)
 }
 
+/// The variant an error's `Debug` text starts with (`RowNotFound`, `PoolTimedOut`, ...), as its
+/// type for `error.type` when it has no better one.
+pub(crate) fn variant_name(error: &impl std::fmt::Debug) -> String {
+    let debug = format!("{error:?}");
+    debug
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap_or("error")
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,10 @@ use opentelemetry::metrics::BoundHistogram;
 
 use super::DbTarget;
 
-use crate::Metrics;
 use crate::metrics::bound::BoundSets;
 use crate::metrics::{Counter, GlobalInstruments, Histogram};
-use crate::setup::SCOPE_NAME;
+use crate::state::SCOPE_NAME;
+use instrument_macros::Metrics;
 
 /// Database client metrics.
 #[derive(Debug, Metrics)]

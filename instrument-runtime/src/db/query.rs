@@ -70,15 +70,9 @@ impl QueryError {
     /// An error without a database code, typed by its enum variant (`RowNotFound`,
     /// `PoolTimedOut`, ...) as its `Debug` text starts.
     pub fn from_variant(error: &(impl std::fmt::Debug + std::fmt::Display)) -> Self {
-        let debug = format!("{error:?}");
-        let variant = debug
-            .split(['(', ' ', '{'])
-            .next()
-            .unwrap_or("error")
-            .to_owned();
         QueryError {
             code: None,
-            error_type: variant,
+            error_type: crate::capture::variant_name(error),
             message: error.to_string(),
         }
     }

@@ -15,7 +15,10 @@ use opentelemetry::trace::SpanId;
 
 use super::config::instrumentation_config;
 use super::metrics::DbMetrics;
-use super::orm;
+use super::orm::classify::LoaderType;
+use super::orm::names::{
+    ENTITY_KEY, FINDING_KEY, LOADER_TYPE_KEY, RELATIONSHIP_KEY, REPEATED_LAZY_LOAD_EVENT,
+};
 use crate::state::{self, EndingSpan};
 
 /// Name of the event added to a parent span.
@@ -165,18 +168,18 @@ pub(crate) fn report_on_end(span: &mut dyn EndingSpan) {
             } => {
                 let suggestion = lazy_load_finding(&relationship, shape.count);
                 span.add_event(
-                    orm::REPEATED_LAZY_LOAD_EVENT.into(),
+                    REPEATED_LAZY_LOAD_EVENT.into(),
                     vec![
-                        KeyValue::new(orm::RELATIONSHIP_KEY, relationship.clone()),
-                        KeyValue::new(orm::LOADER_TYPE_KEY, orm::LoaderType::Lazy.as_str()),
-                        KeyValue::new(orm::ENTITY_KEY, entity),
+                        KeyValue::new(RELATIONSHIP_KEY, relationship.clone()),
+                        KeyValue::new(LOADER_TYPE_KEY, LoaderType::Lazy.as_str()),
+                        KeyValue::new(ENTITY_KEY, entity),
                         KeyValue::new(REPEATED_COUNT_KEY, count),
-                        KeyValue::new(orm::FINDING_KEY, suggestion),
+                        KeyValue::new(FINDING_KEY, suggestion),
                     ],
                 );
                 DbMetrics::global()
                     .repeated_queries
-                    .add(1, &[KeyValue::new(orm::RELATIONSHIP_KEY, relationship)]);
+                    .add(1, &[KeyValue::new(RELATIONSHIP_KEY, relationship)]);
             }
         }
     }

@@ -18,7 +18,7 @@ use opentelemetry::Value;
 
 use super::metrics::StatementDuration;
 #[cfg(feature = "sea-orm")]
-use super::orm::{Load, classify};
+use super::orm::classify::{Load, classify};
 use super::sanitize::{SqlDialect, sanitize};
 use super::summary::{QuerySummary, normalize, summarize};
 use crate::metrics::bound::{BoundSets, kept_text};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, BoundUpDownCounter};
 
-use crate::Metrics;
 use crate::metrics::bound::BoundSets;
 use crate::metrics::{Counter, GlobalInstruments, Histogram, UpDownCounter};
-use crate::setup::SCOPE_NAME;
+use crate::state::SCOPE_NAME;
+use instrument_macros::Metrics;
 
 /// Request metrics of the instrumented HTTP endpoints.
 #[derive(Debug, Metrics)]

@@ -14,8 +14,8 @@ use pin_project_lite::pin_project;
 use super::GlobalInstruments;
 use crate::call_name::CallName;
 use crate::context::current_attributes;
-use crate::setup::SCOPE_NAME;
 use crate::span::Outcome;
+use crate::state::SCOPE_NAME;
 
 /// Attribute naming the timed function.
 pub const FUNCTION_KEY: &str = "function";

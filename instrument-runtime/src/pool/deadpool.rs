@@ -40,7 +40,7 @@ use deadpool::managed::{
 };
 
 use super::{PoolMonitor, PoolStatus};
-use crate::db::QueryError;
+use crate::capture::variant_name;
 
 /// A connection of a monitored deadpool pool: the application's value and the monitor's id.
 #[derive(Debug)]
@@ -95,22 +95,7 @@ impl<M> fmt::Debug for MonitoredManager<M> {
 fn recycle_error_type<E: fmt::Debug>(error: &RecycleError<E>) -> String {
     match error {
         RecycleError::Message(_) => "RecycleError".to_owned(),
-        RecycleError::Backend(backend) => QueryError::from_variant(&DebugOnly(backend)).error_type,
-    }
-}
-
-/// Lets a `Debug`-only error through [`QueryError::from_variant`].
-struct DebugOnly<'e, E>(&'e E);
-
-impl<E: fmt::Debug> fmt::Debug for DebugOnly<'_, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl<E: fmt::Debug> fmt::Display for DebugOnly<'_, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        RecycleError::Backend(backend) => variant_name(backend),
     }
 }
 
@@ -398,7 +383,7 @@ where
                 Err(PoolError::Timeout(kind))
             }
             Err(error) => {
-                wait.failed(&QueryError::from_variant(&DebugOnly(&error)).error_type);
+                wait.failed(&variant_name(&error));
                 Err(error)
             }
         }

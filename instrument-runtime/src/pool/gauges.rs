@@ -5,12 +5,10 @@
 //! pool as it was rather than nothing.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, Weak};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::AsyncInstrument;
-
-use super::monitor::{MonitorInner, for_each_monitor};
 
 /// One reading of a pool's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,20 +66,52 @@ struct Retired {
     pending: u16,
 }
 
+/// What the gauges read of a watched pool (the pool monitor is one).
+pub(super) trait GaugedPool: Send + Sync {
+    /// `engine_name` and `pool_mode`.
+    fn identity(&self) -> &[KeyValue; 2];
+    /// `db.client.connection.pool.name`.
+    fn pool_name(&self) -> &KeyValue;
+    /// Whether the `db.client.connection.*` gauges report it too.
+    fn semconv(&self) -> bool;
+    /// The pool's state now, or as it was just before it closed.
+    fn reading(&self) -> Reading;
+    /// Runs once per collection of the checked-out gauge (the long-held check).
+    fn on_collect(&self);
+}
+
+static POOLS: Mutex<Vec<Weak<dyn GaugedPool>>> = Mutex::new(Vec::new());
 static RETIRED: Mutex<VecDeque<Retired>> = Mutex::new(VecDeque::new());
 
+/// Reports `pool` in every collection while it lives.
+pub(super) fn watch(pool: Weak<dyn GaugedPool>) {
+    POOLS.lock().unwrap_or_else(|e| e.into_inner()).push(pool);
+}
+
+/// Runs `f` for every live pool.
+fn for_each_pool(mut f: impl FnMut(&dyn GaugedPool)) {
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    pools.retain(|weak| match weak.upgrade() {
+        Some(pool) => {
+            f(&*pool);
+            true
+        }
+        None => false,
+    });
+}
+
 /// Leaves `monitor`'s last reading for the next collection.
-pub(super) fn retire(monitor: &MonitorInner) {
+pub(super) fn retire(monitor: &dyn GaugedPool) {
     let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
     if retired.len() == RETIRED_BOUND {
         retired.pop_front();
     }
     retired.push_back(Retired {
         identity: monitor.identity().clone(),
-        pool_name: monitor.pool_name.clone(),
-        semconv: monitor.semconv,
+        pool_name: monitor.pool_name().clone(),
+        semconv: monitor.semconv(),
         reading: monitor.reading(),
-        pending: if monitor.semconv {
+        pending: if monitor.semconv() {
             ALL_GAUGES
         } else {
             ORIGINAL_GAUGES
@@ -91,11 +121,11 @@ pub(super) fn retire(monitor: &MonitorInner) {
 
 /// Runs `f` for every live monitor and every retired reading `gauge` has not reported yet.
 fn each_source(gauge: Gauge, mut f: impl FnMut(&Source<'_>)) {
-    for_each_monitor(|monitor| {
+    for_each_pool(|monitor| {
         f(&Source {
             identity: monitor.identity(),
-            pool_name: &monitor.pool_name,
-            semconv: monitor.semconv,
+            pool_name: monitor.pool_name(),
+            semconv: monitor.semconv(),
             reading: monitor.reading(),
         });
     });
@@ -132,7 +162,7 @@ pub(crate) fn observe_total(observer: &dyn AsyncInstrument<i64>) {
 /// `gauge_db_pool_connections_checked_out`. Its callback also counts the connections held past
 /// their monitor's long-held threshold (once per collection, no thread of its own).
 pub(crate) fn observe_checked_out(observer: &dyn AsyncInstrument<i64>) {
-    for_each_monitor(MonitorInner::check_long_held);
+    for_each_pool(|pool| pool.on_collect());
     observe_each(observer, Gauge::CheckedOut, Reading::in_use);
 }
 

@@ -1,8 +1,8 @@
 //! The connection-pool instruments, with the original's names, and the semantic-convention
 //! `db.client.connection.*` family.
 
-use crate::Metrics;
 use crate::metrics::{Counter, Histogram, ObservableGauge, ObservableUpDownCounter};
+use instrument_macros::Metrics;
 
 /// Connection-pool metrics, with the original's names. The gauges are observed from every
 /// [`PoolMonitor`](super::PoolMonitor)'s live pool state (a closed pool's, as it was just

@@ -2,12 +2,12 @@
 //! lifecycle records, and records the pool metrics.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 
-use super::gauges::{self, Reading};
+use super::gauges::{self, GaugedPool, Reading};
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
 use super::metrics::{PoolMetrics, PoolSemconvMetrics};
 use crate::context::current_attributes;
@@ -128,20 +128,6 @@ impl std::fmt::Debug for PoolMonitor {
     }
 }
 
-static MONITORS: Mutex<Vec<Weak<MonitorInner>>> = Mutex::new(Vec::new());
-
-/// Runs `f` for every live monitor (for the observable gauges).
-pub(crate) fn for_each_monitor(mut f: impl FnMut(&MonitorInner)) {
-    let mut monitors = MONITORS.lock().unwrap_or_else(|e| e.into_inner());
-    monitors.retain(|weak| match weak.upgrade() {
-        Some(monitor) => {
-            f(&monitor);
-            true
-        }
-        None => false,
-    });
-}
-
 impl MonitorInner {
     /// `engine_name` and `pool_mode`.
     pub(crate) fn identity(&self) -> &[KeyValue; 2] {
@@ -217,6 +203,28 @@ impl MonitorInner {
     }
 }
 
+impl GaugedPool for MonitorInner {
+    fn identity(&self) -> &[KeyValue; 2] {
+        MonitorInner::identity(self)
+    }
+
+    fn pool_name(&self) -> &KeyValue {
+        &self.pool_name
+    }
+
+    fn semconv(&self) -> bool {
+        self.semconv
+    }
+
+    fn reading(&self) -> Reading {
+        MonitorInner::reading(self)
+    }
+
+    fn on_collect(&self) {
+        self.check_long_held();
+    }
+}
+
 impl Drop for MonitorInner {
     fn drop(&mut self) {
         gauges::retire(self);
@@ -257,10 +265,8 @@ impl PoolMonitor {
             long_held_warned: AtomicBool::new(false),
             closed_reading: OnceLock::new(),
         });
-        MONITORS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::downgrade(&inner));
+        let watched: Weak<dyn GaugedPool> = Arc::downgrade(&(inner.clone() as Arc<dyn GaugedPool>));
+        gauges::watch(watched);
         // Registers the observable gauges with the provider in force.
         let _ = PoolMetrics::global();
         let _ = PoolSemconvMetrics::global();

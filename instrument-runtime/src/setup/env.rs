@@ -6,17 +6,8 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::Sampler;
 
-use super::tail_sampling::TailSampling;
 use crate::diagnostics::warn;
-
-/// Wire protocol of the OTLP exporter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// OTLP over gRPC (port 4317 by convention).
-    Grpc,
-    /// OTLP over HTTP with protobuf bodies (port 4318 by convention); the specification's default.
-    HttpProtobuf,
-}
+use crate::export::{Protocol, TailSampling};
 
 /// Where a signal goes, as `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and
 /// `OTEL_LOGS_EXPORTER` say.

@@ -22,8 +22,8 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use super::SetupError;
-use super::empty_histograms::clear_empty_min_max;
 use crate::diagnostics::warn;
+use crate::export::clear_empty_min_max;
 
 /// Sends metrics to an OTLP/gRPC endpoint.
 #[derive(Debug)]

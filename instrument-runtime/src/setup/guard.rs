@@ -9,9 +9,9 @@ use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::accounting::export_stats;
 use super::{DEFAULT_SHUTDOWN_TIMEOUT, ExporterRuntime, SetupError, stop_exporter_runtime};
 use crate::diagnostics::warn;
+use crate::export::export_stats;
 use crate::state;
 
 /// Keeps telemetry installed; dropping it flushes pending spans and metrics and shuts the
@@ -87,8 +87,8 @@ impl TelemetryGuard {
                     false,
                 )));
             }
-            super::accounting::report_drops();
-            super::tail_sampling::install(None);
+            crate::export::report_drops();
+            crate::export::install_tail_sampling(None);
         }
         if let Some(provider) = self.meter_provider.take() {
             state::uninstall_meter_provider();

@@ -6,15 +6,7 @@
 //! instrument is printed at shutdown. The returned [`TelemetryGuard`] flushes and shuts
 //! everything down when dropped.
 
-mod accounting;
-mod context_attributes;
-mod delivery;
-mod diagnose;
-#[cfg(feature = "otlp")]
-mod empty_histograms;
 mod env;
-#[cfg(feature = "file")]
-mod file;
 #[cfg(feature = "otlp")]
 mod grpc_metrics;
 mod guard;
@@ -24,8 +16,6 @@ mod options;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod resource;
-mod shared_processor;
-mod tail_sampling;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -43,20 +33,14 @@ use opentelemetry_sdk::trace::{
     SpanExporter, SpanProcessor,
 };
 
-pub use accounting::{
-    DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, ExportStats,
-    MAX_QUEUED_BYTES, export_stats,
-};
-pub use env::Protocol;
 pub use guard::TelemetryGuard;
-pub use tail_sampling::TailSampling;
 
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
+use crate::export::{self, Protocol, SharedProcessor, TailSampling, WithContextAttributes};
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
 use crate::state::{CurrentSpan, HeadSampler, RuntimeConfig};
-use context_attributes::WithContextAttributes;
 use env::{Destination, EnvSettings};
 use resource::ResourceInputs;
 
@@ -255,7 +239,7 @@ impl TelemetryBuilder {
             .or(env.sampler.map(HeadSampler::new))
             .unwrap_or_default();
         let sampler = head_sampler.sdk.clone();
-        tail_sampling::install(self.tail_sampling.or(env.tail_sampling));
+        export::install_tail_sampling(self.tail_sampling.or(env.tail_sampling));
         let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
@@ -342,11 +326,10 @@ impl TelemetryBuilder {
             let sink = state::RecordSink::start(
                 pipeline.processor,
                 head_sampler,
-                shared_processor::span_limits(),
+                export::span_limits(),
                 pipeline.on_ending_thread,
             );
-            spans = std::mem::take(&mut spans)
-                .with_span_processor(shared_processor::SharedProcessor(sink.clone()));
+            spans = std::mem::take(&mut spans).with_span_processor(SharedProcessor(sink.clone()));
             sink
         });
         metrics = match (
@@ -407,7 +390,7 @@ impl TelemetryBuilder {
 
 /// OTLP pipelines not yet handed to a provider, and the runtime driving them.
 struct OtlpPipelines {
-    spans: Option<accounting::CountingProcessor>,
+    spans: Option<export::CountingProcessor>,
     metrics: Option<MetricSetup>,
     runtime: Option<ExporterRuntime>,
 }
@@ -459,16 +442,16 @@ fn otlp_exporters(
     let built = otlp::build(target, temporality)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
-        spans: Some(accounting::accounted_batch(
+        spans: Some(export::accounted_batch(
             built.spans,
-            Some(accounting::ExportTarget {
+            Some(export::ExportTarget {
                 endpoint: target.traces_endpoint.to_owned(),
                 protocol: target.protocol,
             }),
         )),
         metrics: Some(Box::new(move |b, interval| {
             b.with_reader(
-                PeriodicReader::builder(accounting::CountingMetricExporter(metric_exporter))
+                PeriodicReader::builder(export::CountingMetricExporter(metric_exporter))
                     .with_interval(interval)
                     .build(),
             )

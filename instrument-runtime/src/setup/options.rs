@@ -102,7 +102,7 @@ impl TelemetryBuilder {
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move || {
-            SpanPipeline::batched(WithContextAttributes(accounting::accounted_batch(
+            SpanPipeline::batched(WithContextAttributes(crate::export::accounted_batch(
                 exporter, None,
             )))
         }));
@@ -116,7 +116,7 @@ impl TelemetryBuilder {
     #[cfg(feature = "file")]
     pub fn export_to_file(self, path: impl AsRef<std::path::Path>) -> Self {
         let path = path.as_ref();
-        match file::FileExporter::create(path) {
+        match crate::export::FileExporter::create(path) {
             Ok(exporter) => {
                 let builder = self
                     .with_exporter(exporter.clone())
@@ -165,7 +165,7 @@ impl TelemetryBuilder {
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metric_exporter = Some(Box::new(move |b, interval| {
             b.with_reader(
-                PeriodicReader::builder(accounting::CountingMetricExporter(exporter))
+                PeriodicReader::builder(crate::export::CountingMetricExporter(exporter))
                     .with_interval(interval)
                     .build(),
             )

@@ -18,9 +18,10 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use std::time::Duration;
 
-use super::empty_histograms::WithoutEmptyMinMax;
 use super::grpc_metrics::{GrpcMetricExporter, GrpcTransport};
-use super::{OtlpTarget, Protocol, SetupError};
+use super::{OtlpTarget, SetupError};
+use crate::export::Protocol;
+use crate::export::WithoutEmptyMinMax;
 
 /// The exporters and, for gRPC, the runtime that drives them.
 pub(crate) struct OtlpExporters {
@@ -197,7 +198,7 @@ impl Transport {
     }
 
     /// [`Transport::http`] for the metrics exporter: histogram points that recorded nothing are
-    /// sent without a min or max (see [`super::empty_histograms`]).
+    /// sent without a min or max (see `export::empty_histograms`).
     fn http_metrics<B: WithHttpConfig>(
         &self,
         builder: B,
@@ -245,7 +246,7 @@ impl opentelemetry_http::HttpClient for DiagnosingClient {
         opentelemetry_http::HttpError,
     > {
         self.0.send_bytes(request).await.inspect_err(|error| {
-            super::diagnose::record_transport_failure(error.as_ref());
+            crate::export::record_transport_failure(error.as_ref());
         })
     }
 }

@@ -20,8 +20,8 @@ use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::bridged::{TARGET_KEY, bridged_context};
 use super::fields::Fields;
-use super::spans::{TARGET_KEY, bridged_context};
 use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 use crate::span;
 use crate::state::{self, EndingSpan};

@@ -24,6 +24,7 @@
 //! let _telemetry = instrument::init(); // says the global subscriber is taken, once
 //! ```
 
+mod bridged;
 mod events;
 mod fields;
 mod spans;
@@ -38,8 +39,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
+pub use bridged::TARGET_KEY;
 pub use events::error_events_mark_spans;
-pub use spans::TARGET_KEY;
 pub use text::WithTraceIds;
 
 use crate::diagnostics::warn;

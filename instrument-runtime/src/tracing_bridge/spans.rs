@@ -18,25 +18,10 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::bridged::{Bridged, TARGET_KEY};
 use super::fields::Fields;
 use crate::span;
 use crate::state;
-
-/// Attribute: the `tracing` target of a bridged span or event.
-pub const TARGET_KEY: &str = "instrument.tracing.target";
-
-/// The OpenTelemetry context of a bridged `tracing` span, kept in its extensions.
-struct Bridged(Context);
-
-/// The OpenTelemetry context of the bridged `tracing` span `span`, if it has one.
-pub(super) fn bridged_context<S>(
-    span: &tracing_subscriber::registry::SpanRef<'_, S>,
-) -> Option<Context>
-where
-    S: for<'a> LookupSpan<'a>,
-{
-    span.extensions().get::<Bridged>().map(|b| b.0.clone())
-}
 
 thread_local! {
     /// The contexts made current by entered `tracing` spans on this thread, innermost last.

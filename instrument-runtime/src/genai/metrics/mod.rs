@@ -2,7 +2,6 @@
 //! the original's agent metrics, all with the request-context attributes of the operation's
 //! context; and what each operation records into them (`recorder.rs`).
 
-mod last;
 mod recorder;
 #[cfg(test)]
 mod tests;
@@ -15,8 +14,8 @@ use super::names::{
     ERROR_TYPE, MODEL_NAME_KEY, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL,
     SERVER_ADDRESS, SERVER_PORT, TOKEN_TYPE,
 };
-use crate::Metrics;
 use crate::metrics::{Counter, Histogram};
+use instrument_macros::Metrics;
 
 pub(crate) use recorder::Recorder;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::accounting;
+use super::stats;
 use crate::diagnostics::warn;
 
 /// Spans held at most while their local root has not ended.
@@ -154,7 +154,7 @@ impl Buffer {
         pending.spans.extend(root);
         let keep = error || slow || self.rule.by_ratio(trace_id);
         self.remember(trace_id, keep);
-        accounting::count_tail_decision(keep, pending.spans.len());
+        stats::count_tail_decision(keep, pending.spans.len());
         if keep { pending.spans } else { Vec::new() }
     }
 
@@ -162,7 +162,7 @@ impl Buffer {
     fn on_end(&mut self, span: SpanData) -> Vec<SpanData> {
         let trace_id = span.span_context.trace_id();
         if let Some(&keep) = self.decided.get(&trace_id) {
-            accounting::count_tail_late_span(keep);
+            stats::count_tail_late_span(keep);
             return if keep { vec![span] } else { Vec::new() };
         }
         if is_local_root(&span) {

@@ -4,8 +4,7 @@
 
 use std::sync::Mutex;
 
-use super::Protocol;
-use super::accounting::ExportTarget;
+use super::target::{ExportTarget, Protocol};
 
 /// The cause of the last transport failure of the HTTP exporters, whose own error says only
 /// "network error".

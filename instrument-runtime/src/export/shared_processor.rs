@@ -16,7 +16,7 @@ use crate::state::RecordSink;
 /// The processor the provider holds: the sink's processors, with the spans buffered in the
 /// sink handed over first at a flush, and the sink closed at shutdown.
 #[derive(Debug)]
-pub(super) struct SharedProcessor(pub(super) Arc<RecordSink>);
+pub(crate) struct SharedProcessor(pub(crate) Arc<RecordSink>);
 
 impl SpanProcessor for SharedProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
@@ -43,7 +43,7 @@ impl SpanProcessor for SharedProcessor {
 
 /// The span limits the SDK applies: its defaults, changed by `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
 /// `OTEL_SPAN_EVENT_COUNT_LIMIT` and `OTEL_SPAN_LINK_COUNT_LIMIT` as it reads them.
-pub(super) fn span_limits() -> SpanLimits {
+pub(crate) fn span_limits() -> SpanLimits {
     let read = |name: &str| std::env::var(name).ok()?.parse::<u32>().ok();
     let mut limits = SpanLimits::default();
     if let Some(n) = read("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") {

@@ -26,7 +26,7 @@ use prost::Message;
 /// An OTLP/HTTP client sending metric requests with the min and max of empty histogram points
 /// removed.
 #[derive(Debug)]
-pub(super) struct WithoutEmptyMinMax<C>(pub(super) C);
+pub(crate) struct WithoutEmptyMinMax<C>(pub(crate) C);
 
 #[async_trait::async_trait]
 impl<C: HttpClient> HttpClient for WithoutEmptyMinMax<C> {

@@ -12,17 +12,16 @@
 //! wait for the deliveries in flight.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::accounting::{
-    Pipeline, count_abandoned, count_exported, count_refused, refused, span_bytes,
-};
 use super::diagnose::{full_error_text, is_permanent, likely_cause};
+use super::queue::{Pipeline, span_bytes};
+use super::stats::{count_abandoned, count_exported, count_refused, refused};
 
 /// The first wait before a failed batch is sent again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -45,60 +44,6 @@ pub(super) struct DeliveringExporter<E> {
 struct Delivery<E> {
     inner: E,
     pipeline: Arc<Pipeline>,
-}
-
-/// The deliveries in flight, for the batch processor to wait for a free one and for flush and
-/// shutdown to wait for all.
-#[derive(Debug)]
-pub(super) struct InFlight {
-    limit: usize,
-    count: Mutex<usize>,
-    changed: Condvar,
-}
-
-impl Default for InFlight {
-    /// One delivery at a time.
-    fn default() -> Self {
-        Self::new(1)
-    }
-}
-
-impl InFlight {
-    /// At most `limit` deliveries at once (at least one).
-    pub(super) fn new(limit: usize) -> Self {
-        Self {
-            limit: limit.max(1),
-            count: Mutex::new(0),
-            changed: Condvar::new(),
-        }
-    }
-
-    /// Waits until fewer deliveries than the limit run, and counts one more.
-    fn begin(&self) {
-        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        while *count >= self.limit {
-            count = self
-                .changed
-                .wait(count)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *count += 1;
-    }
-
-    fn end(&self) {
-        *self.count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
-        self.changed.notify_all();
-    }
-
-    /// Waits up to `timeout` for every delivery in flight to end; `false` if some still run.
-    pub(super) fn wait_idle(&self, timeout: Duration) -> bool {
-        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        let (count, _) = self
-            .changed
-            .wait_timeout_while(count, timeout, |count| *count > 0)
-            .unwrap_or_else(PoisonError::into_inner);
-        *count == 0
-    }
 }
 
 impl<E> DeliveringExporter<E> {
@@ -233,46 +178,6 @@ impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
                 "the span exporter's resource could not be changed while batches were being \
                  delivered: spans keep the resource they had",
             ),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::AtomicUsize;
-
-    use super::*;
-
-    #[test]
-    fn at_most_the_limit_of_deliveries_run_and_waiting_for_idle_sees_them_end() {
-        for in_flight in [InFlight::default(), InFlight::new(OTLP_DELIVERIES)] {
-            let in_flight = Arc::new(in_flight);
-            for _ in 0..in_flight.limit {
-                in_flight.begin();
-            }
-            assert!(!in_flight.wait_idle(Duration::from_millis(10)));
-            let next_started = Arc::new(AtomicUsize::new(0));
-            let next = {
-                let (in_flight, started) = (in_flight.clone(), next_started.clone());
-                std::thread::spawn(move || {
-                    in_flight.begin();
-                    started.store(1, Ordering::SeqCst);
-                    in_flight.end();
-                })
-            };
-            std::thread::sleep(Duration::from_millis(50));
-            assert_eq!(
-                next_started.load(Ordering::SeqCst),
-                0,
-                "waits for a free delivery"
-            );
-            in_flight.end();
-            next.join().unwrap();
-            assert_eq!(next_started.load(Ordering::SeqCst), 1);
-            for _ in 1..in_flight.limit {
-                in_flight.end();
-            }
-            assert!(in_flight.wait_idle(Duration::from_secs(5)));
         }
     }
 }

@@ -1,0 +1,169 @@
+//! The batch processor the toolkit puts in front of an exporter: every span counted as it ends,
+//! shed when the queue has no room — past [`DEFAULT_MAX_QUEUE_SIZE`] spans or
+//! [`MAX_QUEUED_BYTES`] bytes — and reported (rate-limited); failed batches kept and retried.
+//!
+//! The toolkit's batch defaults come from here too: a queue of [`DEFAULT_MAX_QUEUE_SIZE`] spans
+//! (the SDK's 2,048 drops most of a burst), exported in batches of
+//! [`DEFAULT_MAX_EXPORT_BATCH_SIZE`] every [`DEFAULT_SCHEDULED_DELAY`] or as soon as a batch is
+//! full. `OTEL_BSP_*` variables, when set, win.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::trace::{
+    BatchConfig, BatchConfigBuilder, BatchSpanProcessor, Span, SpanData, SpanExporter,
+    SpanProcessor,
+};
+
+use super::delivery::{DeliveringExporter, OTLP_DELIVERIES};
+use super::queue::{DEFAULT_MAX_QUEUE_SIZE, InFlight, MAX_QUEUED_BYTES, Pipeline, span_bytes};
+use super::stats::{count_ended, count_metric_export_refused, count_shed, refused};
+use super::target::ExportTarget;
+use crate::diagnostics::{RateLimit, warn};
+
+/// Spans per export request.
+pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
+/// Longest wait before a partial batch is exported.
+pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait of a flush for the batches being delivered (the batch processor's own wait).
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+static SHED_REPORTS: RateLimit = RateLimit::new();
+
+/// A variable's value as a number, if set and valid.
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+/// The toolkit's batch settings, where no `OTEL_BSP_*` variable says otherwise, and the queue
+/// size in force.
+fn batch_config() -> (BatchConfig, usize) {
+    let queue = env_number("OTEL_BSP_MAX_QUEUE_SIZE")
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+    let mut config = BatchConfigBuilder::default().with_max_queue_size(queue);
+    if env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE").is_none() {
+        config = config.with_max_export_batch_size(DEFAULT_MAX_EXPORT_BATCH_SIZE.min(queue));
+    }
+    if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
+        config = config.with_scheduled_delay(DEFAULT_SCHEDULED_DELAY);
+    }
+    (config.build(), queue)
+}
+
+/// A batch processor exporting to `exporter` (which sends to `target`, when known) with the
+/// toolkit's defaults, every span counted, failed batches kept and retried while the queue has
+/// room, and the queue bounded in spans and bytes. An OTLP exporter (one with a `target`) gets
+/// [`OTLP_DELIVERIES`] batches at once; any other, one at a time.
+pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
+    exporter: E,
+    target: Option<ExportTarget>,
+) -> CountingProcessor {
+    let (config, max_queue) = batch_config();
+    let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
+    let pipeline = Arc::new(Pipeline {
+        max_queue,
+        target,
+        in_flight: InFlight::new(deliveries),
+        ..Pipeline::default()
+    });
+    CountingProcessor {
+        inner: BatchSpanProcessor::builder(DeliveringExporter::new(exporter, pipeline.clone()))
+            .with_batch_config(config)
+            .build(),
+        pipeline,
+    }
+}
+
+/// Counts every span that ends and hands it to the batch processor if the queue has room for
+/// it, in spans and in bytes; sheds it otherwise.
+#[derive(Debug)]
+pub(crate) struct CountingProcessor {
+    inner: BatchSpanProcessor,
+    pipeline: Arc<Pipeline>,
+}
+
+impl SpanProcessor for CountingProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        count_ended();
+        let bytes = span_bytes(&span);
+        let queued = self.pipeline.spans.fetch_add(1, Ordering::Relaxed);
+        let queued_bytes = self.pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if queued >= self.pipeline.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
+            self.pipeline.release(1, bytes);
+            let shed = count_shed();
+            if SHED_REPORTS.allow() {
+                warn(&format!(
+                    "the span queue is full ({queued} spans, {} MiB): dropping spans ({shed} so \
+                     far); the collector is slower than the spans are made",
+                    queued_bytes >> 20
+                ));
+            }
+            return;
+        }
+        self.inner.on_end(span);
+    }
+
+    /// Exports what is queued and waits for the batches in flight (at most `FLUSH_WAIT` for
+    /// them, as the batch processor waits for its own part).
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()?;
+        if self.pipeline.in_flight.wait_idle(FLUSH_WAIT) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(FLUSH_WAIT))
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.pipeline.shutting_down.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = self.inner.shutdown_with_timeout(timeout);
+        self.pipeline
+            .in_flight
+            .wait_idle(timeout.saturating_sub(started.elapsed()));
+        result
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts refused metric exports.
+#[derive(Debug)]
+pub(crate) struct CountingMetricExporter<E>(pub E);
+
+impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let result = self.0.export(metrics).await;
+        if let Err(error) = &result {
+            count_metric_export_refused();
+            refused("a metric export", error, None);
+        }
+        result
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.0.temporality()
+    }
+}

@@ -1,0 +1,170 @@
+//! Export accounting: every span that ends, every span and metric export a collector accepts or
+//! refuses, counted so that nothing is dropped unseen; refused exports are reported on stderr
+//! (rate-limited), and the totals of what was dropped again when telemetry shuts down.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::queue::{DEFAULT_MAX_QUEUE_SIZE, MAX_QUEUED_BYTES};
+use crate::diagnostics::{RateLimit, warn};
+
+static SPANS_ENDED: AtomicU64 = AtomicU64::new(0);
+static SPANS_EXPORTED: AtomicU64 = AtomicU64::new(0);
+static SPANS_REFUSED: AtomicU64 = AtomicU64::new(0);
+static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
+static SPANS_ABANDONED: AtomicU64 = AtomicU64::new(0);
+static METRIC_EXPORTS_REFUSED: AtomicU64 = AtomicU64::new(0);
+static TRACES_KEPT: AtomicU64 = AtomicU64::new(0);
+static TRACES_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
+static SPANS_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
+static REFUSAL_REPORTS: RateLimit = RateLimit::new();
+
+/// What the export pipeline has done since the process started.
+///
+/// ```
+/// let stats = instrument::export::export_stats();
+/// assert!(stats.spans_exported + stats.spans_refused <= stats.spans_ended);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Spans that ended and entered a batch queue.
+    pub spans_ended: u64,
+    /// Spans a collector (or exporter) accepted.
+    pub spans_exported: u64,
+    /// Spans in exports the collector refused or that failed: dropped.
+    pub spans_refused: u64,
+    /// Spans dropped because the queue was full (in spans or bytes).
+    pub spans_shed: u64,
+    /// Spans given up at shutdown because the collector could not be reached.
+    pub spans_abandoned: u64,
+    /// Metric exports the collector refused or that failed: their data points are dropped.
+    pub metric_exports_refused: u64,
+    /// Tail sampling: local traces kept (with an error, a slow root, or by the ratio).
+    pub traces_kept: u64,
+    /// Tail sampling: local traces left out.
+    pub traces_sampled_out: u64,
+    /// Tail sampling: the spans of the traces left out (never queued, not counted as dropped).
+    pub spans_sampled_out: u64,
+}
+
+impl ExportStats {
+    /// Spans neither exported, refused, shed nor abandoned: still queued or in flight (after a
+    /// shutdown that timed out, the batch the exporter was still sending).
+    pub fn spans_unaccounted(&self) -> u64 {
+        self.spans_ended.saturating_sub(
+            self.spans_exported + self.spans_refused + self.spans_shed + self.spans_abandoned,
+        )
+    }
+
+    /// Spans lost so far, counting every unaccounted span as lost (exact after a flush).
+    pub fn spans_dropped(&self) -> u64 {
+        self.spans_refused + self.spans_shed + self.spans_abandoned + self.spans_unaccounted()
+    }
+}
+
+/// The export counters now. The spans that ended on any thread and wait for the collector thread
+/// are handed to the export pipeline first, so `spans_ended` counts every span ended before the
+/// call.
+pub fn export_stats() -> ExportStats {
+    crate::state::hand_over_ended_spans();
+    counters()
+}
+
+/// The export counters as they stand, without handing buffered spans over (for the pipeline's
+/// own reports, made on its threads).
+fn counters() -> ExportStats {
+    ExportStats {
+        spans_ended: SPANS_ENDED.load(Ordering::Relaxed),
+        spans_exported: SPANS_EXPORTED.load(Ordering::Relaxed),
+        spans_refused: SPANS_REFUSED.load(Ordering::Relaxed),
+        spans_shed: SPANS_SHED.load(Ordering::Relaxed),
+        spans_abandoned: SPANS_ABANDONED.load(Ordering::Relaxed),
+        metric_exports_refused: METRIC_EXPORTS_REFUSED.load(Ordering::Relaxed),
+        traces_kept: TRACES_KEPT.load(Ordering::Relaxed),
+        traces_sampled_out: TRACES_SAMPLED_OUT.load(Ordering::Relaxed),
+        spans_sampled_out: SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
+    }
+}
+
+/// Counts a tail-sampling decision on a local trace of `spans` spans.
+pub(crate) fn count_tail_decision(keep: bool, spans: usize) {
+    if keep {
+        TRACES_KEPT.fetch_add(1, Ordering::Relaxed);
+    } else {
+        TRACES_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
+        SPANS_SAMPLED_OUT.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts a span that ended after its trace was decided.
+pub(crate) fn count_tail_late_span(keep: bool) {
+    if !keep {
+        SPANS_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts spans a collector accepted.
+pub(super) fn count_exported(spans: u64) {
+    SPANS_EXPORTED.fetch_add(spans, Ordering::Relaxed);
+}
+
+/// Counts spans dropped because the collector refused them for good, or the queue was full
+/// while they waited.
+pub(super) fn count_refused(spans: u64) {
+    SPANS_REFUSED.fetch_add(spans, Ordering::Relaxed);
+}
+
+/// Counts spans given up at shutdown with the collector unreachable.
+pub(super) fn count_abandoned(spans: u64) {
+    SPANS_ABANDONED.fetch_add(spans, Ordering::Relaxed);
+}
+
+/// Counts a span that ended and entered the pipeline.
+pub(super) fn count_ended() {
+    SPANS_ENDED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a span shed for lack of room in the queue; the spans shed so far.
+pub(super) fn count_shed() -> u64 {
+    SPANS_SHED.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Counts a refused metric export.
+pub(super) fn count_metric_export_refused() {
+    METRIC_EXPORTS_REFUSED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Reports on stderr, at shutdown, the spans that were dropped and why.
+pub(crate) fn report_drops() {
+    let stats = counters();
+    if stats.spans_dropped() > 0 {
+        warn(&format!(
+            "{} of {} spans were dropped: {} refused by the collector, {} with no room in the \
+             queue (OTEL_BSP_MAX_QUEUE_SIZE, default {DEFAULT_MAX_QUEUE_SIZE} spans, and \
+             {} MiB), {} abandoned at shutdown with the collector unreachable, {} still in \
+             flight when shutdown gave up",
+            stats.spans_dropped(),
+            stats.spans_ended,
+            stats.spans_refused,
+            stats.spans_shed,
+            MAX_QUEUED_BYTES >> 20,
+            stats.spans_abandoned,
+            stats.spans_unaccounted(),
+        ));
+    }
+}
+
+/// Reports a failed export (rate-limited), with its likely cause when one can be named.
+pub(super) fn refused(what: &str, error: &impl std::fmt::Display, cause: Option<String>) {
+    if REFUSAL_REPORTS.allow() {
+        let stats = counters();
+        let cause = cause
+            .map(|c| format!("; likely cause: {c}"))
+            .unwrap_or_default();
+        warn(&format!(
+            "the collector refused {what}: {error}{cause} ({} spans and {} metric exports \
+             dropped so far)",
+            stats.spans_refused + stats.spans_abandoned,
+            stats.metric_exports_refused
+        ));
+    }
+}
