@@ -344,7 +344,7 @@ impl Captured {
 
     /// The log lines the capture recorded, span by span in the order the spans ended.
     pub fn logs(&self) -> Vec<LogLine> {
-        use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
+        use crate::console::names::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
         let text = |value: &Value| match value {
             Value::String(s) => s.as_str().to_owned(),
             other => other.to_string(),

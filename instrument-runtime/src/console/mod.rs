@@ -18,6 +18,7 @@
 //! A log record outside any recorded span prints as a line of its own (see `standalone`).
 
 mod assembly;
+pub(crate) mod names;
 mod render;
 #[cfg(feature = "tracing")]
 mod standalone;
@@ -31,6 +32,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use assembly::{Assembly, Block};
+pub use names::LOG_EVENT;
 pub use render::render_trace;
 #[cfg(any(test, feature = "testing"))]
 use render::render_trace_styled;
@@ -49,14 +51,6 @@ pub(crate) fn render_normalized(spans: &[SpanData]) -> String {
         },
     )
 }
-
-/// Name of the span event a log record becomes on the console, printed as a log line under its
-/// span.
-pub const LOG_EVENT: &str = "log";
-/// Attribute of a console log event: the severity.
-pub(crate) const LOG_LEVEL_KEY: &str = "level";
-/// Attribute of a console log event: the message.
-pub(crate) const LOG_MESSAGE_KEY: &str = "message";
 
 /// Prints finished traces as indented trees.
 pub struct ConsoleExporter {
@@ -144,6 +138,7 @@ impl SpanExporter for ConsoleExporter {
 
 #[cfg(test)]
 mod tests {
+    use super::names::{LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
     use super::*;
     use opentelemetry::KeyValue;
     use opentelemetry::trace::{

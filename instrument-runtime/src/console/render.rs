@@ -12,7 +12,7 @@ use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
+use super::names::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 
 /// Attribute values longer than this are shortened in the console view (not in the data).
 const MAX_SHOWN_VALUE: usize = 120;

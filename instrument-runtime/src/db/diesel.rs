@@ -12,7 +12,8 @@
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 
-use super::query::{DbTarget, QueryError, QueryOutcome, QuerySpan};
+use super::query::{QueryError, QueryOutcome, QuerySpan};
+use super::target::DbTarget;
 use super::transaction::TransactionSpan;
 
 /// The separator diesel puts between a query's SQL and its bind values.

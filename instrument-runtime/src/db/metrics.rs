@@ -6,7 +6,7 @@ use std::sync::Arc;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::BoundHistogram;
 
-use super::DbTarget;
+use super::target::DbTarget;
 
 use crate::metrics::bound::BoundSets;
 use crate::metrics::{Counter, GlobalInstruments, Histogram};

@@ -20,6 +20,7 @@ pub mod sqlx;
 mod statements;
 mod summary;
 mod sync_detection;
+mod target;
 mod transaction;
 
 pub(crate) use config::apply_environment;
@@ -29,13 +30,14 @@ pub use config::{
 };
 pub use metrics::DbMetrics;
 pub use query::{
-    AFFECTED_ROWS_KEY, DbTarget, PARAMETERS_KEY, QueryError, QueryOutcome, QuerySpan,
-    RETURNED_ROWS_KEY, SYNC_IN_ASYNC_KEY,
+    AFFECTED_ROWS_KEY, PARAMETERS_KEY, QueryError, QueryOutcome, QuerySpan, RETURNED_ROWS_KEY,
+    SYNC_IN_ASYNC_KEY,
 };
 pub use repeated::{REPEATED_COUNT_KEY, REPEATED_QUERY_EVENT};
 pub use sanitize::{SqlDialect, sanitize};
 pub use summary::{QuerySummary, normalize, summarize};
 pub use sync_detection::sync_in_async_queries;
+pub use target::DbTarget;
 pub use transaction::{
     DEPTH_KEY, OUTCOME_KEY, SAVEPOINT_SPAN, STATEMENT_COUNT_KEY, TRANSACTION_SPAN, TransactionSpan,
 };

@@ -2,7 +2,6 @@
 //! shared by the sqlx and diesel integrations.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::metrics::BoundHistogram;
@@ -18,6 +17,7 @@ use super::config::{InstrumentationConfig, instrumentation_config};
 use super::metrics::{DbMetrics, bound_durations, duration_identity};
 use super::sanitize::SqlDialect;
 use super::statements::statement;
+use super::target::DbTarget;
 use super::{repeated, sync_detection};
 use crate::span;
 use crate::state;
@@ -30,19 +30,6 @@ pub const AFFECTED_ROWS_KEY: &str = "instrument.db.response.affected_rows";
 pub const PARAMETERS_KEY: &str = "instrument.db.query.parameters";
 /// Attribute: a synchronous query made on an async runtime's worker thread.
 pub const SYNC_IN_ASYNC_KEY: &str = "instrument.db.sync_in_async";
-
-/// Which database a statement runs against.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DbTarget {
-    /// `db.system.name`: `sqlite`, `postgresql`, ...
-    pub system: &'static str,
-    /// `db.namespace`: the database name (or file). Shared: every statement's attributes hold it.
-    pub namespace: Option<Arc<str>>,
-    /// `server.address`. Shared: every statement's attributes hold it.
-    pub server_address: Option<Arc<str>>,
-    /// `server.port`.
-    pub server_port: Option<u16>,
-}
 
 /// How a statement ended.
 #[derive(Debug, Default)]

@@ -6,8 +6,9 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{DB_NAMESPACE, DB_SYSTEM_NAME, ERROR_TYPE};
 
 use super::config::instrumentation_config;
-use super::query::{DbTarget, QueryError};
+use super::query::QueryError;
 use super::repeated;
+use super::target::DbTarget;
 use crate::span;
 use crate::state;
 

@@ -22,7 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::bridged::{TARGET_KEY, bridged_context};
 use super::fields::Fields;
-use crate::console::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
+use crate::console::names::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 use crate::span;
 use crate::state::{self, EndingSpan};
 

@@ -106,7 +106,7 @@ async fn concurrent_uses_are_counted_and_timed() {
     };
     // Open the five connections one after another first: sqlx names no connection to its hooks,
     // and the monitor tells connections apart by their creation instants, which connections
-    // opened at the same moment share (see the README's pool section).
+    // opened at the same moment share (see docs/guide/databases.md).
     let mut held = Vec::new();
     for _ in 0..5 {
         held.push(pool.acquire().await.unwrap());

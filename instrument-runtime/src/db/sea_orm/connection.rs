@@ -4,16 +4,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use opentelemetry::context::FutureExt as _;
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    ExecResult, IsolationLevel, QueryResult, Statement, StreamTrait, TransactionError,
-    TransactionOptions, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, IsolationLevel,
+    QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions, TransactionTrait,
 };
 
-use super::run::{Scope, Started, TracedStream, db_error, is_pool_timeout, run};
-use super::{Database, Shared, Transaction};
-use crate::db::transaction::TransactionSpan;
+use super::run::{Scope, Started, TracedStream, run, traced_stream};
+use super::transaction::{begun, run_in};
+use super::{Database, Transaction};
 
 impl Database {
     fn scope(&self) -> Scope<'_> {
@@ -54,71 +52,6 @@ impl ConnectionTrait for Database {
     fn support_returning(&self) -> bool {
         self.inner.support_returning()
     }
-}
-
-/// Begins a transaction (`depth` 0) or savepoint on `begin`'s connection, its span started first
-/// and current while it begins.
-pub(super) async fn begun<F>(
-    shared: &std::sync::Arc<Shared>,
-    parent: Option<&opentelemetry::Context>,
-    depth: u32,
-    begin: F,
-) -> Result<Transaction, DbErr>
-where
-    F: Future<Output = Result<DatabaseTransaction, DbErr>>,
-{
-    let span = {
-        let _parent = parent.map(|cx| cx.clone().attach());
-        if shared.traced {
-            TransactionSpan::start(&shared.target, depth)
-        } else {
-            TransactionSpan::inactive(depth)
-        }
-    };
-    let cx = span
-        .context()
-        .cloned()
-        .unwrap_or_else(opentelemetry::Context::current);
-    let begin = begin.with_context(cx);
-    let begun = match (&shared.checkouts, parent) {
-        (Some(checkouts), None) => checkouts.run(begin, is_pool_timeout).await,
-        _ => begin.await,
-    };
-    match begun {
-        Ok(inner) => Ok(Transaction::new(inner, shared.clone(), span)),
-        Err(error) => {
-            span.fail(&db_error(&error));
-            Err(error)
-        }
-    }
-}
-
-/// Runs `callback` in `transaction`, then commits (`Ok`) or rolls back (`Err`), as SeaORM does.
-pub(super) async fn run_in<F, T, E>(
-    transaction: Transaction,
-    callback: F,
-) -> Result<T, TransactionError<E>>
-where
-    F: for<'c> FnOnce(&'c Transaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-        + Send,
-    T: Send,
-    E: std::fmt::Display + std::fmt::Debug + Send,
-{
-    let result = callback(&transaction)
-        .await
-        .map_err(TransactionError::Transaction);
-    if result.is_ok() {
-        transaction
-            .commit()
-            .await
-            .map_err(TransactionError::Connection)?;
-    } else {
-        transaction
-            .rollback()
-            .await
-            .map_err(TransactionError::Connection)?;
-    }
-    result
 }
 
 #[async_trait::async_trait]
@@ -180,25 +113,6 @@ impl TransactionTrait for Database {
             .await
             .map_err(TransactionError::Connection)?;
         run_in(transaction, callback).await
-    }
-}
-
-/// A stream of `stmt` on `inner` in `scope`, its statement's span ending with the stream.
-pub(super) async fn traced_stream<'a, C: StreamTrait>(
-    scope: Scope<'_>,
-    inner: &'a C,
-    stmt: Statement,
-) -> Result<TracedStream<C::Stream<'a>>, DbErr> {
-    let started = Started::begin(scope, &stmt.sql, stmt.values.as_ref());
-    match started.around(scope, inner.stream_raw(stmt)).await {
-        Ok(stream) => Ok(TracedStream::new(
-            stream,
-            Box::new(move |rows| started.end_stream(rows)),
-        )),
-        Err(error) => {
-            started.fail(&error);
-            Err(error)
-        }
     }
 }
 

@@ -47,8 +47,8 @@ use sea_orm::DatabaseConnection;
 pub use run::TracedStream;
 pub use transaction::Transaction;
 
-use super::query::DbTarget;
 use super::sqlx::{InstrumentedPool, OutOfSightCheckouts, SqlxDriver};
+use super::target::DbTarget;
 
 /// A sqlx driver SeaORM runs over (`Sqlite`, `Postgres`).
 pub trait SeaOrmDriver: SqlxDriver {

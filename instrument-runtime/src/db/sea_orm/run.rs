@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use futures_util::Stream;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
-use sea_orm::{ConnAcquireErr, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
+use sea_orm::{ConnAcquireErr, DbErr, ExecResult, QueryResult, RuntimeErr, Statement, StreamTrait};
 
 use super::Shared;
 use crate::db::orm::{LoadSpan, RowChange, UnitOfWork};
@@ -234,5 +234,24 @@ pub(super) fn db_error(error: &DbErr) -> QueryError {
             message: error.to_string(),
         },
         other => QueryError::from_variant(other),
+    }
+}
+
+/// A stream of `stmt` on `inner` in `scope`, its statement's span ending with the stream.
+pub(super) async fn traced_stream<'a, C: StreamTrait>(
+    scope: Scope<'_>,
+    inner: &'a C,
+    stmt: Statement,
+) -> Result<TracedStream<C::Stream<'a>>, DbErr> {
+    let started = Started::begin(scope, &stmt.sql, stmt.values.as_ref());
+    match started.around(scope, inner.stream_raw(stmt)).await {
+        Ok(stream) => Ok(TracedStream::new(
+            stream,
+            Box::new(move |rows| started.end_stream(rows)),
+        )),
+        Err(error) => {
+            started.fail(&error);
+            Err(error)
+        }
     }
 }

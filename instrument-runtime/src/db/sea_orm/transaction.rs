@@ -16,8 +16,7 @@ use sea_orm::{
 };
 
 use super::Shared;
-use super::connection::{begun, run_in, traced_stream};
-use super::run::{Scope, Started, TracedStream, db_error, run};
+use super::run::{Scope, Started, TracedStream, db_error, is_pool_timeout, run, traced_stream};
 use crate::db::orm::UnitOfWork;
 use crate::db::transaction::TransactionSpan;
 
@@ -247,4 +246,69 @@ impl StreamTrait for Transaction {
     ) -> Pin<Box<dyn Future<Output = Result<Self::Stream<'a>, DbErr>> + 'a + Send>> {
         Box::pin(traced_stream(self.scope(), &self.inner, stmt))
     }
+}
+
+/// Begins a transaction (`depth` 0) or savepoint on `begin`'s connection, its span started first
+/// and current while it begins.
+pub(super) async fn begun<F>(
+    shared: &std::sync::Arc<Shared>,
+    parent: Option<&opentelemetry::Context>,
+    depth: u32,
+    begin: F,
+) -> Result<Transaction, DbErr>
+where
+    F: Future<Output = Result<DatabaseTransaction, DbErr>>,
+{
+    let span = {
+        let _parent = parent.map(|cx| cx.clone().attach());
+        if shared.traced {
+            TransactionSpan::start(&shared.target, depth)
+        } else {
+            TransactionSpan::inactive(depth)
+        }
+    };
+    let cx = span
+        .context()
+        .cloned()
+        .unwrap_or_else(opentelemetry::Context::current);
+    let begin = begin.with_context(cx);
+    let begun = match (&shared.checkouts, parent) {
+        (Some(checkouts), None) => checkouts.run(begin, is_pool_timeout).await,
+        _ => begin.await,
+    };
+    match begun {
+        Ok(inner) => Ok(Transaction::new(inner, shared.clone(), span)),
+        Err(error) => {
+            span.fail(&db_error(&error));
+            Err(error)
+        }
+    }
+}
+
+/// Runs `callback` in `transaction`, then commits (`Ok`) or rolls back (`Err`), as SeaORM does.
+pub(super) async fn run_in<F, T, E>(
+    transaction: Transaction,
+    callback: F,
+) -> Result<T, TransactionError<E>>
+where
+    F: for<'c> FnOnce(&'c Transaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+        + Send,
+    T: Send,
+    E: std::fmt::Display + std::fmt::Debug + Send,
+{
+    let result = callback(&transaction)
+        .await
+        .map_err(TransactionError::Transaction);
+    if result.is_ok() {
+        transaction
+            .commit()
+            .await
+            .map_err(TransactionError::Connection)?;
+    } else {
+        transaction
+            .rollback()
+            .await
+            .map_err(TransactionError::Connection)?;
+    }
+    result
 }

@@ -184,3 +184,46 @@ impl<DB: Database> Drop for InstrumentedTransaction<'_, DB> {
         }
     }
 }
+
+impl<DB: SqlxDriver> InstrumentedPool<DB> {
+    /// Checks out a connection: counted by the monitor (with its wait), its statements traced.
+    pub async fn acquire(&self) -> Result<InstrumentedConnection<DB>, Error> {
+        let (conn, checkout) = match &self.monitoring {
+            Some(monitoring) => {
+                let (conn, checkout) = monitoring.acquire(&self.pool).await?;
+                (conn, Some(checkout))
+            }
+            None => (self.pool.acquire().await?, None),
+        };
+        Ok(InstrumentedConnection::new(conn, checkout, self.clone()))
+    }
+
+    /// Starts a traced transaction on a checked-out connection.
+    pub async fn begin(&self) -> Result<InstrumentedTransaction<'static, DB>, Error> {
+        let span = transaction_span(self, 0);
+        let conn = match self.acquire().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                span.fail(&query_error(&error));
+                return Err(error);
+            }
+        };
+        let (conn, checkout) = conn.into_parts();
+        let begun = sqlx::Transaction::begin(conn, None).await;
+        opened(begun, self, span, checkout)
+    }
+}
+
+impl<DB: Database> InstrumentedConnection<DB> {
+    /// Takes the connection out of the pool (sqlx's `PoolConnection::detach`), which may then
+    /// open a replacement. The monitor counts the checkin, `detach`, and `close_detached` at once,
+    /// since the pool will not see the connection again.
+    pub fn detach(self) -> DB::Connection {
+        let pool = self.pool.clone();
+        let (conn, checkout) = self.into_parts();
+        if let (Some(monitoring), Some(checkout)) = (pool.monitoring.as_deref(), checkout) {
+            monitoring.detach_connection(checkout);
+        }
+        conn.detach()
+    }
+}

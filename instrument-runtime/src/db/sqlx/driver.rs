@@ -3,7 +3,7 @@
 
 use sqlx::Database;
 
-use crate::db::query::DbTarget;
+use crate::db::target::DbTarget;
 
 /// A sqlx database the wrapper supports (`Sqlite` with `sqlx-sqlite`, `Postgres` with
 /// `sqlx-postgres`).

@@ -38,7 +38,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use sqlx::{Error, Pool};
+use sqlx::Pool;
 
 pub use connection::{InstrumentedConnection, InstrumentedTransaction};
 pub use driver::SqlxDriver;
@@ -46,7 +46,7 @@ pub use monitor::RELEASE_PING_FAILED;
 pub use options::{InstrumentedPoolOptions, PoolOptionsExt};
 pub(crate) use traced::query_error;
 
-use super::query::DbTarget;
+use super::target::DbTarget;
 use crate::pool::PoolMonitor;
 use monitor::Monitoring;
 #[cfg(feature = "sea-orm")]
@@ -145,33 +145,6 @@ impl<DB: SqlxDriver> InstrumentedPool<DB> {
     #[cfg(feature = "sea-orm")]
     pub(crate) fn out_of_sight_checkouts(&self) -> Option<OutOfSightCheckouts> {
         self.monitoring.as_ref().map(Monitoring::out_of_sight)
-    }
-
-    /// Checks out a connection: counted by the monitor (with its wait), its statements traced.
-    pub async fn acquire(&self) -> Result<InstrumentedConnection<DB>, Error> {
-        let (conn, checkout) = match &self.monitoring {
-            Some(monitoring) => {
-                let (conn, checkout) = monitoring.acquire(&self.pool).await?;
-                (conn, Some(checkout))
-            }
-            None => (self.pool.acquire().await?, None),
-        };
-        Ok(InstrumentedConnection::new(conn, checkout, self.clone()))
-    }
-
-    /// Starts a traced transaction on a checked-out connection.
-    pub async fn begin(&self) -> Result<InstrumentedTransaction<'static, DB>, Error> {
-        let span = connection::transaction_span(self, 0);
-        let conn = match self.acquire().await {
-            Ok(conn) => conn,
-            Err(error) => {
-                span.fail(&query_error(&error));
-                return Err(error);
-            }
-        };
-        let (conn, checkout) = conn.into_parts();
-        let begun = sqlx::Transaction::begin(conn, None).await;
-        connection::opened(begun, self, span, checkout)
     }
 
     /// Closes the pool; with a monitor, every connection it held counts as closed.

@@ -13,7 +13,8 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Either, Error, Execute, SqlStr};
 
 use super::driver::SqlxDriver;
-use crate::db::query::{DbTarget, QueryError, QueryOutcome, QuerySpan};
+use crate::db::query::{QueryError, QueryOutcome, QuerySpan};
+use crate::db::target::DbTarget;
 
 /// A statement taken apart: what sqlx needs to run it, without the original wrapper.
 pub(crate) struct Captured<DB: Database> {

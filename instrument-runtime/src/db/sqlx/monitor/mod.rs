@@ -6,7 +6,7 @@
 //! checkout is the checkin. Connections sqlx closes without a hook are noticed when the pool
 //! holds fewer than the monitor knows: past `max_lifetime` as `soft_invalidate`, past
 //! `idle_timeout` as `close`, others (a failed ping at release) as `invalidate` with
-//! `exception_type` [`RELEASE_PING_FAILED`]. [`InstrumentedConnection::detach`] is `detach`
+//! `exception_type` [`RELEASE_PING_FAILED`]. [`InstrumentedConnection::detach`](super::InstrumentedConnection::detach) is `detach`
 //! then `close_detached` at once.
 
 mod generated;
@@ -25,7 +25,6 @@ pub(crate) use generated::generate;
 pub use hooks::RELEASE_PING_FAILED;
 pub(crate) use hooks::UserHook;
 
-use super::InstrumentedConnection;
 use super::traced::query_error;
 use crate::pool::{PoolMonitor, PoolStatus};
 use hooks::Tracker;
@@ -265,7 +264,7 @@ impl<DB: Database> Monitoring<DB> {
     /// (`detach`, then `close_detached` at once: the pool will not see it again). Before sqlx's
     /// own `detach`, so that the pool never holds fewer connections than the monitor knows of
     /// but for this one.
-    fn detach_connection(&self, checkout: Checkout) {
+    pub(super) fn detach_connection(&self, checkout: Checkout) {
         let id = checkout.id;
         drop(checkout);
         self.monitor.detach(id);
@@ -282,19 +281,5 @@ impl<DB: Database> Monitoring<DB> {
     /// Every connection the pool held counts as closed (after the pool closed).
     pub(super) fn closed(&self) {
         self.tracker.close_all(&self.monitor);
-    }
-}
-
-impl<DB: Database> InstrumentedConnection<DB> {
-    /// Takes the connection out of the pool (sqlx's `PoolConnection::detach`), which may then
-    /// open a replacement. The monitor counts the checkin, `detach`, and `close_detached` at once,
-    /// since the pool will not see the connection again.
-    pub fn detach(self) -> DB::Connection {
-        let pool = self.pool.clone();
-        let (conn, checkout) = self.into_parts();
-        if let (Some(monitoring), Some(checkout)) = (pool.monitoring.as_deref(), checkout) {
-            monitoring.detach_connection(checkout);
-        }
-        conn.detach()
     }
 }
