@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// applies the environment's switches to an integration's settings, its `config.rs`, which in turn
 /// imports nothing of its integration ([`SETTINGS_FILES`]).
 const LAYERS: &[&[&str]] = &[
-    &["diagnostics"],
+    &["diagnostics", "environment"],
     &["state"],
     &["capture"],
     &["call_name", "console"],
@@ -34,10 +34,10 @@ const LAYERS: &[&[&str]] = &[
 const SETTINGS_FILES: &[&str] = &["db/config.rs", "genai/config.rs"];
 
 /// Ceilings: the counts as they stand, so that none grows back (issue 35 aims at 15 statics).
-const MAX_MUTABLE_STATICS: usize = 59;
+const MAX_MUTABLE_STATICS: usize = 60;
 const MAX_THREAD_LOCAL_BLOCKS: usize = 14;
-const MAX_FILES_READING_ENV: usize = 10;
-const MAX_SETUP_LINES: usize = 2_338;
+const MAX_FILES_READING_ENV: usize = 1;
+const MAX_SETUP_LINES: usize = 2_413;
 /// The README is a user's first page; the rest is the guide in `docs/guide/`.
 const MAX_README_LINES: usize = 450;
 
@@ -702,4 +702,9 @@ fn process_wide_state_and_environment_reads_stay_within_their_ceilings() {
         setup_lines <= MAX_SETUP_LINES,
         "setup/ has {setup_lines} lines"
     );
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(readme <= MAX_README_LINES, "README.md has {readme} lines");
 }

@@ -19,6 +19,7 @@ pub mod context;
 mod current;
 pub mod db;
 mod diagnostics;
+mod environment;
 mod export;
 #[cfg(feature = "genai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "genai")))]

@@ -68,7 +68,8 @@ impl fmt::Debug for ConsoleExporter {
 impl ConsoleExporter {
     /// An exporter printing to stderr, in color when stderr is a terminal.
     pub fn stderr() -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color =
+            std::io::stderr().is_terminal() && crate::environment::preference("NO_COLOR").is_none();
         Self {
             style: Style {
                 color,

@@ -5,7 +5,7 @@
 //! The toolkit's batch defaults come from here too: a queue of [`DEFAULT_MAX_QUEUE_SIZE`] spans
 //! (the SDK's 2,048 drops most of a burst), exported in batches of
 //! [`DEFAULT_MAX_EXPORT_BATCH_SIZE`] every [`DEFAULT_SCHEDULED_DELAY`] or as soon as a batch is
-//! full. `OTEL_BSP_*` variables, when set, win.
+//! full. `OTEL_BSP_*` variables, when set (and not ignored), win.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,25 +37,36 @@ const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 static SHED_REPORTS: RateLimit = RateLimit::new();
 
-/// A variable's value as a number, if set and valid.
-fn env_number(name: &str) -> Option<usize> {
-    std::env::var(name).ok()?.trim().parse().ok()
+/// What `OTEL_BSP_*` set of the batch processor's settings, each `None` where unset (or
+/// ignored); the toolkit's defaults fill the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BatchSettings {
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub max_queue_size: Option<usize>,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+    pub max_export_batch_size: Option<usize>,
+    /// `OTEL_BSP_SCHEDULE_DELAY`, in milliseconds.
+    pub scheduled_delay: Option<Duration>,
 }
 
-/// The toolkit's batch settings, where no `OTEL_BSP_*` variable says otherwise, and the queue
-/// size in force.
-fn batch_config() -> (BatchConfig, usize) {
-    let queue = env_number("OTEL_BSP_MAX_QUEUE_SIZE")
+/// The batch processor's settings, every one set (so the SDK reads no variable of its own), and
+/// the queue size in force.
+fn batch_config(settings: &BatchSettings) -> (BatchConfig, usize) {
+    let queue = settings
+        .max_queue_size
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
-    let mut config = BatchConfigBuilder::default().with_max_queue_size(queue);
-    if env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE").is_none() {
-        config = config.with_max_export_batch_size(DEFAULT_MAX_EXPORT_BATCH_SIZE.min(queue));
-    }
-    if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
-        config = config.with_scheduled_delay(DEFAULT_SCHEDULED_DELAY);
-    }
-    (config.build(), queue)
+    let batch = settings
+        .max_export_batch_size
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
+        .min(queue);
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(queue)
+        .with_max_export_batch_size(batch)
+        .with_scheduled_delay(settings.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY))
+        .build();
+    (config, queue)
 }
 
 /// A batch processor exporting to `exporter` (which sends to `target`, when known) with the
@@ -65,8 +76,9 @@ fn batch_config() -> (BatchConfig, usize) {
 pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
     exporter: E,
     target: Option<ExportTarget>,
+    settings: &BatchSettings,
 ) -> CountingProcessor {
-    let (config, max_queue) = batch_config();
+    let (config, max_queue) = batch_config(settings);
     let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
     let pipeline = Arc::new(Pipeline {
         max_queue,

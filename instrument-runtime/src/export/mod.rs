@@ -19,7 +19,7 @@ mod stats;
 mod tail_sampling;
 mod target;
 
-pub(crate) use batch::{CountingMetricExporter, CountingProcessor, accounted_batch};
+pub(crate) use batch::{BatchSettings, CountingMetricExporter, CountingProcessor, accounted_batch};
 pub use batch::{DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_SCHEDULED_DELAY};
 pub(crate) use context_attributes::WithContextAttributes;
 #[cfg(feature = "otlp")]
@@ -29,7 +29,7 @@ pub(crate) use empty_histograms::{WithoutEmptyMinMax, clear_empty_min_max};
 #[cfg(feature = "file")]
 pub(crate) use file::FileExporter;
 pub use queue::{DEFAULT_MAX_QUEUE_SIZE, MAX_QUEUED_BYTES};
-pub(crate) use shared_processor::{SharedProcessor, span_limits};
+pub(crate) use shared_processor::SharedProcessor;
 pub(crate) use stats::report_drops;
 pub use stats::{ExportStats, export_stats};
 pub use tail_sampling::TailSampling;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use crate::state::RecordSink;
 
@@ -39,21 +39,4 @@ impl SpanProcessor for SharedProcessor {
 
     /// The sink's processors had the resource set before they were shared.
     fn set_resource(&mut self, _resource: &Resource) {}
-}
-
-/// The span limits the SDK applies: its defaults, changed by `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
-/// `OTEL_SPAN_EVENT_COUNT_LIMIT` and `OTEL_SPAN_LINK_COUNT_LIMIT` as it reads them.
-pub(crate) fn span_limits() -> SpanLimits {
-    let read = |name: &str| std::env::var(name).ok()?.parse::<u32>().ok();
-    let mut limits = SpanLimits::default();
-    if let Some(n) = read("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") {
-        limits.max_attributes_per_span = n;
-    }
-    if let Some(n) = read("OTEL_SPAN_EVENT_COUNT_LIMIT") {
-        limits.max_events_per_span = n;
-    }
-    if let Some(n) = read("OTEL_SPAN_LINK_COUNT_LIMIT") {
-        limits.max_links_per_span = n;
-    }
-    limits
 }

@@ -28,8 +28,8 @@ pub const SEMCONV_OPT_IN_VARIABLE: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 
 /// Whether `OTEL_SEMCONV_STABILITY_OPT_IN` asks for the old HTTP names beside the stable ones.
 pub(crate) fn original_names_from_env() -> bool {
-    std::env::var(SEMCONV_OPT_IN_VARIABLE)
-        .is_ok_and(|v| v.split(',').any(|item| item.trim() == "http/dup"))
+    crate::environment::setting(SEMCONV_OPT_IN_VARIABLE)
+        .is_some_and(|v| v.split(',').any(|item| item.trim() == "http/dup"))
 }
 
 /// `network.protocol.version` of `version`.

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::Sampler;
+use opentelemetry_sdk::trace::{Sampler, SpanLimits};
 
 use crate::diagnostics::warn;
-use crate::export::{Protocol, TailSampling};
+use crate::environment;
+use crate::export::{BatchSettings, Protocol, TailSampling};
 
 /// Where a signal goes, as `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and
 /// `OTEL_LOGS_EXPORTER` say.
@@ -67,12 +68,20 @@ pub(crate) struct EnvSettings {
     pub db_monitor_joined_loading: Option<bool>,
     /// `INSTRUMENT_DB_LAZY_LOADING_ONLY`.
     pub db_lazy_loading_only: Option<bool>,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`.
+    pub batch: BatchSettings,
+    /// The SDK's span limits, changed by `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
+    /// `OTEL_SPAN_EVENT_COUNT_LIMIT` and `OTEL_SPAN_LINK_COUNT_LIMIT`.
+    pub span_limits: SpanLimits,
+    /// `INSTRUMENT_EXPORT_FILE`.
+    #[cfg(feature = "file")]
+    pub export_file: Option<String>,
 }
 
 impl EnvSettings {
     /// Reads the process environment.
     pub(super) fn from_process() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(environment::read)
     }
 
     /// Reads settings through `lookup`, which returns a variable's value.
@@ -82,6 +91,8 @@ impl EnvSettings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        let number =
+            |name: &str| -> Option<u64> { environment::number(name, get(name).as_deref()) };
         let endpoint_var = if get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some() {
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         } else {
@@ -121,8 +132,38 @@ impl EnvSettings {
             db_monitor_joined_loading: get(MONITOR_JOINED_LOADING)
                 .map(|v| parse_bool(MONITOR_JOINED_LOADING, &v)),
             db_lazy_loading_only: get(LAZY_LOADING_ONLY).map(|v| parse_bool(LAZY_LOADING_ONLY, &v)),
+            batch: BatchSettings {
+                max_queue_size: number("OTEL_BSP_MAX_QUEUE_SIZE").map(saturating_usize),
+                max_export_batch_size: number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+                    .map(saturating_usize),
+                scheduled_delay: number("OTEL_BSP_SCHEDULE_DELAY").map(Duration::from_millis),
+            },
+            span_limits: span_limits(&number),
+            #[cfg(feature = "file")]
+            export_file: get("INSTRUMENT_EXPORT_FILE"),
         }
     }
+}
+
+/// `n` as a `usize`, the largest one where it does not fit.
+fn saturating_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// The SDK's span limits with those the variables set.
+fn span_limits(number: &dyn Fn(&str) -> Option<u64>) -> SpanLimits {
+    let mut limits = SpanLimits::default();
+    let read = |name: &str| number(name).and_then(|n| u32::try_from(n).ok());
+    if let Some(n) = read("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") {
+        limits.max_attributes_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_EVENT_COUNT_LIMIT") {
+        limits.max_events_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_LINK_COUNT_LIMIT") {
+        limits.max_links_per_span = n;
+    }
+    limits
 }
 
 /// What the OTLP metrics exporter over gRPC (the toolkit's own) takes from the environment:
@@ -135,12 +176,7 @@ pub(crate) fn grpc_metrics_transport(read_env: bool) -> (Vec<(String, String)>, 
         return (Vec::new(), false);
     }
     let get = |specific: &str, general: &str| {
-        std::env::var(specific)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| std::env::var(general).ok())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        environment::read(specific).or_else(|| environment::read(general))
     };
     let headers = get(
         "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
@@ -491,13 +527,46 @@ mod tests {
                 "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
                 "sometimes",
             ),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1"),
         ]);
+        assert_eq!(s.batch.max_queue_size, None);
+        assert_eq!(
+            s.span_limits.max_events_per_span,
+            SpanLimits::default().max_events_per_span
+        );
         assert_eq!(s.metric_interval, None);
         assert_eq!(s.temporality, None);
         assert!(!s.sdk_disabled);
         assert_eq!(s.endpoint, None);
         assert_eq!(s.protocol, None);
         assert!(s.sampler.is_none());
+    }
+
+    #[test]
+    fn reads_the_batch_settings_and_span_limits() {
+        let s = settings(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", " 512 "),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "64"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "8"),
+        ]);
+        assert_eq!(
+            s.batch,
+            BatchSettings {
+                max_queue_size: Some(4096),
+                max_export_batch_size: Some(512),
+                scheduled_delay: Some(Duration::from_millis(250)),
+            }
+        );
+        assert_eq!(s.span_limits.max_attributes_per_span, 64);
+        assert_eq!(s.span_limits.max_links_per_span, 8);
+        assert_eq!(
+            s.span_limits.max_events_per_span,
+            SpanLimits::default().max_events_per_span
+        );
+        assert_eq!(settings(&[]).batch, BatchSettings::default());
     }
 
     #[test]

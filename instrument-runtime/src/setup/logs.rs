@@ -99,9 +99,8 @@ pub(crate) struct LogsInputs<'a> {
 pub(crate) fn build(inputs: LogsInputs<'_>) -> Option<SdkLoggerProvider> {
     let var = |name: &str| {
         (!inputs.ignore_env)
-            .then(|| std::env::var(name).ok())
+            .then(|| crate::environment::read(name))
             .flatten()
-            .filter(|v| !v.trim().is_empty())
     };
     if let Some(custom) = inputs.custom {
         state::set_console_logs(false);

@@ -122,7 +122,7 @@ impl Telemetry {
     }
 }
 
-type SpanSetup = Box<dyn FnOnce() -> SpanPipeline>;
+type SpanSetup = Box<dyn FnOnce(&export::BatchSettings) -> SpanPipeline>;
 
 /// The span processors a setup chose, and whether spans must reach them on the thread that
 /// ended them (a simple processor's promise) instead of through the collector thread.
@@ -196,22 +196,24 @@ impl TelemetryBuilder {
     ///
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is inert.
     pub fn install(self) -> Result<TelemetryGuard, SetupError> {
-        #[cfg(feature = "file")]
-        if !self.ignore_env && self.span_exporter.is_none() {
-            if let Some(path) = std::env::var_os("INSTRUMENT_EXPORT_FILE") {
-                return self.export_to_file(path).install_configured();
-            }
-        }
-        self.install_configured()
-    }
-
-    /// [`TelemetryBuilder::install`] once the file variable has been looked at.
-    fn install_configured(self) -> Result<TelemetryGuard, SetupError> {
+        crate::environment::set_ignored(self.ignore_env);
         let env = if self.ignore_env {
             EnvSettings::default()
         } else {
             EnvSettings::from_process()
         };
+        #[cfg(feature = "file")]
+        if self.span_exporter.is_none() {
+            if let Some(path) = &env.export_file {
+                let path = path.clone();
+                return self.export_to_file(path).install_configured(env);
+            }
+        }
+        self.install_configured(env)
+    }
+
+    /// [`TelemetryBuilder::install`] once the file variable has been looked at.
+    fn install_configured(self, env: EnvSettings) -> Result<TelemetryGuard, SetupError> {
         if env.sdk_disabled {
             return Ok(TelemetryGuard::inert());
         }
@@ -243,7 +245,8 @@ impl TelemetryBuilder {
         let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler);
+            .with_sampler(sampler)
+            .with_span_limits(env.span_limits);
         #[cfg(feature = "tracing")]
         let log_resource = resource.clone();
         let mut metrics = SdkMeterProvider::builder()
@@ -297,6 +300,7 @@ impl TelemetryBuilder {
                     read_env: !self.ignore_env,
                 },
                 temporality,
+                &env.batch,
             )?)
         } else {
             None
@@ -306,7 +310,7 @@ impl TelemetryBuilder {
             otlp.as_mut().and_then(|o| o.spans.take()),
             traces_to,
         ) {
-            (Some(setup), _, _) => Some(setup()),
+            (Some(setup), _, _) => Some(setup(&env.batch)),
             (None, Some(processor), Destination::Otlp) => {
                 Some(SpanPipeline::batched(WithContextAttributes(processor)))
             }
@@ -326,7 +330,7 @@ impl TelemetryBuilder {
             let sink = state::RecordSink::start(
                 pipeline.processor,
                 head_sampler,
-                export::span_limits(),
+                env.span_limits,
                 pipeline.on_ending_thread,
             );
             spans = std::mem::take(&mut spans).with_span_processor(SharedProcessor(sink.clone()));
@@ -438,6 +442,7 @@ fn default_endpoint(protocol: Protocol) -> &'static str {
 fn otlp_exporters(
     target: &OtlpTarget<'_>,
     temporality: Temporality,
+    batch: &export::BatchSettings,
 ) -> Result<OtlpPipelines, SetupError> {
     let built = otlp::build(target, temporality)?;
     let metric_exporter = built.metrics;
@@ -448,6 +453,7 @@ fn otlp_exporters(
                 endpoint: target.traces_endpoint.to_owned(),
                 protocol: target.protocol,
             }),
+            batch,
         )),
         metrics: Some(Box::new(move |b, interval| {
             b.with_reader(
@@ -464,6 +470,7 @@ fn otlp_exporters(
 fn otlp_exporters(
     target: &OtlpTarget<'_>,
     _temporality: Temporality,
+    _batch: &export::BatchSettings,
 ) -> Result<OtlpPipelines, SetupError> {
     Err(SetupError::Exporter(format!(
         "an OTLP endpoint ({}) is set but the `otlp` feature is off",

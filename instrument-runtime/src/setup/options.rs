@@ -101,9 +101,9 @@ impl TelemetryBuilder {
 
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move || {
+        self.span_exporter = Some(Box::new(move |batch| {
             SpanPipeline::batched(WithContextAttributes(crate::export::accounted_batch(
-                exporter, None,
+                exporter, None, batch,
             )))
         }));
         self
@@ -137,7 +137,7 @@ impl TelemetryBuilder {
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move || SpanPipeline {
+        self.span_exporter = Some(Box::new(move |_| SpanPipeline {
             processor: Box::new(WithContextAttributes(SimpleSpanProcessor::new(exporter))),
             on_ending_thread: true,
         }));

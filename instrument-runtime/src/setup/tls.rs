@@ -20,7 +20,7 @@ impl TlsFiles {
             return Self::default();
         }
         let read = |var: &str| {
-            let path = std::env::var(var).ok().filter(|p| !p.trim().is_empty())?;
+            let path = crate::environment::read(var)?;
             std::fs::read(path.trim())
                 .map_err(|error| warn(&format!("{var}: cannot read {path:?}: {error}; left out")))
                 .ok()

@@ -74,7 +74,8 @@ pub fn install() {
     if INSTALLED.swap(true, Ordering::AcqRel) {
         return;
     }
-    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let directives =
+        crate::environment::preference("RUST_LOG").unwrap_or_else(|| "info".to_owned());
     let installed = match directives.parse::<Targets>() {
         // Plain `target=level` directives: the static filter, which costs nothing per span.
         Ok(targets) => set_global(targets),

@@ -23,7 +23,7 @@ use b3::B3;
 use trace_context::StrictTraceContext;
 
 static PROPAGATOR: LazyLock<TextMapCompositePropagator> =
-    LazyLock::new(|| propagators(std::env::var("OTEL_PROPAGATORS").ok().as_deref()));
+    LazyLock::new(|| propagators(crate::environment::setting("OTEL_PROPAGATORS").as_deref()));
 
 /// The headers the selected formats read, parsed once: a request carrying none of them (most
 /// requests to a service's edge) skips the propagators.
