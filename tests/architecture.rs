@@ -33,11 +33,12 @@ const LAYERS: &[&[&str]] = &[
 /// The integrations' settings that setup may write.
 const SETTINGS_FILES: &[&str] = &["db/config.rs", "genai/config.rs"];
 
-/// Ceilings: the counts as they stand, so that none grows back (issue 35 aims at 15 statics).
+/// Ceilings: the counts as they stand, so that none grows back (the aim is 15 statics), and the
+/// size of `setup/`, configuration only.
 const MAX_MUTABLE_STATICS: usize = 60;
 const MAX_THREAD_LOCAL_BLOCKS: usize = 14;
 const MAX_FILES_READING_ENV: usize = 1;
-const MAX_SETUP_LINES: usize = 2_413;
+const MAX_SETUP_LINES: usize = 1_500;
 /// The README is a user's first page; the rest is the guide in `docs/guide/`.
 const MAX_README_LINES: usize = 450;
 
@@ -588,8 +589,8 @@ fn the_graph_sees_imports_through_re_exports_and_module_names() {
     assert!(has("capture/autoref.rs", "capture/integer.rs"));
     // `use crate::state::{self, EndingSpan}` then `state::enabled()`, defined in state/mod.rs.
     assert!(has("db/repeated.rs", "state/mod.rs"));
-    // `crate::export::report_drops()`, re-exported by export/mod.rs from export/stats.rs.
-    assert!(has("setup/guard.rs", "export/stats.rs"));
+    // `export::accounted_batch(..)`, re-exported by export/mod.rs from export/batch.rs.
+    assert!(has("setup/mod.rs", "export/batch.rs"));
 }
 
 /// Types whose value can change behind a shared reference.

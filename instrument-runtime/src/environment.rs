@@ -55,6 +55,47 @@ pub(crate) fn preference(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Parses the variable `name`'s `key1=value1,key2=value2` (`OTEL_RESOURCE_ATTRIBUTES`,
+/// `OTEL_EXPORTER_OTLP_HEADERS`), percent-decoding values; malformed pairs are reported.
+pub(crate) fn key_value_list(name: &str, value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .filter_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Some((k.trim().to_owned(), percent_decode(v.trim())))
+            }
+            _ => {
+                warn(&format!(
+                    "{name} has a malformed pair {pair:?}; skipping it"
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(byte) = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

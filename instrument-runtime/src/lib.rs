@@ -52,17 +52,15 @@ pub use current::{
 };
 pub use diagnostics::instrumentation_failures;
 pub use export::{
-    DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY, ExportStats,
-    MAX_QUEUED_BYTES, Protocol, TailSampling, export_stats,
+    DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SCHEDULED_DELAY,
+    DEFAULT_SHUTDOWN_TIMEOUT, ExportStats, MAX_QUEUED_BYTES, Protocol, SetupError, TailSampling,
+    TelemetryGuard, export_stats,
 };
 pub use instrument_macros::Metrics;
 pub use metrics::ConsoleMetricExporter;
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
-pub use setup::{
-    DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, SCOPE_NAME, SetupError, Telemetry,
-    TelemetryBuilder, TelemetryGuard, init,
-};
+pub use setup::{DEFAULT_EXPORT_TIMEOUT, SCOPE_NAME, Telemetry, TelemetryBuilder, init};
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;
 pub use state::{

@@ -38,7 +38,8 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::setup::{Telemetry, TelemetryGuard};
+use crate::export::TelemetryGuard;
+use crate::setup::Telemetry;
 
 /// The context attribute that marks what a capture recorded.
 pub const CAPTURE_KEY: &str = "instrument.testing.capture";

@@ -11,29 +11,36 @@ mod delivery;
 mod diagnose;
 #[cfg(feature = "otlp")]
 mod empty_histograms;
+mod error;
 #[cfg(feature = "file")]
 mod file;
+#[cfg(feature = "otlp")]
+mod grpc_metrics;
+mod guard;
+#[cfg(feature = "otlp")]
+pub(crate) mod otlp;
 mod queue;
 mod shared_processor;
 mod stats;
 mod tail_sampling;
 mod target;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub(crate) use batch::{BatchSettings, CountingMetricExporter, CountingProcessor, accounted_batch};
 pub use batch::{DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_SCHEDULED_DELAY};
 pub(crate) use context_attributes::WithContextAttributes;
-#[cfg(feature = "otlp")]
-pub(crate) use diagnose::record_transport_failure;
-#[cfg(feature = "otlp")]
-pub(crate) use empty_histograms::{WithoutEmptyMinMax, clear_empty_min_max};
+pub use error::SetupError;
 #[cfg(feature = "file")]
 pub(crate) use file::FileExporter;
+pub(crate) use guard::ExporterRuntime;
+pub use guard::{DEFAULT_SHUTDOWN_TIMEOUT, TelemetryGuard};
 pub use queue::{DEFAULT_MAX_QUEUE_SIZE, MAX_QUEUED_BYTES};
 pub(crate) use shared_processor::SharedProcessor;
-pub(crate) use stats::report_drops;
 pub use stats::{ExportStats, export_stats};
 pub use tail_sampling::TailSampling;
 pub(crate) use tail_sampling::install as install_tail_sampling;
 #[cfg(feature = "otlp")]
 pub(crate) use target::ExportTarget;
+pub(crate) use target::OtlpTarget;
 pub use target::Protocol;

@@ -134,7 +134,7 @@ pub(super) fn count_metric_export_refused() {
 }
 
 /// Reports on stderr, at shutdown, the spans that were dropped and why.
-pub(crate) fn report_drops() {
+pub(super) fn report_drops() {
     let stats = counters();
     if stats.spans_dropped() > 0 {
         warn(&format!(

@@ -108,7 +108,7 @@ impl EnvSettings {
                 .is_some_and(|v| parse_bool("OTEL_SDK_DISABLED", &v)),
             service_name: get("OTEL_SERVICE_NAME"),
             resource_attributes: get("OTEL_RESOURCE_ATTRIBUTES")
-                .map(|v| parse_resource_attributes(&v))
+                .map(|v| environment::key_value_list("OTEL_RESOURCE_ATTRIBUTES", &v))
                 .unwrap_or_default(),
             endpoint: get(endpoint_var).and_then(|v| valid_endpoint(endpoint_var, v)),
             metrics_endpoint: get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
@@ -164,41 +164,6 @@ fn span_limits(number: &dyn Fn(&str) -> Option<u64>) -> SpanLimits {
         limits.max_links_per_span = n;
     }
     limits
-}
-
-/// What the OTLP metrics exporter over gRPC (the toolkit's own) takes from the environment:
-/// `OTEL_EXPORTER_OTLP_METRICS_HEADERS` (else `OTEL_EXPORTER_OTLP_HEADERS`) as `key=value` pairs,
-/// and whether `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` (else `OTEL_EXPORTER_OTLP_COMPRESSION`)
-/// is `gzip`; nothing when `read_env` is false.
-#[cfg(feature = "otlp")]
-pub(crate) fn grpc_metrics_transport(read_env: bool) -> (Vec<(String, String)>, bool) {
-    if !read_env {
-        return (Vec::new(), false);
-    }
-    let get = |specific: &str, general: &str| {
-        environment::read(specific).or_else(|| environment::read(general))
-    };
-    let headers = get(
-        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-    )
-    .map(|v| parse_resource_attributes(&v))
-    .unwrap_or_default();
-    let gzip = match get(
-        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_COMPRESSION",
-    ) {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("gzip") => true,
-        Some(v) if v.eq_ignore_ascii_case("none") => false,
-        Some(v) => {
-            warn(&format!(
-                "OTEL_EXPORTER_OTLP_COMPRESSION={v:?} is not gzip or none; sending uncompressed"
-            ));
-            false
-        }
-    };
-    (headers, gzip)
 }
 
 /// The original's `monitor_joined_loading` switch.
@@ -343,46 +308,6 @@ fn parse_sampler(value: &str, arg: Option<&str>) -> Option<Sampler> {
             return None;
         }
     })
-}
-
-/// Parses `key1=value1,key2=value2`, percent-decoding values; malformed pairs are reported.
-fn parse_resource_attributes(value: &str) -> Vec<(String, String)> {
-    value
-        .split(',')
-        .filter(|pair| !pair.trim().is_empty())
-        .filter_map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Some((k.trim().to_owned(), percent_decode(v.trim())))
-            }
-            _ => {
-                warn(&format!(
-                    "OTEL_RESOURCE_ATTRIBUTES has a malformed pair {pair:?}; skipping it"
-                ));
-                None
-            }
-        })
-        .collect()
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(byte) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -30,14 +30,6 @@ pub(crate) fn install_provider(
     provider
 }
 
-/// Flushes and shuts `provider` down within `timeout`.
-pub(crate) fn shutdown(provider: SdkLoggerProvider, timeout: Duration) -> Result<(), String> {
-    state::uninstall_logger_provider();
-    provider
-        .shutdown_with_timeout(timeout)
-        .map_err(|e| e.to_string())
-}
-
 /// The OTLP log exporter for `endpoint` (the logs endpoint, when set, is used as it is).
 #[cfg(feature = "otlp")]
 pub(crate) fn otlp_exporter(
@@ -46,11 +38,14 @@ pub(crate) fn otlp_exporter(
     protocol: Protocol,
     timeout: Duration,
     runtime: Option<&tokio::runtime::Runtime>,
-    transport: &super::otlp::Transport,
+    transport: &crate::export::otlp::Transport,
 ) -> Result<opentelemetry_otlp::LogExporter, String> {
     use opentelemetry_otlp::WithExportConfig;
-    super::otlp::require_tls_support(logs_endpoint.unwrap_or(endpoint), cfg!(feature = "tls"))
-        .map_err(|e| e.to_string())?;
+    crate::export::otlp::require_tls_support(
+        logs_endpoint.unwrap_or(endpoint),
+        cfg!(feature = "tls"),
+    )
+    .map_err(|e| e.to_string())?;
     let built = match protocol {
         Protocol::Grpc => {
             let _entered = runtime.map(tokio::runtime::Runtime::enter);
@@ -73,7 +68,7 @@ pub(crate) fn otlp_exporter(
             .with_endpoint(
                 logs_endpoint
                     .map(str::to_owned)
-                    .unwrap_or_else(|| super::otlp::http_signal_url(endpoint, "logs")),
+                    .unwrap_or_else(|| crate::export::otlp::http_signal_url(endpoint, "logs")),
             )
             .with_timeout(timeout)
             .build(),
@@ -134,7 +129,7 @@ fn otlp_provider(
         inputs.protocol,
         inputs.timeout,
         inputs.runtime,
-        &super::otlp::Transport::new(!inputs.ignore_env),
+        &crate::export::otlp::Transport::new(!inputs.ignore_env),
     ) {
         Ok(exporter) => Some(install_provider(exporter, inputs.resource.clone())),
         Err(error) => {

@@ -7,17 +7,10 @@
 //! everything down when dropped.
 
 mod env;
-#[cfg(feature = "otlp")]
-mod grpc_metrics;
-mod guard;
 #[cfg(feature = "tracing")]
 mod logs;
 mod options;
-#[cfg(feature = "otlp")]
-mod otlp;
 mod resource;
-#[cfg(feature = "tls")]
-mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -33,11 +26,12 @@ use opentelemetry_sdk::trace::{
     SpanExporter, SpanProcessor,
 };
 
-pub use guard::TelemetryGuard;
-
 use crate::console::ConsoleExporter;
 use crate::diagnostics::warn;
-use crate::export::{self, Protocol, SharedProcessor, TailSampling, WithContextAttributes};
+use crate::export::{
+    self, ExporterRuntime, OtlpTarget, Protocol, SetupError, SharedProcessor, TailSampling,
+    TelemetryGuard, WithContextAttributes,
+};
 use crate::metrics::ConsoleMetricExporter;
 use crate::state;
 use crate::state::{CurrentSpan, HeadSampler, RuntimeConfig};
@@ -62,40 +56,12 @@ fn without_sdk_self_metrics(
 
 /// Default timeout of one export.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default bound on shutdown: the queue is drained and exported within it, or given up.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default interval between two metric exports to a collector (the specification's 60 s).
 pub(crate) const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the console exporter receives finished spans.
 const CONSOLE_EXPORT_DELAY: Duration = Duration::from_millis(200);
 /// The console metric summary is printed at shutdown, not periodically.
 const CONSOLE_METRIC_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// Why setup did not install telemetry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SetupError {
-    /// Telemetry is installed already; drop its guard first.
-    AlreadyInstalled,
-    /// An exporter could not be built.
-    Exporter(String),
-    /// Flushing or shutting down failed (for example, the collector could not be reached).
-    Shutdown(String),
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SetupError::AlreadyInstalled => {
-                f.write_str("telemetry is already installed; drop its guard first")
-            }
-            SetupError::Exporter(e) => write!(f, "cannot build the exporter: {e}"),
-            SetupError::Shutdown(e) => write!(f, "telemetry shutdown failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SetupError {}
 
 /// Sets telemetry up from the environment and returns its guard. Never fails: a problem is
 /// reported on stderr and the program runs on without telemetry.
@@ -385,7 +351,9 @@ impl TelemetryBuilder {
             #[cfg(feature = "tracing")]
             logger_provider,
             runtime,
-            timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            timeout: self
+                .shutdown_timeout
+                .unwrap_or(export::DEFAULT_SHUTDOWN_TIMEOUT),
         };
         state::run_install_hooks();
         Ok(guard)
@@ -397,36 +365,6 @@ struct OtlpPipelines {
     spans: Option<export::CountingProcessor>,
     metrics: Option<MetricSetup>,
     runtime: Option<ExporterRuntime>,
-}
-
-#[cfg(feature = "otlp")]
-type ExporterRuntime = tokio::runtime::Runtime;
-#[cfg(not(feature = "otlp"))]
-type ExporterRuntime = std::convert::Infallible;
-
-#[cfg(feature = "otlp")]
-fn stop_exporter_runtime(runtime: ExporterRuntime) {
-    // Never blocks, so the guard may be dropped inside the application's async runtime.
-    runtime.shutdown_background();
-}
-
-#[cfg(not(feature = "otlp"))]
-fn stop_exporter_runtime(runtime: ExporterRuntime) {
-    match runtime {}
-}
-
-/// Where and how the OTLP exporters send.
-// Read by the OTLP exporters only: without the `otlp` feature, setup says it is off.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-pub(crate) struct OtlpTarget<'a> {
-    /// Base endpoint of spans (and of logs, unless they have their own).
-    pub traces_endpoint: &'a str,
-    /// Base endpoint of metrics (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else the traces one).
-    pub metrics_endpoint: &'a str,
-    pub protocol: Protocol,
-    pub timeout: Duration,
-    /// Whether the environment may add to the transport (certificate files).
-    pub read_env: bool,
 }
 
 /// The OTLP endpoint the specification names when none is set: `localhost` on the protocol's
@@ -444,7 +382,7 @@ fn otlp_exporters(
     temporality: Temporality,
     batch: &export::BatchSettings,
 ) -> Result<OtlpPipelines, SetupError> {
-    let built = otlp::build(target, temporality)?;
+    let built = export::otlp::build(target, temporality)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
         spans: Some(export::accounted_batch(

@@ -60,7 +60,7 @@ impl TelemetryBuilder {
     /// Tail sampling: each local trace is held until its root ends, then kept if it holds an
     /// error or its root was slow, else kept with the rule's ratio (see [`TailSampling`]); default
     /// `OTEL_TRACES_SAMPLER=instrument_keep_errors`, else none. Kept and dropped counts are in
-    /// [`export_stats`](super::export_stats).
+    /// [`export_stats`](crate::export_stats).
     pub fn tail_sampling(mut self, rule: TailSampling) -> Self {
         self.tail_sampling = Some(rule);
         self

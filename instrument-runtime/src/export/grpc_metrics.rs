@@ -21,9 +21,10 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use super::SetupError;
+use super::empty_histograms::clear_empty_min_max;
+use super::error::SetupError;
 use crate::diagnostics::warn;
-use crate::export::clear_empty_min_max;
+use crate::environment::{key_value_list, read};
 
 /// Sends metrics to an OTLP/gRPC endpoint.
 #[derive(Debug)]
@@ -162,4 +163,36 @@ impl PushMetricExporter for GrpcMetricExporter {
     fn temporality(&self) -> Temporality {
         self.temporality
     }
+}
+
+/// What the OTLP metrics exporter over gRPC (the toolkit's own) takes from the environment:
+/// `OTEL_EXPORTER_OTLP_METRICS_HEADERS` (else `OTEL_EXPORTER_OTLP_HEADERS`) as `key=value` pairs,
+/// and whether `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` (else `OTEL_EXPORTER_OTLP_COMPRESSION`)
+/// is `gzip`; nothing when `read_env` is false.
+pub(crate) fn grpc_metrics_transport(read_env: bool) -> (Vec<(String, String)>, bool) {
+    if !read_env {
+        return (Vec::new(), false);
+    }
+    let get = |specific: &str, general: &str| read(specific).or_else(|| read(general));
+    let headers = get(
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    )
+    .map(|v| key_value_list("OTEL_EXPORTER_OTLP_HEADERS", &v))
+    .unwrap_or_default();
+    let gzip = match get(
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+    ) {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("gzip") => true,
+        Some(v) if v.eq_ignore_ascii_case("none") => false,
+        Some(v) => {
+            warn(&format!(
+                "OTEL_EXPORTER_OTLP_COMPRESSION={v:?} is not gzip or none; sending uncompressed"
+            ));
+            false
+        }
+    };
+    (headers, gzip)
 }

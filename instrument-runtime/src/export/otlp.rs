@@ -18,10 +18,10 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use std::time::Duration;
 
-use super::grpc_metrics::{GrpcMetricExporter, GrpcTransport};
-use super::{OtlpTarget, SetupError};
-use crate::export::Protocol;
-use crate::export::WithoutEmptyMinMax;
+use super::empty_histograms::WithoutEmptyMinMax;
+use super::error::SetupError;
+use super::grpc_metrics::{GrpcMetricExporter, GrpcTransport, grpc_metrics_transport};
+use super::target::{OtlpTarget, Protocol};
 
 /// The exporters and, for gRPC, the runtime that drives them.
 pub(crate) struct OtlpExporters {
@@ -97,7 +97,7 @@ pub(crate) fn build(
                 .with_retry_policy(RetryPolicy::disabled())
                 .build()
                 .map_err(failed)?;
-            let (headers, gzip) = super::env::grpc_metrics_transport(target.read_env);
+            let (headers, gzip) = grpc_metrics_transport(target.read_env);
             let metrics = GrpcMetricExporter::new(
                 target.metrics_endpoint,
                 GrpcTransport {
@@ -246,7 +246,7 @@ impl opentelemetry_http::HttpClient for DiagnosingClient {
         opentelemetry_http::HttpError,
     > {
         self.0.send_bytes(request).await.inspect_err(|error| {
-            crate::export::record_transport_failure(error.as_ref());
+            super::diagnose::record_transport_failure(error.as_ref());
         })
     }
 }

@@ -9,21 +9,41 @@ use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::{DEFAULT_SHUTDOWN_TIMEOUT, ExporterRuntime, SetupError, stop_exporter_runtime};
+use super::error::SetupError;
+use super::stats::export_stats;
 use crate::diagnostics::warn;
-use crate::export::export_stats;
 use crate::state;
+
+/// Default bound on shutdown: the queue is drained and exported within it, or given up.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The runtime driving the gRPC exporters, owned by the guard.
+#[cfg(feature = "otlp")]
+pub(crate) type ExporterRuntime = tokio::runtime::Runtime;
+#[cfg(not(feature = "otlp"))]
+pub(crate) type ExporterRuntime = std::convert::Infallible;
+
+#[cfg(feature = "otlp")]
+pub(crate) fn stop_exporter_runtime(runtime: ExporterRuntime) {
+    // Never blocks, so the guard may be dropped inside the application's async runtime.
+    runtime.shutdown_background();
+}
+
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn stop_exporter_runtime(runtime: ExporterRuntime) {
+    match runtime {}
+}
 
 /// Keeps telemetry installed; dropping it flushes pending spans and metrics and shuts the
 /// providers down.
 #[must_use = "telemetry is shut down when the guard is dropped"]
 pub struct TelemetryGuard {
-    pub(super) tracer_provider: Option<SdkTracerProvider>,
-    pub(super) meter_provider: Option<SdkMeterProvider>,
+    pub(crate) tracer_provider: Option<SdkTracerProvider>,
+    pub(crate) meter_provider: Option<SdkMeterProvider>,
     #[cfg(feature = "tracing")]
-    pub(super) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
-    pub(super) runtime: Option<ExporterRuntime>,
-    pub(super) timeout: Duration,
+    pub(crate) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    pub(crate) runtime: Option<ExporterRuntime>,
+    pub(crate) timeout: Duration,
 }
 
 impl fmt::Debug for TelemetryGuard {
@@ -87,8 +107,8 @@ impl TelemetryGuard {
                     false,
                 )));
             }
-            crate::export::report_drops();
-            crate::export::install_tail_sampling(None);
+            super::stats::report_drops();
+            super::tail_sampling::install(None);
         }
         if let Some(provider) = self.meter_provider.take() {
             state::uninstall_meter_provider();
@@ -105,9 +125,12 @@ impl TelemetryGuard {
         }
         #[cfg(feature = "tracing")]
         if let Some(provider) = self.logger_provider.take() {
-            if let Err(e) = super::logs::shutdown(provider, self.timeout) {
+            state::uninstall_logger_provider();
+            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 result = result.and(Err(SetupError::Shutdown(shutdown_failure(
-                    "log", &e, false,
+                    "log",
+                    &e.to_string(),
+                    false,
                 ))));
             }
         }
