@@ -58,13 +58,12 @@ fn summarize(text: &str) -> usize {
 
 #[tokio::main]
 async fn main() {
+    let mut limits = instrument::capture::CaptureConfig::default();
+    limits.max_value_bytes = 64;
     let _telemetry = instrument::Telemetry::builder()
         .service_name("quickstart")
         .service_version(env!("CARGO_PKG_VERSION"))
-        .config(instrument::capture::CaptureConfig {
-            max_value_bytes: 64,
-            ..Default::default()
-        })
+        .config(limits)
         .install()
         .unwrap_or_else(|error| {
             eprintln!("telemetry off: {error}");

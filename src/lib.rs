@@ -47,7 +47,7 @@ pub use instrument_runtime::{
 /// ```
 pub fn init() -> TelemetryGuard {
     prepare_integrations();
-    instrument_runtime::init()
+    instrument_runtime::__private::init()
 }
 
 /// Setup in code: `Telemetry::builder()` overrides what `init()` reads from the environment.
@@ -69,7 +69,7 @@ impl Telemetry {
     /// A builder starting from the environment's settings.
     pub fn builder() -> TelemetryBuilder {
         prepare_integrations();
-        instrument_runtime::Telemetry::builder()
+        instrument_runtime::__private::Telemetry::builder()
     }
 }
 
@@ -91,10 +91,9 @@ pub use instrument_runtime::tracing_bridge as tracing;
 /// ```
 /// use instrument::capture::{CaptureConfig, capture_config, temporary_capture_config};
 ///
-/// let _limits = temporary_capture_config(CaptureConfig {
-///     max_value_bytes: 64,
-///     ..CaptureConfig::default()
-/// });
+/// let mut limits = CaptureConfig::default();
+/// limits.max_value_bytes = 64;
+/// let _limits = temporary_capture_config(limits);
 /// assert_eq!(capture_config().max_value_bytes, 64);
 /// ```
 pub mod capture {

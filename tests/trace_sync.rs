@@ -319,11 +319,11 @@ fn a_panic_carries_its_stack_trace_from_the_panic_site() {
 #[test]
 fn a_stack_trace_is_bounded_by_the_capture_limit() {
     let _t = start();
-    let _limits =
-        instrument::capture::temporary_capture_config(instrument::capture::CaptureConfig {
-            max_value_bytes: 200,
-            ..instrument::capture::CaptureConfig::default()
-        });
+    let _limits = instrument::capture::temporary_capture_config({
+        let mut limits = instrument::capture::CaptureConfig::default();
+        limits.max_value_bytes = 200;
+        limits
+    });
     assert!(std::panic::catch_unwind(|| explode("bounded")).is_err());
     let trace = stacktrace_of("explode").expect("exception.stacktrace");
     assert!(trace.len() <= 200, "{} bytes: {trace}", trace.len());

@@ -60,7 +60,7 @@ pub use instrument_macros::Metrics;
 pub use metrics::ConsoleMetricExporter;
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::trace::SpanKind;
-pub use setup::{DEFAULT_EXPORT_TIMEOUT, SCOPE_NAME, Telemetry, TelemetryBuilder, init};
+pub use setup::{DEFAULT_EXPORT_TIMEOUT, SCOPE_NAME, TelemetryBuilder};
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;
 pub use state::{
@@ -68,13 +68,16 @@ pub use state::{
     register_install_hook,
 };
 
-/// Items the macro expansions name. Not a stable API.
+/// Items the macro expansions and the facade name. Not a stable API: telemetry is installed
+/// through the facade's `instrument::init` and `instrument::Telemetry`, which also set up the
+/// enabled integrations.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule, ShortText, Written};
     pub use crate::metrics::{
         FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, once,
     };
+    pub use crate::setup::{Telemetry, init};
     pub use crate::span::{
         ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, once_traced,
         start, trace_call,

@@ -65,15 +65,18 @@ pub const DEFAULT_SECRET_NAMES: [&str; 21] = [
 /// Credential scheme words whose following word is a secret (`Authorization: Bearer <token>`).
 pub const DEFAULT_CREDENTIAL_SCHEMES: [&str; 2] = ["Bearer", "Basic"];
 
-/// What parameter capture records and how much.
+/// What parameter capture records and how much. Made from [`CaptureConfig::default`] with the
+/// fields set that should differ (fields may be added).
 ///
 /// ```
 /// use instrument::capture::CaptureConfig;
-/// let config = CaptureConfig { max_value_bytes: 1024, ..CaptureConfig::default() };
+/// let mut config = CaptureConfig::default();
+/// config.max_value_bytes = 1024;
 /// assert!(config.is_secret("db_password"));
 /// assert!(!config.is_secret("max_tokens"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaptureConfig {
     /// Maximum bytes of one parameter value; longer values are cut with a marker.
     pub max_value_bytes: usize,

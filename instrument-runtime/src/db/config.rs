@@ -6,17 +6,21 @@ use std::sync::Arc;
 
 use crate::state::{ConfigCell, ConfigGuard, RuntimeConfig};
 
-/// What database instrumentation records.
+/// What database instrumentation records. Made from `InstrumentationConfig::default()` with the
+/// fields set that should differ (fields may be added).
 ///
 /// ```
 /// use instrument::db::{InstrumentationConfig, instrumentation_config, temporary_instrumentation_config};
 /// {
-///     let _guard = temporary_instrumentation_config(InstrumentationConfig { sql_truncate_length: 80, ..Default::default() });
+///     let mut config = InstrumentationConfig::default();
+///     config.sql_truncate_length = 80;
+///     let _guard = temporary_instrumentation_config(config);
 ///     assert_eq!(instrumentation_config().sql_truncate_length, 80);
 /// }
 /// assert_eq!(instrumentation_config().sql_truncate_length, 1000);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InstrumentationConfig {
     /// Record query spans, metrics and detections at all.
     pub enabled: bool,

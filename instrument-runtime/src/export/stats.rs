@@ -25,6 +25,7 @@ static REFUSAL_REPORTS: RateLimit = RateLimit::new();
 /// assert!(stats.spans_exported + stats.spans_refused <= stats.spans_ended);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportStats {
     /// Spans that ended and entered a batch queue.
     pub spans_ended: u64,

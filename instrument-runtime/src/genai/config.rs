@@ -29,15 +29,25 @@ pub const CAPTURE_MESSAGE_CONTENT_VARIABLE: &str =
 /// use instrument::genai::{GenAiConfig, genai_config, temporary_genai_config};
 ///
 /// assert!(!genai_config().capture_message_content, "off by default");
-/// let _content = temporary_genai_config(GenAiConfig { capture_message_content: true });
+/// let _content = temporary_genai_config(GenAiConfig::with_message_content());
 /// assert!(genai_config().capture_message_content);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GenAiConfig {
     /// Record `gen_ai.input.messages` and `gen_ai.output.messages` on model calls, as JSON
     /// bounded by the capture limits (`max_value_bytes`) with secrets redacted by the capture
     /// rules. Prompts and completions hold personal data: off unless asked for.
     pub capture_message_content: bool,
+}
+
+impl GenAiConfig {
+    /// The settings with prompt and completion content recorded.
+    pub fn with_message_content() -> Self {
+        Self {
+            capture_message_content: true,
+        }
+    }
 }
 
 static CONFIG: ConfigCell<GenAiConfig> = ConfigCell::new();
@@ -69,7 +79,7 @@ pub fn set_genai_config(config: GenAiConfig) {
 /// use instrument::genai::{GenAiConfig, genai_config, temporary_genai_config};
 ///
 /// {
-///     let _content = temporary_genai_config(GenAiConfig { capture_message_content: true });
+///     let _content = temporary_genai_config(GenAiConfig::with_message_content());
 ///     assert!(genai_config().capture_message_content);
 /// }
 /// assert!(!genai_config().capture_message_content);

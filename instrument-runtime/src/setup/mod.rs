@@ -84,7 +84,7 @@ pub struct Telemetry;
 impl Telemetry {
     /// A builder reading the standard environment variables, which its own settings override.
     pub fn builder() -> TelemetryBuilder {
-        TelemetryBuilder::default()
+        TelemetryBuilder::new()
     }
 }
 
@@ -119,7 +119,6 @@ type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProvid
 ///     .install()
 ///     .expect("telemetry");
 /// ```
-#[derive(Default)]
 pub struct TelemetryBuilder {
     resource: ResourceInputs,
     endpoint: Option<String>,
@@ -158,6 +157,28 @@ impl fmt::Debug for TelemetryBuilder {
 }
 
 impl TelemetryBuilder {
+    /// A builder with nothing set: the environment's settings and the defaults apply.
+    pub(crate) fn new() -> Self {
+        Self {
+            resource: ResourceInputs::default(),
+            endpoint: None,
+            protocol: None,
+            sampler: None,
+            current_span: CurrentSpan::default(),
+            tail_sampling: None,
+            span_exporter: None,
+            metric_exporter: None,
+            metric_interval: None,
+            temporality: None,
+            configs: Vec::new(),
+            export_timeout: None,
+            shutdown_timeout: None,
+            ignore_env: false,
+            #[cfg(feature = "tracing")]
+            log_exporter: None,
+        }
+    }
+
     /// Installs the tracer and meter providers and returns the guard that shuts them down.
     ///
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is inert.

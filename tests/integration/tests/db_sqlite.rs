@@ -159,11 +159,10 @@ async fn query_text_is_truncated_and_binds_recorded_only_when_asked() {
     let _t = start();
     let pool = pool().await;
     {
-        let _config = temporary_instrumentation_config(InstrumentationConfig {
-            sql_truncate_length: 20,
-            record_bind_values: true,
-            ..Default::default()
-        });
+        let mut config = InstrumentationConfig::default();
+        config.sql_truncate_length = 20;
+        config.record_bind_values = true;
+        let _config = temporary_instrumentation_config(config);
         sqlx::query("SELECT id, name, org FROM users WHERE name = $1 OR org = $2")
             .bind("ada")
             .bind("postgres://app:SECRET@db.internal/orders?password=SECRET")
@@ -417,10 +416,9 @@ async fn acquired_connections_are_traced_and_monitoring_can_be_switched_off() {
         .unwrap();
     drop(conn);
     {
-        let _off = temporary_instrumentation_config(InstrumentationConfig {
-            enabled: false,
-            ..Default::default()
-        });
+        let mut off = InstrumentationConfig::default();
+        off.enabled = false;
+        let _off = temporary_instrumentation_config(off);
         assert!(!instrument::db::is_instrumentation_active());
         sqlx::query("SELECT * FROM users")
             .fetch_all(&pool)
@@ -511,10 +509,9 @@ async fn literals_are_sanitized_out_of_query_texts_unless_switched_off() {
 
     let written = "SELECT id FROM accounts WHERE name = 'hunter2' AND id = 42 AND flag = 0x1F";
     {
-        let _config = temporary_instrumentation_config(InstrumentationConfig {
-            sanitize_query_text: false,
-            ..Default::default()
-        });
+        let mut config = InstrumentationConfig::default();
+        config.sanitize_query_text = false;
+        let _config = temporary_instrumentation_config(config);
         sqlx::query(written).fetch_all(&pool).await.unwrap();
     }
     sqlx::query(written).fetch_all(&pool).await.unwrap();

@@ -613,11 +613,11 @@ async fn json_request_bodies_are_captured_on_opted_in_routes() {
     assert_eq!(reply.body, body, "the handler gets the body unchanged");
     let other = post_json(address, "/v1/other", body).await;
     assert_eq!(other.body, body);
-    let _limit =
-        instrument::capture::temporary_capture_config(instrument::capture::CaptureConfig {
-            max_value_bytes: 16,
-            ..Default::default()
-        });
+    let _limit = instrument::capture::temporary_capture_config({
+        let mut limits = instrument::capture::CaptureConfig::default();
+        limits.max_value_bytes = 16;
+        limits
+    });
     let long = post_json(address, "/v1/agents/a2/messages", body).await;
     assert_eq!(long.body, body, "a body past the limit streams through");
     let all = wait_for_spans(3);
