@@ -5,12 +5,12 @@
 //! instead of on every execution, and its spans share their texts (copied by a count, on the
 //! calling thread and when the export keeps a batch to retry) instead of owning copies.
 //!
-//! The cache is direct-mapped: 64 slots per thread, chosen by a hash of the text (foldhash), a hit
+//! The cache is direct-mapped: 64 slots per thread, chosen by a hash of the text, a hit
 //! confirmed by comparing the text. Texts over 4 KiB are worked out every time and not kept.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
@@ -128,7 +128,7 @@ pub(crate) fn statement(sql: &str) -> Rc<Statement> {
     if sql.len() > MAX_CACHED_TEXT {
         return Rc::new(Statement::of(sql));
     }
-    let index = (foldhash::fast::FixedState::default().hash_one(sql) as usize) % SLOTS;
+    let index = (BuildHasherDefault::<DefaultHasher>::default().hash_one(sql) as usize) % SLOTS;
     let cached = CACHE.try_with(|cache| {
         let cache = cache.borrow();
         match &cache[index] {

@@ -22,7 +22,7 @@ pub(crate) struct RoutePatterns {
 }
 
 struct Decisions {
-    seed: foldhash::fast::RandomState,
+    seed: std::hash::RandomState,
     slots: Box<[AtomicU64]>,
 }
 
@@ -38,7 +38,7 @@ impl RoutePatterns {
         Self {
             regexes,
             decided: Arc::new(Decisions {
-                seed: foldhash::fast::RandomState::default(),
+                seed: std::hash::RandomState::new(),
                 slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
             }),
         }

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{OnceLock, RwLock};
 
 /// Attribute sets bound per table at most.
@@ -36,15 +36,14 @@ pub(crate) fn kept_text(
 
 /// Bound instruments of type `B` by the hash of what identifies their attribute set.
 pub(crate) struct BoundSets<B> {
-    seed: foldhash::fast::RandomState,
-    /// The keys are hashes already: the table hashes them again with foldhash, not SipHash.
-    table: RwLock<HashMap<u64, B, foldhash::fast::FixedState>>,
+    seed: RandomState,
+    table: RwLock<HashMap<u64, B>>,
 }
 
 impl<B> Default for BoundSets<B> {
     fn default() -> Self {
         Self {
-            seed: foldhash::fast::RandomState::default(),
+            seed: RandomState::new(),
             table: RwLock::new(HashMap::default()),
         }
     }

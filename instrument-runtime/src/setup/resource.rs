@@ -42,10 +42,7 @@ pub(crate) fn build(inputs: &ResourceInputs) -> Resource {
         .or_else(|| from_attrs(LEGACY_DEPLOYMENT_ENVIRONMENT));
 
     let mut attrs: Vec<KeyValue> = Vec::new();
-    attrs.push(KeyValue::new(
-        HOST_NAME,
-        gethostname::gethostname().to_string_lossy().into_owned(),
-    ));
+    attrs.push(KeyValue::new(HOST_NAME, host_name()));
     if !environment.as_deref().is_some_and(is_production) {
         attrs.push(KeyValue::new(DEVICE_ID, device_id()));
     }
@@ -89,13 +86,30 @@ fn executable_name() -> String {
 
 /// A stable, anonymous machine id: a hash of the OS machine id (or of the host name), so the
 /// raw machine id never leaves the host.
+/// The machine's host name: on Linux the kernel's UTS name from /proc (what `gethostname(2)`
+/// returns), elsewhere `gethostname`'s.
+fn host_name() -> String {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_owned())
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        gethostname::gethostname().to_string_lossy().into_owned()
+    }
+}
+
 fn device_id() -> String {
     let source = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
         .iter()
         .find_map(|path| std::fs::read_to_string(path).ok())
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+        .unwrap_or_else(host_name);
     let seed = format!("instrument.device.id:{source}");
     format!(
         "{:016x}{:016x}",
