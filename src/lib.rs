@@ -135,7 +135,7 @@ pub mod metrics {
     pub use instrument_runtime::metrics::{
         AsyncInstrument, ConsoleMetricExporter, Counter, FUNCTION_KEY, Gauge, GlobalInstruments,
         Histogram, KeyValue, MODULE_KEY, Meter, ObservableGauge, ObservableUpDownCounter,
-        RESULT_KEY, UpDownCounter, render_metrics,
+        RESULT_KEY, UpDownCounter, histogram_quantile, render_metrics,
     };
 }
 

@@ -12,6 +12,8 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
+use super::quantile::histogram_quantile;
+
 /// Prints each export as a table of instruments and their data points.
 pub struct ConsoleMetricExporter {
     out: Mutex<Box<dyn Write + Send>>,
@@ -142,7 +144,7 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
                 let quantiles: String = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]
                     .iter()
                     .filter_map(|(name, q)| {
-                        let value = quantile(&bounds, &counts, min, max, *q)?;
+                        let value = histogram_quantile(&bounds, &counts, min, max, *q)?;
                         Some(format!(" {name}≈{}", number(value)))
                     })
                     .collect();
@@ -166,42 +168,6 @@ fn render_data<T: fmt::Display + Copy>(out: &mut String, head: &str, data: &Metr
             }
         }
     }
-}
-
-/// The `q` quantile estimated from histogram buckets: the bucket holding the rank, interpolated
-/// linearly between its bounds (the recorded min and max close the outer buckets).
-fn quantile(
-    bounds: &[f64],
-    counts: &[u64],
-    min: Option<f64>,
-    max: Option<f64>,
-    q: f64,
-) -> Option<f64> {
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = q * total as f64;
-    let mut seen = 0u64;
-    for (i, &count) in counts.iter().enumerate() {
-        if count == 0 {
-            continue;
-        }
-        if (seen + count) as f64 >= rank {
-            let mut lower = if i == 0 { min? } else { bounds[i - 1] };
-            let mut upper = bounds.get(i).copied().or(max)?;
-            if let Some(min) = min {
-                lower = lower.max(min);
-            }
-            if let Some(max) = max {
-                upper = upper.min(max);
-            }
-            let fraction = (rank - seen as f64) / count as f64;
-            return Some(lower + (upper - lower).max(0.0) * fraction);
-        }
-        seen += count;
-    }
-    max
 }
 
 /// A value with at most six decimals, trailing zeros dropped.
@@ -240,11 +206,14 @@ mod tests {
         // 100 values: 50 in (0, 10], 45 in (10, 20], 5 in (20, 50]; min 1, max 40.
         let bounds = [10.0, 20.0, 50.0];
         let counts = [50, 45, 5, 0];
-        let p = |q| quantile(&bounds, &counts, Some(1.0), Some(40.0), q).unwrap();
+        let p = |q| histogram_quantile(&bounds, &counts, Some(1.0), Some(40.0), q).unwrap();
         assert_eq!(p(0.5), 10.0);
         assert!((p(0.95) - 20.0).abs() < 1e-9);
         assert!((p(0.99) - 36.0).abs() < 1e-9, "{}", p(0.99));
-        assert_eq!(quantile(&bounds, &[0, 0, 0, 0], None, None, 0.5), None);
+        assert_eq!(
+            histogram_quantile(&bounds, &[0, 0, 0, 0], None, None, 0.5),
+            None
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub(crate) mod bound;
 mod console;
 mod global;
 mod instruments;
+mod quantile;
 mod timed;
 
 pub use console::{ConsoleMetricExporter, render_metrics};
@@ -15,4 +16,5 @@ pub use opentelemetry::KeyValue;
 pub use opentelemetry::metrics::{
     AsyncInstrument, Meter, ObservableGauge, ObservableUpDownCounter,
 };
+pub use quantile::histogram_quantile;
 pub use timed::{FUNCTION_KEY, MODULE_KEY, MetricMeta, MetricSpec, RESULT_KEY, Timed, Timer, once};

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use instrument_runtime::metrics::histogram_quantile;
 use opentelemetry_proto::tonic::metrics::v1::{
     HistogramDataPoint, Metric, NumberDataPoint, metric::Data, number_data_point,
 };
@@ -170,7 +171,15 @@ fn add_numbers(entry: &mut MetricEntry, points: &[NumberDataPoint], budget: &mut
 }
 
 fn histogram_state(point: &HistogramDataPoint) -> HistogramState {
-    let quantile = |q| quantile(&point.explicit_bounds, &point.bucket_counts, point.count, q);
+    let quantile = |q| {
+        histogram_quantile(
+            &point.explicit_bounds,
+            &point.bucket_counts,
+            point.min,
+            point.max,
+            q,
+        )
+    };
     HistogramState {
         time_ns: point.time_unix_nano,
         bounds: point.explicit_bounds.clone(),
@@ -180,43 +189,5 @@ fn histogram_state(point: &HistogramDataPoint) -> HistogramState {
         p50: quantile(0.5),
         p95: quantile(0.95),
         p99: quantile(0.99),
-    }
-}
-
-/// The `q` quantile estimated from the buckets, interpolating linearly inside the bucket that
-/// holds it (the open last bucket answers its lower bound).
-pub fn quantile(bounds: &[f64], counts: &[u64], total: u64, q: f64) -> Option<f64> {
-    if total == 0 {
-        return None;
-    }
-    let rank = q * total as f64;
-    let mut below = 0u64;
-    for (i, &count) in counts.iter().enumerate() {
-        if count > 0 && (below + count) as f64 >= rank {
-            let lower = if i == 0 { 0.0 } else { bounds[i - 1] };
-            let Some(&upper) = bounds.get(i) else {
-                return Some(lower);
-            };
-            let within = (rank - below as f64) / count as f64;
-            return Some(lower + (upper - lower) * within);
-        }
-        below += count;
-    }
-    bounds.last().copied()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantiles_interpolate_inside_their_bucket() {
-        let bounds = [10.0, 20.0, 50.0];
-        let counts = [50, 40, 10, 0];
-        assert_eq!(quantile(&bounds, &counts, 100, 0.5), Some(10.0));
-        assert_eq!(quantile(&bounds, &counts, 100, 0.7), Some(15.0));
-        assert_eq!(quantile(&bounds, &counts, 100, 0.95), Some(35.0));
-        assert_eq!(quantile(&bounds, &[0, 0, 0, 3], 3, 0.5), Some(50.0));
-        assert_eq!(quantile(&bounds, &counts, 0, 0.5), None);
     }
 }

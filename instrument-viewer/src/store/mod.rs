@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Serialize;
 
-pub use metrics::{HistogramState, MAX_SERIES, MetricEntry, POINTS_PER_SERIES, Series, quantile};
+pub use metrics::{HistogramState, MAX_SERIES, MetricEntry, POINTS_PER_SERIES, Series};
 pub use model::{
     Attribute, EventRecord, GEN_AI_INPUT_TOKENS, GEN_AI_OUTPUT_TOKENS, LinkRecord, LogEntry,
     REPEATED_QUERY_EVENT, ResourceRecord, SpanRecord, severity_name,
