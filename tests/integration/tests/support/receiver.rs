@@ -1,5 +1,5 @@
-//! A test OTLP receiver on 127.0.0.1 speaking OTLP/gRPC or OTLP/HTTP (protobuf and JSON). It
-//! stores what it receives and can be told to misbehave: refuse the next N exports
+//! A test OTLP receiver on 127.0.0.1 speaking OTLP/gRPC or OTLP/HTTP (protobuf and JSON), the
+//! viewer's receiver (`instrument_viewer::receiver`) over a sink that stores what it receives and can be told to misbehave: refuse the next N exports
 //! (`UNAVAILABLE` / 503), delay every answer, or stop and restart on the same port. Each start
 //! runs on a runtime of its own, so stopping it drops every open connection, as a killed
 //! collector would.
@@ -9,32 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use instrument_viewer::receiver::{Sink, grpc_routes_with, http_routes};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
-use tonic::codec::CompressionEncoding;
-use tonic::service::interceptor::InterceptedService;
 
 #[path = "tls.rs"]
 pub mod tls;
@@ -46,29 +28,15 @@ pub struct Security {
     pub authorization: String,
 }
 
-/// `request` with a gzip body (`Content-Encoding: gzip`) decompressed, counted in `received`.
-async fn gunzip(request: axum::extract::Request, received: &Received) -> axum::extract::Request {
-    let gzip = request
+/// Counts `request` in `received` when its body is gzip (`Content-Encoding: gzip`).
+fn count_gzip(request: &axum::extract::Request, received: &Received) {
+    if request
         .headers()
         .get(header::CONTENT_ENCODING)
-        .is_some_and(|v| v.as_bytes() == b"gzip");
-    if !gzip {
-        return request;
+        .is_some_and(|v| v.as_bytes() == b"gzip")
+    {
+        received.gzip_requests.fetch_add(1, Ordering::Relaxed);
     }
-    received.gzip_requests.fetch_add(1, Ordering::Relaxed);
-    let (mut parts, body) = request.into_parts();
-    let compressed = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
-    let mut plain = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(&compressed[..]),
-        &mut plain,
-    )
-    .unwrap_or_default();
-    parts.headers.remove(header::CONTENT_ENCODING);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    axum::extract::Request::from_parts(parts, axum::body::Body::from(plain))
 }
 
 /// Checks the `authorization` metadata of gRPC requests when one is demanded, and counts the
@@ -177,144 +145,21 @@ impl Received {
     }
 }
 
-#[derive(Clone)]
-struct Grpc(Arc<Received>);
+impl Sink for Received {
+    fn admit(&self) -> impl std::future::Future<Output = bool> + Send {
+        Received::admit(self)
+    }
 
-#[tonic::async_trait]
-impl TraceService for Grpc {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        if !self.0.admit().await {
-            return Err(tonic::Status::unavailable("refusing on purpose"));
-        }
-        self.0.store_spans(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+    fn traces(&self, request: ExportTraceServiceRequest) {
+        self.store_spans(request);
     }
-}
 
-#[tonic::async_trait]
-impl MetricsService for Grpc {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        if !self.0.admit().await {
-            return Err(tonic::Status::unavailable("refusing on purpose"));
-        }
-        self.0.store_metrics(request.into_inner());
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
+    fn metrics(&self, request: ExportMetricsServiceRequest) {
+        self.store_metrics(request);
     }
-}
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
-}
-
-/// Decodes an OTLP/HTTP body (protobuf or JSON), or says why it cannot.
-fn decode<T: Message + Default + serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<T, String> {
-    if is_json(headers) {
-        serde_json::from_slice(body).map_err(|e| e.to_string())
-    } else {
-        T::decode(body.as_ref()).map_err(|e| e.to_string())
-    }
-}
-
-/// The success answer, in the request's encoding.
-fn answer<T: Message + serde::Serialize>(headers: &HeaderMap, response: T) -> Response {
-    if is_json(headers) {
-        (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_vec(&response).unwrap(),
-        )
-            .into_response()
-    } else {
-        (
-            [(header::CONTENT_TYPE, "application/x-protobuf")],
-            response.encode_to_vec(),
-        )
-            .into_response()
-    }
-}
-
-async fn http_traces(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
-    if !received.admit().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
-    }
-    match decode::<ExportTraceServiceRequest>(&headers, &body) {
-        Ok(request) => {
-            received.store_spans(request);
-            answer(
-                &headers,
-                ExportTraceServiceResponse {
-                    partial_success: None,
-                },
-            )
-        }
-        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Grpc {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        if !self.0.admit().await {
-            return Err(tonic::Status::unavailable("refusing on purpose"));
-        }
-        self.0.store_logs(request.into_inner());
-        Ok(tonic::Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-async fn http_logs(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
-    if !received.admit().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
-    }
-    match decode::<ExportLogsServiceRequest>(&headers, &body) {
-        Ok(request) => {
-            received.store_logs(request);
-            answer(
-                &headers,
-                ExportLogsServiceResponse {
-                    partial_success: None,
-                },
-            )
-        }
-        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
-    }
-}
-
-async fn http_metrics(received: Arc<Received>, headers: HeaderMap, body: Bytes) -> Response {
-    if !received.admit().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "refusing on purpose").into_response();
-    }
-    match decode::<ExportMetricsServiceRequest>(&headers, &body) {
-        Ok(request) => {
-            received.store_metrics(request);
-            answer(
-                &headers,
-                ExportMetricsServiceResponse {
-                    partial_success: None,
-                },
-            )
-        }
-        Err(error) => (StatusCode::BAD_REQUEST, error).into_response(),
+    fn logs(&self, request: ExportLogsServiceRequest) {
+        self.store_logs(request);
     }
 }
 
@@ -420,7 +265,6 @@ impl Receiver {
         );
         match self.wire {
             Wire::Grpc => {
-                let service = Grpc(received);
                 let mut server = tonic::transport::Server::builder();
                 if let Some(security) = &self.security {
                     let identity = tonic::transport::Identity::from_pem(
@@ -433,65 +277,32 @@ impl Receiver {
                 }
                 runtime.spawn(
                     server
-                        .add_service(InterceptedService::new(
-                            TraceServiceServer::new(service.clone())
-                                .accept_compressed(CompressionEncoding::Gzip),
-                            authorization.clone(),
-                        ))
-                        .add_service(InterceptedService::new(
-                            MetricsServiceServer::new(service.clone())
-                                .accept_compressed(CompressionEncoding::Gzip),
-                            authorization.clone(),
-                        ))
-                        .add_service(InterceptedService::new(
-                            LogsServiceServer::new(service)
-                                .accept_compressed(CompressionEncoding::Gzip),
-                            authorization,
-                        ))
+                        .add_routes(grpc_routes_with(received, authorization))
                         .serve_with_incoming(nodelay(listener)),
                 );
             }
             Wire::Http => {
-                let (traces, metrics, logs) = (received.clone(), received.clone(), received);
                 let (wanted, counted) = (authorization.0, authorization.1);
-                let app = axum::Router::new()
-                    .route(
-                        "/v1/traces",
-                        axum::routing::post(move |headers, body| {
-                            http_traces(traces.clone(), headers, body)
-                        }),
-                    )
-                    .route(
-                        "/v1/metrics",
-                        axum::routing::post(move |headers, body| {
-                            http_metrics(metrics.clone(), headers, body)
-                        }),
-                    )
-                    .route(
-                        "/v1/logs",
-                        axum::routing::post(move |headers, body| {
-                            http_logs(logs.clone(), headers, body)
-                        }),
-                    )
-                    .layer(axum::middleware::from_fn(
-                        move |request: axum::extract::Request, next: axum::middleware::Next| {
-                            let (wanted, counted) = (wanted.clone(), counted.clone());
-                            async move {
-                                let request = gunzip(request, &counted).await;
-                                let given = request
-                                    .headers()
-                                    .get(header::AUTHORIZATION)
-                                    .and_then(|v| v.to_str().ok());
-                                match wanted {
-                                    Some(wanted) if given != Some(wanted.as_str()) => {
-                                        StatusCode::UNAUTHORIZED.into_response()
-                                    }
-                                    _ => next.run(request).await,
-                                }
+                let app = http_routes(received).layer(axum::middleware::from_fn(
+                    move |request: axum::extract::Request, next: axum::middleware::Next| {
+                        count_gzip(&request, &counted);
+                        let given = request
+                            .headers()
+                            .get(header::AUTHORIZATION)
+                            .and_then(|v| v.to_str().ok());
+                        let allowed = match &wanted {
+                            Some(wanted) => given == Some(wanted.as_str()),
+                            None => true,
+                        };
+                        async move {
+                            if allowed {
+                                next.run(request).await
+                            } else {
+                                StatusCode::UNAUTHORIZED.into_response()
                             }
-                        },
-                    ))
-                    .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
+                        }
+                    },
+                ));
                 match &self.security {
                     Some(security) => {
                         let config = tls::server_config(&security.pki, &[b"h2", b"http/1.1"]);
