@@ -182,7 +182,10 @@ async fn a_second_checkout_of_a_pool_of_one_times_out() {
             .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while monitor.checked_out() < 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     assert_eq!(monitor.checked_out(), 1);
     assert!(
         !use_connection(&pool, &monitor, Duration::ZERO, Duration::from_millis(100)).await,

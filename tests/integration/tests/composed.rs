@@ -9,6 +9,8 @@
 // exporters are shared by the test binary.
 #![allow(clippy::await_holding_lock)]
 
+#[path = "support/pools.rs"]
+mod pools;
 #[path = "../../support/mod.rs"]
 mod support;
 
@@ -175,7 +177,7 @@ async fn the_agent_service_composes() {
         assert_eq!((status, body.as_str()), (200, "36"));
     }
     // sqlx returns connections (and runs its release hook) in the background.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    pools::settle(&pool).await;
 
     let exported = spans();
     let request_traces: Vec<_> = exported
