@@ -22,7 +22,7 @@ pub(crate) struct RoutePatterns {
 }
 
 struct Decisions {
-    seed: std::hash::RandomState,
+    seed: fnv::FnvBuildHasher,
     slots: Box<[AtomicU64]>,
 }
 
@@ -38,7 +38,7 @@ impl RoutePatterns {
         Self {
             regexes,
             decided: Arc::new(Decisions {
-                seed: std::hash::RandomState::new(),
+                seed: fnv::FnvBuildHasher::default(),
                 slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
             }),
         }

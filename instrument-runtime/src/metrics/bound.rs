@@ -8,7 +8,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, Hash};
+
+use fnv::FnvBuildHasher;
 use std::sync::{OnceLock, RwLock};
 
 /// Attribute sets bound per table at most.
@@ -36,14 +38,15 @@ pub(crate) fn kept_text(
 
 /// Bound instruments of type `B` by the hash of what identifies their attribute set.
 pub(crate) struct BoundSets<B> {
-    seed: RandomState,
-    table: RwLock<HashMap<u64, B>>,
+    seed: FnvBuildHasher,
+    /// The keys are hashes already: the table hashes them again with FNV, not SipHash.
+    table: RwLock<HashMap<u64, B, FnvBuildHasher>>,
 }
 
 impl<B> Default for BoundSets<B> {
     fn default() -> Self {
         Self {
-            seed: RandomState::new(),
+            seed: FnvBuildHasher::default(),
             table: RwLock::new(HashMap::default()),
         }
     }
