@@ -61,6 +61,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quantiles_come_from_the_buckets() {
+        // 100 values: 50 in (0, 10], 45 in (10, 20], 5 in (20, 50]; min 1, max 40.
+        let bounds = [10.0, 20.0, 50.0];
+        let counts = [50, 45, 5, 0];
+        let p = |q| histogram_quantile(&bounds, &counts, Some(1.0), Some(40.0), q).unwrap();
+        assert_eq!(p(0.5), 10.0);
+        assert!((p(0.95) - 20.0).abs() < 1e-9);
+        assert!((p(0.99) - 36.0).abs() < 1e-9, "{}", p(0.99));
+        assert_eq!(
+            histogram_quantile(&bounds, &[0, 0, 0, 0], None, None, 0.5),
+            None
+        );
+    }
+
+    #[test]
     fn without_min_and_max_the_outer_buckets_close_at_zero_and_their_lower_bound() {
         let bounds = [10.0, 20.0, 50.0];
         let counts = [50, 40, 10, 0];
