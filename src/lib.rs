@@ -33,9 +33,9 @@
 
 pub use instrument_macros::{Metrics, metric, trace_method};
 pub use instrument_runtime::{
-    ConfigGuard, CurrentSpan, KeyValue, Protocol, RuntimeConfig, SetupError, SpanKind,
-    TailSampling, TelemetryBuilder, TelemetryGuard, current_context, get_trace_id, is_enabled,
-    log_event, metrics_enabled, set_span_attributes,
+    ConfigGuard, CurrentSpan, DefaultGuard, KeyValue, Protocol, RuntimeConfig, SetupError,
+    SpanKind, TailSampling, TelemetryBuilder, TelemetryGuard, current_context, get_trace_id,
+    is_enabled, log_event, metrics_enabled, set_span_attributes,
 };
 
 /// Installs telemetry configured from the standard `OTEL_*` variables and returns the guard

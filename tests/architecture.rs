@@ -607,7 +607,24 @@ const MUTABLE: &[&str] = &[
     "RateLimit",
 ];
 
-/// `static` items whose value can change (interior mutability), outside tests and outside
+/// Whether a static of type `ty` holds a constant: a value of a type without interior
+/// mutability, or one computed once on first use (`LazyLock`) from constants. Every other
+/// static (an atomic, a lock, a cell, or a struct of the crate's that holds them) is state.
+fn is_constant(ty: &str) -> bool {
+    let ty = ty.trim();
+    let inner = ty
+        .strip_prefix("LazyLock<")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(ty);
+    let known_constant = ["HeaderName", "[HeaderName;", "[String;", "Vec<HeaderName>"]
+        .iter()
+        .any(|c| inner.starts_with(c))
+        || inner == "TextMapCompositePropagator"
+        || inner.starts_with('&');
+    known_constant && !MUTABLE.iter().any(|m| inner.contains(m))
+}
+
+/// `static` items that are state (see [`is_constant`]), outside tests and outside
 /// `thread_local!` blocks (counted apart).
 fn mutable_statics(code: &str) -> Vec<String> {
     let mut code = code.to_owned();
@@ -641,7 +658,7 @@ fn mutable_statics(code: &str) -> Vec<String> {
                 return false;
             };
             let ty = ty.1.split('=').next().unwrap_or("");
-            MUTABLE.iter().any(|m| ty.contains(m))
+            !is_constant(ty)
         })
         .map(str::to_owned)
         .collect()

@@ -12,7 +12,7 @@ mod support;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{TraceContextExt, Tracer as _};
-use support::{span, spans, start};
+use support::{span, spans, start_global as start};
 
 /// Starts a span the way third-party OpenTelemetry instrumentation does: from the global
 /// tracer, as a child of `Context::current()`.

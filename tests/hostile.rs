@@ -150,7 +150,9 @@ fn values_that_recurse_without_end_are_cut_at_depth_64() {
     // A small stack: the bound must hold long before the recursion could overflow it.
     std::thread::Builder::new()
         .stack_size(512 * 1024)
-        .spawn(|| endless(&EndlessJson, &EndlessDebug))
+        .spawn(support::in_this_pipeline(|| {
+            endless(&EndlessJson, &EndlessDebug)
+        }))
         .unwrap()
         .join()
         .unwrap();

@@ -151,75 +151,81 @@ fn names_units_descriptions_and_buckets_are_as_declared() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn counts_and_sums_after_n_calls() {
-    let _t = start();
-    for i in 0..25 {
-        assert_eq!(sync_work(i), i * 2);
-        assert_eq!(async_work(i).await, i + 1);
-    }
-    let all = metrics();
-    let sync = points(&all, "test_sync_ms");
-    assert_eq!(sync.len(), 1);
-    assert_eq!(sync[0].count, 25.0);
-    assert!(sync[0].sum >= 0.0);
-    assert_eq!(sync[0].attr("function"), Some("sync_work"));
-    assert_eq!(sync[0].attr("module"), Some("metrics"));
-    assert_eq!(sync[0].attr("result"), None, "not a Result");
-    assert_eq!(points(&all, "test_sync_calls")[0].count, 25.0);
-    assert_eq!(points(&all, "test_async_ms")[0].count, 25.0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn result_is_ok_error_or_cancelled() {
-    let _t = start();
-    fallible(false).unwrap();
-    fallible(false).unwrap();
-    fallible(true).unwrap_err();
-    assert!(
-        tokio::time::timeout(Duration::from_millis(10), never_finishes())
-            .await
-            .is_err()
-    );
-    let all = metrics();
-    let results: Vec<_> = points(&all, "test_result_ms")
-        .into_iter()
-        .map(|p| (p.attr("result").unwrap().to_owned(), p.count))
-        .collect();
-    assert!(results.contains(&("ok".into(), 2.0)), "{results:?}");
-    assert!(results.contains(&("error".into(), 1.0)), "{results:?}");
-    let cancelled = points(&all, "test_cancel_calls");
-    assert_eq!(cancelled.len(), 1);
-    assert_eq!(cancelled[0].attr("result"), Some("cancelled"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn context_attributes_inside_a_scope_only() {
-    let _t = start();
-    sync_work(1);
-    context::scope([KeyValue::new("organization.id", "org-1")], async {
-        context::add_attribute("agent.id", "agent-9");
-        async_work(1).await;
-        sync_work(2);
+#[test]
+fn counts_and_sums_after_n_calls() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        for i in 0..25 {
+            assert_eq!(sync_work(i), i * 2);
+            assert_eq!(async_work(i).await, i + 1);
+        }
+        let all = metrics();
+        let sync = points(&all, "test_sync_ms");
+        assert_eq!(sync.len(), 1);
+        assert_eq!(sync[0].count, 25.0);
+        assert!(sync[0].sum >= 0.0);
+        assert_eq!(sync[0].attr("function"), Some("sync_work"));
+        assert_eq!(sync[0].attr("module"), Some("metrics"));
+        assert_eq!(sync[0].attr("result"), None, "not a Result");
+        assert_eq!(points(&all, "test_sync_calls")[0].count, 25.0);
+        assert_eq!(points(&all, "test_async_ms")[0].count, 25.0);
     })
-    .await;
-    let all = metrics();
-    let sync = points(&all, "test_sync_ms");
-    assert_eq!(sync.len(), 2);
-    let inside = sync
-        .iter()
-        .find(|p| p.attr("organization.id").is_some())
-        .expect("a point from inside the scope");
-    assert_eq!(inside.attr("agent.id"), Some("agent-9"));
-    let outside = sync
-        .iter()
-        .find(|p| p.attr("organization.id").is_none())
-        .expect("a point from outside");
-    assert_eq!(outside.attr("agent.id"), None);
-    assert_eq!(
-        points(&all, "test_async_ms")[0].attr("agent.id"),
-        Some("agent-9")
-    );
+}
+
+#[test]
+fn result_is_ok_error_or_cancelled() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        fallible(false).unwrap();
+        fallible(false).unwrap();
+        fallible(true).unwrap_err();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), never_finishes())
+                .await
+                .is_err()
+        );
+        let all = metrics();
+        let results: Vec<_> = points(&all, "test_result_ms")
+            .into_iter()
+            .map(|p| (p.attr("result").unwrap().to_owned(), p.count))
+            .collect();
+        assert!(results.contains(&("ok".into(), 2.0)), "{results:?}");
+        assert!(results.contains(&("error".into(), 1.0)), "{results:?}");
+        let cancelled = points(&all, "test_cancel_calls");
+        assert_eq!(cancelled.len(), 1);
+        assert_eq!(cancelled[0].attr("result"), Some("cancelled"));
+    })
+}
+
+#[test]
+fn context_attributes_inside_a_scope_only() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        sync_work(1);
+        context::scope([KeyValue::new("organization.id", "org-1")], async {
+            context::add_attribute("agent.id", "agent-9");
+            async_work(1).await;
+            sync_work(2);
+        })
+        .await;
+        let all = metrics();
+        let sync = points(&all, "test_sync_ms");
+        assert_eq!(sync.len(), 2);
+        let inside = sync
+            .iter()
+            .find(|p| p.attr("organization.id").is_some())
+            .expect("a point from inside the scope");
+        assert_eq!(inside.attr("agent.id"), Some("agent-9"));
+        let outside = sync
+            .iter()
+            .find(|p| p.attr("organization.id").is_none())
+            .expect("a point from outside");
+        assert_eq!(outside.attr("agent.id"), None);
+        assert_eq!(
+            points(&all, "test_async_ms")[0].attr("agent.id"),
+            Some("agent-9")
+        );
+    })
 }
 
 #[trace_method]
@@ -230,94 +236,100 @@ async fn scoped_task(task: u64) -> Vec<KeyValue> {
     context::attributes()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_scoped_tasks_never_see_each_other() {
-    let _t = start();
-    let tasks: Vec<_> = (0..10_000u64)
-        .map(|task| {
-            tokio::spawn(context::scope(
-                [KeyValue::new("task.id", task as i64)],
-                scoped_task(task),
-            ))
+#[test]
+fn ten_thousand_scoped_tasks_never_see_each_other() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let tasks: Vec<_> = (0..10_000u64)
+            .map(|task| {
+                tokio::spawn(context::scope(
+                    [KeyValue::new("task.id", task as i64)],
+                    scoped_task(task),
+                ))
+            })
+            .collect();
+        for (task, handle) in tasks.into_iter().enumerate() {
+            assert_eq!(
+                handle.await.unwrap(),
+                vec![KeyValue::new("task.id", task as i64)]
+            );
+        }
+        let all = spans();
+        assert_eq!(all.len(), 10_000);
+        for s in &all {
+            assert_eq!(
+                attr(s, "task.id"),
+                attr(s, "parameter.task"),
+                "a span carries its own task's attributes"
+            );
+        }
+        let seen: HashSet<_> = all.iter().map(|s| attr(s, "task.id").unwrap()).collect();
+        assert_eq!(seen.len(), 10_000);
+        assert_eq!(
+            points(&metrics(), "test_async_ms")
+                .iter()
+                .map(|p| p.count)
+                .sum::<f64>(),
+            10_000.0
+        );
+    })
+}
+
+#[test]
+fn spawned_tasks_get_attributes_only_when_asked() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        context::scope([KeyValue::new("request.id", "r-1")], async {
+            let plain = tokio::spawn(async { context::attributes() }).await.unwrap();
+            assert!(plain.is_empty(), "not carried by default");
+            let carried = tokio::spawn(
+                async {
+                    context::add_attribute("child", true);
+                    context::attributes()
+                }
+                .with_current_attributes(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                carried,
+                vec![
+                    KeyValue::new("request.id", "r-1"),
+                    KeyValue::new("child", true)
+                ]
+            );
+            assert_eq!(
+                context::attributes(),
+                vec![KeyValue::new("request.id", "r-1")],
+                "the copy is the child's own"
+            );
         })
-        .collect();
-    for (task, handle) in tasks.into_iter().enumerate() {
-        assert_eq!(
-            handle.await.unwrap(),
-            vec![KeyValue::new("task.id", task as i64)]
-        );
-    }
-    let all = spans();
-    assert_eq!(all.len(), 10_000);
-    for s in &all {
-        assert_eq!(
-            attr(s, "task.id"),
-            attr(s, "parameter.task"),
-            "a span carries its own task's attributes"
-        );
-    }
-    let seen: HashSet<_> = all.iter().map(|s| attr(s, "task.id").unwrap()).collect();
-    assert_eq!(seen.len(), 10_000);
-    assert_eq!(
-        points(&metrics(), "test_async_ms")
-            .iter()
-            .map(|p| p.count)
-            .sum::<f64>(),
-        10_000.0
-    );
+        .await;
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spawned_tasks_get_attributes_only_when_asked() {
-    let _t = start();
-    context::scope([KeyValue::new("request.id", "r-1")], async {
-        let plain = tokio::spawn(async { context::attributes() }).await.unwrap();
-        assert!(plain.is_empty(), "not carried by default");
-        let carried = tokio::spawn(
-            async {
-                context::add_attribute("child", true);
-                context::attributes()
-            }
-            .with_current_attributes(),
-        )
-        .await
-        .unwrap();
+#[test]
+fn stacked_with_trace_method_in_either_order() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        context::scope([KeyValue::new("organization.id", "org-2")], async {
+            stacked_span_outside(3).unwrap();
+            stacked_metric_outside(4).await;
+        })
+        .await;
+        let a = span("stacked_span_outside");
+        assert_eq!(attr(&a, "parameter.x").as_deref(), Some("3"));
+        assert_eq!(attr(&a, "organization.id").as_deref(), Some("org-2"));
         assert_eq!(
-            carried,
-            vec![
-                KeyValue::new("request.id", "r-1"),
-                KeyValue::new("child", true)
-            ]
+            attr(&span("stacked_metric_outside"), "parameter.x").as_deref(),
+            Some("4")
         );
-        assert_eq!(
-            context::attributes(),
-            vec![KeyValue::new("request.id", "r-1")],
-            "the copy is the child's own"
-        );
+        let all = metrics();
+        let a = points(&all, "test_stacked_a_ms");
+        assert_eq!((a[0].count, a[0].attr("result")), (1.0, Some("ok")));
+        assert_eq!(a[0].attr("organization.id"), Some("org-2"));
+        assert_eq!(points(&all, "test_stacked_b_ms")[0].count, 1.0);
     })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stacked_with_trace_method_in_either_order() {
-    let _t = start();
-    context::scope([KeyValue::new("organization.id", "org-2")], async {
-        stacked_span_outside(3).unwrap();
-        stacked_metric_outside(4).await;
-    })
-    .await;
-    let a = span("stacked_span_outside");
-    assert_eq!(attr(&a, "parameter.x").as_deref(), Some("3"));
-    assert_eq!(attr(&a, "organization.id").as_deref(), Some("org-2"));
-    assert_eq!(
-        attr(&span("stacked_metric_outside"), "parameter.x").as_deref(),
-        Some("4")
-    );
-    let all = metrics();
-    let a = points(&all, "test_stacked_a_ms");
-    assert_eq!((a[0].count, a[0].attr("result")), (1.0, Some("ok")));
-    assert_eq!(a[0].attr("organization.id"), Some("org-2"));
-    assert_eq!(points(&all, "test_stacked_b_ms")[0].count, 1.0);
 }
 
 #[test]

@@ -98,160 +98,168 @@ async fn use_connection(
     true
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_tasks_hammering_a_pool_of_five_stay_consistent() {
-    let _t = start();
-    let (pool, monitor) = pool("hammer", 5);
-    let checkouts = Arc::new(AtomicU64::new(0));
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
-    let tasks: Vec<_> = (0..200)
-        .map(|_| {
-            let (pool, monitor, checkouts) = (pool.clone(), monitor.clone(), checkouts.clone());
-            tokio::spawn(async move {
-                while tokio::time::Instant::now() < deadline {
-                    if use_connection(
-                        &pool,
-                        &monitor,
-                        Duration::from_micros(200),
-                        Duration::from_secs(5),
-                    )
-                    .await
-                    {
-                        checkouts.fetch_add(1, Ordering::Relaxed);
+#[test]
+fn two_hundred_tasks_hammering_a_pool_of_five_stay_consistent() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let (pool, monitor) = pool("hammer", 5);
+        let checkouts = Arc::new(AtomicU64::new(0));
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let (pool, monitor, checkouts) = (pool.clone(), monitor.clone(), checkouts.clone());
+                tokio::spawn(async move {
+                    while tokio::time::Instant::now() < deadline {
+                        if use_connection(
+                            &pool,
+                            &monitor,
+                            Duration::from_micros(200),
+                            Duration::from_secs(5),
+                        )
+                        .await
+                        {
+                            checkouts.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let checkouts = checkouts.load(Ordering::Relaxed);
-    assert!(checkouts > 500, "{checkouts} checkouts");
-    assert_eq!(
-        monitor.checked_out(),
-        0,
-        "checkouts = checkins + in use (0)"
-    );
-    assert_eq!(monitor.waiters(), 0);
-    assert_eq!(
-        monitor.tracked_connections(),
-        5,
-        "one record per connection, no leak"
-    );
-    let total_checkouts: u64 = (0..5)
-        .map(|id| monitor.lifecycle(id).unwrap().checkout_count)
-        .sum();
-    assert_eq!(total_checkouts, checkouts);
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let checkouts = checkouts.load(Ordering::Relaxed);
+        assert!(checkouts > 500, "{checkouts} checkouts");
+        assert_eq!(
+            monitor.checked_out(),
+            0,
+            "checkouts = checkins + in use (0)"
+        );
+        assert_eq!(monitor.waiters(), 0);
+        assert_eq!(
+            monitor.tracked_connections(),
+            5,
+            "one record per connection, no leak"
+        );
+        let total_checkouts: u64 = (0..5)
+            .map(|id| monitor.lifecycle(id).unwrap().checkout_count)
+            .sum();
+        assert_eq!(total_checkouts, checkouts);
 
-    let all = metrics();
-    let events = points(&all, "count_db_pool_connection_events");
-    let count = |event: &str| {
-        events
+        let all = metrics();
+        let events = points(&all, "count_db_pool_connection_events");
+        let count = |event: &str| {
+            events
+                .iter()
+                .filter(|p| {
+                    p.attr("engine_name") == Some("hammer") && p.attr("event") == Some(event)
+                })
+                .map(|p| p.count)
+                .sum::<f64>()
+        };
+        assert_eq!(count("checkout"), checkouts as f64);
+        assert_eq!(count("checkin"), checkouts as f64);
+        assert_eq!(count("connect"), 5.0);
+        assert_eq!(count("first_connect"), 1.0);
+        let durations = points(&all, "hist_db_pool_connection_duration_ms");
+        let used: f64 = durations
             .iter()
-            .filter(|p| p.attr("engine_name") == Some("hammer") && p.attr("event") == Some(event))
+            .filter(|p| p.attr("engine_name") == Some("hammer"))
             .map(|p| p.count)
-            .sum::<f64>()
-    };
-    assert_eq!(count("checkout"), checkouts as f64);
-    assert_eq!(count("checkin"), checkouts as f64);
-    assert_eq!(count("connect"), 5.0);
-    assert_eq!(count("first_connect"), 1.0);
-    let durations = points(&all, "hist_db_pool_connection_duration_ms");
-    let used: f64 = durations
-        .iter()
-        .filter(|p| p.attr("engine_name") == Some("hammer"))
-        .map(|p| p.count)
-        .sum();
-    assert_eq!(used, checkouts as f64);
+            .sum();
+        assert_eq!(used, checkouts as f64);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_checkout_of_a_pool_of_one_times_out() {
-    let _t = start();
-    let (pool, monitor) = pool("single", 1);
-    let holder = {
-        let (pool, monitor) = (pool.clone(), monitor.clone());
-        tokio::spawn(async move {
-            use_connection(
-                &pool,
-                &monitor,
-                Duration::from_millis(300),
-                Duration::from_secs(1),
-            )
-            .await
-        })
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while monitor.checked_out() < 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    assert_eq!(monitor.checked_out(), 1);
-    assert!(
-        !use_connection(&pool, &monitor, Duration::ZERO, Duration::from_millis(100)).await,
-        "timed out"
-    );
-    assert!(holder.await.unwrap());
-    let all = metrics();
-    let timeouts = points(&all, "db_pool_checkout_timeout_total");
-    assert_eq!(
-        timeouts
-            .iter()
+#[test]
+fn a_second_checkout_of_a_pool_of_one_times_out() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let (pool, monitor) = pool("single", 1);
+        let holder = {
+            let (pool, monitor) = (pool.clone(), monitor.clone());
+            tokio::spawn(async move {
+                use_connection(
+                    &pool,
+                    &monitor,
+                    Duration::from_millis(300),
+                    Duration::from_secs(1),
+                )
+                .await
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while monitor.checked_out() < 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert_eq!(monitor.checked_out(), 1);
+        assert!(
+            !use_connection(&pool, &monitor, Duration::ZERO, Duration::from_millis(100)).await,
+            "timed out"
+        );
+        assert!(holder.await.unwrap());
+        let all = metrics();
+        let timeouts = points(&all, "db_pool_checkout_timeout_total");
+        assert_eq!(
+            timeouts
+                .iter()
+                .filter(|p| p.attr("engine_name") == Some("single"))
+                .map(|p| p.count)
+                .sum::<f64>(),
+            1.0
+        );
+        let latency = points(&all, "db_checkout_latency_ms")
+            .into_iter()
             .filter(|p| p.attr("engine_name") == Some("single"))
-            .map(|p| p.count)
-            .sum::<f64>(),
-        1.0
-    );
-    let latency = points(&all, "db_checkout_latency_ms")
-        .into_iter()
-        .filter(|p| p.attr("engine_name") == Some("single"))
-        .map(|p| p.sum)
-        .sum::<f64>();
-    assert!(
-        latency >= 100.0,
-        "the timed-out wait is recorded: {latency} ms"
-    );
-    let errors = points(&all, "count_db_pool_connection_errors");
-    assert!(
-        errors
-            .iter()
-            .any(|p| p.attr("engine_name") == Some("single")
-                && p.attr("exception_type") == Some("PoolTimedOut"))
-    );
+            .map(|p| p.sum)
+            .sum::<f64>();
+        assert!(
+            latency >= 100.0,
+            "the timed-out wait is recorded: {latency} ms"
+        );
+        let errors = points(&all, "count_db_pool_connection_errors");
+        assert!(
+            errors
+                .iter()
+                .any(|p| p.attr("engine_name") == Some("single")
+                    && p.attr("exception_type") == Some("PoolTimedOut"))
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalidated_and_closed_connections_leave_the_records() {
-    let _t = start();
-    let (_pool, monitor) = pool("events", 3);
-    monitor.invalidate(0, "Io");
-    monitor.soft_invalidate(1);
-    monitor.detach(2);
-    monitor.close(2);
-    monitor.reset(2);
-    assert_eq!(monitor.tracked_connections(), 0);
-    let all = metrics();
-    let events: Vec<String> = points(&all, "count_db_pool_connection_events")
-        .iter()
-        .filter(|p| p.attr("engine_name") == Some("events"))
-        .map(|p| p.attr("event").unwrap().to_owned())
-        .collect();
-    for event in [
-        "invalidate",
-        "soft_invalidate",
-        "detach",
-        "close_detached",
-        "reset",
-    ] {
-        assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
-    }
-    let errors = points(&all, "count_db_pool_connection_errors");
-    assert!(
-        errors
+#[test]
+fn invalidated_and_closed_connections_leave_the_records() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let (_pool, monitor) = pool("events", 3);
+        monitor.invalidate(0, "Io");
+        monitor.soft_invalidate(1);
+        monitor.detach(2);
+        monitor.close(2);
+        monitor.reset(2);
+        assert_eq!(monitor.tracked_connections(), 0);
+        let all = metrics();
+        let events: Vec<String> = points(&all, "count_db_pool_connection_events")
             .iter()
-            .any(|p| p.attr("engine_name") == Some("events")
-                && p.attr("exception_type") == Some("Io"))
-    );
+            .filter(|p| p.attr("engine_name") == Some("events"))
+            .map(|p| p.attr("event").unwrap().to_owned())
+            .collect();
+        for event in [
+            "invalidate",
+            "soft_invalidate",
+            "detach",
+            "close_detached",
+            "reset",
+        ] {
+            assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
+        }
+        let errors = points(&all, "count_db_pool_connection_errors");
+        assert!(
+            errors
+                .iter()
+                .any(|p| p.attr("engine_name") == Some("events")
+                    && p.attr("exception_type") == Some("Io"))
+        );
+    })
 }
 
 /// A pool with a base size (SQLAlchemy's `pool_size`) that opens past it under load.
@@ -275,61 +283,66 @@ impl PoolStatus for Overflowing {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn total_is_the_capacity_and_overflow_counts_past_the_base_size() {
-    let _t = start();
-    let with_base = PoolMonitor::new("with-base", "queue", Overflowing, false);
-    let (_pool, without_base) = pool("without-base", 3);
-    let all = metrics();
-    let gauge = |name: &str, engine: &str| {
-        points(&all, name)
-            .iter()
-            .filter(|p| p.attr("engine_name") == Some(engine))
-            .map(|p| p.count)
-            .sum::<f64>()
-    };
-    assert_eq!(gauge("gauge_db_pool_connections_total", "with-base"), 10.0);
-    assert_eq!(
-        gauge("gauge_db_pool_connections_overflow", "with-base"),
-        2.0
-    );
-    assert_eq!(
-        gauge("gauge_db_pool_connections_checked_out", "with-base"),
-        6.0
-    );
-    assert_eq!(
-        gauge("gauge_db_pool_connections_total", "without-base"),
-        3.0
-    );
-    assert_eq!(
-        gauge("gauge_db_pool_connections_overflow", "without-base"),
-        0.0
-    );
-    drop((with_base, without_base));
+#[test]
+fn total_is_the_capacity_and_overflow_counts_past_the_base_size() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let with_base = PoolMonitor::new("with-base", "queue", Overflowing, false);
+        let (_pool, without_base) = pool("without-base", 3);
+        let all = metrics();
+        let gauge = |name: &str, engine: &str| {
+            points(&all, name)
+                .iter()
+                .filter(|p| p.attr("engine_name") == Some(engine))
+                .map(|p| p.count)
+                .sum::<f64>()
+        };
+        assert_eq!(gauge("gauge_db_pool_connections_total", "with-base"), 10.0);
+        assert_eq!(
+            gauge("gauge_db_pool_connections_overflow", "with-base"),
+            2.0
+        );
+        assert_eq!(
+            gauge("gauge_db_pool_connections_checked_out", "with-base"),
+            6.0
+        );
+        assert_eq!(
+            gauge("gauge_db_pool_connections_total", "without-base"),
+            3.0
+        );
+        assert_eq!(
+            gauge("gauge_db_pool_connections_overflow", "without-base"),
+            0.0
+        );
+        drop((with_base, without_base));
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_held_checkout_is_counted_once() {
-    let _t = start();
-    let (_pool, monitor) = pool("long-held", 2);
-    monitor.set_long_held_threshold(Some(Duration::from_millis(20)));
-    monitor.checkout_started().checked_out(0);
-    monitor.checkout_started().checked_out(1);
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    let long_held = |all: &[support::MetricInfo]| {
-        points(all, "count_db_pool_connection_events")
-            .iter()
-            .filter(|p| {
-                p.attr("engine_name") == Some("long-held") && p.attr("event") == Some("long_held")
-            })
-            .map(|p| p.count)
-            .sum::<f64>()
-    };
-    assert_eq!(long_held(&metrics()), 2.0, "both, noticed by the gauges");
-    monitor.checkin(0);
-    monitor.checkin(1);
-    assert_eq!(long_held(&metrics()), 0.0, "not again at the checkin");
-    monitor.checkout_started().checked_out(0);
-    monitor.checkin(0);
-    assert_eq!(long_held(&metrics()), 0.0, "a short checkout is not");
+#[test]
+fn a_long_held_checkout_is_counted_once() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let (_pool, monitor) = pool("long-held", 2);
+        monitor.set_long_held_threshold(Some(Duration::from_millis(20)));
+        monitor.checkout_started().checked_out(0);
+        monitor.checkout_started().checked_out(1);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let long_held = |all: &[support::MetricInfo]| {
+            points(all, "count_db_pool_connection_events")
+                .iter()
+                .filter(|p| {
+                    p.attr("engine_name") == Some("long-held")
+                        && p.attr("event") == Some("long_held")
+                })
+                .map(|p| p.count)
+                .sum::<f64>()
+        };
+        assert_eq!(long_held(&metrics()), 2.0, "both, noticed by the gauges");
+        monitor.checkin(0);
+        monitor.checkin(1);
+        assert_eq!(long_held(&metrics()), 0.0, "not again at the checkin");
+        monitor.checkout_started().checked_out(0);
+        monitor.checkin(0);
+        assert_eq!(long_held(&metrics()), 0.0, "a short checkout is not");
+    })
 }

@@ -86,108 +86,120 @@ impl Retriever for Agent {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn span_stays_current_across_await() {
-    let _t = start();
-    assert_eq!(request(21).await, 42);
-    let parent = span("request");
-    let child = span("handle");
-    assert_eq!(child.parent_span_id, parent.span_context.span_id());
-    assert_eq!(attr(&parent, "parameter.id").as_deref(), Some("21"));
+#[test]
+fn span_stays_current_across_await() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        assert_eq!(request(21).await, 42);
+        let parent = span("request");
+        let child = span("handle");
+        assert_eq!(child.parent_span_id, parent.span_context.span_id());
+        assert_eq!(attr(&parent, "parameter.id").as_deref(), Some("21"));
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_tasks_do_not_cross_talk() {
-    let _t = start();
-    let tasks: Vec<_> = (0..1000u32).map(|id| tokio::spawn(request(id))).collect();
-    for (id, task) in tasks.into_iter().enumerate() {
-        assert_eq!(task.await.unwrap(), id as u32 * 2);
-    }
-    let all = spans();
-    assert_eq!(all.len(), 2000);
-    let requests: HashMap<_, _> = all
-        .iter()
-        .filter(|s| s.name == "request")
-        .map(|s| {
-            (
-                s.span_context.span_id(),
-                (attr(s, "parameter.id").unwrap(), s.span_context.trace_id()),
-            )
-        })
-        .collect();
-    assert_eq!(requests.len(), 1000);
-    for child in all.iter().filter(|s| s.name == "handle") {
-        let (parent_id, parent_trace) = &requests[&child.parent_span_id];
+#[test]
+fn a_thousand_concurrent_tasks_do_not_cross_talk() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let tasks: Vec<_> = (0..1000u32).map(|id| tokio::spawn(request(id))).collect();
+        for (id, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap(), id as u32 * 2);
+        }
+        let all = spans();
+        assert_eq!(all.len(), 2000);
+        let requests: HashMap<_, _> = all
+            .iter()
+            .filter(|s| s.name == "request")
+            .map(|s| {
+                (
+                    s.span_context.span_id(),
+                    (attr(s, "parameter.id").unwrap(), s.span_context.trace_id()),
+                )
+            })
+            .collect();
+        assert_eq!(requests.len(), 1000);
+        for child in all.iter().filter(|s| s.name == "handle") {
+            let (parent_id, parent_trace) = &requests[&child.parent_span_id];
+            assert_eq!(
+                attr(child, "parameter.id").as_ref(),
+                Some(parent_id),
+                "child under its own request"
+            );
+            assert_eq!(&child.span_context.trace_id(), parent_trace);
+        }
+        let traces: std::collections::HashSet<_> = requests.values().map(|(_, t)| *t).collect();
+        assert_eq!(traces.len(), 1000, "each task is its own trace");
+    })
+}
+
+#[test]
+fn async_errors_set_status() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        assert_eq!(fallible(false).await, Ok("fine"));
+        assert!(fallible(true).await.is_err());
+        let all = spans();
+        assert_eq!(all[0].status, Status::Ok);
+        assert_eq!(error_description(&all[1]).as_deref(), Some("went wrong"));
         assert_eq!(
-            attr(child, "parameter.id").as_ref(),
-            Some(parent_id),
-            "child under its own request"
+            attr(&all[1], "error.type").as_deref(),
+            Some("alloc::string::String")
         );
-        assert_eq!(&child.span_context.trace_id(), parent_trace);
-    }
-    let traces: std::collections::HashSet<_> = requests.values().map(|(_, t)| *t).collect();
-    assert_eq!(traces.len(), 1000, "each task is its own trace");
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_errors_set_status() {
-    let _t = start();
-    assert_eq!(fallible(false).await, Ok("fine"));
-    assert!(fallible(true).await.is_err());
-    let all = spans();
-    assert_eq!(all[0].status, Status::Ok);
-    assert_eq!(error_description(&all[1]).as_deref(), Some("went wrong"));
-    assert_eq!(
-        attr(&all[1], "error.type").as_deref(),
-        Some("alloc::string::String")
-    );
+#[test]
+fn dropped_future_records_cancelled() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let result = tokio::time::timeout(Duration::from_millis(20), slow(10_000)).await;
+        assert!(result.is_err(), "timed out");
+        let s = span("slow");
+        assert!(event(&s, "cancelled").is_some(), "cancelled event");
+        assert_eq!(error_description(&s).as_deref(), Some("cancelled"));
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_future_records_cancelled() {
-    let _t = start();
-    let result = tokio::time::timeout(Duration::from_millis(20), slow(10_000)).await;
-    assert!(result.is_err(), "timed out");
-    let s = span("slow");
-    assert!(event(&s, "cancelled").is_some(), "cancelled event");
-    assert_eq!(error_description(&s).as_deref(), Some("cancelled"));
+#[test]
+fn async_panic_is_recorded_and_propagates() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let joined = tokio::spawn(explode_later(7)).await;
+        let error = joined.expect_err("the task panicked");
+        assert!(error.is_panic());
+        let s = span("explode_later");
+        assert_eq!(error_description(&s).as_deref(), Some("async kaboom 7"));
+        assert!(
+            event(&s, "cancelled").is_none(),
+            "a panic is not a cancellation"
+        );
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_panic_is_recorded_and_propagates() {
-    let _t = start();
-    let joined = tokio::spawn(explode_later(7)).await;
-    let error = joined.expect_err("the task panicked");
-    assert!(error.is_panic());
-    let s = span("explode_later");
-    assert_eq!(error_description(&s).as_deref(), Some("async kaboom 7"));
-    assert!(
-        event(&s, "cancelled").is_none(),
-        "a panic is not a cancellation"
-    );
-}
+#[test]
+fn async_methods_trait_methods_and_async_trait() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let agent = Agent { name: "ada".into() };
+        assert_eq!(agent.think(2).await, "ada:4");
+        assert_eq!(agent.complete("hi").await, "hi!");
+        assert_eq!(agent.fetch("k", 3).await.unwrap(), vec!["k6".to_owned()]);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_methods_trait_methods_and_async_trait() {
-    let _t = start();
-    let agent = Agent { name: "ada".into() };
-    assert_eq!(agent.think(2).await, "ada:4");
-    assert_eq!(agent.complete("hi").await, "hi!");
-    assert_eq!(agent.fetch("k", 3).await.unwrap(), vec!["k6".to_owned()]);
-
-    let think = span("Agent.think");
-    let complete = span("Agent.complete");
-    let fetch = span("Agent.fetch");
-    assert_eq!(attr(&complete, "parameter.prompt").as_deref(), Some("hi"));
-    assert_eq!(attr(&fetch, "parameter.key").as_deref(), Some("k"));
-    assert_eq!(attr(&fetch, "parameter.limit").as_deref(), Some("3"));
-    assert_eq!(fetch.status, Status::Ok);
-    let children: Vec<_> = spans().into_iter().filter(|s| s.name == "handle").collect();
-    assert_eq!(children.len(), 2);
-    assert_eq!(children[0].parent_span_id, think.span_context.span_id());
-    assert_eq!(
-        children[1].parent_span_id,
-        fetch.span_context.span_id(),
-        "async_trait body keeps the span current"
-    );
+        let think = span("Agent.think");
+        let complete = span("Agent.complete");
+        let fetch = span("Agent.fetch");
+        assert_eq!(attr(&complete, "parameter.prompt").as_deref(), Some("hi"));
+        assert_eq!(attr(&fetch, "parameter.key").as_deref(), Some("k"));
+        assert_eq!(attr(&fetch, "parameter.limit").as_deref(), Some("3"));
+        assert_eq!(fetch.status, Status::Ok);
+        let children: Vec<_> = spans().into_iter().filter(|s| s.name == "handle").collect();
+        assert_eq!(children.len(), 2);
+        assert_eq!(children[0].parent_span_id, think.span_context.span_id());
+        assert_eq!(
+            children[1].parent_span_id,
+            fetch.span_context.span_id(),
+            "async_trait body keeps the span current"
+        );
+    })
 }

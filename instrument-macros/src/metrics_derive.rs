@@ -115,8 +115,9 @@ fn try_expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors: Option<syn::Error> = None;
     for field in fields {
         let ident = field.ident.as_ref().expect("named fields");
-        let built = reject_opentelemetry_type(&field.ty, &krate)
-            .and_then(|()| field_initializer(ident, &field.ty, &field.attrs, scope.as_deref()));
+        let built = reject_opentelemetry_type(&field.ty, &krate).and_then(|()| {
+            field_initializer(ident, &field.ty, &field.attrs, scope.as_deref(), &krate)
+        });
         match built {
             Ok(built) => initializers.push(quote! {
                 #ident: #krate::__private::FromInstrument::from_instrument(#built, #with_context)
@@ -267,6 +268,7 @@ fn field_initializer(
     ty: &Type,
     attrs: &[syn::Attribute],
     scope: Option<&str>,
+    krate: &Path,
 ) -> syn::Result<TokenStream> {
     let (kind, value) = instrument_kind(ty)?;
     let mut name: Option<String> = None;
@@ -313,7 +315,9 @@ fn field_initializer(
         }
     }
     let callback = match (callback, is_observable) {
-        (Some(path), true) => quote!(.with_callback(#path)),
+        (Some(path), true) => {
+            quote!(.with_callback(#krate::__private::pipeline_callback(#path)))
+        }
         (None, true) => {
             return Err(syn::Error::new_spanned(
                 ty,

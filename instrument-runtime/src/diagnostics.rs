@@ -14,6 +14,7 @@ static FAILURE_REPORTS: RateLimit = RateLimit::new();
 const REPORT_INTERVAL_SECS: u64 = 10;
 
 /// Lets one report through per [`REPORT_INTERVAL_SECS`].
+#[derive(Debug, Default)]
 pub(crate) struct RateLimit {
     last_secs: AtomicU64,
 }

@@ -64,7 +64,7 @@ pub use setup::{DEFAULT_EXPORT_TIMEOUT, SCOPE_NAME, TelemetryBuilder};
 pub use span::{CANCELLED_EVENT, EXCEPTION_EVENT, current_context};
 pub use state::enabled as is_enabled;
 pub use state::{
-    ConfigGuard, CurrentSpan, InstallHook, RuntimeConfig, meter, metrics_enabled,
+    ConfigGuard, CurrentSpan, DefaultGuard, InstallHook, RuntimeConfig, meter, metrics_enabled,
     register_install_hook,
 };
 
@@ -76,6 +76,7 @@ pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule, ShortText, Written};
     pub use crate::metrics::{
         FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, once,
+        pipeline_callback,
     };
     pub use crate::setup::{Telemetry, init};
     pub use crate::span::{

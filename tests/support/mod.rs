@@ -1,9 +1,13 @@
-//! Shared helpers of the integration tests: one in-memory exporter installed for the whole test
-//! binary, a lock that runs tests one at a time, and span lookups.
+//! Shared helpers of the integration tests: each test records into a pipeline of its own (an
+//! in-memory span and metric exporter, made the test thread's default), so the tests of a file
+//! run side by side; span and metric lookups read the calling test's pipeline.
 
 #![allow(dead_code)]
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use instrument::{Telemetry, TelemetryGuard};
 use opentelemetry::trace::Status;
@@ -13,23 +17,114 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 
-struct Installed {
+/// One test's pipeline and what its exporters hold.
+struct Recorded {
     exporter: InMemorySpanExporter,
     metric_exporter: InMemoryMetricExporter,
     guard: TelemetryGuard,
 }
 
-static INSTALLED: OnceLock<Installed> = OnceLock::new();
-static SERIAL: Mutex<()> = Mutex::new(());
+thread_local! {
+    /// The pipeline of the test running on this thread (a worker of its runtime included).
+    static CURRENT: RefCell<Option<Arc<Recorded>>> = const { RefCell::new(None) };
+    /// The default this thread holds for a runtime's pipeline (runtime worker threads).
+    static WORKER_DEFAULT: RefCell<Option<instrument::DefaultGuard>> = const { RefCell::new(None) };
+}
 
-/// Installs telemetry with in-memory span and metric exporters (once), takes the test lock and
-/// clears what was recorded so far. Hold the returned guard for the whole test.
+fn recorded() -> Arc<Recorded> {
+    CURRENT
+        .with(|current| current.borrow().clone())
+        .expect("start() first")
+}
+
+fn build() -> Arc<Recorded> {
+    let exporter = InMemorySpanExporter::default();
+    let metric_exporter = InMemoryMetricExporterBuilder::new()
+        .with_temporality(Temporality::Delta)
+        .build();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .service_name("instrument-tests")
+        .with_simple_exporter(exporter.clone())
+        .with_metric_exporter(metric_exporter.clone())
+        .build()
+        .expect("a test's pipeline builds");
+    Arc::new(Recorded {
+        exporter,
+        metric_exporter,
+        guard,
+    })
+}
+
+/// Keeps the test's pipeline the thread's default; hold it for the whole test.
+#[must_use = "the test records into its pipeline while this is held"]
+pub struct Started {
+    _default: Option<instrument::DefaultGuard>,
+    _not_send: Rc<()>,
+}
+
+/// Gives the calling test a fresh pipeline of its own (in-memory span and metric exporters)
+/// and makes it the thread's default. Inside [`run_multi_thread`], it clears what the runtime's
+/// pipeline recorded so far instead. Hold the returned guard for the whole test.
 ///
 /// Metrics use delta temporality, so each [`metrics`] call sees only what was recorded since the
 /// previous one.
-pub fn start() -> MutexGuard<'static, ()> {
-    let lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let installed = INSTALLED.get_or_init(|| {
+pub fn start() -> Started {
+    if let Some(running) = CURRENT.with(|current| current.borrow().clone()) {
+        running.guard.force_flush().unwrap();
+        running.exporter.reset();
+        running.metric_exporter.reset();
+        return Started {
+            _default: None,
+            _not_send: Rc::new(()),
+        };
+    }
+    let fresh = build();
+    let default = fresh.guard.set_default();
+    CURRENT.with(|current| *current.borrow_mut() = Some(fresh));
+    Started {
+        _default: Some(default),
+        _not_send: Rc::new(()),
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self._default.is_some() {
+            CURRENT.with(|current| current.borrow_mut().take());
+        }
+    }
+}
+
+/// `f`, made to run with the calling test's pipeline in force on whatever thread calls it (a
+/// thread the test spawns).
+pub fn in_this_pipeline<R>(f: impl FnOnce() -> R + Send) -> impl FnOnce() -> R + Send {
+    let recorded = recorded();
+    move || {
+        let _default = recorded.guard.set_default();
+        f()
+    }
+}
+
+/// Holds the binary's global pipeline for one test ([`start_global`]).
+pub struct StartedGlobal {
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Drop for StartedGlobal {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+}
+
+/// For tests of what code using the OpenTelemetry API sees through its global providers (which
+/// a thread's pipeline does not replace): one pipeline installed as the global default for the
+/// whole test binary, cleared for each test; the tests that use it run one at a time.
+pub fn start_global() -> StartedGlobal {
+    static GLOBAL: OnceLock<Arc<Recorded>> = OnceLock::new();
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let global = GLOBAL.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let metric_exporter = InMemoryMetricExporterBuilder::new()
             .with_temporality(Temporality::Delta)
@@ -40,17 +135,46 @@ pub fn start() -> MutexGuard<'static, ()> {
             .with_simple_exporter(exporter.clone())
             .with_metric_exporter(metric_exporter.clone())
             .install()
-            .expect("telemetry installs once per test binary");
-        Installed {
+            .expect("the test binary's global pipeline installs once");
+        Arc::new(Recorded {
             exporter,
             metric_exporter,
             guard,
-        }
+        })
     });
-    installed.guard.force_flush().unwrap();
-    installed.exporter.reset();
-    installed.metric_exporter.reset();
-    lock
+    global.guard.force_flush().unwrap();
+    global.exporter.reset();
+    global.metric_exporter.reset();
+    CURRENT.with(|current| *current.borrow_mut() = Some(global.clone()));
+    StartedGlobal { _serial: serial }
+}
+
+/// Runs `test` on a multi-thread tokio runtime whose threads all record into one fresh
+/// pipeline (the test's): what a `#[tokio::test(flavor = "multi_thread")]` does, with the
+/// test's pipeline in force on every worker.
+pub fn run_multi_thread<F: Future>(test: F) -> F::Output {
+    let recorded = build();
+    let for_workers = recorded.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || {
+            let default = for_workers.guard.set_default();
+            WORKER_DEFAULT.with(|held| *held.borrow_mut() = Some(default));
+            CURRENT.with(|current| *current.borrow_mut() = Some(for_workers.clone()));
+        })
+        .on_thread_stop(|| {
+            CURRENT.with(|current| current.borrow_mut().take());
+            WORKER_DEFAULT.with(|held| held.borrow_mut().take());
+        })
+        .build()
+        .expect("a test runtime");
+    let _default = recorded.guard.set_default();
+    CURRENT.with(|current| *current.borrow_mut() = Some(recorded));
+    let output = runtime.block_on(test);
+    drop(runtime);
+    CURRENT.with(|current| current.borrow_mut().take());
+    output
 }
 
 /// One data point of a metric: its attributes (sorted by key) and values.
@@ -86,7 +210,7 @@ pub struct MetricInfo {
 
 /// Flushes metrics and returns every metric exported since the last call.
 pub fn metrics() -> Vec<MetricInfo> {
-    let installed = INSTALLED.get().expect("start() first");
+    let installed = recorded();
     installed.guard.force_flush().unwrap();
     let exported = installed.metric_exporter.get_finished_metrics().unwrap();
     installed.metric_exporter.reset();
@@ -160,12 +284,7 @@ fn collect_points<T: Copy>(data: &MetricData<T>, out: &mut Vec<Point>, to_f64: i
 
 /// Every span finished since [`start`].
 pub fn spans() -> Vec<SpanData> {
-    INSTALLED
-        .get()
-        .expect("start() first")
-        .exporter
-        .get_finished_spans()
-        .unwrap()
+    recorded().exporter.get_finished_spans().unwrap()
 }
 
 /// Waits (up to 5 s) until at least `count` spans have finished, and returns them. A server

@@ -42,16 +42,30 @@ pub use redact::write_redacted_json;
 pub(crate) use secret_scan::Syntax;
 pub(crate) use thread_cache::{is_secret_name, is_secret_static, limits};
 
-static REDACTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Values hidden as secrets: the process's count (outside any scoped pipeline), or a scoped
+/// pipeline's own.
+#[derive(Debug, Default)]
+struct Redactions(std::sync::atomic::AtomicU64);
+
+static PROCESS_REDACTIONS: Redactions = Redactions(std::sync::atomic::AtomicU64::new(0));
+
+/// Runs `f` with the redaction count of the pipeline in force.
+fn with_redactions<R>(f: impl FnOnce(&std::sync::atomic::AtomicU64) -> R) -> R {
+    match crate::state::with_scoped(|pipeline| pipeline.extension::<Redactions>()) {
+        Some(scoped) => f(&scoped.0),
+        None => f(&PROCESS_REDACTIONS.0),
+    }
+}
 
 /// Counts `count` values hidden as secrets.
 pub(crate) fn count_redactions(count: u64) {
     if count > 0 {
-        REDACTIONS.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        with_redactions(|total| total.fetch_add(count, std::sync::atomic::Ordering::Relaxed));
     }
 }
 
-/// How many values the toolkit has recorded as `[redacted]` since the process started:
+/// How many values the toolkit has recorded as `[redacted]` since the process started (since it
+/// was built, inside a pipeline a thread holds with `TelemetryGuard::set_default`):
 /// secret-named parameters, fields and keys, and secrets found inside text (URL passwords,
 /// secret query parameters, `Bearer` credentials, `name: value` pairs).
 ///
@@ -61,7 +75,7 @@ pub(crate) fn count_redactions(count: u64) {
 /// assert!(instrument::capture::redactions() > before);
 /// ```
 pub fn redactions() -> u64 {
-    REDACTIONS.load(std::sync::atomic::Ordering::Relaxed)
+    with_redactions(|total| total.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// `text` with the secrets inside it hidden, under the capture configuration in force: the

@@ -33,6 +33,10 @@ thread_local! {
     /// its address), so two names sharing one slot do not evict each other on every call; a
     /// collision of three only costs recomputations.
     static CACHE: [Cell<Slot>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
+    /// The name filter of the configuration generation last read on this thread.
+    static FILTER: RefCell<Option<NameFilter>> = const { RefCell::new(None) };
+    /// The byte limits of the configuration generation last read on this thread.
+    static LIMITS: Cell<(u32, usize, usize)> = const { Cell::new((0, 0, 0)) };
 }
 
 /// Whether the field or parameter `name` names a secret under the configuration in force.
@@ -111,10 +115,6 @@ fn filter_position(word: &str) -> (usize, u32) {
     (usize::from(first & 31), word.len().min(31) as u32)
 }
 
-thread_local! {
-    static FILTER: RefCell<Option<NameFilter>> = const { RefCell::new(None) };
-}
-
 /// Runs `f` with this thread's filter for the configuration in force.
 fn with_filter<R>(f: impl FnOnce(&NameFilter) -> R) -> Option<R> {
     let generation = super::generation();
@@ -144,11 +144,6 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 pub(crate) fn with_schemes<R>(f: impl Fn(&[std::borrow::Cow<'static, str>]) -> R) -> R {
     with_filter(|filter| f(&filter.config.credential_schemes))
         .unwrap_or_else(|| super::with_config(|config| f(&config.credential_schemes)))
-}
-
-thread_local! {
-    /// The byte limits of the configuration generation last read on this thread.
-    static LIMITS: Cell<(u32, usize, usize)> = const { Cell::new((0, 0, 0)) };
 }
 
 /// `(max_value_bytes, max_span_bytes)` of the configuration in force, read once per thread and

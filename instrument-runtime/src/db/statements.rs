@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use opentelemetry::Value;
 
@@ -20,7 +20,7 @@ use super::metrics::StatementDuration;
 use super::orm::classify::{Load, classify};
 use super::sanitize::{SqlDialect, sanitize};
 use super::summary::{QuerySummary, normalize, summarize};
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 
 const SLOTS: usize = 64;
 const _: () = assert!(SLOTS.is_power_of_two());
@@ -65,11 +65,10 @@ fn shared(text: &Option<String>) -> Option<Value> {
 impl Statement {
     fn of(sql: &str) -> Self {
         let summary = summarize(sql);
-        static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
         let span_name = summary
             .summary
             .as_deref()
-            .map(|name| kept_text(&NAMES, name, || name.to_owned()));
+            .map(|name| kept_text("statement span name", name, || name.to_owned()));
         Self {
             span_name,
             values: SummaryValues {

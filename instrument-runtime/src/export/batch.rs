@@ -22,11 +22,12 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
+use super::accounting::Accounting;
 use super::delivery::{DeliveringExporter, OTLP_DELIVERIES};
 use super::queue::{DEFAULT_MAX_QUEUE_SIZE, InFlight, MAX_QUEUED_BYTES, Pipeline, span_bytes};
-use super::stats::{count_ended, count_metric_export_refused, count_shed, refused};
+use super::stats::ExportCounters;
 use super::target::ExportTarget;
-use crate::diagnostics::{RateLimit, warn};
+use crate::diagnostics::warn;
 
 /// Spans per export request.
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
@@ -34,8 +35,6 @@ pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
 pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_secs(1);
 /// Longest wait of a flush for the batches being delivered (the batch processor's own wait).
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
-
-static SHED_REPORTS: RateLimit = RateLimit::new();
 
 /// What `OTEL_BSP_*` set of the batch processor's settings, each `None` where unset (or
 /// ignored); the toolkit's defaults fill the rest.
@@ -77,6 +76,7 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
     exporter: E,
     target: Option<ExportTarget>,
     settings: &BatchSettings,
+    accounting: &Accounting,
 ) -> CountingProcessor {
     let (config, max_queue) = batch_config(settings);
     let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
@@ -87,10 +87,15 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
         ..Pipeline::default()
     });
     CountingProcessor {
-        inner: BatchSpanProcessor::builder(DeliveringExporter::new(exporter, pipeline.clone()))
-            .with_batch_config(config)
-            .build(),
+        inner: BatchSpanProcessor::builder(DeliveringExporter::new(
+            exporter,
+            pipeline.clone(),
+            accounting.counters.clone(),
+        ))
+        .with_batch_config(config)
+        .build(),
         pipeline,
+        counters: accounting.counters.clone(),
     }
 }
 
@@ -100,6 +105,7 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
 pub(crate) struct CountingProcessor {
     inner: BatchSpanProcessor,
     pipeline: Arc<Pipeline>,
+    counters: Arc<ExportCounters>,
 }
 
 impl SpanProcessor for CountingProcessor {
@@ -108,14 +114,14 @@ impl SpanProcessor for CountingProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        count_ended();
+        self.counters.count_ended();
         let bytes = span_bytes(&span);
         let queued = self.pipeline.spans.fetch_add(1, Ordering::Relaxed);
         let queued_bytes = self.pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
         if queued >= self.pipeline.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
             self.pipeline.release(1, bytes);
-            let shed = count_shed();
-            if SHED_REPORTS.allow() {
+            let shed = self.counters.count_shed();
+            if self.counters.shed_reports.allow() {
                 warn(&format!(
                     "the span queue is full ({queued} spans, {} MiB): dropping spans ({shed} so \
                      far); the collector is slower than the spans are made",
@@ -155,27 +161,40 @@ impl SpanProcessor for CountingProcessor {
 
 /// Counts refused metric exports.
 #[derive(Debug)]
-pub(crate) struct CountingMetricExporter<E>(pub E);
+pub(crate) struct CountingMetricExporter<E> {
+    inner: E,
+    counters: Arc<ExportCounters>,
+}
+
+impl<E> CountingMetricExporter<E> {
+    /// `inner`, its refusals counted in `accounting`.
+    pub(crate) fn new(inner: E, accounting: &Accounting) -> Self {
+        Self {
+            inner,
+            counters: accounting.counters.clone(),
+        }
+    }
+}
 
 impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let result = self.0.export(metrics).await;
+        let result = self.inner.export(metrics).await;
         if let Err(error) = &result {
-            count_metric_export_refused();
-            refused("a metric export", error, None);
+            self.counters.count_metric_export_refused();
+            self.counters.refused("a metric export", error, None);
         }
         result
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.inner.force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn temporality(&self) -> Temporality {
-        self.0.temporality()
+        self.inner.temporality()
     }
 }

@@ -6,6 +6,7 @@
 //! each ended span's data for every processor but the last, which for a second processor costs
 //! more than the whole span start.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -14,12 +15,27 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
+use super::accounting::Accounting;
+use super::tail_sampling::TailSampler;
 use crate::context::current_attributes;
 
 /// `P`, with the parent context's scope attributes copied onto each span as it starts, and each
 /// ended span passed on through the [tail sampling](super::tail_sampling) in force, if any.
 #[derive(Debug)]
-pub(crate) struct WithContextAttributes<P>(pub(crate) P);
+pub(crate) struct WithContextAttributes<P> {
+    inner: P,
+    tail: Arc<TailSampler>,
+}
+
+impl<P> WithContextAttributes<P> {
+    /// `inner`, behind the tail sampling of `accounting`.
+    pub(crate) fn new(inner: P, accounting: &Accounting) -> Self {
+        Self {
+            inner,
+            tail: accounting.tail.clone(),
+        }
+    }
+}
 
 impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
@@ -28,23 +44,23 @@ impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
                 span.set_attributes(scoped.iter().cloned());
             }
         }
-        self.0.on_start(span, cx);
+        self.inner.on_start(span, cx);
     }
 
     fn on_end(&self, span: SpanData) {
-        super::tail_sampling::route(span, |span| self.0.on_end(span));
+        self.tail.route(span, |span| self.inner.on_end(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.inner.force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        super::tail_sampling::drain(|span| self.0.on_end(span));
-        self.0.shutdown_with_timeout(timeout)
+        self.tail.drain(|span| self.inner.on_end(span));
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        self.inner.set_resource(resource);
     }
 }

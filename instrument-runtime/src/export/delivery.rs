@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::diagnose::{full_error_text, is_permanent, likely_cause};
 use super::queue::{Pipeline, span_bytes};
-use super::stats::{count_abandoned, count_exported, count_refused, refused};
+use super::stats::ExportCounters;
 
 /// The first wait before a failed batch is sent again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -44,12 +44,17 @@ pub(super) struct DeliveringExporter<E> {
 struct Delivery<E> {
     inner: E,
     pipeline: Arc<Pipeline>,
+    counters: Arc<ExportCounters>,
 }
 
 impl<E> DeliveringExporter<E> {
-    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>) -> Self {
+    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, counters: Arc<ExportCounters>) -> Self {
         Self {
-            delivery: Arc::new(Delivery { inner, pipeline }),
+            delivery: Arc::new(Delivery {
+                inner,
+                pipeline,
+                counters,
+            }),
         }
     }
 }
@@ -68,7 +73,7 @@ impl<E: SpanExporter> Delivery<E> {
         let mut backoff = FIRST_BACKOFF;
         loop {
             if self.shutting_down() && self.pipeline.collector_down.load(Ordering::Relaxed) {
-                count_abandoned(count);
+                self.counters.count_abandoned(count);
                 return Err(OTelSdkError::InternalFailure(
                     "abandoned at shutdown: the collector could not be reached".into(),
                 ));
@@ -83,7 +88,7 @@ impl<E: SpanExporter> Delivery<E> {
                 Ok(()) => {
                     self.pipeline.collector_down.store(false, Ordering::Relaxed);
                     self.pipeline.delivered.store(true, Ordering::Relaxed);
-                    count_exported(count);
+                    self.counters.count_exported(count);
                     return Ok(());
                 }
                 Err(error) => error,
@@ -93,21 +98,24 @@ impl<E: SpanExporter> Delivery<E> {
             let delivered = self.pipeline.delivered.load(Ordering::Relaxed);
             let cause = likely_cause(&text, self.pipeline.target.as_ref(), delivered);
             if is_permanent(&text) {
-                count_refused(count);
-                refused(&format!("{count} spans"), &text, cause);
+                self.counters.count_refused(count);
+                self.counters
+                    .refused(&format!("{count} spans"), &text, cause);
                 return Err(error);
             }
             if self.shutting_down() {
-                count_abandoned(count);
-                refused(&format!("{count} spans at shutdown"), &text, cause);
+                self.counters.count_abandoned(count);
+                self.counters
+                    .refused(&format!("{count} spans at shutdown"), &text, cause);
                 return Err(error);
             }
             if self.pipeline.queued_spans() >= self.pipeline.max_queue {
-                count_refused(count);
-                refused(&format!("{count} spans (the queue is full)"), &text, cause);
+                self.counters.count_refused(count);
+                self.counters
+                    .refused(&format!("{count} spans (the queue is full)"), &text, cause);
                 return Err(error);
             }
-            refused(
+            self.counters.refused(
                 &format!("{count} spans; keeping them and retrying while the queue has room"),
                 &text,
                 cause,

@@ -1,6 +1,7 @@
 //! The guard setup returns: keeps telemetry installed, flushes and shuts it down when dropped.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -10,7 +11,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::error::SetupError;
-use super::stats::export_stats;
+use super::stats::{ExportCounters, ExportStats};
 use crate::diagnostics::warn;
 use crate::state;
 
@@ -38,6 +39,10 @@ pub(crate) fn stop_exporter_runtime(runtime: ExporterRuntime) {
 /// providers down.
 #[must_use = "telemetry is shut down when the guard is dropped"]
 pub struct TelemetryGuard {
+    /// What the macros and integrations find when this pipeline is in force.
+    pub(crate) pipeline: Option<Arc<state::Pipeline>>,
+    /// Whether the pipeline is the global default (and its providers OpenTelemetry's).
+    pub(crate) global: bool,
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
     pub(crate) meter_provider: Option<SdkMeterProvider>,
     #[cfg(feature = "tracing")]
@@ -59,6 +64,8 @@ impl TelemetryGuard {
     /// A guard that owns nothing: telemetry is off.
     pub fn inert() -> Self {
         Self {
+            pipeline: None,
+            global: false,
             tracer_provider: None,
             meter_provider: None,
             #[cfg(feature = "tracing")]
@@ -71,6 +78,56 @@ impl TelemetryGuard {
     /// Whether this guard installed telemetry.
     pub fn is_installed(&self) -> bool {
         self.tracer_provider.is_some()
+    }
+
+    /// What this pipeline's export has done so far (see [`export_stats`](crate::export_stats)).
+    pub fn export_stats(&self) -> ExportStats {
+        let Some(pipeline) = &self.pipeline else {
+            return ExportStats::default();
+        };
+        if let Some(records) = pipeline.tracer.as_ref().and_then(|t| t.records.as_ref()) {
+            records.drain();
+        }
+        pipeline.extension::<ExportCounters>().stats()
+    }
+
+    /// Makes this pipeline the calling thread's until the returned guard drops (then the one in
+    /// force before is again): instrumented code running on this thread, including the tasks
+    /// a current-thread async runtime polls here, records into it instead of the global default.
+    /// An inert guard's pipeline records nothing.
+    pub fn set_default(&self) -> state::DefaultGuard {
+        let pipeline = self.pipeline.clone().unwrap_or_else(|| {
+            Arc::new(state::Pipeline::new(
+                None,
+                None,
+                state::Extensions::default(),
+            ))
+        });
+        state::set_scoped(pipeline)
+    }
+
+    /// Runs `f` with this pipeline as the calling thread's (see [`set_default`](Self::set_default)).
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _default = self.set_default();
+        f()
+    }
+
+    /// Makes the pipeline the global default and its providers OpenTelemetry's global ones.
+    pub(crate) fn make_global(&mut self) -> Result<(), SetupError> {
+        let Some(pipeline) = &self.pipeline else {
+            return Ok(());
+        };
+        if !state::set_global(pipeline) {
+            return Err(SetupError::AlreadyInstalled);
+        }
+        self.global = true;
+        if let Some(provider) = &self.tracer_provider {
+            global::set_tracer_provider(provider.clone());
+        }
+        if let Some(provider) = &self.meter_provider {
+            global::set_meter_provider(provider.clone());
+        }
+        Ok(())
     }
 
     /// Exports every finished span and the current metrics now.
@@ -97,9 +154,23 @@ impl TelemetryGuard {
 
     fn shutdown_inner(&mut self) -> Result<(), SetupError> {
         let mut result = Ok(());
+        let counters = self
+            .pipeline
+            .as_ref()
+            .map(|p| p.extension::<ExportCounters>());
+        if let Some(pipeline) = self.pipeline.take() {
+            if self.global {
+                state::unset_global(&pipeline);
+                global::set_tracer_provider(NoopTracerProvider::new());
+                global::set_meter_provider(NoopMeterProvider::new());
+            }
+        }
+        let refused_metric_exports = || {
+            counters
+                .as_ref()
+                .map_or(0, |c| c.stats().metric_exports_refused)
+        };
         if let Some(provider) = self.tracer_provider.take() {
-            state::uninstall_tracer();
-            global::set_tracer_provider(NoopTracerProvider::new());
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 result = Err(SetupError::Shutdown(shutdown_failure(
                     "span",
@@ -107,15 +178,14 @@ impl TelemetryGuard {
                     false,
                 )));
             }
-            super::stats::report_drops();
-            super::tail_sampling::install(None);
+            if let Some(counters) = &counters {
+                counters.report_drops();
+            }
         }
         if let Some(provider) = self.meter_provider.take() {
-            state::uninstall_meter_provider();
-            global::set_meter_provider(NoopMeterProvider::new());
-            let refused_before = export_stats().metric_exports_refused;
+            let refused_before = refused_metric_exports();
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                let export_failed = export_stats().metric_exports_refused > refused_before;
+                let export_failed = refused_metric_exports() > refused_before;
                 result = result.and(Err(SetupError::Shutdown(shutdown_failure(
                     "metric",
                     &e.to_string(),
@@ -125,7 +195,6 @@ impl TelemetryGuard {
         }
         #[cfg(feature = "tracing")]
         if let Some(provider) = self.logger_provider.take() {
-            state::uninstall_logger_provider();
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 result = result.and(Err(SetupError::Shutdown(shutdown_failure(
                     "log",

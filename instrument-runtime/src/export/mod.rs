@@ -5,6 +5,7 @@
 //! add the request-context attributes, and the file exporter. Setup builds it from the
 //! configuration; nothing here reads the configuration itself.
 
+mod accounting;
 mod batch;
 mod context_attributes;
 mod delivery;
@@ -19,6 +20,8 @@ mod grpc_metrics;
 mod guard;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
+#[cfg(all(feature = "otlp", feature = "tracing"))]
+pub(crate) mod otlp_logs;
 mod queue;
 mod shared_processor;
 mod stats;
@@ -27,6 +30,7 @@ mod target;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub(crate) use accounting::Accounting;
 pub(crate) use batch::{BatchSettings, CountingMetricExporter, CountingProcessor, accounted_batch};
 pub use batch::{DEFAULT_MAX_EXPORT_BATCH_SIZE, DEFAULT_SCHEDULED_DELAY};
 pub(crate) use context_attributes::WithContextAttributes;
@@ -37,9 +41,9 @@ pub(crate) use guard::ExporterRuntime;
 pub use guard::{DEFAULT_SHUTDOWN_TIMEOUT, TelemetryGuard};
 pub use queue::{DEFAULT_MAX_QUEUE_SIZE, MAX_QUEUED_BYTES};
 pub(crate) use shared_processor::SharedProcessor;
+pub(crate) use stats::ExportCounters;
 pub use stats::{ExportStats, export_stats};
 pub use tail_sampling::TailSampling;
-pub(crate) use tail_sampling::install as install_tail_sampling;
 #[cfg(feature = "otlp")]
 pub(crate) use target::ExportTarget;
 pub(crate) use target::OtlpTarget;

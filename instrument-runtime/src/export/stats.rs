@@ -7,18 +7,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::queue::{DEFAULT_MAX_QUEUE_SIZE, MAX_QUEUED_BYTES};
 use crate::diagnostics::{RateLimit, warn};
 
-static SPANS_ENDED: AtomicU64 = AtomicU64::new(0);
-static SPANS_EXPORTED: AtomicU64 = AtomicU64::new(0);
-static SPANS_REFUSED: AtomicU64 = AtomicU64::new(0);
-static SPANS_SHED: AtomicU64 = AtomicU64::new(0);
-static SPANS_ABANDONED: AtomicU64 = AtomicU64::new(0);
-static METRIC_EXPORTS_REFUSED: AtomicU64 = AtomicU64::new(0);
-static TRACES_KEPT: AtomicU64 = AtomicU64::new(0);
-static TRACES_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
-static SPANS_SAMPLED_OUT: AtomicU64 = AtomicU64::new(0);
-static REFUSAL_REPORTS: RateLimit = RateLimit::new();
+/// One pipeline's export counters, shared by its processors and readers, and the rate limit of
+/// its refusal reports.
+#[derive(Debug, Default)]
+pub(crate) struct ExportCounters {
+    spans_ended: AtomicU64,
+    spans_exported: AtomicU64,
+    spans_refused: AtomicU64,
+    spans_shed: AtomicU64,
+    spans_abandoned: AtomicU64,
+    metric_exports_refused: AtomicU64,
+    traces_kept: AtomicU64,
+    traces_sampled_out: AtomicU64,
+    spans_sampled_out: AtomicU64,
+    refusal_reports: RateLimit,
+    pub(super) shed_reports: RateLimit,
+}
 
-/// What the export pipeline has done since the process started.
+/// What the export pipeline in force has done since it was built.
 ///
 /// ```
 /// let stats = instrument::export::export_stats();
@@ -62,110 +68,119 @@ impl ExportStats {
     }
 }
 
-/// The export counters now. The spans that ended on any thread and wait for the collector thread
-/// are handed to the export pipeline first, so `spans_ended` counts every span ended before the
-/// call.
+/// The export counters of the pipeline in force on the calling thread, or of the last global
+/// default once it was shut down (zeros when there was none). The spans that ended on any thread and wait for the collector thread are handed to
+/// the export pipeline first, so `spans_ended` counts every span ended before the call.
 pub fn export_stats() -> ExportStats {
     crate::state::hand_over_ended_spans();
-    counters()
+    crate::state::with_current_or_last(|pipeline| pipeline.extension::<ExportCounters>().stats())
+        .unwrap_or_default()
 }
 
-/// The export counters as they stand, without handing buffered spans over (for the pipeline's
-/// own reports, made on its threads).
-fn counters() -> ExportStats {
-    ExportStats {
-        spans_ended: SPANS_ENDED.load(Ordering::Relaxed),
-        spans_exported: SPANS_EXPORTED.load(Ordering::Relaxed),
-        spans_refused: SPANS_REFUSED.load(Ordering::Relaxed),
-        spans_shed: SPANS_SHED.load(Ordering::Relaxed),
-        spans_abandoned: SPANS_ABANDONED.load(Ordering::Relaxed),
-        metric_exports_refused: METRIC_EXPORTS_REFUSED.load(Ordering::Relaxed),
-        traces_kept: TRACES_KEPT.load(Ordering::Relaxed),
-        traces_sampled_out: TRACES_SAMPLED_OUT.load(Ordering::Relaxed),
-        spans_sampled_out: SPANS_SAMPLED_OUT.load(Ordering::Relaxed),
+impl ExportCounters {
+    /// The counters as they stand, without handing buffered spans over (for the pipeline's own
+    /// reports, made on its threads).
+    pub(crate) fn stats(&self) -> ExportStats {
+        ExportStats {
+            spans_ended: self.spans_ended.load(Ordering::Relaxed),
+            spans_exported: self.spans_exported.load(Ordering::Relaxed),
+            spans_refused: self.spans_refused.load(Ordering::Relaxed),
+            spans_shed: self.spans_shed.load(Ordering::Relaxed),
+            spans_abandoned: self.spans_abandoned.load(Ordering::Relaxed),
+            metric_exports_refused: self.metric_exports_refused.load(Ordering::Relaxed),
+            traces_kept: self.traces_kept.load(Ordering::Relaxed),
+            traces_sampled_out: self.traces_sampled_out.load(Ordering::Relaxed),
+            spans_sampled_out: self.spans_sampled_out.load(Ordering::Relaxed),
+        }
     }
-}
 
-/// Counts a tail-sampling decision on a local trace of `spans` spans.
-pub(crate) fn count_tail_decision(keep: bool, spans: usize) {
-    if keep {
-        TRACES_KEPT.fetch_add(1, Ordering::Relaxed);
-    } else {
-        TRACES_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
-        SPANS_SAMPLED_OUT.fetch_add(spans as u64, Ordering::Relaxed);
+    /// Counts a tail-sampling decision on a local trace of `spans` spans.
+    pub(crate) fn count_tail_decision(&self, keep: bool, spans: usize) {
+        if keep {
+            self.traces_kept.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.traces_sampled_out.fetch_add(1, Ordering::Relaxed);
+            self.spans_sampled_out
+                .fetch_add(spans as u64, Ordering::Relaxed);
+        }
     }
-}
 
-/// Counts a span that ended after its trace was decided.
-pub(crate) fn count_tail_late_span(keep: bool) {
-    if !keep {
-        SPANS_SAMPLED_OUT.fetch_add(1, Ordering::Relaxed);
+    /// Counts a span that ended after its trace was decided.
+    pub(crate) fn count_tail_late_span(&self, keep: bool) {
+        if !keep {
+            self.spans_sampled_out.fetch_add(1, Ordering::Relaxed);
+        }
     }
-}
 
-/// Counts spans a collector accepted.
-pub(super) fn count_exported(spans: u64) {
-    SPANS_EXPORTED.fetch_add(spans, Ordering::Relaxed);
-}
-
-/// Counts spans dropped because the collector refused them for good, or the queue was full
-/// while they waited.
-pub(super) fn count_refused(spans: u64) {
-    SPANS_REFUSED.fetch_add(spans, Ordering::Relaxed);
-}
-
-/// Counts spans given up at shutdown with the collector unreachable.
-pub(super) fn count_abandoned(spans: u64) {
-    SPANS_ABANDONED.fetch_add(spans, Ordering::Relaxed);
-}
-
-/// Counts a span that ended and entered the pipeline.
-pub(super) fn count_ended() {
-    SPANS_ENDED.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Counts a span shed for lack of room in the queue; the spans shed so far.
-pub(super) fn count_shed() -> u64 {
-    SPANS_SHED.fetch_add(1, Ordering::Relaxed) + 1
-}
-
-/// Counts a refused metric export.
-pub(super) fn count_metric_export_refused() {
-    METRIC_EXPORTS_REFUSED.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Reports on stderr, at shutdown, the spans that were dropped and why.
-pub(super) fn report_drops() {
-    let stats = counters();
-    if stats.spans_dropped() > 0 {
-        warn(&format!(
-            "{} of {} spans were dropped: {} refused by the collector, {} with no room in the \
-             queue (OTEL_BSP_MAX_QUEUE_SIZE, default {DEFAULT_MAX_QUEUE_SIZE} spans, and \
-             {} MiB), {} abandoned at shutdown with the collector unreachable, {} still in \
-             flight when shutdown gave up",
-            stats.spans_dropped(),
-            stats.spans_ended,
-            stats.spans_refused,
-            stats.spans_shed,
-            MAX_QUEUED_BYTES >> 20,
-            stats.spans_abandoned,
-            stats.spans_unaccounted(),
-        ));
+    /// Counts spans a collector accepted.
+    pub(super) fn count_exported(&self, spans: u64) {
+        self.spans_exported.fetch_add(spans, Ordering::Relaxed);
     }
-}
 
-/// Reports a failed export (rate-limited), with its likely cause when one can be named.
-pub(super) fn refused(what: &str, error: &impl std::fmt::Display, cause: Option<String>) {
-    if REFUSAL_REPORTS.allow() {
-        let stats = counters();
-        let cause = cause
-            .map(|c| format!("; likely cause: {c}"))
-            .unwrap_or_default();
-        warn(&format!(
-            "the collector refused {what}: {error}{cause} ({} spans and {} metric exports \
-             dropped so far)",
-            stats.spans_refused + stats.spans_abandoned,
-            stats.metric_exports_refused
-        ));
+    /// Counts spans dropped because the collector refused them for good, or the queue was full
+    /// while they waited.
+    pub(super) fn count_refused(&self, spans: u64) {
+        self.spans_refused.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    /// Counts spans given up at shutdown with the collector unreachable.
+    pub(super) fn count_abandoned(&self, spans: u64) {
+        self.spans_abandoned.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    /// Counts a span that ended and entered the pipeline.
+    pub(super) fn count_ended(&self) {
+        self.spans_ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a span shed for lack of room in the queue; the spans shed so far.
+    pub(super) fn count_shed(&self) -> u64 {
+        self.spans_shed.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Counts a refused metric export.
+    pub(super) fn count_metric_export_refused(&self) {
+        self.metric_exports_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports on stderr, at shutdown, the spans that were dropped and why.
+    pub(super) fn report_drops(&self) {
+        let stats = self.stats();
+        if stats.spans_dropped() > 0 {
+            warn(&format!(
+                "{} of {} spans were dropped: {} refused by the collector, {} with no room in \
+                 the queue (OTEL_BSP_MAX_QUEUE_SIZE, default {DEFAULT_MAX_QUEUE_SIZE} spans, \
+                 and {} MiB), {} abandoned at shutdown with the collector unreachable, {} \
+                 still in flight when shutdown gave up",
+                stats.spans_dropped(),
+                stats.spans_ended,
+                stats.spans_refused,
+                stats.spans_shed,
+                MAX_QUEUED_BYTES >> 20,
+                stats.spans_abandoned,
+                stats.spans_unaccounted(),
+            ));
+        }
+    }
+
+    /// Reports a failed export (rate-limited), with its likely cause when one can be named.
+    pub(super) fn refused(
+        &self,
+        what: &str,
+        error: &impl std::fmt::Display,
+        cause: Option<String>,
+    ) {
+        if self.refusal_reports.allow() {
+            let stats = self.stats();
+            let cause = cause
+                .map(|c| format!("; likely cause: {c}"))
+                .unwrap_or_default();
+            warn(&format!(
+                "the collector refused {what}: {error}{cause} ({} spans and {} metric exports \
+                 dropped so far)",
+                stats.spans_refused + stats.spans_abandoned,
+                stats.metric_exports_refused
+            ));
+        }
     }
 }

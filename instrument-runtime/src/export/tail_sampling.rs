@@ -11,14 +11,13 @@
 //! in [`export_stats`](super::export_stats).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::stats;
+use super::stats::ExportCounters;
 use crate::diagnostics::warn;
 
 /// Spans held at most while their local root has not ended.
@@ -109,6 +108,7 @@ struct Pending {
 
 struct Buffer {
     rule: TailSampling,
+    counters: Arc<ExportCounters>,
     pending: HashMap<TraceId, Pending>,
     /// Traces by the arrival of their first waiting span (a decided trace's entry stays until
     /// it reaches the front, where it is skipped).
@@ -119,9 +119,10 @@ struct Buffer {
 }
 
 impl Buffer {
-    fn new(rule: TailSampling) -> Self {
+    fn new(rule: TailSampling, counters: Arc<ExportCounters>) -> Self {
         Self {
             rule,
+            counters,
             pending: HashMap::new(),
             order: VecDeque::new(),
             pending_spans: 0,
@@ -154,7 +155,7 @@ impl Buffer {
         pending.spans.extend(root);
         let keep = error || slow || self.rule.by_ratio(trace_id);
         self.remember(trace_id, keep);
-        stats::count_tail_decision(keep, pending.spans.len());
+        self.counters.count_tail_decision(keep, pending.spans.len());
         if keep { pending.spans } else { Vec::new() }
     }
 
@@ -162,7 +163,7 @@ impl Buffer {
     fn on_end(&mut self, span: SpanData) -> Vec<SpanData> {
         let trace_id = span.span_context.trace_id();
         if let Some(&keep) = self.decided.get(&trace_id) {
-            stats::count_tail_late_span(keep);
+            self.counters.count_tail_late_span(keep);
             return if keep { vec![span] } else { Vec::new() };
         }
         if is_local_root(&span) {
@@ -207,40 +208,54 @@ fn is_local_root(span: &SpanData) -> bool {
     span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote
 }
 
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-static BUFFER: Mutex<Option<Buffer>> = Mutex::new(None);
-
-fn buffer() -> std::sync::MutexGuard<'static, Option<Buffer>> {
-    BUFFER.lock().unwrap_or_else(|e| e.into_inner())
+/// One pipeline's tail sampling: the rule in force for its spans, if any, and the spans waiting
+/// for their trace's decision.
+#[derive(Debug)]
+pub(crate) struct TailSampler {
+    buffer: Option<Mutex<Buffer>>,
 }
 
-/// Puts `rule` in force for the spans of the provider being installed (`None`: every span is
-/// forwarded as it ends).
-pub(crate) fn install(rule: Option<TailSampling>) {
-    *buffer() = rule.map(Buffer::new);
-    ACTIVE.store(rule.is_some(), Ordering::Release);
-}
-
-/// Passes `span` to `forward` now, later (with its trace) or never, as the rule in force says.
-#[inline]
-pub(crate) fn route(span: SpanData, mut forward: impl FnMut(SpanData)) {
-    if !ACTIVE.load(Ordering::Acquire) {
-        return forward(span);
+impl std::fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Buffer")
+            .field("pending_spans", &self.pending_spans)
+            .finish_non_exhaustive()
     }
-    let ready = match buffer().as_mut() {
-        Some(buffer) => buffer.on_end(span),
-        None => vec![span],
-    };
-    ready.into_iter().for_each(forward);
 }
 
-/// Decides every trace still waiting for its root and passes the kept spans to `forward`.
-pub(crate) fn drain(forward: impl FnMut(SpanData)) {
-    if !ACTIVE.load(Ordering::Acquire) {
-        return;
+impl TailSampler {
+    /// Puts `rule` in force (`None`: every span is forwarded as it ends), its decisions counted
+    /// in `counters`.
+    pub(crate) fn new(rule: Option<TailSampling>, counters: Arc<ExportCounters>) -> Self {
+        Self {
+            buffer: rule.map(|rule| Mutex::new(Buffer::new(rule, counters))),
+        }
     }
-    let ready = buffer().as_mut().map(Buffer::drain).unwrap_or_default();
-    ready.into_iter().for_each(forward);
+
+    /// Passes `span` to `forward` now, later (with its trace) or never, as the rule says.
+    #[inline]
+    pub(crate) fn route(&self, span: SpanData, forward: impl FnMut(SpanData)) {
+        let Some(buffer) = &self.buffer else {
+            let mut forward = forward;
+            return forward(span);
+        };
+        let ready = buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .on_end(span);
+        ready.into_iter().for_each(forward);
+    }
+
+    /// Decides every trace still waiting for its root and passes the kept spans to `forward`.
+    pub(crate) fn drain(&self, forward: impl FnMut(SpanData)) {
+        if let Some(buffer) = &self.buffer {
+            let ready = buffer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain();
+            ready.into_iter().for_each(forward);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_trace_waits_for_its_root_and_is_kept_whole_when_a_child_failed() {
-        let mut buffer = Buffer::new(rule());
+        let mut buffer = Buffer::new(rule(), Arc::default());
         assert!(buffer.on_end(span(1, 2, 1, 1, true)).is_empty());
         assert!(buffer.on_end(span(1, 3, 1, 1, false)).is_empty());
         assert_eq!(buffer.on_end(span(1, 1, 0, 5, false)).len(), 3);
@@ -302,7 +317,7 @@ mod tests {
 
     #[test]
     fn fast_healthy_traces_go_and_slow_ones_stay() {
-        let mut buffer = Buffer::new(rule());
+        let mut buffer = Buffer::new(rule(), Arc::default());
         assert!(buffer.on_end(span(2, 2, 1, 1, false)).is_empty());
         assert!(buffer.on_end(span(2, 1, 0, 5, false)).is_empty());
         assert!(
@@ -327,10 +342,10 @@ mod tests {
 
     #[test]
     fn the_waiting_spans_are_bounded() {
-        let mut buffer = Buffer::new(TailSampling::keep_errors_and_slow(
-            1.0,
-            Duration::from_secs(60),
-        ));
+        let mut buffer = Buffer::new(
+            TailSampling::keep_errors_and_slow(1.0, Duration::from_secs(60)),
+            Arc::default(),
+        );
         let mut forwarded = 0;
         for trace in 0..(MAX_PENDING_SPANS as u128 + 10) {
             forwarded += buffer.on_end(span(trace + 1, 2, 1, 1, false)).len();

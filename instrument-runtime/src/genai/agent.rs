@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::OnceLock;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -11,7 +10,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use super::metrics::Recorder;
 use super::names::{AGENT_ID, AGENT_NAME, INVOKE_AGENT, OPERATION_NAME, PROVIDER_NAME};
 use super::operation::{InScope, Operation, in_scope, text_value};
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 
 /// Starts describing an invocation (or one step) of the agent `name`;
 /// [`start`](AgentRequest::start) begins it.
@@ -190,8 +189,7 @@ pub fn user_message() {
 
 /// `invoke_agent {name}`, kept for the life of the process for the first agents seen.
 fn span_name(name: &StringValue) -> Cow<'static, str> {
-    static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    kept_text(&NAMES, name.as_str(), || {
+    kept_text("agent span name", name.as_str(), || {
         format!("{INVOKE_AGENT} {}", name.as_str())
     })
 }

@@ -3,7 +3,6 @@
 //! starts, where a sampler can see it.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
@@ -18,7 +17,7 @@ use super::names::{
     REQUEST_TOP_P, SERVER_ADDRESS, SERVER_PORT,
 };
 use super::operation::{Operation, text_value};
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 
 /// Starts describing a model call to `model` of `provider` (`gen_ai.provider.name`: `openai`,
 /// `anthropic`, `aws.bedrock`, `gcp.gemini`, ... as the conventions list them); [`start`]
@@ -260,8 +259,7 @@ impl ChatRequest {
 
 /// `chat {model}`, kept for the life of the process for the first models seen.
 fn span_name(model: &StringValue) -> Cow<'static, str> {
-    static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    kept_text(&NAMES, model.as_str(), || {
+    kept_text("chat span name", model.as_str(), || {
         format!("{CHAT} {}", model.as_str())
     })
 }

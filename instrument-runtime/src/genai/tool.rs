@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::OnceLock;
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
@@ -10,7 +9,7 @@ use opentelemetry::{KeyValue, StringValue};
 use super::metrics::{Recorder, ToolPoints};
 use super::names::{EXECUTE_TOOL, OPERATION_NAME, TOOL_CALL_ID, TOOL_NAME, TOOL_TYPE};
 use super::operation::{InScope, Operation, in_scope, text_value};
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 
 /// Starts describing the execution of the tool `name`; [`start`](ToolRequest::start) begins it.
 ///
@@ -201,8 +200,7 @@ impl Drop for ToolCall {
 
 /// `execute_tool {name}`, kept for the life of the process for the first tools seen.
 fn span_name(name: &StringValue) -> Cow<'static, str> {
-    static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    kept_text(&NAMES, name.as_str(), || {
+    kept_text("tool span name", name.as_str(), || {
         format!("{EXECUTE_TOOL} {}", name.as_str())
     })
 }

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ use super::metrics::{BoundServerMetrics, HttpServerMetrics};
 use super::propagation;
 use super::request_attributes::server_span_attributes;
 use super::request_body::{self, RequestBody};
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 use crate::span;
 use crate::span::panic_message;
 use crate::{context, state};
@@ -277,8 +277,7 @@ fn matched_route<B>(_request: &Request<B>) -> Option<Cow<'static, str>> {
 /// `http.route` and its measurements share one text instead of copying it; past that each is
 /// copied.
 fn kept_route(route: &str) -> Cow<'static, str> {
-    static ROUTES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-    kept_text(&ROUTES, route, || route.to_owned())
+    kept_text("route", route, || route.to_owned())
 }
 
 pin_project! {
@@ -372,9 +371,10 @@ fn internal_error_response<B>(
 /// process, so a request's span name costs a lookup rather than a formatted string; at most
 /// 1,024 are kept (route templates are few), past that each is formatted.
 fn span_name(method: &str, route: Option<&str>) -> Cow<'static, str> {
-    static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
     match route {
-        Some(route) => kept_text(&NAMES, (method, route), || format!("{method} {route}")),
+        Some(route) => kept_text("route span name", (method, route), || {
+            format!("{method} {route}")
+        }),
         None => Cow::Owned(method.to_owned()),
     }
 }

@@ -16,17 +16,25 @@ use std::sync::{OnceLock, RwLock};
 /// Attribute sets bound per table at most.
 pub(crate) const MAX_BOUND_SETS: usize = 1_024;
 
-/// The text `make` gives for `identity`, kept in `table` for the life of the process (texts
-/// that name few things: routes, span names of routes and statements), or made afresh once
-/// `table` is full.
+/// Texts kept for the life of the process at most (texts that name few things: routes, span
+/// names of routes, statements, relationships, models, tools and agents).
+const MAX_KEPT_TEXTS: usize = 6 * MAX_BOUND_SETS;
+
+/// The process's kept texts: each is made once and leaked, so that every span and measurement
+/// naming the same thing shares it instead of copying it.
+static KEPT_TEXTS: OnceLock<BoundSets<&'static str>> = OnceLock::new();
+
+/// The text `make` gives for `identity` among the texts of `kind` (`"route"`, ...), kept
+/// for the life of the process, or made afresh once [`MAX_KEPT_TEXTS`] are kept.
 pub(crate) fn kept_text(
-    table: &'static OnceLock<BoundSets<&'static str>>,
+    kind: &'static str,
     identity: impl Hash,
     make: impl Fn() -> String,
 ) -> Cow<'static, str> {
     let mut kept_text = None;
-    let kept = table.get_or_init(BoundSets::default).record(
-        identity,
+    let table = KEPT_TEXTS.get_or_init(|| BoundSets::with_limit(MAX_KEPT_TEXTS));
+    let kept = table.record(
+        (kind, identity),
         || Box::leak(make().into_boxed_str()),
         |text| kept_text = Some(*text),
     );
@@ -39,20 +47,27 @@ pub(crate) fn kept_text(
 /// Bound instruments of type `B` by the hash of what identifies their attribute set.
 pub(crate) struct BoundSets<B> {
     seed: FnvBuildHasher,
+    limit: usize,
     /// The keys are hashes already: the table hashes them again with FNV, not SipHash.
     table: RwLock<HashMap<u64, B, FnvBuildHasher>>,
 }
 
 impl<B> Default for BoundSets<B> {
     fn default() -> Self {
-        Self {
-            seed: FnvBuildHasher::default(),
-            table: RwLock::new(HashMap::default()),
-        }
+        Self::with_limit(MAX_BOUND_SETS)
     }
 }
 
 impl<B> BoundSets<B> {
+    /// A table binding `limit` sets at most.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self {
+            seed: FnvBuildHasher::default(),
+            limit,
+            table: RwLock::new(HashMap::default()),
+        }
+    }
+
     /// Runs `record` on the instrument bound for the set `identity` names, binding it with
     /// `bind` the first time; `false` (nothing recorded) when the table is full.
     pub(crate) fn record(
@@ -72,7 +87,7 @@ impl<B> BoundSets<B> {
             return true;
         }
         let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
-        if table.len() >= MAX_BOUND_SETS && !table.contains_key(&key) {
+        if table.len() >= self.limit && !table.contains_key(&key) {
             return false;
         }
         record(table.entry(key).or_insert_with(bind));

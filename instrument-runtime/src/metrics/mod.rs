@@ -10,7 +10,7 @@ mod quantile;
 mod timed;
 
 pub use console::{ConsoleMetricExporter, render_metrics};
-pub use global::GlobalInstruments;
+pub use global::{GlobalInstruments, pipeline_callback};
 pub use instruments::{Counter, FromInstrument, Gauge, Histogram, UpDownCounter};
 pub use opentelemetry::KeyValue;
 pub use opentelemetry::metrics::{

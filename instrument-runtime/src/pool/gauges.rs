@@ -5,10 +5,12 @@
 //! pool as it was rather than nothing.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, Weak};
+use std::sync::{Mutex, PoisonError, Weak};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::AsyncInstrument;
+
+use crate::state;
 
 /// One reading of a pool's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,29 +82,53 @@ pub(super) trait GaugedPool: Send + Sync {
     fn on_collect(&self);
 }
 
-static POOLS: Mutex<Vec<Weak<dyn GaugedPool>>> = Mutex::new(Vec::new());
-static RETIRED: Mutex<VecDeque<Retired>> = Mutex::new(VecDeque::new());
+/// The pools one pipeline's gauges report, and the last readings of monitors that went away.
+#[derive(Default)]
+struct Watched {
+    pools: Vec<Weak<dyn GaugedPool>>,
+    retired: VecDeque<Retired>,
+}
 
-/// Reports `pool` in every collection while it lives.
+/// The pools watched outside any scoped pipeline, which the global default's gauges report
+/// (also those made before telemetry was installed).
+static PROCESS_POOLS: Mutex<Watched> = Mutex::new(Watched {
+    pools: Vec::new(),
+    retired: VecDeque::new(),
+});
+
+/// Runs `f` with the pools of the pipeline in force: a scoped pipeline's own, else the
+/// process's.
+fn with_watched<R>(f: impl FnOnce(&mut Watched) -> R) -> R {
+    match state::with_scoped(|pipeline| pipeline.extension::<Mutex<Watched>>()) {
+        Some(watched) => f(&mut watched.lock().unwrap_or_else(PoisonError::into_inner)),
+        None => f(&mut PROCESS_POOLS.lock().unwrap_or_else(PoisonError::into_inner)),
+    }
+}
+
+/// Reports `pool` in every collection of the pipeline in force while it lives.
 pub(super) fn watch(pool: Weak<dyn GaugedPool>) {
-    POOLS.lock().unwrap_or_else(|e| e.into_inner()).push(pool);
+    with_watched(|watched| watched.pools.push(pool));
 }
 
 /// Runs `f` for every live pool.
 fn for_each_pool(mut f: impl FnMut(&dyn GaugedPool)) {
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    pools.retain(|weak| match weak.upgrade() {
-        Some(pool) => {
-            f(&*pool);
-            true
-        }
-        None => false,
+    with_watched(|watched| {
+        watched.pools.retain(|weak| match weak.upgrade() {
+            Some(pool) => {
+                f(&*pool);
+                true
+            }
+            None => false,
+        });
     });
 }
 
 /// Leaves `monitor`'s last reading for the next collection.
 pub(super) fn retire(monitor: &dyn GaugedPool) {
-    let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+    with_watched(|watched| retire_into(&mut watched.retired, monitor));
+}
+
+fn retire_into(retired: &mut VecDeque<Retired>, monitor: &dyn GaugedPool) {
     if retired.len() == RETIRED_BOUND {
         retired.pop_front();
     }
@@ -130,7 +156,10 @@ fn each_source(gauge: Gauge, mut f: impl FnMut(&Source<'_>)) {
         });
     });
     let bit = 1u16 << gauge as u16;
-    let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+    with_watched(|watched| report_retired(&mut watched.retired, bit, &mut f));
+}
+
+fn report_retired(retired: &mut VecDeque<Retired>, bit: u16, f: &mut impl FnMut(&Source<'_>)) {
     for entry in retired.iter_mut().filter(|entry| entry.pending & bit != 0) {
         entry.pending &= !bit;
         f(&Source {

@@ -11,6 +11,7 @@ use super::gauges::{self, GaugedPool, Reading};
 use super::lifecycle::{ConnectionLifecycle, Lifecycles};
 use super::metrics::{PoolMetrics, PoolSemconvMetrics};
 use crate::context::current_attributes;
+use crate::state;
 
 /// Attribute naming the pool.
 pub const ENGINE_NAME_KEY: &str = "engine_name";
@@ -117,6 +118,9 @@ pub(crate) struct MonitorInner {
     long_held_warned: AtomicBool,
     /// The reading taken just before the pool closed.
     closed_reading: OnceLock<Reading>,
+    /// The pipeline in force where the monitor was made: what it records into, from whatever
+    /// thread (a pool's own connection threads included).
+    pipeline: Option<Weak<state::Pipeline>>,
 }
 
 impl std::fmt::Debug for PoolMonitor {
@@ -161,8 +165,24 @@ impl MonitorInner {
         attributes
     }
 
+    /// The pool instruments of the monitor's pipeline.
+    fn metrics(&self) -> Arc<PoolMetrics> {
+        match &self.pipeline {
+            Some(pipeline) => state::run_in(pipeline, PoolMetrics::global),
+            None => PoolMetrics::global(),
+        }
+    }
+
+    /// The `db.client.connection.*` instruments of the monitor's pipeline.
+    fn semconv_metrics(&self) -> Arc<PoolSemconvMetrics> {
+        match &self.pipeline {
+            Some(pipeline) => state::run_in(pipeline, PoolSemconvMetrics::global),
+            None => PoolSemconvMetrics::global(),
+        }
+    }
+
     fn count(&self, event: PoolEvent, times: u64) {
-        PoolMetrics::global().connection_events.add(
+        self.metrics().connection_events.add(
             times,
             &self.attributes(&[KeyValue::new(EVENT_KEY, event.as_str())]),
         );
@@ -264,6 +284,7 @@ impl PoolMonitor {
             long_held_after_ns: AtomicU64::new(DEFAULT_LONG_HELD_THRESHOLD.as_nanos() as u64),
             long_held_warned: AtomicBool::new(false),
             closed_reading: OnceLock::new(),
+            pipeline: state::current_weak(),
         });
         let watched: Weak<dyn GaugedPool> = Arc::downgrade(&(inner.clone() as Arc<dyn GaugedPool>));
         gauges::watch(watched);
@@ -351,7 +372,7 @@ impl PoolMonitor {
         }
         self.count(PoolEvent::Connect);
         if let (true, Some(create_time)) = (self.inner.semconv, create_time) {
-            PoolSemconvMetrics::global().create_time.record(
+            self.inner.semconv_metrics().create_time.record(
                 create_time.as_secs_f64(),
                 std::slice::from_ref(&self.inner.pool_name),
             );
@@ -384,11 +405,12 @@ impl PoolMonitor {
     }
 
     fn record_wait(&self, waited: Duration) {
-        PoolMetrics::global()
+        self.inner
+            .metrics()
             .checkout_latency_ms
             .record(waited.as_secs_f64() * 1_000.0, &self.attributes(&[]));
         if self.inner.semconv {
-            PoolSemconvMetrics::global().wait_time.record(
+            self.inner.semconv_metrics().wait_time.record(
                 waited.as_secs_f64(),
                 std::slice::from_ref(&self.inner.pool_name),
             );
@@ -402,11 +424,13 @@ impl PoolMonitor {
     }
 
     fn record_timeout(&self) {
-        PoolMetrics::global()
+        self.inner
+            .metrics()
             .checkout_timeouts
             .add(1, &self.attributes(&[]));
         if self.inner.semconv {
-            PoolSemconvMetrics::global()
+            self.inner
+                .semconv_metrics()
                 .timeouts
                 .add(1, std::slice::from_ref(&self.inner.pool_name));
         }
@@ -416,7 +440,7 @@ impl PoolMonitor {
     /// Connection `id` came back to the pool.
     pub fn checkin(&self, id: u64) {
         let checked_in = self.inner.lifecycles.checked_in(id);
-        let metrics = PoolMetrics::global();
+        let metrics = self.inner.metrics();
         if let Some((used, reported)) = checked_in {
             let used = Duration::from_nanos(u64::try_from(used).unwrap_or(u64::MAX));
             if !reported && self.inner.long_held_threshold().is_some_and(|t| used > t) {
@@ -426,7 +450,7 @@ impl PoolMonitor {
                 .connection_duration_ms
                 .record(used.as_secs_f64() * 1_000.0, &self.attributes(&[]));
             if self.inner.semconv {
-                PoolSemconvMetrics::global().use_time.record(
+                self.inner.semconv_metrics().use_time.record(
                     used.as_secs_f64(),
                     std::slice::from_ref(&self.inner.pool_name),
                 );
@@ -499,7 +523,7 @@ impl PoolMonitor {
 
     /// Counts a pool error of `error_type`.
     pub fn error(&self, error_type: &str) {
-        PoolMetrics::global().connection_errors.add(
+        self.inner.metrics().connection_errors.add(
             1,
             &self.attributes(&[KeyValue::new(EXCEPTION_TYPE_KEY, error_type.to_owned())]),
         );

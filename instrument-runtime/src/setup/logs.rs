@@ -4,6 +4,7 @@
 //! tree, or on a line of its own on stderr outside any span; `none`) with
 //! `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` overriding the endpoint for logs.
 
+#[cfg(feature = "otlp")]
 use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
@@ -13,68 +14,6 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use super::Protocol;
 use super::env::{Destination, destination};
 use crate::diagnostics::warn;
-use crate::state;
-
-/// A logger provider exporting to `exporter` through a batch processor, installed for the
-/// bridges to emit into.
-#[cfg(feature = "otlp")]
-pub(crate) fn install_provider(
-    exporter: impl opentelemetry_sdk::logs::LogExporter + 'static,
-    resource: Resource,
-) -> SdkLoggerProvider {
-    let provider = SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_batch_exporter(exporter)
-        .build();
-    state::install_logger_provider(provider.clone());
-    provider
-}
-
-/// The OTLP log exporter for `endpoint` (the logs endpoint, when set, is used as it is).
-#[cfg(feature = "otlp")]
-pub(crate) fn otlp_exporter(
-    endpoint: &str,
-    logs_endpoint: Option<&str>,
-    protocol: Protocol,
-    timeout: Duration,
-    runtime: Option<&tokio::runtime::Runtime>,
-    transport: &crate::export::otlp::Transport,
-) -> Result<opentelemetry_otlp::LogExporter, String> {
-    use opentelemetry_otlp::WithExportConfig;
-    crate::export::otlp::require_tls_support(
-        logs_endpoint.unwrap_or(endpoint),
-        cfg!(feature = "tls"),
-    )
-    .map_err(|e| e.to_string())?;
-    let built = match protocol {
-        Protocol::Grpc => {
-            let _entered = runtime.map(tokio::runtime::Runtime::enter);
-            let endpoint = logs_endpoint.unwrap_or(endpoint);
-            transport
-                .tonic(
-                    opentelemetry_otlp::LogExporter::builder().with_tonic(),
-                    endpoint,
-                )
-                .with_endpoint(endpoint)
-                .with_timeout(timeout)
-                .build()
-        }
-        Protocol::HttpProtobuf => transport
-            .http(
-                opentelemetry_otlp::LogExporter::builder().with_http(),
-                timeout,
-            )
-            .map_err(|e| e.to_string())?
-            .with_endpoint(
-                logs_endpoint
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| crate::export::otlp::http_signal_url(endpoint, "logs")),
-            )
-            .with_timeout(timeout)
-            .build(),
-    };
-    built.map_err(|e| e.to_string())
-}
 
 /// What setup hands the logs pipeline.
 pub(crate) struct LogsInputs<'a> {
@@ -90,18 +29,25 @@ pub(crate) struct LogsInputs<'a> {
     pub custom: Option<Box<dyn FnOnce(Resource) -> SdkLoggerProvider>>,
 }
 
-/// Builds and installs the logger provider the inputs call for, if any.
-pub(crate) fn build(inputs: LogsInputs<'_>) -> Option<SdkLoggerProvider> {
+/// The logs the inputs call for: the logger provider, if any, and whether records print under
+/// their span in the console tree.
+pub(crate) struct Logs {
+    pub provider: Option<SdkLoggerProvider>,
+    pub console: bool,
+}
+
+/// Builds the logger provider the inputs call for, if any.
+pub(crate) fn build(inputs: LogsInputs<'_>) -> Logs {
     let var = |name: &str| {
         (!inputs.ignore_env)
             .then(|| crate::environment::read(name))
             .flatten()
     };
     if let Some(custom) = inputs.custom {
-        state::set_console_logs(false);
-        let provider = custom(inputs.resource);
-        state::install_logger_provider(provider.clone());
-        return Some(provider);
+        return Logs {
+            provider: Some(custom(inputs.resource)),
+            console: false,
+        };
     }
     let logs_endpoint = var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
     let endpoint_set = inputs.endpoint.is_some() || logs_endpoint.is_some();
@@ -110,11 +56,12 @@ pub(crate) fn build(inputs: LogsInputs<'_>) -> Option<SdkLoggerProvider> {
         var("OTEL_LOGS_EXPORTER").as_deref(),
         endpoint_set,
     );
-    state::set_console_logs(chosen == Destination::Console);
-    if chosen != Destination::Otlp {
-        return None;
+    Logs {
+        provider: (chosen == Destination::Otlp)
+            .then(|| otlp_provider(&inputs, logs_endpoint.as_deref()))
+            .flatten(),
+        console: chosen == Destination::Console,
     }
-    otlp_provider(&inputs, logs_endpoint.as_deref())
 }
 
 #[cfg(feature = "otlp")]
@@ -123,7 +70,7 @@ fn otlp_provider(
     logs_endpoint: Option<&str>,
 ) -> Option<SdkLoggerProvider> {
     let endpoint = inputs.endpoint.or(logs_endpoint)?;
-    match otlp_exporter(
+    match crate::export::otlp_logs::exporter(
         endpoint,
         logs_endpoint,
         inputs.protocol,
@@ -131,7 +78,10 @@ fn otlp_provider(
         inputs.runtime,
         &crate::export::otlp::Transport::new(!inputs.ignore_env),
     ) {
-        Ok(exporter) => Some(install_provider(exporter, inputs.resource.clone())),
+        Ok(exporter) => Some(crate::export::otlp_logs::batched_provider(
+            exporter,
+            inputs.resource.clone(),
+        )),
         Err(error) => {
             warn(&format!(
                 "OTLP logs exporter: {error}; log records are not exported"

@@ -13,9 +13,9 @@ mod options;
 mod resource;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{
@@ -88,7 +88,7 @@ impl Telemetry {
     }
 }
 
-type SpanSetup = Box<dyn FnOnce(&export::BatchSettings) -> SpanPipeline>;
+type SpanSetup = Box<dyn FnOnce(&export::BatchSettings, &export::Accounting) -> SpanPipeline>;
 
 /// The span processors a setup chose, and whether spans must reach them on the thread that
 /// ended them (a simple processor's promise) instead of through the collector thread.
@@ -105,7 +105,8 @@ impl SpanPipeline {
         }
     }
 }
-type MetricSetup = Box<dyn FnOnce(MeterProviderBuilder, Duration) -> MeterProviderBuilder>;
+type MetricSetup =
+    Box<dyn FnOnce(MeterProviderBuilder, Duration, &export::Accounting) -> MeterProviderBuilder>;
 
 /// Configures and installs the tracer and meter providers.
 ///
@@ -179,10 +180,43 @@ impl TelemetryBuilder {
         }
     }
 
-    /// Installs the tracer and meter providers and returns the guard that shuts them down.
+    /// Builds the pipeline and makes it the global default: instrumented code on every thread
+    /// records into it, and its providers become OpenTelemetry's global tracer and meter
+    /// providers. Returns the guard that shuts it down.
     ///
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is inert.
     pub fn install(self) -> Result<TelemetryGuard, SetupError> {
+        let mut guard = self.build()?;
+        guard.make_global()?;
+        Ok(guard)
+    }
+
+    /// Builds the pipeline without making it the global default: it records what runs on a
+    /// thread while [`TelemetryGuard::set_default`] holds it there, so that tests (or tenants)
+    /// each record into their own pipeline side by side. OpenTelemetry's global providers are
+    /// left alone.
+    ///
+    /// ```
+    /// use instrument::Telemetry;
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    ///
+    /// #[instrument::trace_method]
+    /// fn work() -> u32 { 7 }
+    ///
+    /// let spans = InMemorySpanExporter::default();
+    /// let pipeline = Telemetry::builder()
+    ///     .ignore_env()
+    ///     .with_simple_exporter(spans.clone())
+    ///     .build()
+    ///     .expect("telemetry");
+    /// {
+    ///     let _default = pipeline.set_default();
+    ///     assert_eq!(work(), 7);
+    /// }
+    /// pipeline.force_flush().unwrap();
+    /// assert_eq!(spans.get_finished_spans().unwrap()[0].name, "work");
+    /// ```
+    pub fn build(self) -> Result<TelemetryGuard, SetupError> {
         crate::environment::set_ignored(self.ignore_env);
         let env = if self.ignore_env {
             EnvSettings::default()
@@ -228,7 +262,11 @@ impl TelemetryBuilder {
             .or(env.sampler.map(HeadSampler::new))
             .unwrap_or_default();
         let sampler = head_sampler.sdk.clone();
-        export::install_tail_sampling(self.tail_sampling.or(env.tail_sampling));
+        let extensions = state::Extensions::default();
+        let accounting = export::Accounting::new(
+            extensions.get_or_default::<export::ExportCounters>(),
+            self.tail_sampling.or(env.tail_sampling),
+        );
         let span_resource = resource.clone();
         let mut spans = SdkTracerProvider::builder()
             .with_resource(resource.clone())
@@ -288,6 +326,7 @@ impl TelemetryBuilder {
                 },
                 temporality,
                 &env.batch,
+                &accounting,
             )?)
         } else {
             None
@@ -297,12 +336,12 @@ impl TelemetryBuilder {
             otlp.as_mut().and_then(|o| o.spans.take()),
             traces_to,
         ) {
-            (Some(setup), _, _) => Some(setup(&env.batch)),
-            (None, Some(processor), Destination::Otlp) => {
-                Some(SpanPipeline::batched(WithContextAttributes(processor)))
-            }
+            (Some(setup), _, _) => Some(setup(&env.batch, &accounting)),
+            (None, Some(processor), Destination::Otlp) => Some(SpanPipeline::batched(
+                WithContextAttributes::new(processor, &accounting),
+            )),
             (None, _, Destination::Off) => None,
-            (None, _, _) => Some(SpanPipeline::batched(WithContextAttributes(
+            (None, _, _) => Some(SpanPipeline::batched(WithContextAttributes::new(
                 BatchSpanProcessor::builder(ConsoleExporter::stderr())
                     .with_batch_config(
                         BatchConfigBuilder::default()
@@ -310,6 +349,7 @@ impl TelemetryBuilder {
                             .build(),
                     )
                     .build(),
+                &accounting,
             ))),
         };
         let records = pipeline.map(|mut pipeline| {
@@ -328,8 +368,8 @@ impl TelemetryBuilder {
             otlp.as_mut().and_then(|o| o.metrics.take()),
             metrics_to,
         ) {
-            (Some(setup), _, _) => setup(metrics, interval),
-            (None, Some(reader), Destination::Otlp) => reader(metrics, interval),
+            (Some(setup), _, _) => setup(metrics, interval, &accounting),
+            (None, Some(reader), Destination::Otlp) => reader(metrics, interval, &accounting),
             (None, _, Destination::Off) => metrics,
             (None, _, _) => metrics.with_reader(
                 PeriodicReader::builder(ConsoleMetricExporter::stderr(temporality))
@@ -340,21 +380,9 @@ impl TelemetryBuilder {
 
         let tracer_provider = spans.build();
         let meter_provider = metrics.build();
-        if !state::install_tracer(
-            tracer_provider.tracer(SCOPE_NAME),
-            records,
-            self.current_span,
-        ) {
-            let _ = tracer_provider.shutdown();
-            let _ = meter_provider.shutdown();
-            return Err(SetupError::AlreadyInstalled);
-        }
-        state::install_meter_provider(meter_provider.clone());
-        global::set_tracer_provider(tracer_provider.clone());
-        global::set_meter_provider(meter_provider.clone());
         let runtime = otlp.and_then(|o| o.runtime);
         #[cfg(feature = "tracing")]
-        let logger_provider = logs::build(logs::LogsInputs {
+        let logs = logs::build(logs::LogsInputs {
             ignore_env: self.ignore_env,
             endpoint: endpoint.as_deref(),
             #[cfg(feature = "otlp")]
@@ -366,11 +394,31 @@ impl TelemetryBuilder {
             runtime: runtime.as_ref(),
             custom: self.log_exporter,
         });
+        #[allow(unused_mut, reason = "set below with the `tracing` feature")]
+        let mut pipeline = state::Pipeline::new(
+            Some(state::InstalledTracer::new(
+                tracer_provider.tracer(SCOPE_NAME),
+                records,
+                self.current_span,
+            )),
+            Some(meter_provider.clone()),
+            extensions,
+        );
+        #[cfg(feature = "tracing")]
+        {
+            pipeline.logger = logs
+                .provider
+                .as_ref()
+                .map(|provider| opentelemetry::logs::LoggerProvider::logger(provider, SCOPE_NAME));
+            pipeline.console_logs = logs.console;
+        }
         let guard = TelemetryGuard {
+            pipeline: Some(Arc::new(pipeline)),
+            global: false,
             tracer_provider: Some(tracer_provider),
             meter_provider: Some(meter_provider),
             #[cfg(feature = "tracing")]
-            logger_provider,
+            logger_provider: logs.provider,
             runtime,
             timeout: self
                 .shutdown_timeout
@@ -402,6 +450,7 @@ fn otlp_exporters(
     target: &OtlpTarget<'_>,
     temporality: Temporality,
     batch: &export::BatchSettings,
+    accounting: &export::Accounting,
 ) -> Result<OtlpPipelines, SetupError> {
     let built = export::otlp::build(target, temporality)?;
     let metric_exporter = built.metrics;
@@ -413,12 +462,16 @@ fn otlp_exporters(
                 protocol: target.protocol,
             }),
             batch,
+            accounting,
         )),
-        metrics: Some(Box::new(move |b, interval| {
+        metrics: Some(Box::new(move |b, interval, accounting| {
             b.with_reader(
-                PeriodicReader::builder(export::CountingMetricExporter(metric_exporter))
-                    .with_interval(interval)
-                    .build(),
+                PeriodicReader::builder(export::CountingMetricExporter::new(
+                    metric_exporter,
+                    accounting,
+                ))
+                .with_interval(interval)
+                .build(),
             )
         })),
         runtime: built.runtime,
@@ -430,6 +483,7 @@ fn otlp_exporters(
     target: &OtlpTarget<'_>,
     _temporality: Temporality,
     _batch: &export::BatchSettings,
+    _accounting: &export::Accounting,
 ) -> Result<OtlpPipelines, SetupError> {
     Err(SetupError::Exporter(format!(
         "an OTLP endpoint ({}) is set but the `otlp` feature is off",

@@ -101,10 +101,11 @@ impl TelemetryBuilder {
 
     /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |batch| {
-            SpanPipeline::batched(WithContextAttributes(crate::export::accounted_batch(
-                exporter, None, batch,
-            )))
+        self.span_exporter = Some(Box::new(move |batch, accounting| {
+            SpanPipeline::batched(WithContextAttributes::new(
+                crate::export::accounted_batch(exporter, None, batch, accounting),
+                accounting,
+            ))
         }));
         self
     }
@@ -137,8 +138,11 @@ impl TelemetryBuilder {
 
     /// Sends each span to `exporter` as it ends, on the ending thread (for tests).
     pub fn with_simple_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.span_exporter = Some(Box::new(move |_| SpanPipeline {
-            processor: Box::new(WithContextAttributes(SimpleSpanProcessor::new(exporter))),
+        self.span_exporter = Some(Box::new(move |_, accounting| SpanPipeline {
+            processor: Box::new(WithContextAttributes::new(
+                SimpleSpanProcessor::new(exporter),
+                accounting,
+            )),
             on_ending_thread: true,
         }));
         self
@@ -163,11 +167,13 @@ impl TelemetryBuilder {
 
     /// Sends metrics to `exporter` through a periodic reader instead of OTLP or the console.
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
-        self.metric_exporter = Some(Box::new(move |b, interval| {
+        self.metric_exporter = Some(Box::new(move |b, interval, accounting| {
             b.with_reader(
-                PeriodicReader::builder(crate::export::CountingMetricExporter(exporter))
-                    .with_interval(interval)
-                    .build(),
+                PeriodicReader::builder(crate::export::CountingMetricExporter::new(
+                    exporter, accounting,
+                ))
+                .with_interval(interval)
+                .build(),
             )
         }));
         self

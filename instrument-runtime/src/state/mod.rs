@@ -6,41 +6,56 @@
 //! load.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwapOption;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Meter, MeterProvider as _, NoopMeterProvider};
 use opentelemetry::trace::{SpanContext, SpanRef, Status};
-use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracer;
 
 pub(crate) mod clock;
+mod config_cell;
 mod inline_params;
+mod pipeline;
 mod record_sink;
 mod sampling;
 pub(crate) mod scope;
 mod span_record;
 mod switches;
 
+pub(crate) use config_cell::ConfigCell;
+pub use config_cell::ConfigGuard;
 pub(crate) use inline_params::INLINE_INTEGER_BYTES;
+pub use pipeline::DefaultGuard;
+pub(crate) use pipeline::{
+    Extensions, Pipeline, current_weak, run_in, set_global, set_scoped, unset_global,
+    with_current_or_last, with_scoped,
+};
 pub(crate) use record_sink::RecordSink;
 pub(crate) use sampling::HeadSampler;
 pub(crate) use span_record::{CodeLocation, SpanRecord};
 pub(crate) use switches::CallSiteSwitch;
-pub use switches::enabled;
+pub use switches::{enabled, metrics_enabled};
 
 /// The instrumentation scope (meter and tracer name) of everything the toolkit records.
 pub const SCOPE_NAME: &str = "instrument";
 
-static TRACER: ArcSwapOption<InstalledTracer> = ArcSwapOption::const_empty();
-static METRICS_ENABLED: AtomicBool = AtomicBool::new(false);
-static METER_PROVIDER: ArcSwapOption<SdkMeterProvider> = ArcSwapOption::const_empty();
-static METER_GENERATION: AtomicU64 = AtomicU64::new(1);
-static SPAN_END_HOOKS: ArcSwapOption<Vec<SpanEndHook>> = ArcSwapOption::const_empty();
-/// Whether any end-of-span hook is registered: the one load every span end pays.
-static HAS_SPAN_END_HOOKS: AtomicBool = AtomicBool::new(false);
+/// The functions integrations register on the span lifecycle and on setup: code, the same for
+/// every pipeline, so kept for the process.
+struct Hooks {
+    span_end: ArcSwapOption<Vec<SpanEndHook>>,
+    /// Whether any end-of-span hook is registered: the one load every span end pays.
+    any_span_end: AtomicBool,
+    install: ArcSwapOption<Vec<InstallHook>>,
+}
+
+static HOOKS: Hooks = Hooks {
+    span_end: ArcSwapOption::const_empty(),
+    any_span_end: AtomicBool::new(false),
+    install: ArcSwapOption::const_empty(),
+};
 
 /// What the end of a span records on it (how the call ended, an end-of-span hook's events),
 /// whether the span is the toolkit's own or one held in an OpenTelemetry context.
@@ -84,27 +99,27 @@ pub(crate) type SpanEndHook = fn(&mut dyn EndingSpan);
 
 /// Registers `hook` to run at the end of every span the toolkit ends (once per function).
 pub(crate) fn register_span_end_hook(hook: SpanEndHook) {
-    SPAN_END_HOOKS.rcu(|hooks| {
+    HOOKS.span_end.rcu(|hooks| {
         let mut updated: Vec<SpanEndHook> = hooks.as_deref().cloned().unwrap_or_default();
         if !updated.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
             updated.push(hook);
         }
         Some(Arc::new(updated))
     });
-    HAS_SPAN_END_HOOKS.store(true, Ordering::Release);
+    HOOKS.any_span_end.store(true, Ordering::Release);
 }
 
 /// Runs the registered end-of-span hooks on `span`: one load where there are none.
 #[inline(always)]
 pub(crate) fn run_span_end_hooks(span: &mut dyn EndingSpan) {
-    if HAS_SPAN_END_HOOKS.load(Ordering::Acquire) {
+    if HOOKS.any_span_end.load(Ordering::Acquire) {
         run_registered_hooks(span);
     }
 }
 
 #[inline(never)]
 fn run_registered_hooks(span: &mut dyn EndingSpan) {
-    if let Some(hooks) = &*SPAN_END_HOOKS.load() {
+    if let Some(hooks) = &*HOOKS.span_end.load() {
         for hook in hooks.iter() {
             hook(span);
         }
@@ -141,46 +156,34 @@ pub enum CurrentSpan {
     ThreadStack,
 }
 
-/// Installs `tracer` as the one the macros record into, with the sink of the toolkit's own
-/// spans when setup built the provider's processors. Returns `false` when one is installed
-/// already.
-pub(crate) fn install_tracer(
-    tracer: SdkTracer,
-    records: Option<Arc<RecordSink>>,
-    current_span: CurrentSpan,
-) -> bool {
-    if records.is_some() {
-        clock::calibrate();
+impl InstalledTracer {
+    /// The tracer the macros record into, with the sink of the toolkit's own spans when setup
+    /// built the provider's processors.
+    pub(crate) fn new(
+        sdk: SdkTracer,
+        records: Option<Arc<RecordSink>>,
+        current_span: CurrentSpan,
+    ) -> Self {
+        if records.is_some() {
+            clock::calibrate();
+        }
+        Self {
+            sdk,
+            records,
+            current_span,
+        }
     }
-    let installed = InstalledTracer {
-        sdk: tracer,
-        records,
-        current_span,
-    };
-    let previous =
-        TRACER.compare_and_swap(&None::<Arc<InstalledTracer>>, Some(Arc::new(installed)));
-    if previous.is_some() {
-        return false;
-    }
-    switches::set_enabled(true);
-    true
 }
 
-/// Removes the installed tracer; instrumented calls go back to the off path.
-pub(crate) fn uninstall_tracer() {
-    switches::set_enabled(false);
-    TRACER.store(None);
-}
-
-/// Runs `f` with the installed tracer and the sink of the toolkit's own spans, if any.
+/// Runs `f` with the tracer of the pipeline in force and the sink of the toolkit's own spans,
+/// if any.
 #[inline]
 pub(crate) fn with_installed_tracer<R>(f: impl FnOnce(&InstalledTracer) -> R) -> Option<R> {
-    let guard = TRACER.load();
-    guard.as_deref().map(f)
+    pipeline::with_current(|p| p.tracer.as_ref().map(f)).flatten()
 }
 
 /// Hands the toolkit's ended spans, waiting in the threads' buffers for the collector thread,
-/// to the installed provider's processors now.
+/// to the processors of the pipeline in force now.
 pub(crate) fn hand_over_ended_spans() {
     with_installed_tracer(|installed| {
         if let Some(records) = &installed.records {
@@ -189,123 +192,17 @@ pub(crate) fn hand_over_ended_spans() {
     });
 }
 
-/// Whether a meter provider is installed. The off path of every `#[metric]` call.
-#[inline(always)]
-pub fn metrics_enabled() -> bool {
-    METRICS_ENABLED.load(Ordering::Relaxed)
-}
-
-/// Installs the meter provider instruments are created from. Returns `false` when one is
-/// installed already.
-pub(crate) fn install_meter_provider(provider: SdkMeterProvider) -> bool {
-    let previous =
-        METER_PROVIDER.compare_and_swap(&None::<Arc<SdkMeterProvider>>, Some(Arc::new(provider)));
-    if previous.is_some() {
-        return false;
-    }
-    METER_GENERATION.fetch_add(1, Ordering::AcqRel);
-    METRICS_ENABLED.store(true, Ordering::Release);
-    true
-}
-
-/// Removes the installed meter provider; instruments made from it stop recording.
-pub(crate) fn uninstall_meter_provider() {
-    METRICS_ENABLED.store(false, Ordering::Release);
-    METER_PROVIDER.store(None);
-    METER_GENERATION.fetch_add(1, Ordering::AcqRel);
-}
-
-/// A meter of the installed provider, or a no-op meter when none is installed.
+/// A meter of the pipeline in force, or a no-op meter when there is none.
 pub fn meter(scope: &'static str) -> Meter {
-    match &*METER_PROVIDER.load() {
-        Some(provider) => provider.meter(scope),
-        None => NoopMeterProvider::new().meter(scope),
-    }
+    pipeline::with_current(|p| p.meter_provider.as_ref().map(|m| m.meter(scope)))
+        .flatten()
+        .unwrap_or_else(|| NoopMeterProvider::new().meter(scope))
 }
 
-/// Changes whenever a meter provider is installed or removed, so lazily created instruments
-/// know to be created again from the provider in force.
+/// Names the pipeline in force (zero when there is none), so lazily created instruments know
+/// to be created again from its meter provider.
 pub(crate) fn meter_generation() -> u64 {
-    METER_GENERATION.load(Ordering::Acquire)
-}
-
-/// A process-wide configuration: read without locking, replaced whole with `set`, or replaced
-/// until a [`ConfigGuard`] drops with `temporary`. Every runtime-changeable configuration lives
-/// in one of these and offers the same `*_config()` / `set_*` / `temporary_*` functions.
-pub(crate) struct ConfigCell<T: 'static> {
-    value: LazyLock<ArcSwap<T>, fn() -> ArcSwap<T>>,
-    generation: AtomicU32,
-}
-
-fn default_value<T: Default>() -> ArcSwap<T> {
-    ArcSwap::from_pointee(T::default())
-}
-
-impl<T: Default + 'static> ConfigCell<T> {
-    /// A cell holding `T::default()` until set.
-    pub(crate) const fn new() -> Self {
-        Self {
-            value: LazyLock::new(default_value::<T> as fn() -> ArcSwap<T>),
-            generation: AtomicU32::new(1),
-        }
-    }
-}
-
-impl<T: 'static> ConfigCell<T> {
-    /// The configuration in force.
-    pub(crate) fn get(&self) -> Arc<T> {
-        self.value.load_full()
-    }
-
-    /// Runs `f` with the configuration in force, without taking a reference count.
-    #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.value.load())
-    }
-
-    /// Replaces the configuration.
-    pub(crate) fn set(&self, value: T) {
-        self.value.store(Arc::new(value));
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// Uses `value` until the returned guard drops (also when a panic unwinds).
-    pub(crate) fn temporary(&'static self, value: T) -> ConfigGuard<T> {
-        let previous = self.value.swap(Arc::new(value));
-        self.generation.fetch_add(1, Ordering::Release);
-        ConfigGuard {
-            cell: self,
-            previous: Some(previous),
-        }
-    }
-
-    /// A number that changes whenever the configuration is replaced; never zero.
-    #[inline]
-    pub(crate) fn generation(&self) -> u32 {
-        self.generation.load(Ordering::Acquire)
-    }
-}
-
-/// Restores the configuration that was in force before a `temporary_*` call when dropped.
-#[must_use = "the previous configuration is restored when the guard drops"]
-pub struct ConfigGuard<T: 'static> {
-    cell: &'static ConfigCell<T>,
-    previous: Option<Arc<T>>,
-}
-
-impl<T: 'static> std::fmt::Debug for ConfigGuard<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigGuard").finish_non_exhaustive()
-    }
-}
-
-impl<T: 'static> Drop for ConfigGuard<T> {
-    fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            self.cell.value.store(previous);
-            self.cell.generation.fetch_add(1, Ordering::Release);
-        }
-    }
+    pipeline::with_current(|p| p.id).unwrap_or(0)
 }
 
 /// A configuration the setup builder can install: [`CaptureConfig`](crate::CaptureConfig),
@@ -320,11 +217,9 @@ pub trait RuntimeConfig: Send + 'static {
 /// bridge installs its subscriber this way). Registered by the facade before setup runs.
 pub type InstallHook = fn();
 
-static INSTALL_HOOKS: ArcSwapOption<Vec<InstallHook>> = ArcSwapOption::const_empty();
-
 /// Registers `hook` to run after every successful setup (once per function).
 pub fn register_install_hook(hook: InstallHook) {
-    INSTALL_HOOKS.rcu(|hooks| {
+    HOOKS.install.rcu(|hooks| {
         let mut updated: Vec<InstallHook> = hooks.as_deref().cloned().unwrap_or_default();
         if !updated.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
             updated.push(hook);
@@ -335,53 +230,23 @@ pub fn register_install_hook(hook: InstallHook) {
 
 /// Runs the registered install hooks.
 pub(crate) fn run_install_hooks() {
-    if let Some(hooks) = &*INSTALL_HOOKS.load() {
+    if let Some(hooks) = &*HOOKS.install.load() {
         for hook in hooks.iter() {
             hook();
         }
     }
 }
 
+/// Runs `f` with the logger of the pipeline in force, if any.
 #[cfg(feature = "tracing")]
-mod logs {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use arc_swap::ArcSwapOption;
-    use opentelemetry::logs::LoggerProvider as _;
-    use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
-
-    static LOGGER: ArcSwapOption<SdkLogger> = ArcSwapOption::const_empty();
-    static CONSOLE_LOGS: AtomicBool = AtomicBool::new(false);
-
-    /// Installs the provider log records are emitted into.
-    pub(crate) fn install_logger_provider(provider: SdkLoggerProvider) {
-        LOGGER.store(Some(std::sync::Arc::new(
-            provider.logger(super::SCOPE_NAME),
-        )));
-    }
-
-    /// Removes the installed logger.
-    pub(crate) fn uninstall_logger_provider() {
-        LOGGER.store(None);
-    }
-
-    /// Runs `f` with the installed logger, if any.
-    pub(crate) fn with_logger<R>(f: impl FnOnce(&SdkLogger) -> R) -> Option<R> {
-        LOGGER.load().as_deref().map(f)
-    }
-
-    /// Sets whether log records print under their span in the console tree.
-    pub(crate) fn set_console_logs(on: bool) {
-        CONSOLE_LOGS.store(on, Ordering::Release);
-    }
-
-    /// Whether log records print under their span in the console tree.
-    pub(crate) fn console_logs() -> bool {
-        CONSOLE_LOGS.load(Ordering::Acquire)
-    }
+pub(crate) fn with_logger<R>(
+    f: impl FnOnce(&opentelemetry_sdk::logs::SdkLogger) -> R,
+) -> Option<R> {
+    pipeline::with_current(|p| p.logger.as_ref().map(f)).flatten()
 }
 
+/// Whether log records print under their span in the console tree.
 #[cfg(feature = "tracing")]
-pub(crate) use logs::{
-    console_logs, install_logger_provider, set_console_logs, uninstall_logger_provider, with_logger,
-};
+pub(crate) fn console_logs() -> bool {
+    pipeline::with_current(|p| p.console_logs).unwrap_or(false)
+}

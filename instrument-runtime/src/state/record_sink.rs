@@ -12,7 +12,7 @@
 //! frees.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::Thread;
 use std::time::Duration;
@@ -35,8 +35,6 @@ pub(crate) const WAKE_AT: usize = 1_024;
 pub(crate) const MAX_BUFFERED: usize = 2_048;
 /// Most emptied records waiting in one thread's buffer to be used again.
 pub(crate) const SPARE_RECORDS: usize = 2_048;
-
-static NEXT_SINK_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What the toolkit's own spans need from the installed provider: its sampler and span limits,
 /// the tracer's scope, and its processors, to hand each span to once it ended.
@@ -131,7 +129,7 @@ impl RecordSink {
             sampler,
             limits,
             scope: InstrumentationScope::builder(SCOPE_NAME).build(),
-            id: NEXT_SINK_ID.fetch_add(1, Ordering::Relaxed),
+            id: super::pipeline::unique_number(),
             on_ending_thread,
             closed: AtomicBool::new(false),
             buffers: Mutex::new(Vec::new()),

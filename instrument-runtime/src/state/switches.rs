@@ -9,29 +9,55 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-/// The registered switches, newest first.
-static REGISTERED: AtomicPtr<CallSiteSwitch> = AtomicPtr::new(ptr::null_mut());
-/// Held while the global switch is turned and the registered switches follow it, and while a
-/// switch registers, so that every switch ends up as the global one.
-static TURNING: Mutex<()> = Mutex::new(());
+/// The global switches and the call sites' copies of the span switch.
+struct Switches {
+    /// Whether instrumented calls may record spans.
+    spans: AtomicBool,
+    /// Whether `#[metric]` calls and integrations may record measurements.
+    metrics: AtomicBool,
+    /// The registered call-site switches, newest first.
+    registered: AtomicPtr<CallSiteSwitch>,
+    /// Held while the switches are turned and the registered ones follow, and while a call
+    /// site's switch registers, so that every switch ends up as the global one.
+    turning: Mutex<()>,
+}
+
+static SWITCHES: Switches = Switches {
+    spans: AtomicBool::new(false),
+    metrics: AtomicBool::new(false),
+    registered: AtomicPtr::new(ptr::null_mut()),
+    turning: Mutex::new(()),
+};
 
 const UNKNOWN: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
 
-/// Whether a tracer is installed and recording.
+/// Whether a tracer is installed and recording (the global default's, or one of a thread's
+/// scoped override).
 #[inline(always)]
 pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
+    SWITCHES.spans.load(Ordering::Relaxed)
 }
 
-/// Turns recording on or off, for every call site.
-pub(crate) fn set_enabled(on: bool) {
-    let _turning = TURNING.lock().unwrap_or_else(PoisonError::into_inner);
-    ENABLED.store(on, Ordering::Release);
+/// Whether a meter provider is installed. The off path of every `#[metric]` call.
+#[inline(always)]
+pub fn metrics_enabled() -> bool {
+    SWITCHES.metrics.load(Ordering::Relaxed)
+}
+
+/// Sets the span and metric switches to what `decide` says, for every call site; `decide` runs
+/// while no other thread turns them.
+pub(crate) fn refresh(decide: impl FnOnce() -> (bool, bool)) {
+    let _turning = SWITCHES
+        .turning
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let (on, metrics) = decide();
+    SWITCHES.metrics.store(metrics, Ordering::Release);
+    SWITCHES.spans.store(on, Ordering::Release);
     let state = if on { ON } else { OFF };
-    let mut next = REGISTERED.load(Ordering::Acquire);
+    let mut next = SWITCHES.registered.load(Ordering::Acquire);
     // SAFETY: only `&'static` switches are registered, and never removed.
     while let Some(switch) = unsafe { next.as_ref() } {
         switch.state.store(state, Ordering::Release);
@@ -81,13 +107,20 @@ impl CallSiteSwitch {
 
     #[cold]
     fn register(&'static self) -> bool {
-        let _turning = TURNING.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turning = SWITCHES
+            .turning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if !self.registered.swap(true, Ordering::AcqRel) {
-            self.next
-                .store(REGISTERED.load(Ordering::Acquire), Ordering::Release);
-            REGISTERED.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+            self.next.store(
+                SWITCHES.registered.load(Ordering::Acquire),
+                Ordering::Release,
+            );
+            SWITCHES
+                .registered
+                .store(ptr::from_ref(self).cast_mut(), Ordering::Release);
         }
-        let on = ENABLED.load(Ordering::Acquire);
+        let on = SWITCHES.spans.load(Ordering::Acquire);
         self.state
             .store(if on { ON } else { OFF }, Ordering::Release);
         on
@@ -114,7 +147,7 @@ mod tests {
         TWICE.state.store(UNKNOWN, Ordering::Relaxed);
         TWICE.register();
         let mut seen = 0;
-        let mut next = REGISTERED.load(Ordering::Acquire);
+        let mut next = SWITCHES.registered.load(Ordering::Acquire);
         // SAFETY: registered switches are statics.
         while let Some(switch) = unsafe { next.as_ref() } {
             seen += usize::from(ptr::eq(switch, &TWICE));

@@ -267,6 +267,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     seed(&db).await?;
     load_and_write(&db).await?;
+    // Returns the connection to the pool (and counts its checkin) before telemetry shuts down.
+    db.inner().close_by_ref().await?;
     drop(telemetry);
     Ok(())
 }

@@ -137,135 +137,138 @@ async fn post_message(address: SocketAddr, agent_id: &str, organization: &str) -
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_service_composes() {
-    let _guard = start();
-    let file = std::env::temp_dir().join(format!("instrument-composed-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&file);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(3)
-        .instrumented("agents")
-        .connect(&format!("sqlite://{}?mode=rwc", file.display()))
-        .await
-        .unwrap();
-    sqlx::query("CREATE TABLE messages (id INTEGER PRIMARY KEY, agent_id TEXT, body TEXT)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("CREATE TABLE steps (agent_id TEXT, total INTEGER)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    for i in 0..MESSAGES {
-        sqlx::query("INSERT INTO messages (agent_id, body) VALUES ('a1', ?)")
-            .bind(format!("message {i}"))
+#[test]
+fn the_agent_service_composes() {
+    support::run_multi_thread(async move {
+        let _guard = start();
+        let file =
+            std::env::temp_dir().join(format!("instrument-composed-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(3)
+            .instrumented("agents")
+            .connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE messages (id INTEGER PRIMARY KEY, agent_id TEXT, body TEXT)")
             .execute(&pool)
             .await
             .unwrap();
-    }
-    let app = Router::new()
-        .route("/v1/agents/{agent_id}/messages", post(send_message))
-        .with_state(AppState { pool: pool.clone() })
-        .layer(HttpLayer::new());
-    let address = serve(app).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let _ = spans();
-    let _ = metrics();
+        sqlx::query("CREATE TABLE steps (agent_id TEXT, total INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for i in 0..MESSAGES {
+            sqlx::query("INSERT INTO messages (agent_id, body) VALUES ('a1', ?)")
+                .bind(format!("message {i}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let app = Router::new()
+            .route("/v1/agents/{agent_id}/messages", post(send_message))
+            .with_state(AppState { pool: pool.clone() })
+            .layer(HttpLayer::new());
+        let address = serve(app).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = spans();
+        let _ = metrics();
 
-    for _ in 0..REQUESTS {
-        let (status, body) = post_message(address, "a1", "org-1").await;
-        assert_eq!((status, body.as_str()), (200, "36"));
-    }
-    // sqlx returns connections (and runs its release hook) in the background.
-    pools::settle(&pool).await;
+        for _ in 0..REQUESTS {
+            let (status, body) = post_message(address, "a1", "org-1").await;
+            assert_eq!((status, body.as_str()), (200, "36"));
+        }
+        // sqlx returns connections (and runs its release hook) in the background.
+        pools::settle(&pool).await;
 
-    let exported = spans();
-    let request_traces: Vec<_> = exported
-        .iter()
-        .filter(|s| s.span_kind == SpanKind::Server)
-        .map(|s| s.span_context.trace_id())
-        .collect();
-    assert_eq!(request_traces.len(), REQUESTS);
-    let in_requests: Vec<_> = exported
-        .iter()
-        .filter(|s| request_traces.contains(&s.span_context.trace_id()))
-        .collect();
-    for span in &in_requests {
-        assert_eq!(
-            attr(span, "organization.id").as_deref(),
-            Some("org-1"),
-            "span {} lacks the request's context",
-            span.name
-        );
-        assert_eq!(
-            attr(span, "agent.id").as_deref(),
-            Some("a1"),
-            "span {}",
-            span.name
-        );
-    }
-    let statements: Vec<_> = in_requests
-        .iter()
-        .filter(|s| attr(s, "db.system.name").is_some() && s.name != "transaction")
-        .collect();
-    // Per request: the list, one read per message, two statements on an acquired connection,
-    // one insert in a transaction.
-    let per_request = 1 + MESSAGES as usize + 2 + 1;
-    assert_eq!(statements.len(), REQUESTS * per_request);
-    for statement in &statements {
-        let affected = attr(statement, "instrument.db.response.affected_rows");
-        if statement.name.starts_with("INSERT") {
-            assert_eq!(affected.as_deref(), Some("1"));
-        } else {
+        let exported = spans();
+        let request_traces: Vec<_> = exported
+            .iter()
+            .filter(|s| s.span_kind == SpanKind::Server)
+            .map(|s| s.span_context.trace_id())
+            .collect();
+        assert_eq!(request_traces.len(), REQUESTS);
+        let in_requests: Vec<_> = exported
+            .iter()
+            .filter(|s| request_traces.contains(&s.span_context.trace_id()))
+            .collect();
+        for span in &in_requests {
             assert_eq!(
-                affected, None,
-                "a {} reports no affected rows",
-                statement.name
+                attr(span, "organization.id").as_deref(),
+                Some("org-1"),
+                "span {} lacks the request's context",
+                span.name
+            );
+            assert_eq!(
+                attr(span, "agent.id").as_deref(),
+                Some("a1"),
+                "span {}",
+                span.name
             );
         }
-    }
-    let parents: Vec<_> = in_requests
-        .iter()
-        .filter(|s| s.name == "AgentManager.step" || s.name == "transaction")
-        .map(|s| s.span_context.span_id())
-        .collect();
-    assert!(
-        statements
+        let statements: Vec<_> = in_requests
             .iter()
-            .all(|s| parents.contains(&s.parent_span_id)),
-        "statements are children of the step or of its transaction"
-    );
-
-    let recorded = metrics();
-    for name in [
-        "hist_ttft_ms",
-        "hist_llm_call_ms",
-        "db.client.operation.duration",
-    ] {
-        let points = points(&recorded, name);
-        assert!(!points.is_empty(), "{name} recorded");
+            .filter(|s| attr(s, "db.system.name").is_some() && s.name != "transaction")
+            .collect();
+        // Per request: the list, one read per message, two statements on an acquired connection,
+        // one insert in a transaction.
+        let per_request = 1 + MESSAGES as usize + 2 + 1;
+        assert_eq!(statements.len(), REQUESTS * per_request);
+        for statement in &statements {
+            let affected = attr(statement, "instrument.db.response.affected_rows");
+            if statement.name.starts_with("INSERT") {
+                assert_eq!(affected.as_deref(), Some("1"));
+            } else {
+                assert_eq!(
+                    affected, None,
+                    "a {} reports no affected rows",
+                    statement.name
+                );
+            }
+        }
+        let parents: Vec<_> = in_requests
+            .iter()
+            .filter(|s| s.name == "AgentManager.step" || s.name == "transaction")
+            .map(|s| s.span_context.span_id())
+            .collect();
         assert!(
-            points
+            statements
                 .iter()
-                .all(|p| p.attr("organization.id") == Some("org-1")),
-            "{name} carries the context: {points:?}"
+                .all(|s| parents.contains(&s.parent_span_id)),
+            "statements are children of the step or of its transaction"
         );
-    }
-    let process = points(&recorded, "hist_process_ms");
-    assert_eq!(process.len(), 1);
-    assert_eq!(
-        process[0].attr("organization.id"),
-        None,
-        "context = false opts out"
-    );
 
-    // One checkout and one checkin per connection use: each statement through `&pool`, each
-    // `acquire()` and each `begin()`.
-    let uses = REQUESTS * (1 + MESSAGES as usize + 1 + 1);
-    assert_eq!(pool_events(&recorded, "agents", "checkout"), uses as f64);
-    assert_eq!(pool_events(&recorded, "agents", "checkin"), uses as f64);
-    assert_eq!(pool_events(&recorded, "agents", "reset"), uses as f64);
-    assert_eq!(pool.monitor().unwrap().checked_out(), 0);
-    pool.close().await;
-    let _ = std::fs::remove_file(&file);
+        let recorded = metrics();
+        for name in [
+            "hist_ttft_ms",
+            "hist_llm_call_ms",
+            "db.client.operation.duration",
+        ] {
+            let points = points(&recorded, name);
+            assert!(!points.is_empty(), "{name} recorded");
+            assert!(
+                points
+                    .iter()
+                    .all(|p| p.attr("organization.id") == Some("org-1")),
+                "{name} carries the context: {points:?}"
+            );
+        }
+        let process = points(&recorded, "hist_process_ms");
+        assert_eq!(process.len(), 1);
+        assert_eq!(
+            process[0].attr("organization.id"),
+            None,
+            "context = false opts out"
+        );
+
+        // One checkout and one checkin per connection use: each statement through `&pool`, each
+        // `acquire()` and each `begin()`.
+        let uses = REQUESTS * (1 + MESSAGES as usize + 1 + 1);
+        assert_eq!(pool_events(&recorded, "agents", "checkout"), uses as f64);
+        assert_eq!(pool_events(&recorded, "agents", "checkin"), uses as f64);
+        assert_eq!(pool_events(&recorded, "agents", "reset"), uses as f64);
+        assert_eq!(pool.monitor().unwrap().checked_out(), 0);
+        pool.close().await;
+        let _ = std::fs::remove_file(&file);
+    })
 }

@@ -123,55 +123,57 @@ fn per_connection_instrumentation_without_passwords() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_queries_on_async_workers_are_flagged_but_not_in_spawn_blocking() {
-    let _t = start();
-    let before = instrument::db::sync_in_async_queries();
-    tokio::spawn(async {
-        let mut conn = connect();
-        insert(&mut conn, 10, "on a worker").unwrap();
-    })
-    .await
-    .unwrap();
-    let flagged = instrument::db::sync_in_async_queries() - before;
-    assert!(
-        flagged >= 2,
-        "connect, create and insert ran on a worker: {flagged}"
-    );
-    let all = spans();
-    let insert_span = by_name(&all, "INSERT notes")[0];
-    assert_eq!(
-        attr(insert_span, "instrument.db.sync_in_async").as_deref(),
-        Some("true")
-    );
+#[test]
+fn sync_queries_on_async_workers_are_flagged_but_not_in_spawn_blocking() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let before = instrument::db::sync_in_async_queries();
+        tokio::spawn(async {
+            let mut conn = connect();
+            insert(&mut conn, 10, "on a worker").unwrap();
+        })
+        .await
+        .unwrap();
+        let flagged = instrument::db::sync_in_async_queries() - before;
+        assert!(
+            flagged >= 2,
+            "connect, create and insert ran on a worker: {flagged}"
+        );
+        let all = spans();
+        let insert_span = by_name(&all, "INSERT notes")[0];
+        assert_eq!(
+            attr(insert_span, "instrument.db.sync_in_async").as_deref(),
+            Some("true")
+        );
 
-    let _t = {
-        drop(_t);
-        start()
-    };
-    let before = instrument::db::sync_in_async_queries();
-    tokio::task::spawn_blocking(|| {
-        let mut conn = connect();
-        insert(&mut conn, 11, "in spawn_blocking").unwrap();
+        let _t = {
+            drop(_t);
+            start()
+        };
+        let before = instrument::db::sync_in_async_queries();
+        tokio::task::spawn_blocking(|| {
+            let mut conn = connect();
+            insert(&mut conn, 11, "in spawn_blocking").unwrap();
+        })
+        .await
+        .unwrap();
+        std::thread::spawn(|| {
+            let mut conn = connect();
+            insert(&mut conn, 12, "on a plain thread").unwrap();
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            instrument::db::sync_in_async_queries(),
+            before,
+            "nothing flagged"
+        );
+        assert!(
+            spans()
+                .iter()
+                .all(|s| attr(s, "instrument.db.sync_in_async").is_none())
+        );
     })
-    .await
-    .unwrap();
-    std::thread::spawn(|| {
-        let mut conn = connect();
-        insert(&mut conn, 12, "on a plain thread").unwrap();
-    })
-    .join()
-    .unwrap();
-    assert_eq!(
-        instrument::db::sync_in_async_queries(),
-        before,
-        "nothing flagged"
-    );
-    assert!(
-        spans()
-            .iter()
-            .all(|s| attr(s, "instrument.db.sync_in_async").is_none())
-    );
 }
 
 #[test]

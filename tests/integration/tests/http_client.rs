@@ -103,50 +103,54 @@ fn each_request_names_its_client_span(
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reqwest_sequential_and_concurrent_calls_each_get_a_client_span() {
-    let _guard = start();
-    let (address, received) = recording_server().await;
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware)
-        .build();
-    let _ = spans();
-    assert_eq!(
-        call_out(&client, &format!("http://{address}/echo")).await,
-        3
-    );
-    let exported = spans();
-    let parent = exported.iter().find(|s| s.name == "call_out").unwrap();
-    let received = received.lock().unwrap().clone();
-    assert_eq!(received.len(), 6);
-    each_request_names_its_client_span(&exported, &received, parent);
+#[test]
+fn reqwest_sequential_and_concurrent_calls_each_get_a_client_span() {
+    support::run_multi_thread(async move {
+        let _guard = start();
+        let (address, received) = recording_server().await;
+        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(TracingMiddleware)
+            .build();
+        let _ = spans();
+        assert_eq!(
+            call_out(&client, &format!("http://{address}/echo")).await,
+            3
+        );
+        let exported = spans();
+        let parent = exported.iter().find(|s| s.name == "call_out").unwrap();
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 6);
+        each_request_names_its_client_span(&exported, &received, parent);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_urls_keep_no_credentials_or_secret_query_parameters() {
-    let _guard = start();
-    let (address, _received) = recording_server().await;
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware)
-        .build();
-    let _ = spans();
-    let url = format!("http://agent:SECRET@{address}/echo?api_key=SECRET&page=2");
-    client.get(&url).send().await.unwrap();
-    let exported = spans();
-    let client_span = exported
-        .iter()
-        .find(|s| s.span_kind == SpanKind::Client)
-        .unwrap();
-    assert_eq!(
-        attr(client_span, "url.full"),
-        Some(format!("http://{address}/echo?api_key=[redacted]&page=2"))
-    );
-    assert!(
-        !client_span
-            .attributes
+#[test]
+fn client_urls_keep_no_credentials_or_secret_query_parameters() {
+    support::run_multi_thread(async move {
+        let _guard = start();
+        let (address, _received) = recording_server().await;
+        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(TracingMiddleware)
+            .build();
+        let _ = spans();
+        let url = format!("http://agent:SECRET@{address}/echo?api_key=SECRET&page=2");
+        client.get(&url).send().await.unwrap();
+        let exported = spans();
+        let client_span = exported
             .iter()
-            .any(|kv| kv.value.as_str().contains("SECRET"))
-    );
+            .find(|s| s.span_kind == SpanKind::Client)
+            .unwrap();
+        assert_eq!(
+            attr(client_span, "url.full"),
+            Some(format!("http://{address}/echo?api_key=[redacted]&page=2"))
+        );
+        assert!(
+            !client_span
+                .attributes
+                .iter()
+                .any(|kv| kv.value.as_str().contains("SECRET"))
+        );
+    })
 }
 
 async fn handler_calling_out(State(target): State<SocketAddr>) -> &'static str {
@@ -162,71 +166,75 @@ async fn handler_calling_out(State(target): State<SocketAddr>) -> &'static str {
     "done"
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_calls_from_one_handler_carry_three_client_spans() {
-    let _guard = start();
-    let (target, received) = recording_server().await;
-    let app = Router::new()
-        .route("/fan-out", get(handler_calling_out))
-        .with_state(target)
-        .layer(HttpLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let _ = spans();
-    let response = reqwest::get(format!("http://{address}/fan-out"))
-        .await
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), "done");
-    let exported = support::wait_for_spans(4);
-    let server = exported
-        .iter()
-        .find(|s| s.span_kind == SpanKind::Server)
-        .unwrap();
-    let received = received.lock().unwrap().clone();
-    assert_eq!(received.len(), 3);
-    each_request_names_its_client_span(&exported, &received, server);
+#[test]
+fn three_calls_from_one_handler_carry_three_client_spans() {
+    support::run_multi_thread(async move {
+        let _guard = start();
+        let (target, received) = recording_server().await;
+        let app = Router::new()
+            .route("/fan-out", get(handler_calling_out))
+            .with_state(target)
+            .layer(HttpLayer::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let _ = spans();
+        let response = reqwest::get(format!("http://{address}/fan-out"))
+            .await
+            .unwrap();
+        assert_eq!(response.text().await.unwrap(), "done");
+        let exported = support::wait_for_spans(4);
+        let server = exported
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Server)
+            .unwrap();
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 3);
+        each_request_names_its_client_span(&exported, &received, server);
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_client_span_is_the_current_context_while_the_inner_service_runs() {
-    use opentelemetry::trace::TraceContextExt as _;
+#[test]
+fn the_client_span_is_the_current_context_while_the_inner_service_runs() {
+    support::run_multi_thread(async move {
+        use opentelemetry::trace::TraceContextExt as _;
 
-    let _t = start();
-    // An inner service that only knows the OpenTelemetry API: what `Context::current()` holds
-    // when it is called and when its future is polled.
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let inner = {
-        let seen = seen.clone();
-        tower::service_fn(move |_request: http::Request<Empty<Bytes>>| {
-            let at_call = opentelemetry::Context::current()
-                .span()
-                .span_context()
-                .span_id();
+        let _t = start();
+        // An inner service that only knows the OpenTelemetry API: what `Context::current()` holds
+        // when it is called and when its future is polled.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let inner = {
             let seen = seen.clone();
-            async move {
-                let at_poll = opentelemetry::Context::current()
+            tower::service_fn(move |_request: http::Request<Empty<Bytes>>| {
+                let at_call = opentelemetry::Context::current()
                     .span()
                     .span_context()
                     .span_id();
-                seen.lock().unwrap().push((at_call, at_poll));
-                Ok::<_, std::convert::Infallible>(http::Response::new(Empty::<Bytes>::new()))
-            }
-        })
-    };
-    let mut client = HttpClientLayer.layer(inner);
-    let request = http::Request::get("http://127.0.0.1:9/x")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    client.call(request).await.unwrap();
-    let all = spans();
-    let span = all
-        .iter()
-        .find(|s| {
-            s.span_kind == SpanKind::Client
-                && attr(s, "url.full").is_some_and(|u| u.ends_with("/x"))
-        })
-        .expect("the CLIENT span was exported");
-    let id = span.span_context.span_id();
-    assert_eq!(*seen.lock().unwrap(), vec![(id, id)]);
+                let seen = seen.clone();
+                async move {
+                    let at_poll = opentelemetry::Context::current()
+                        .span()
+                        .span_context()
+                        .span_id();
+                    seen.lock().unwrap().push((at_call, at_poll));
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Empty::<Bytes>::new()))
+                }
+            })
+        };
+        let mut client = HttpClientLayer.layer(inner);
+        let request = http::Request::get("http://127.0.0.1:9/x")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        client.call(request).await.unwrap();
+        let all = spans();
+        let span = all
+            .iter()
+            .find(|s| {
+                s.span_kind == SpanKind::Client
+                    && attr(s, "url.full").is_some_and(|u| u.ends_with("/x"))
+            })
+            .expect("the CLIENT span was exported");
+        let id = span.span_context.span_id();
+        assert_eq!(*seen.lock().unwrap(), vec![(id, id)]);
+    })
 }

@@ -59,62 +59,66 @@ async fn load_both_ways(db: &instrument::db::sea_orm::Database) -> Result<(usize
     ))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_entity_loader_loads_select_in_and_joined_under_load_spans() {
-    let _t = start();
-    let db = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect("sqlite::memory:")
-        .await
-        .unwrap()
-        .instrumented()
-        .sea_orm();
-    let schema = Schema::new(db.get_database_backend());
-    db.execute(&schema.create_table_from_entity(writer::Entity))
+#[test]
+fn the_entity_loader_loads_select_in_and_joined_under_load_spans() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let db = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap()
+            .instrumented()
+            .sea_orm();
+        let schema = Schema::new(db.get_database_backend());
+        db.execute(&schema.create_table_from_entity(writer::Entity))
+            .await
+            .unwrap();
+        db.execute(&schema.create_table_from_entity(note::Entity))
+            .await
+            .unwrap();
+        db.execute_unprepared(
+            "INSERT INTO writers (id, name) VALUES (1, 'a'), (2, 'b');
+             INSERT INTO notes (id, writer_id, body) VALUES (1, 1, 'x'), (2, 1, 'y'), (3, 2, 'z');",
+        )
         .await
         .unwrap();
-    db.execute(&schema.create_table_from_entity(note::Entity))
-        .await
-        .unwrap();
-    db.execute_unprepared(
-        "INSERT INTO writers (id, name) VALUES (1, 'a'), (2, 'b');
-         INSERT INTO notes (id, writer_id, body) VALUES (1, 1, 'x'), (2, 1, 'y'), (3, 2, 'z');",
-    )
-    .await
-    .unwrap();
-    assert_eq!(load_both_ways(&db).await.unwrap(), (3, 3));
+        assert_eq!(load_both_ways(&db).await.unwrap(), (3, 3));
 
-    let all = spans();
-    let root = all.iter().find(|s| s.name == "load_both_ways").unwrap();
-    let loads: Vec<(String, String, String)> = all
-        .iter()
-        .filter(|s| s.parent_span_id == root.span_context.span_id() && s.name.starts_with("load "))
-        .map(|s| {
-            let children = all
-                .iter()
-                .filter(|c| c.parent_span_id == s.span_context.span_id())
-                .count();
-            assert_eq!(children, 1, "the statement under {}", s.name);
-            (
-                s.name.to_string(),
-                attr(s, "db.orm.loader.type").unwrap_or_default(),
-                attr(s, "db.orm.loader.is_joined").unwrap_or_default(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        loads,
-        vec![
-            (
-                "load writer.notes".to_owned(),
-                "selectin".to_owned(),
-                "false".to_owned()
-            ),
-            (
-                "load notes.writer".to_owned(),
-                "joined".to_owned(),
-                "true".to_owned()
-            ),
-        ]
-    );
+        let all = spans();
+        let root = all.iter().find(|s| s.name == "load_both_ways").unwrap();
+        let loads: Vec<(String, String, String)> = all
+            .iter()
+            .filter(|s| {
+                s.parent_span_id == root.span_context.span_id() && s.name.starts_with("load ")
+            })
+            .map(|s| {
+                let children = all
+                    .iter()
+                    .filter(|c| c.parent_span_id == s.span_context.span_id())
+                    .count();
+                assert_eq!(children, 1, "the statement under {}", s.name);
+                (
+                    s.name.to_string(),
+                    attr(s, "db.orm.loader.type").unwrap_or_default(),
+                    attr(s, "db.orm.loader.is_joined").unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            loads,
+            vec![
+                (
+                    "load writer.notes".to_owned(),
+                    "selectin".to_owned(),
+                    "false".to_owned()
+                ),
+                (
+                    "load notes.writer".to_owned(),
+                    "joined".to_owned(),
+                    "true".to_owned()
+                ),
+            ]
+        );
+    })
 }

@@ -47,101 +47,105 @@ async fn pool(engine: &str, max: u32) -> Option<InstrumentedPool<Postgres>> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_terminated_backend_is_invalidated_and_the_pool_recovers() {
-    let _t = start();
-    let Some(pool) = pool("pg-terminated", 2).await else {
-        return;
-    };
-    let mut conn = pool.acquire().await.unwrap();
-    let victim = conn.id().unwrap();
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
-    settle(&pool).await;
+#[test]
+fn a_terminated_backend_is_invalidated_and_the_pool_recovers() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let Some(pool) = pool("pg-terminated", 2).await else {
+            return;
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let victim = conn.id().unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        settle(&pool).await;
 
-    let mut admin = PgConnection::connect(&url()).await.unwrap();
-    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-        .bind(pid)
-        .fetch_one(&mut admin)
-        .await
-        .unwrap();
-    assert!(killed);
-    admin.close().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut admin = PgConnection::connect(&url()).await.unwrap();
+        let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert!(killed);
+        admin.close().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let mut conn = pool.acquire().await.expect("the pool recovers");
-    assert_ne!(conn.id().unwrap(), victim);
-    let alive: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(alive, 1);
-    drop(conn);
-    assert_eq!(pool.monitor().unwrap().lifecycle(victim), None);
+        let mut conn = pool.acquire().await.expect("the pool recovers");
+        assert_ne!(conn.id().unwrap(), victim);
+        let alive: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(alive, 1);
+        drop(conn);
+        assert_eq!(pool.monitor().unwrap().lifecycle(victim), None);
 
-    let all = metrics();
-    assert_eq!(pool_events(&all, "pg-terminated", "invalidate"), 1.0);
-    let errors: Vec<_> = points(&all, "count_db_pool_connection_errors")
-        .into_iter()
-        .filter(|p| p.attr("engine_name") == Some("pg-terminated"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    let error_type = errors[0].attr("exception_type").unwrap();
-    println!("a terminated backend fails its health check with {error_type}");
-    assert!(
-        ["57P01", "Io"].contains(&error_type),
-        "admin shutdown or a broken socket, not {error_type}"
-    );
-    pool.close().await;
+        let all = metrics();
+        assert_eq!(pool_events(&all, "pg-terminated", "invalidate"), 1.0);
+        let errors: Vec<_> = points(&all, "count_db_pool_connection_errors")
+            .into_iter()
+            .filter(|p| p.attr("engine_name") == Some("pg-terminated"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let error_type = errors[0].attr("exception_type").unwrap();
+        println!("a terminated backend fails its health check with {error_type}");
+        assert!(
+            ["57P01", "Io"].contains(&error_type),
+            "admin shutdown or a broken socket, not {error_type}"
+        );
+        pool.close().await;
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_uses_are_counted_and_timed() {
-    let _t = start();
-    let Some(pool) = pool("pg-uses", 5).await else {
-        return;
-    };
-    // Open the five connections one after another first: sqlx names no connection to its hooks,
-    // and the monitor tells connections apart by their creation instants, which connections
-    // opened at the same moment share (see docs/guide/databases.md).
-    let mut held = Vec::new();
-    for _ in 0..5 {
-        held.push(pool.acquire().await.unwrap());
-    }
-    drop(held);
-    settle(&pool).await;
-    // The warm-up's own counts are read (and so left out of the next reading).
-    assert_eq!(pool_events(&metrics(), "pg-uses", "checkout"), 5.0);
-    let tasks: Vec<_> = (0..40)
-        .map(|_| {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                let value: i32 = sqlx::query_scalar("SELECT 1")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                value
+#[test]
+fn concurrent_uses_are_counted_and_timed() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let Some(pool) = pool("pg-uses", 5).await else {
+            return;
+        };
+        // Open the five connections one after another first: sqlx names no connection to its hooks,
+        // and the monitor tells connections apart by their creation instants, which connections
+        // opened at the same moment share (see docs/guide/databases.md).
+        let mut held = Vec::new();
+        for _ in 0..5 {
+            held.push(pool.acquire().await.unwrap());
+        }
+        drop(held);
+        settle(&pool).await;
+        // The warm-up's own counts are read (and so left out of the next reading).
+        assert_eq!(pool_events(&metrics(), "pg-uses", "checkout"), 5.0);
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let value: i32 = sqlx::query_scalar("SELECT 1")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                    value
+                })
             })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), 1);
-    }
-    settle(&pool).await;
-    let all = metrics();
-    assert_eq!(pool_events(&all, "pg-uses", "checkout"), 40.0);
-    assert_eq!(pool_events(&all, "pg-uses", "checkin"), 40.0);
-    assert_eq!(
-        pool_sum(&all, "hist_db_pool_connection_duration_ms", "pg-uses", None),
-        40.0
-    );
-    assert_eq!(
-        pool.monitor().unwrap().tracked_connections(),
-        pool.size() as usize
-    );
-    assert_eq!(pool.monitor().unwrap().checked_out(), 0);
-    pool.close().await;
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 1);
+        }
+        settle(&pool).await;
+        let all = metrics();
+        assert_eq!(pool_events(&all, "pg-uses", "checkout"), 40.0);
+        assert_eq!(pool_events(&all, "pg-uses", "checkin"), 40.0);
+        assert_eq!(
+            pool_sum(&all, "hist_db_pool_connection_duration_ms", "pg-uses", None),
+            40.0
+        );
+        assert_eq!(
+            pool.monitor().unwrap().tracked_connections(),
+            pool.size() as usize
+        );
+        assert_eq!(pool.monitor().unwrap().checked_out(), 0);
+        pool.close().await;
+    })
 }

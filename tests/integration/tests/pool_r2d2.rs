@@ -40,13 +40,13 @@ fn concurrent_uses_are_counted_timed_and_gauged() {
     let pool = sqlite("r2-uses", 3);
     std::thread::scope(|s| {
         for _ in 0..6 {
-            s.spawn(|| {
+            s.spawn(support::in_this_pipeline(|| {
                 for _ in 0..5 {
                     let mut conn = pool.get().unwrap();
                     select_one(&mut *conn);
                     std::thread::sleep(Duration::from_millis(2));
                 }
-            });
+            }));
         }
     });
     let held = pool.get().unwrap();
@@ -218,7 +218,7 @@ fn on_postgresql_uses_are_counted_timed_gauged_and_carry_the_context() {
     std::thread::scope(|s| {
         for n in 0..4 {
             let pool = &pool;
-            s.spawn(move || {
+            s.spawn(support::in_this_pipeline(move || {
                 let tenant = if n % 2 == 0 { "a" } else { "b" };
                 instrument::context::in_scope([KeyValue::new("tenant", tenant)], || {
                     for _ in 0..3 {
@@ -226,7 +226,7 @@ fn on_postgresql_uses_are_counted_timed_gauged_and_carry_the_context() {
                         conn.batch_execute("SELECT pg_sleep(0.002)").unwrap();
                     }
                 });
-            });
+            }));
         }
     });
     let held = pool.get().unwrap();

@@ -16,9 +16,9 @@
 //! for a message's agent), the same for every loader of one relation.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use crate::metrics::bound::{BoundSets, kept_text};
+use crate::metrics::bound::kept_text;
 
 use super::super::summary::{Token, find_top_level, keyword, name_at, tokenize};
 
@@ -60,8 +60,7 @@ pub struct Load {
 
 impl Load {
     fn new(loader: LoaderType, relationship: String, entity: &str) -> Self {
-        static NAMES: OnceLock<BoundSets<&'static str>> = OnceLock::new();
-        let span_name = kept_text(&NAMES, relationship.as_str(), || {
+        let span_name = kept_text("load span name", relationship.as_str(), || {
             format!("load {relationship}")
         });
         Load {
