@@ -26,10 +26,8 @@
 //! assert!(context::attributes().is_empty());
 //! ```
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::{Context, Key, KeyValue, Value};
@@ -88,24 +86,18 @@ fn outside_scope(attributes: Vec<KeyValue>, caller: &'static Location<'static>) 
         recording
     })
     .unwrap_or(false);
-    static WARNED: Mutex<Option<HashSet<&'static Location<'static>>>> = Mutex::new(None);
-    let first = WARNED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert_with(HashSet::new)
-        .insert(caller);
-    if first {
+    crate::diagnostics::warn_once_at(caller, || {
         let kept = if on_span {
             "they were set on the current span only"
         } else {
             "there is no recording span either, so they are lost"
         };
-        crate::diagnostics::warn(&format!(
+        format!(
             "context attributes {keys:?} set at {caller} outside any scope: {kept}; later spans, \
              metrics and logs do not carry them (open a scope with `instrument::context::scope` \
              or `in_scope`; `HttpLayer` opens one per request)"
-        ));
-    }
+        )
+    });
 }
 
 /// `f`, to run on another thread (`std::thread::spawn`, `tokio::task::spawn_blocking`) under

@@ -75,10 +75,11 @@ struct Installed {
     /// Metric points handed out by capture id, as flushes bring them in.
     points: Mutex<HashMap<String, Vec<MetricPoint>>>,
     guard: TelemetryGuard,
+    /// The id of the next capture.
+    next_capture: AtomicU64,
 }
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
-static NEXT_CAPTURE: AtomicU64 = AtomicU64::new(1);
 
 fn installed() -> &'static Installed {
     INSTALLED.get_or_init(|| {
@@ -103,6 +104,7 @@ fn installed() -> &'static Installed {
             metrics,
             points: Mutex::new(HashMap::new()),
             guard,
+            next_capture: AtomicU64::new(1),
         }
     })
 }
@@ -170,7 +172,10 @@ struct Run {
 impl Run {
     fn start() -> Self {
         let installed = installed();
-        let id = NEXT_CAPTURE.fetch_add(1, Ordering::Relaxed).to_string();
+        let id = installed
+            .next_capture
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
         let tracer = opentelemetry::global::tracer("instrument.testing");
         let root = tracer.start_with_context(ROOT_NAME, &Context::new());
         let context = Context::new().with_span(root);

@@ -79,10 +79,21 @@ impl Tracker {
     }
 }
 
-static TRACKED: AtomicUsize = AtomicUsize::new(0);
-static TRACKER: LazyLock<Mutex<Tracker>> = LazyLock::new(Mutex::default);
+/// The shapes counted under the parents not ended yet. Process-wide: parents are named by their
+/// span ids, unique whatever pipeline recorded them, and the end-of-span hook that reports them
+/// is code registered once for every pipeline.
+struct Repeated {
+    /// Parents tracked: the one load a span end pays while none is.
+    tracked: AtomicUsize,
+    tracker: LazyLock<Mutex<Tracker>>,
+    hook: Once,
+}
 
-static HOOK: Once = Once::new();
+static REPEATED: Repeated = Repeated {
+    tracked: AtomicUsize::new(0),
+    tracker: LazyLock::new(Mutex::default),
+    hook: Once::new(),
+};
 
 /// Counts one execution of `shape` under `parent`.
 pub(crate) fn record(parent: SpanId, shape: String, summary: &str, text: &str) {
@@ -104,8 +115,10 @@ pub(crate) fn record_lazy_load(parent: SpanId, relationship: &str, entity: &str)
 }
 
 fn count(parent: SpanId, shape: String, finding: impl FnOnce() -> Finding) {
-    HOOK.call_once(|| state::register_span_end_hook(report_on_end));
-    let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+    REPEATED
+        .hook
+        .call_once(|| state::register_span_end_hook(report_on_end));
+    let mut tracker = REPEATED.tracker.lock().unwrap_or_else(|e| e.into_inner());
     tracker.sequence += 1;
     let sequence = tracker.sequence;
     if !tracker.parents.contains_key(&parent) {
@@ -124,19 +137,23 @@ fn count(parent: SpanId, shape: String, finding: impl FnOnce() -> Finding) {
         finding: finding(),
     });
     entry.count = entry.count.saturating_add(1);
-    TRACKED.store(tracker.parents.len(), Ordering::Relaxed);
+    REPEATED
+        .tracked
+        .store(tracker.parents.len(), Ordering::Relaxed);
 }
 
 /// Reports the repeated shapes of `span`, which is about to end.
 pub(crate) fn report_on_end(span: &mut dyn EndingSpan) {
-    if TRACKED.load(Ordering::Relaxed) == 0 {
+    if REPEATED.tracked.load(Ordering::Relaxed) == 0 {
         return;
     }
     let id = span.span_context().span_id();
     let shapes = {
-        let mut tracker = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tracker = REPEATED.tracker.lock().unwrap_or_else(|e| e.into_inner());
         let removed = tracker.parents.remove(&id);
-        TRACKED.store(tracker.parents.len(), Ordering::Relaxed);
+        REPEATED
+            .tracked
+            .store(tracker.parents.len(), Ordering::Relaxed);
         match removed {
             Some((_, shapes)) => shapes,
             None => return,

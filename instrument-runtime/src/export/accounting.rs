@@ -1,8 +1,9 @@
-//! What the export processors and metric readers of one pipeline share: its export counters
-//! and its tail sampling. Setup makes one per pipeline and hands it to each processor it builds.
+//! What the export processors and metric readers of one pipeline share: its export counters,
+//! its tail sampling and the causes of its transport failures. Setup makes one per pipeline and hands it to each processor it builds.
 
 use std::sync::Arc;
 
+use super::diagnose::TransportFailures;
 use super::stats::ExportCounters;
 use super::tail_sampling::{TailSampler, TailSampling};
 
@@ -11,6 +12,8 @@ use super::tail_sampling::{TailSampler, TailSampling};
 pub(crate) struct Accounting {
     pub(crate) counters: Arc<ExportCounters>,
     pub(crate) tail: Arc<TailSampler>,
+    /// The causes of its HTTP exporters' transport failures, for the refusal reports.
+    pub(crate) transport: Arc<TransportFailures>,
 }
 
 impl Accounting {
@@ -19,6 +22,7 @@ impl Accounting {
         Self {
             tail: Arc::new(TailSampler::new(tail, counters.clone())),
             counters,
+            transport: Arc::default(),
         }
     }
 }

@@ -90,7 +90,7 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
         inner: BatchSpanProcessor::builder(DeliveringExporter::new(
             exporter,
             pipeline.clone(),
-            accounting.counters.clone(),
+            accounting,
         ))
         .with_batch_config(config)
         .build(),

@@ -19,7 +19,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::diagnose::{full_error_text, is_permanent, likely_cause};
+use super::accounting::Accounting;
+use super::diagnose::{TransportFailures, is_permanent, likely_cause};
 use super::queue::{Pipeline, span_bytes};
 use super::stats::ExportCounters;
 
@@ -45,15 +46,17 @@ struct Delivery<E> {
     inner: E,
     pipeline: Arc<Pipeline>,
     counters: Arc<ExportCounters>,
+    transport: Arc<TransportFailures>,
 }
 
 impl<E> DeliveringExporter<E> {
-    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, counters: Arc<ExportCounters>) -> Self {
+    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, accounting: &Accounting) -> Self {
         Self {
             delivery: Arc::new(Delivery {
                 inner,
                 pipeline,
-                counters,
+                counters: accounting.counters.clone(),
+                transport: accounting.transport.clone(),
             }),
         }
     }
@@ -94,7 +97,7 @@ impl<E: SpanExporter> Delivery<E> {
                 Err(error) => error,
             };
             self.pipeline.collector_down.store(true, Ordering::Relaxed);
-            let text = full_error_text(&error.to_string());
+            let text = self.transport.full_error_text(&error.to_string());
             let delivered = self.pipeline.delivered.load(Ordering::Relaxed);
             let cause = likely_cause(&text, self.pipeline.target.as_ref(), delivered);
             if is_permanent(&text) {

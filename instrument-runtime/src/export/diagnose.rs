@@ -6,38 +6,40 @@ use std::sync::Mutex;
 
 use super::target::{ExportTarget, Protocol};
 
-/// The cause of the last transport failure of the HTTP exporters, whose own error says only
-/// "network error".
-static LAST_TRANSPORT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
-
-/// Keeps the cause of a transport failure (the error and its sources, secrets hidden).
-#[cfg(feature = "otlp")]
-pub(crate) fn record_transport_failure(error: &(dyn std::error::Error + 'static)) {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    let text = crate::capture::redact_text(&text).into_owned();
-    if let Ok(mut last) = LAST_TRANSPORT_FAILURE.lock() {
-        *last = Some(text);
-    }
+/// The cause of the last transport failure of one pipeline's HTTP exporters, whose own error
+/// says only "network error".
+#[derive(Debug, Default)]
+pub(crate) struct TransportFailures {
+    last: Mutex<Option<String>>,
 }
 
-/// The error text of a failed export, with the transport's cause when the exporter dropped it.
-pub(super) fn full_error_text(error: &str) -> String {
-    if !error.contains("network error") {
-        return error.to_owned();
+impl TransportFailures {
+    /// Keeps the cause of a transport failure (the error and its sources, secrets hidden).
+    #[cfg(feature = "otlp")]
+    pub(crate) fn record(&self, error: &(dyn std::error::Error + 'static)) {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        let text = crate::capture::redact_text(&text).into_owned();
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(text);
+        }
     }
-    match LAST_TRANSPORT_FAILURE
-        .lock()
-        .ok()
-        .and_then(|mut last| last.take())
-    {
-        Some(cause) => format!("{error} ({cause})"),
-        None => error.to_owned(),
+
+    /// The error text of a failed export, with the transport's cause when the exporter dropped
+    /// it.
+    pub(super) fn full_error_text(&self, error: &str) -> String {
+        if !error.contains("network error") {
+            return error.to_owned();
+        }
+        match self.last.lock().ok().and_then(|mut last| last.take()) {
+            Some(cause) => format!("{error} ({cause})"),
+            None => error.to_owned(),
+        }
     }
 }
 

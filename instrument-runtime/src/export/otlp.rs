@@ -16,8 +16,10 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::diagnose::TransportFailures;
 use super::empty_histograms::WithoutEmptyMinMax;
 use super::error::SetupError;
 use super::grpc_metrics::{GrpcMetricExporter, GrpcTransport, grpc_metrics_transport};
@@ -72,12 +74,13 @@ impl PushMetricExporter for OtlpMetricExporter {
 pub(crate) fn build(
     target: &OtlpTarget<'_>,
     temporality: Temporality,
+    accounting: &super::Accounting,
 ) -> Result<OtlpExporters, SetupError> {
     for endpoint in [target.traces_endpoint, target.metrics_endpoint] {
         require_tls_support(endpoint, cfg!(feature = "tls"))?;
     }
     let failed = |e: opentelemetry_otlp::ExporterBuildError| SetupError::Exporter(e.to_string());
-    let transport = Transport::new(target.read_env);
+    let transport = Transport::new(target.read_env).reporting_to(accounting.transport.clone());
     match target.protocol {
         Protocol::Grpc => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -161,6 +164,8 @@ pub(crate) fn require_tls_support(endpoint: &str, tls_built: bool) -> Result<(),
 pub(crate) struct Transport {
     #[cfg(feature = "tls")]
     files: super::tls::TlsFiles,
+    /// Where the HTTP clients keep the causes of their transport failures.
+    failures: Arc<TransportFailures>,
 }
 
 impl Transport {
@@ -169,12 +174,19 @@ impl Transport {
         #[cfg(feature = "tls")]
         return Self {
             files: super::tls::TlsFiles::from_env(!read_env),
+            failures: Arc::default(),
         };
         #[cfg(not(feature = "tls"))]
         {
             let _ = read_env;
             Self::default()
         }
+    }
+
+    /// This transport, its HTTP clients keeping their transport failures in `failures`.
+    pub(crate) fn reporting_to(mut self, failures: Arc<TransportFailures>) -> Self {
+        self.failures = failures;
+        self
     }
 
     /// A gRPC exporter builder with TLS when `endpoint` is `https://`.
@@ -215,7 +227,7 @@ impl Transport {
         let client = std::thread::spawn(move || transport.blocking_client(timeout))
             .join()
             .map_err(|_| SetupError::Exporter("building the HTTP client panicked".into()))??;
-        Ok(DiagnosingClient(client))
+        Ok(DiagnosingClient(client, self.failures.clone()))
     }
 
     fn blocking_client(&self, timeout: Duration) -> Result<reqwest::blocking::Client, SetupError> {
@@ -234,7 +246,7 @@ impl Transport {
 /// The OTLP/HTTP exporters' client: reqwest's blocking client, keeping the cause of a transport
 /// failure (the exporter's own error says only "network error").
 #[derive(Debug)]
-struct DiagnosingClient(reqwest::blocking::Client);
+struct DiagnosingClient(reqwest::blocking::Client, Arc<TransportFailures>);
 
 #[async_trait::async_trait]
 impl opentelemetry_http::HttpClient for DiagnosingClient {
@@ -246,7 +258,7 @@ impl opentelemetry_http::HttpClient for DiagnosingClient {
         opentelemetry_http::HttpError,
     > {
         self.0.send_bytes(request).await.inspect_err(|error| {
-            super::diagnose::record_transport_failure(error.as_ref());
+            self.1.record(error.as_ref());
         })
     }
 }
@@ -266,6 +278,11 @@ pub(crate) fn http_signal_url(endpoint: &str, signal: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pipeline's accounting, for the exporters built here.
+    fn accounting() -> crate::export::Accounting {
+        crate::export::Accounting::new(Arc::default(), None)
+    }
 
     /// A target sending spans to `traces` and metrics to `metrics` over `protocol`.
     fn target<'a>(traces: &'a str, metrics: &'a str, protocol: Protocol) -> OtlpTarget<'a> {
@@ -303,7 +320,11 @@ mod tests {
                 ("https://collector:4317", "https://collector:4317"),
                 ("http://collector:4318", "https://metrics:4318"),
             ] {
-                match build(&target(traces, metrics, protocol), Temporality::Cumulative) {
+                match build(
+                    &target(traces, metrics, protocol),
+                    Temporality::Cumulative,
+                    &accounting(),
+                ) {
                     Err(SetupError::Exporter(error)) => {
                         assert!(error.contains("`tls` feature"), "{error}")
                     }
@@ -323,6 +344,7 @@ mod tests {
             let built = build(
                 &target(endpoint, endpoint, protocol),
                 Temporality::Cumulative,
+                &accounting(),
             );
             assert!(built.is_ok(), "{protocol:?}: {:?}", built.err());
         }

@@ -452,7 +452,7 @@ fn otlp_exporters(
     batch: &export::BatchSettings,
     accounting: &export::Accounting,
 ) -> Result<OtlpPipelines, SetupError> {
-    let built = export::otlp::build(target, temporality)?;
+    let built = export::otlp::build(target, temporality, accounting)?;
     let metric_exporter = built.metrics;
     Ok(OtlpPipelines {
         spans: Some(export::accounted_batch(

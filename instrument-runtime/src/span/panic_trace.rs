@@ -12,7 +12,6 @@ use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::PanicHookInfo;
-use std::sync::Once;
 
 use crate::capture::{BoundedText, with_config};
 
@@ -24,27 +23,16 @@ thread_local! {
     static ATTACHED: Cell<u32> = const { Cell::new(0) };
 }
 
-static HOOK: Once = Once::new();
-
 /// A panic's message and the stack where it happened.
 struct PanicTrace {
     message: String,
     backtrace: Backtrace,
 }
 
-/// Installs the hook that takes the trace (once; never while the thread panics, where setting a
-/// hook would panic).
+/// Has the toolkit's panic hook take the trace (from the first instrumented call on).
 #[inline]
 pub(super) fn install() {
-    if !HOOK.is_completed() && !std::thread::panicking() {
-        HOOK.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                remember(info);
-                previous(info);
-            }));
-        });
-    }
+    crate::diagnostics::on_panic(remember);
 }
 
 /// Marks this thread as inside an instrumented call made current in a context, until dropped.
