@@ -35,8 +35,8 @@ const SETTINGS_FILES: &[&str] = &["db/config.rs", "genai/config.rs"];
 
 /// Ceilings: the counts as they stand, so that none grows back (the aim is 15 statics), and the
 /// size of `setup/`, configuration only.
-const MAX_MUTABLE_STATICS: usize = 60;
-const MAX_THREAD_LOCAL_BLOCKS: usize = 14;
+const MAX_MUTABLE_STATICS: usize = 19;
+const MAX_THREAD_LOCAL_BLOCKS: usize = 13;
 const MAX_FILES_READING_ENV: usize = 1;
 const MAX_SETUP_LINES: usize = 1_500;
 /// The README is a user's first page; the rest is the guide in `docs/guide/`.
@@ -647,9 +647,13 @@ fn mutable_statics(code: &str) -> Vec<String> {
         }
         code.replace_range(at..end, "");
     }
-    code.lines()
-        .map(str::trim_start)
-        .filter(|line| {
+    let lines: Vec<&str> = code.lines().map(str::trim_start).collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, line)| {
+            // A static only tests compile (`#[cfg(test)]` on the line before) is not state.
+            let for_tests = *i > 0 && lines[i - 1].trim() == "#[cfg(test)]";
             let line = line
                 .trim_start_matches("pub(crate) ")
                 .trim_start_matches("pub(super) ")
@@ -658,8 +662,20 @@ fn mutable_statics(code: &str) -> Vec<String> {
                 return false;
             };
             let ty = ty.1.split('=').next().unwrap_or("");
-            !is_constant(ty)
+            !for_tests && !is_constant(ty)
         })
+        .map(|(_, line)| (*line).to_owned())
+        .collect()
+}
+
+/// `file: NAME` of each static `process_wide.rs` lists (the first cell of its table rows).
+fn listed_process_wide() -> BTreeSet<String> {
+    fs::read_to_string(runtime_src().join("process_wide.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | `"))
+        .filter_map(|row| row.split('`').next())
+        .filter(|entry| entry.contains(": "))
         .map(str::to_owned)
         .collect()
 }
@@ -678,6 +694,23 @@ fn process_wide_state_and_environment_reads_stay_within_their_ceilings() {
     if std::env::var_os("ARCHITECTURE_LIST").is_some() {
         println!("{statics:#?}");
     }
+    let named: BTreeSet<String> = statics
+        .iter()
+        .map(|line| {
+            let (path, rest) = line.split_once(": ").unwrap();
+            let name = rest
+                .split("static ")
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .unwrap_or(rest);
+            format!("{path}: {name}")
+        })
+        .collect();
+    let listed = listed_process_wide();
+    assert_eq!(
+        named, listed,
+        "every static that is state is listed, with its reason, in process_wide.rs"
+    );
     let statics = statics.len();
     let thread_locals: usize = files
         .values()

@@ -29,6 +29,7 @@ pub mod genai;
 pub mod http;
 pub mod metrics;
 pub mod pool;
+mod process_wide;
 mod setup;
 mod span;
 mod state;
