@@ -33,9 +33,9 @@ const LAYERS: &[&[&str]] = &[
 /// The integrations' settings that setup may write.
 const SETTINGS_FILES: &[&str] = &["db/config.rs", "genai/config.rs"];
 
-/// Ceilings: the counts as they stand, so that none grows back (the aim is 15 statics), and the
+/// Ceilings: the counts as they stand, so that none grows back, and the
 /// size of `setup/`, configuration only.
-const MAX_MUTABLE_STATICS: usize = 19;
+const MAX_MUTABLE_STATICS: usize = 15;
 const MAX_THREAD_LOCAL_BLOCKS: usize = 13;
 const MAX_FILES_READING_ENV: usize = 1;
 const MAX_SETUP_LINES: usize = 1_500;

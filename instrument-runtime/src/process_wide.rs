@@ -23,9 +23,5 @@
 //! | `capture/mod.rs: PROCESS_REDACTIONS` | redactions outside a thread's own pipeline: `redact_text` works without telemetry |
 //! | `pool/gauges.rs: PROCESS_POOLS` | pools made outside a thread's own pipeline, reported by the global default (also those made before setup) |
 //! | `db/repeated.rs: REPEATED` | statements counted per parent span: span ids are unique across pipelines, and the end-of-span hook is registered once |
-//! | `db/metrics.rs: BOUND` | bound statement-duration histograms, kept per pipeline (by its id) |
-//! | `http/metrics.rs: BOUND` | bound HTTP server instruments, kept per pipeline (by its id) |
-//! | `genai/metrics/recorder.rs: BOUND` | bound GenAI instruments, kept per pipeline (by its id) |
-//! | `tracing_bridge/mod.rs: INSTALLED` | whether the bridge is the global `tracing` subscriber |
-//! | `tracing_bridge/events.rs: ERROR_EVENTS_MARK_SPANS` | a switch of that global subscriber |
+//! | `tracing_bridge/global.rs: GLOBAL` | whether the bridge is the global `tracing` subscriber, and that subscriber's switch (error events mark their spans) |
 //! | `testing.rs: INSTALLED` | the test helper's one global pipeline per test binary, whose captures run side by side by trace |

@@ -9,8 +9,8 @@ use opentelemetry::metrics::BoundHistogram;
 use super::target::DbTarget;
 
 use crate::metrics::bound::BoundSets;
-use crate::metrics::{Counter, GlobalInstruments, Histogram};
-use crate::state::SCOPE_NAME;
+use crate::metrics::{Counter, Histogram};
+use crate::state;
 use instrument_macros::Metrics;
 
 /// Database client metrics.
@@ -36,10 +36,11 @@ pub struct DbMetrics {
 }
 
 /// `db.client.operation.duration` bound per attribute set, for statements recorded without
-/// context attributes. Made again with the instruments whenever the meter provider changes.
+/// context attributes: one table per pipeline, bound to its meter provider's instruments (a
+/// fresh, empty one without a pipeline).
 pub(crate) fn bound_durations() -> Arc<BoundSets<BoundHistogram<f64>>> {
-    static BOUND: GlobalInstruments<BoundSets<BoundHistogram<f64>>> = GlobalInstruments::new();
-    BOUND.get(SCOPE_NAME, |_| BoundSets::default())
+    state::with_current(|pipeline| pipeline.extension::<BoundSets<BoundHistogram<f64>>>())
+        .unwrap_or_default()
 }
 
 /// A statement's `db.client.operation.duration` bound to its attribute set against one target
@@ -164,6 +165,7 @@ mod tests {
 
     #[test]
     fn a_statement_binds_nothing_and_keeps_its_duration_once_recorded() {
+        let _pipeline = state::own_pipeline();
         let duration = StatementDuration::default();
         let (first, second) = (target("app.db"), target("app.db"));
         // Its own set: the bound sets are shared by the tests of this binary.

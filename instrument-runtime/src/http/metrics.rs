@@ -7,8 +7,8 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, BoundUpDownCounter};
 
 use crate::metrics::bound::BoundSets;
-use crate::metrics::{Counter, GlobalInstruments, Histogram, UpDownCounter};
-use crate::state::SCOPE_NAME;
+use crate::metrics::{Counter, Histogram, UpDownCounter};
+use crate::state;
 use instrument_macros::Metrics;
 
 /// Request metrics of the instrumented HTTP endpoints.
@@ -40,8 +40,8 @@ pub struct HttpServerMetrics {
 }
 
 /// The server instruments bound to the attribute sets of requests recorded without context
-/// attributes, so such a request skips the SDK's per-call attribute lookup. Made again with the
-/// instruments whenever the meter provider changes.
+/// attributes, so such a request skips the SDK's per-call attribute lookup. One per pipeline,
+/// bound to its meter provider's instruments.
 #[derive(Default)]
 pub(crate) struct BoundServerMetrics {
     active: BoundSets<BoundUpDownCounter<i64>>,
@@ -49,12 +49,10 @@ pub(crate) struct BoundServerMetrics {
     endpoint: BoundSets<(BoundCounter<u64>, BoundHistogram<f64>)>,
 }
 
-static BOUND: GlobalInstruments<BoundServerMetrics> = GlobalInstruments::new();
-
 impl BoundServerMetrics {
-    /// The bound instruments of the provider in force.
+    /// The bound instruments of the pipeline in force (a fresh, empty table without one).
     pub(crate) fn global() -> Arc<Self> {
-        BOUND.get(SCOPE_NAME, |_| Self::default())
+        state::with_current(|pipeline| pipeline.extension::<Self>()).unwrap_or_default()
     }
 
     /// Adds `delta` to `http.server.active_requests` for `(method, scheme)`, whose attributes

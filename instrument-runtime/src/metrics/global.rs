@@ -98,26 +98,6 @@ impl<T> GlobalInstruments<T> {
                 .map(|v| v.value.clone()),
         }
     }
-
-    /// Runs `f` on the value [`get`](Self::get) gives, without taking a reference count of it
-    /// when it was made already.
-    #[cfg(feature = "genai")]
-    pub(crate) fn with<R>(
-        &self,
-        scope: &'static str,
-        make: impl FnOnce(&Meter) -> T,
-        f: impl FnOnce(&T) -> R,
-    ) -> R {
-        let generation = state::meter_generation();
-        let kept = self.cell.load();
-        match kept.as_deref().and_then(|kept| kept.first()) {
-            Some(newest) if newest.generation == generation => f(&newest.value),
-            _ => {
-                drop(kept);
-                f(&self.get(scope, make))
-            }
-        }
-    }
 }
 
 impl<T> Default for GlobalInstruments<T> {

@@ -29,8 +29,10 @@ pub(crate) use config_cell::ConfigCell;
 pub use config_cell::ConfigGuard;
 pub(crate) use inline_params::INLINE_INTEGER_BYTES;
 pub use pipeline::DefaultGuard;
+#[cfg(test)]
+pub(crate) use pipeline::own_pipeline;
 pub(crate) use pipeline::{
-    Extensions, Pipeline, current_weak, run_in, set_global, set_scoped, unset_global,
+    Extensions, Pipeline, current_weak, run_in, set_global, set_scoped, unset_global, with_current,
     with_current_or_last, with_scoped,
 };
 pub(crate) use record_sink::RecordSink;

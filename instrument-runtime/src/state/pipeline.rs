@@ -10,8 +10,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 
+use arc_swap::ArcSwap;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use super::InstalledTracer;
@@ -71,23 +72,44 @@ impl Pipeline {
 }
 
 /// Per-pipeline state of the layers above this one (export accounting, integrations), by type.
-#[derive(Debug, Default)]
+/// Read without a lock (a request or a statement reads its pipeline's bound instruments here);
+/// a type's value is added once, on its first use.
+#[derive(Default)]
 pub(crate) struct Extensions {
-    values: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    values: ArcSwap<Vec<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extensions")
+            .field("values", &self.values.load().len())
+            .finish()
+    }
 }
 
 impl Extensions {
     /// The `T` held, made with `T::default()` on first use.
     pub(crate) fn get_or_default<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
-        let mut values = self.values.lock().unwrap_or_else(PoisonError::into_inner);
-        for value in values.iter() {
-            if let Ok(found) = value.clone().downcast::<T>() {
-                return found;
-            }
+        if let Some(found) = Self::find(&self.values.load()) {
+            return found;
         }
-        let made = Arc::new(T::default());
-        values.push(made.clone());
-        made
+        let made: Arc<T> = Arc::new(T::default());
+        let previous = self.values.rcu(|values| {
+            if Self::find::<T>(values).is_some() {
+                return values.clone();
+            }
+            let mut values = Vec::clone(values);
+            values.push(made.clone());
+            Arc::new(values)
+        });
+        Self::find(&previous).unwrap_or(made)
+    }
+
+    fn find<T: Send + Sync + 'static>(values: &[Arc<dyn Any + Send + Sync>]) -> Option<Arc<T>> {
+        values
+            .iter()
+            .find(|value| (***value).is::<T>())
+            .and_then(|value| value.clone().downcast().ok())
     }
 }
 
@@ -290,6 +312,13 @@ impl Drop for DefaultGuard {
             refresh_switches();
         }
     }
+}
+
+/// A pipeline of its own (recording nothing) made the calling thread's, for unit tests of what
+/// keeps per-pipeline state.
+#[cfg(test)]
+pub(crate) fn own_pipeline() -> DefaultGuard {
+    set_scoped(Arc::new(Pipeline::new(None, None, Extensions::default())))
 }
 
 #[cfg(test)]

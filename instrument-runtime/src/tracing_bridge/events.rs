@@ -10,7 +10,7 @@
 //! out of log records and the console. Other layers of the subscriber (a `fmt` layer) still see
 //! them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
@@ -22,11 +22,10 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::bridged::{TARGET_KEY, bridged_context};
 use super::fields::Fields;
+use super::global::GLOBAL;
 use crate::console::names::{LOG_EVENT, LOG_LEVEL_KEY, LOG_MESSAGE_KEY};
 use crate::span;
 use crate::state::{self, EndingSpan};
-
-static ERROR_EVENTS_MARK_SPANS: AtomicBool = AtomicBool::new(false);
 
 /// How the targets of the OpenTelemetry crates' own events begin (`opentelemetry`,
 /// `opentelemetry_sdk`, `opentelemetry-otlp`, ...).
@@ -35,7 +34,7 @@ const OPENTELEMETRY_TARGETS: &str = "opentelemetry";
 /// Whether an event at `error` level marks its span as failed (status ERROR with the event's
 /// message). Off by default: a span that logged an error and recovered did not fail.
 pub fn error_events_mark_spans(on: bool) {
-    ERROR_EVENTS_MARK_SPANS.store(on, Ordering::Relaxed);
+    GLOBAL.error_events_mark_spans.store(on, Ordering::Relaxed);
 }
 
 /// A span attribute value as a log attribute value.
@@ -106,7 +105,9 @@ where
     let message = fields.message.take().unwrap_or_default();
     let attributes = fields.attributes;
     with_event_span(event, ctx, |span| {
-        if *metadata.level() == Level::ERROR && ERROR_EVENTS_MARK_SPANS.load(Ordering::Relaxed) {
+        if *metadata.level() == Level::ERROR
+            && GLOBAL.error_events_mark_spans.load(Ordering::Relaxed)
+        {
             span.set_status(Status::error(message.clone()));
         }
         emit(span, metadata, message, attributes, logging, console);

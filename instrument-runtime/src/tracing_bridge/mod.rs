@@ -27,10 +27,11 @@
 mod bridged;
 mod events;
 mod fields;
+mod global;
 mod spans;
 mod text;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use tracing_core::Subscriber;
 use tracing_subscriber::EnvFilter;
@@ -54,8 +55,6 @@ where
     spans::Bridge
 }
 
-static INSTALLED: AtomicBool = AtomicBool::new(false);
-
 /// Sets the registry with `filter` and the bridge as the global subscriber; `false` when one is
 /// set already.
 fn set_global<F>(filter: F) -> bool
@@ -71,7 +70,7 @@ where
 /// the feature is on; when the application already set a global subscriber, it says so once and
 /// leaves it (add [`layer()`] to it instead).
 pub fn install() {
-    if INSTALLED.swap(true, Ordering::AcqRel) {
+    if global::GLOBAL.installed.swap(true, Ordering::AcqRel) {
         return;
     }
     let directives =

@@ -243,32 +243,45 @@ async fn load_and_write(db: &Database) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Whether every connection `pool` handed out is checked back in.
+fn checked_in<DB: instrument::db::sqlx::SqlxDriver>(
+    pool: &instrument::db::sqlx::InstrumentedPool<DB>,
+) -> bool {
+    pool.monitor()
+        .is_none_or(|monitor| monitor.checked_out() == 0)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let telemetry = instrument::Telemetry::builder()
         .service_name("orm_loading")
         .install()?;
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".to_owned());
-    let db = if url.starts_with("postgres") {
-        sqlx::postgres::PgPoolOptions::new()
+    // `settled` tells when every connection is checked back in: the last one goes back on a
+    // task of its own, and its checkin is counted there.
+    let (db, settled): (_, Box<dyn Fn() -> bool>) = if url.starts_with("postgres") {
+        let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(5)
             .instrumented("main")
             .connect(&url)
-            .await?
-            .sea_orm()
+            .await?;
+        let db = pool.sea_orm();
+        (db, Box::new(move || checked_in(&pool)))
     } else {
         // One connection: each connection to `sqlite::memory:` is a database of its own.
-        sqlx::sqlite::SqlitePoolOptions::new()
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
             .instrumented("main")
             .connect(&url)
-            .await?
-            .sea_orm()
+            .await?;
+        let db = pool.sea_orm();
+        (db, Box::new(move || checked_in(&pool)))
     };
     seed(&db).await?;
     load_and_write(&db).await?;
-    // Returns the connection to the pool (and counts its checkin) before telemetry shuts down.
-    db.inner().close_by_ref().await?;
+    while !settled() {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     drop(telemetry);
     Ok(())
 }

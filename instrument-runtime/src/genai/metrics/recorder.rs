@@ -14,13 +14,12 @@ use super::{ChatPoints, GenAiMetrics, ToolPoints, millis};
 use crate::genai::names::{
     STEP_ID_KEY, TOKEN_INPUT, TOKEN_OUTPUT, TOOL_NAME_KEY, TOOL_SUCCESS_KEY,
 };
-use crate::metrics::GlobalInstruments;
 use crate::metrics::bound::BoundSets;
-use crate::state::SCOPE_NAME;
 use crate::state::meter_generation;
 use crate::state::scope::current_attributes;
 
-/// The instruments bound per attribute set, made again whenever the meter provider changes.
+/// The instruments bound per attribute set: one table per pipeline, bound to its meter
+/// provider's instruments.
 #[derive(Default)]
 pub(crate) struct BoundGenAi {
     chat: BoundSets<Arc<ChatBound>>,
@@ -38,8 +37,6 @@ pub(super) struct ChatBound {
     first_chunk: OnceLock<(BoundHistogram<f64>, BoundHistogram<f64>)>,
 }
 
-static BOUND: GlobalInstruments<BoundGenAi> = GlobalInstruments::new();
-
 /// Where an operation's points go: the installed provider's instruments, and the bound ones
 /// when the operation's context holds no request-context attributes.
 pub(crate) struct Recorder<'a> {
@@ -52,13 +49,9 @@ pub(crate) struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     /// Records with the installed provider's instruments, for an operation whose context is `cx`.
     pub(crate) fn global(cx: &Context, record: impl FnOnce(&Recorder<'_>)) {
-        BOUND.with(
-            SCOPE_NAME,
-            |_| BoundGenAi::default(),
-            |bound| {
-                record(&Recorder::new(OnceCell::new(), bound, cx));
-            },
-        );
+        let bound: Arc<BoundGenAi> =
+            crate::state::with_current(|pipeline| pipeline.extension()).unwrap_or_default();
+        record(&Recorder::new(OnceCell::new(), &bound, cx));
     }
 
     /// Records into `metrics` (the provider's, taken when first needed, if empty) and `bound`
