@@ -69,6 +69,23 @@ impl Pipeline {
     pub(crate) fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
         self.extensions.get_or_default()
     }
+
+    /// Runs `f` with this pipeline's `T` (made on first use), without taking a reference count
+    /// of it once it is made.
+    #[inline]
+    pub(crate) fn with_extension<T: Default + Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(&T) -> R,
+    ) -> R {
+        let values = self.extensions.values.load();
+        match values.iter().find_map(|value| value.downcast_ref::<T>()) {
+            Some(found) => f(found),
+            None => {
+                drop(values);
+                f(&self.extension::<T>())
+            }
+        }
+    }
 }
 
 /// Per-pipeline state of the layers above this one (export accounting, integrations), by type.

@@ -49,9 +49,15 @@ pub(crate) struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     /// Records with the installed provider's instruments, for an operation whose context is `cx`.
     pub(crate) fn global(cx: &Context, record: impl FnOnce(&Recorder<'_>)) {
-        let bound: Arc<BoundGenAi> =
-            crate::state::with_current(|pipeline| pipeline.extension()).unwrap_or_default();
-        record(&Recorder::new(OnceCell::new(), &bound, cx));
+        let mut record = Some(record);
+        let mut run = |bound: &BoundGenAi| {
+            if let Some(record) = record.take() {
+                record(&Recorder::new(OnceCell::new(), bound, cx));
+            }
+        };
+        if crate::state::with_current(|pipeline| pipeline.with_extension(&mut run)).is_none() {
+            run(&BoundGenAi::default());
+        }
     }
 
     /// Records into `metrics` (the provider's, taken when first needed, if empty) and `bound`
