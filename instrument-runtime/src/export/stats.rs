@@ -73,8 +73,10 @@ impl ExportStats {
 /// the export pipeline first, so `spans_ended` counts every span ended before the call.
 pub fn export_stats() -> ExportStats {
     crate::state::hand_over_ended_spans();
-    crate::state::with_current_or_last(|pipeline| pipeline.extension::<ExportCounters>().stats())
-        .unwrap_or_default()
+    crate::state::with_current_or_last(|pipeline| {
+        pipeline.with_extension(|counters: &ExportCounters| counters.stats())
+    })
+    .unwrap_or_default()
 }
 
 impl ExportCounters {
