@@ -37,29 +37,34 @@ fn recorded() -> Arc<Recorded> {
         .expect("start() first")
 }
 
-fn build() -> Arc<Recorded> {
+/// A pipeline with in-memory span and metric exporters, made by `finish` (`build` or `install`).
+fn recording(
+    finish: impl FnOnce(instrument::TelemetryBuilder) -> Result<TelemetryGuard, instrument::SetupError>,
+) -> Arc<Recorded> {
     let exporter = InMemorySpanExporter::default();
     let metric_exporter = InMemoryMetricExporterBuilder::new()
         .with_temporality(Temporality::Delta)
         .build();
-    let guard = Telemetry::builder()
+    let builder = Telemetry::builder()
         .ignore_env()
         .service_name("instrument-tests")
         .with_simple_exporter(exporter.clone())
-        .with_metric_exporter(metric_exporter.clone())
-        .build()
-        .expect("a test's pipeline builds");
+        .with_metric_exporter(metric_exporter.clone());
     Arc::new(Recorded {
         exporter,
         metric_exporter,
-        guard,
+        guard: finish(builder).expect("a test pipeline builds"),
     })
+}
+
+fn build() -> Arc<Recorded> {
+    recording(instrument::TelemetryBuilder::build)
 }
 
 /// Keeps the test's pipeline the thread's default; hold it for the whole test.
 #[must_use = "the test records into its pipeline while this is held"]
 pub struct Started {
-    _default: Option<instrument::DefaultGuard>,
+    default: Option<instrument::DefaultGuard>,
     _not_send: Rc<()>,
 }
 
@@ -75,7 +80,7 @@ pub fn start() -> Started {
         running.exporter.reset();
         running.metric_exporter.reset();
         return Started {
-            _default: None,
+            default: None,
             _not_send: Rc::new(()),
         };
     }
@@ -83,14 +88,14 @@ pub fn start() -> Started {
     let default = fresh.guard.set_default();
     CURRENT.with(|current| *current.borrow_mut() = Some(fresh));
     Started {
-        _default: Some(default),
+        default: Some(default),
         _not_send: Rc::new(()),
     }
 }
 
 impl Drop for Started {
     fn drop(&mut self) {
-        if self._default.is_some() {
+        if self.default.is_some() {
             CURRENT.with(|current| current.borrow_mut().take());
         }
     }
@@ -124,24 +129,7 @@ pub fn start_global() -> StartedGlobal {
     static GLOBAL: OnceLock<Arc<Recorded>> = OnceLock::new();
     static SERIAL: Mutex<()> = Mutex::new(());
     let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let global = GLOBAL.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let metric_exporter = InMemoryMetricExporterBuilder::new()
-            .with_temporality(Temporality::Delta)
-            .build();
-        let guard = Telemetry::builder()
-            .ignore_env()
-            .service_name("instrument-tests")
-            .with_simple_exporter(exporter.clone())
-            .with_metric_exporter(metric_exporter.clone())
-            .install()
-            .expect("the test binary's global pipeline installs once");
-        Arc::new(Recorded {
-            exporter,
-            metric_exporter,
-            guard,
-        })
-    });
+    let global = GLOBAL.get_or_init(|| recording(instrument::TelemetryBuilder::install));
     global.guard.force_flush().unwrap();
     global.exporter.reset();
     global.metric_exporter.reset();

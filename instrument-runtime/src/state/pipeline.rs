@@ -162,11 +162,7 @@ thread_local! {
 /// global default; `None` when there is neither.
 #[inline(always)]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Pipeline) -> R) -> Option<R> {
-    let current = if DISPATCH.scopes.load(Ordering::Relaxed) == 0 {
-        DISPATCH.global.load(Ordering::Acquire)
-    } else {
-        scoped_or_global()
-    };
+    let current = current();
     // SAFETY: the global pointer comes from `Arc::into_raw` and is never freed; a scoped one is
     // kept alive by its `DefaultGuard`, which lives on this thread and cannot drop while `f` runs.
     unsafe { current.as_ref() }.map(f)
@@ -174,12 +170,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Pipeline) -> R) -> Option<R> {
 
 /// Runs `f` with the pipeline in force, or else the last global default (after its shutdown).
 pub(crate) fn with_current_or_last<R>(f: impl FnOnce(&Pipeline) -> R) -> Option<R> {
-    let mut f = Some(f);
-    with_current(|p| (f.take().expect("called once"))(p)).or_else(|| {
-        // SAFETY: a global default is never freed.
-        unsafe { DISPATCH.last_global.load(Ordering::Acquire).as_ref() }
-            .map(|p| (f.take().expect("called once"))(p))
-    })
+    let current = current();
+    let pipeline = if current.is_null() {
+        DISPATCH.last_global.load(Ordering::Acquire)
+    } else {
+        current
+    };
+    // SAFETY: as in `with_current` (a global default, the last one included, is never freed).
+    unsafe { pipeline.as_ref() }.map(f)
 }
 
 /// Runs `f` with the calling thread's scoped pipeline, if one is in force and was never the
@@ -196,6 +194,17 @@ pub(crate) fn with_scoped<R>(f: impl FnOnce(&Pipeline) -> R) -> Option<R> {
         .map(f)
 }
 
+/// The pipeline in force on the calling thread: its scoped override, else the global default
+/// (null for neither). Valid as long as `with_current` says.
+#[inline(always)]
+fn current() -> *const Pipeline {
+    if DISPATCH.scopes.load(Ordering::Relaxed) == 0 {
+        DISPATCH.global.load(Ordering::Acquire)
+    } else {
+        scoped_or_global()
+    }
+}
+
 #[inline(never)]
 fn scoped_or_global() -> *const Pipeline {
     let scoped = SCOPED.try_with(Cell::get).unwrap_or(ptr::null());
@@ -209,11 +218,7 @@ fn scoped_or_global() -> *const Pipeline {
 /// The pipeline in force on the calling thread, held weakly (so that what a pipeline's own
 /// provider keeps, such as an instrument's callback, does not keep the pipeline alive).
 pub(crate) fn current_weak() -> Option<Weak<Pipeline>> {
-    let current = if DISPATCH.scopes.load(Ordering::Relaxed) == 0 {
-        DISPATCH.global.load(Ordering::Acquire)
-    } else {
-        scoped_or_global()
-    };
+    let current = current();
     if current.is_null() {
         return None;
     }
