@@ -10,7 +10,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use super::metrics::Recorder;
 use super::names::{AGENT_ID, AGENT_NAME, INVOKE_AGENT, OPERATION_NAME, PROVIDER_NAME};
 use super::operation::{InScope, Operation, in_scope, text_value};
-use crate::metrics::bound::kept_text;
+use super::span_names::span_name;
 
 /// Starts describing an invocation (or one step) of the agent `name`;
 /// [`start`](AgentRequest::start) begins it.
@@ -91,7 +91,7 @@ impl AgentRequest {
     pub fn start(self) -> AgentInvocation {
         let Self { name, id, provider } = self;
         let operation = Operation::start(
-            || span_name(&name),
+            || span_name(INVOKE_AGENT, &name),
             SpanKind::Internal,
             || {
                 let mut attributes = vec![
@@ -185,11 +185,4 @@ pub fn user_message() {
     if crate::state::metrics_enabled() {
         Recorder::global(&Context::current(), |recorder| recorder.user_message());
     }
-}
-
-/// `invoke_agent {name}`, kept for the life of the process for the first agents seen.
-fn span_name(name: &StringValue) -> Cow<'static, str> {
-    kept_text("agent span name", name.as_str(), || {
-        format!("{INVOKE_AGENT} {}", name.as_str())
-    })
 }

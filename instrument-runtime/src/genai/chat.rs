@@ -17,7 +17,7 @@ use super::names::{
     REQUEST_TOP_P, SERVER_ADDRESS, SERVER_PORT,
 };
 use super::operation::{Operation, text_value};
-use crate::metrics::bound::kept_text;
+use super::span_names::span_name;
 
 /// Starts describing a model call to `model` of `provider` (`gen_ai.provider.name`: `openai`,
 /// `anthropic`, `aws.bedrock`, `gcp.gemini`, ... as the conventions list them); [`start`]
@@ -252,14 +252,8 @@ impl ChatRequest {
             attributes,
             server,
         } = self;
-        let operation = Operation::start(|| span_name(&model), SpanKind::Client, || attributes);
+        let operation =
+            Operation::start(|| span_name(CHAT, &model), SpanKind::Client, || attributes);
         ChatCall::new(operation.map(|operation| ChatState::new(operation, provider, model, server)))
     }
-}
-
-/// `chat {model}`, kept for the life of the process for the first models seen.
-fn span_name(model: &StringValue) -> Cow<'static, str> {
-    kept_text("chat span name", model.as_str(), || {
-        format!("{CHAT} {}", model.as_str())
-    })
 }

@@ -45,6 +45,7 @@ mod names;
 #[cfg(feature = "reqwest")]
 mod openai;
 mod operation;
+mod span_names;
 #[cfg(test)]
 mod tests;
 mod tool;

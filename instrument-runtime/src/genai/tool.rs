@@ -9,7 +9,7 @@ use opentelemetry::{KeyValue, StringValue};
 use super::metrics::{Recorder, ToolPoints};
 use super::names::{EXECUTE_TOOL, OPERATION_NAME, TOOL_CALL_ID, TOOL_NAME, TOOL_TYPE};
 use super::operation::{InScope, Operation, in_scope, text_value};
-use crate::metrics::bound::kept_text;
+use super::span_names::span_name;
 
 /// Starts describing the execution of the tool `name`; [`start`](ToolRequest::start) begins it.
 ///
@@ -104,7 +104,7 @@ impl ToolRequest {
             step_id,
         } = self;
         let operation = Operation::start(
-            || span_name(&name),
+            || span_name(EXECUTE_TOOL, &name),
             SpanKind::Internal,
             || {
                 let mut attributes = vec![
@@ -196,11 +196,4 @@ impl Drop for ToolCall {
             });
         });
     }
-}
-
-/// `execute_tool {name}`, kept for the life of the process for the first tools seen.
-fn span_name(name: &StringValue) -> Cow<'static, str> {
-    kept_text("tool span name", name.as_str(), || {
-        format!("{EXECUTE_TOOL} {}", name.as_str())
-    })
 }

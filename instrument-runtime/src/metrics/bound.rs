@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use fnv::FnvBuildHasher;
 use std::sync::{OnceLock, RwLock};
@@ -49,8 +49,28 @@ pub(crate) fn kept_text(
 pub(crate) struct BoundSets<B> {
     seed: FnvBuildHasher,
     limit: usize,
-    /// The keys are hashes already: the table hashes them again with FNV, not SipHash.
-    table: RwLock<HashMap<u64, B, FnvBuildHasher>>,
+    /// The keys are hashes already: the table takes them as they are.
+    table: RwLock<HashMap<u64, B, BuildHasherDefault<HashedKey>>>,
+}
+
+/// The hasher of a table whose keys are FNV hashes already: it takes the key as it is.
+#[derive(Default)]
+struct HashedKey(u64);
+
+impl Hasher for HashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
 }
 
 impl<B> Default for BoundSets<B> {

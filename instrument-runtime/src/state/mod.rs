@@ -17,6 +17,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 pub(crate) mod clock;
 mod config_cell;
+mod extensions;
 mod inline_params;
 mod pipeline;
 mod record_sink;
@@ -27,12 +28,13 @@ mod switches;
 
 pub(crate) use config_cell::ConfigCell;
 pub use config_cell::ConfigGuard;
+pub(crate) use extensions::Extensions;
 pub(crate) use inline_params::INLINE_INTEGER_BYTES;
 pub use pipeline::DefaultGuard;
 #[cfg(test)]
 pub(crate) use pipeline::own_pipeline;
 pub(crate) use pipeline::{
-    Extensions, Pipeline, current_weak, run_in, set_global, set_scoped, unset_global, with_current,
+    Pipeline, current_weak, run_in, set_global, set_scoped, unset_global, with_current,
     with_current_or_last, with_scoped,
 };
 pub(crate) use record_sink::RecordSink;

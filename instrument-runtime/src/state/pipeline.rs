@@ -5,17 +5,16 @@
 //! The lookup is the hot path's: while no scope is open anywhere, two loads (the count of open
 //! scopes and the global pointer) and a test; inside a scope, one thread-local load more.
 
-use std::any::Any;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use arc_swap::ArcSwap;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use super::InstalledTracer;
+use super::extensions::Extensions;
 use super::switches;
 
 /// Everything one installed telemetry setup records into: the tracer and the sink of the
@@ -77,56 +76,10 @@ impl Pipeline {
         &self,
         f: impl FnOnce(&T) -> R,
     ) -> R {
-        let values = self.extensions.values.load();
-        match values.iter().find_map(|value| value.downcast_ref::<T>()) {
+        match self.extensions.find::<T>() {
             Some(found) => f(found),
-            None => {
-                drop(values);
-                f(&self.extension::<T>())
-            }
+            None => f(&self.extension::<T>()),
         }
-    }
-}
-
-/// Per-pipeline state of the layers above this one (export accounting, integrations), by type.
-/// Read without a lock (a request or a statement reads its pipeline's bound instruments here);
-/// a type's value is added once, on its first use.
-#[derive(Default)]
-pub(crate) struct Extensions {
-    values: ArcSwap<Vec<Arc<dyn Any + Send + Sync>>>,
-}
-
-impl std::fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Extensions")
-            .field("values", &self.values.load().len())
-            .finish()
-    }
-}
-
-impl Extensions {
-    /// The `T` held, made with `T::default()` on first use.
-    pub(crate) fn get_or_default<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
-        if let Some(found) = Self::find(&self.values.load()) {
-            return found;
-        }
-        let made: Arc<T> = Arc::new(T::default());
-        let previous = self.values.rcu(|values| {
-            if Self::find::<T>(values).is_some() {
-                return values.clone();
-            }
-            let mut values = Vec::clone(values);
-            values.push(made.clone());
-            Arc::new(values)
-        });
-        Self::find(&previous).unwrap_or(made)
-    }
-
-    fn find<T: Send + Sync + 'static>(values: &[Arc<dyn Any + Send + Sync>]) -> Option<Arc<T>> {
-        values
-            .iter()
-            .find(|value| (***value).is::<T>())
-            .and_then(|value| value.clone().downcast().ok())
     }
 }
 
