@@ -2,6 +2,7 @@
 //! shared by the sqlx and diesel integrations.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::time::Instant;
 
 use opentelemetry::metrics::BoundHistogram;
@@ -16,7 +17,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use super::config::{InstrumentationConfig, instrumentation_config};
 use super::metrics::{DbMetrics, bound_durations, duration_identity};
 use super::sanitize::SqlDialect;
-use super::statements::statement;
+use super::statements::{Statement, statement};
 use super::target::DbTarget;
 use super::{repeated, sync_detection};
 use crate::span;
@@ -110,14 +111,16 @@ impl QuerySpan {
         binds: impl FnOnce() -> Option<String>,
         synchronous: bool,
     ) -> Self {
-        Self::start_counted(target, sql, binds, synchronous, true)
+        Self::start_counted(target, sql, || statement(sql), binds, synchronous, true)
     }
 
     /// [`QuerySpan::start`], counted for the repeated-statement finding under its parent only
-    /// when `count_repeats` (a relation load's one statement is not).
+    /// when `count_repeats` (a relation load's one statement is not); `statement` gives what
+    /// `sql` is (a caller that looked it up already passes it on).
     pub(crate) fn start_counted(
         target: &DbTarget,
         sql: &str,
+        statement: impl FnOnce() -> Rc<Statement>,
         binds: impl FnOnce() -> Option<String>,
         synchronous: bool,
         count_repeats: bool,
@@ -133,7 +136,7 @@ impl QuerySpan {
                 finished: true,
             };
         }
-        let statement = statement(sql);
+        let statement = statement();
         let summary = &statement.summary;
         let values = &statement.values;
         let mut low_cardinality = Vec::with_capacity(LOW_CARDINALITY_ATTRIBUTES);

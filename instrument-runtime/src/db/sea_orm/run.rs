@@ -80,6 +80,7 @@ impl Started {
         let query = QuerySpan::start_counted(
             target,
             sql,
+            || statement.clone(),
             || values.map(|values| format!("{:?}", values.0)),
             false,
             load.is_none(),
