@@ -24,25 +24,35 @@ target=$bench
 binary=$(cargo bench -p instrument-benches --bench "$target" --no-run --message-format=json 2>/dev/null \
   | grep -o "\"executable\":\"[^\"]*/${target}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
+# Every thread's count is the difference between a run of 3× and one of 1× the calls, so that
+# setup and shutdown cancel out. Other threads' waits (the collector's, SQLite's worker, the
+# runtime's parking) spin for as long as the scheduler lets them, which moves a single
+# difference by hundreds to thousands of instructions per call: the median of REPEATS
+# differences (default 5) is the figure. `median_difference CASE LOW HIGH DIVISOR` prints it,
+# with `total CASE CALLS` defined by the caller.
+repeats=${REPEATS:-5}
+median_difference() {
+  for _ in $(seq 1 "$repeats"); do
+    low=$(total "$1" "$2")
+    high=$(total "$1" "$3")
+    echo $(( (high - low) / $4 ))
+  done | sort -n | awk -v name="$1" '{ v[NR] = $1 } END { print name, v[int((NR + 1) / 2)] }'
+}
 if [ "$bench" = overhead_all ]; then
-  # The difference between a run of 30,000 calls and one of 10,000 (10 rounds each, the export
-  # settled between rounds), so that setup and shutdown cancel out.
+  # Runs of 30,000 and 10,000 calls (10 rounds each, the export settled between rounds).
   total() {
     OVERHEAD_ONLY="$1" OVERHEAD_CALLS="$2" OVERHEAD_ROUNDS=10 valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
     callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
   }
   for case in trace_sync trace_async trace_sync_ratio trace_async_ratio raw_same_work raw_same_work_ratio; do
-    low=$(total "$case" 1000)
-    high=$(total "$case" 3000)
-    echo "$case $(( (high - low) / 20000 ))"
+    median_difference "$case" 1000 3000 20000
   done | awk '{ printf "%-34s %10d instructions/span, all threads\n", $1, $2 }'
   rm -rf "$out"
   exit 0
 fi
 if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ]; then
   # Every thread's instructions (SQLite runs on sqlx's worker thread, the HTTP client and server
-  # share a runtime, the collector exports), per query or request: the difference between a run
-  # of 3,000 and one of 1,000, so that setup and shutdown cancel out.
+  # share a runtime, the collector exports), per query or request: runs of 3,000 and 1,000.
   if [ "$bench" = db_wrapper ]; then
     variable=DB_WRAPPER_CASE; cases="bare instrumented"; unit=query
   elif [ "$bench" = orm ]; then
@@ -54,16 +64,8 @@ if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ];
     env "$variable=$1" OVERHEAD_CALLS="$2" valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
     callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
   }
-  # Other threads' waits (SQLite's worker, the runtime's parking) spin for as long as the
-  # scheduler lets them, which moves a single difference by thousands of instructions: the
-  # median of REPEATS differences (default 5) is the figure.
-  repeats=${REPEATS:-5}
   for case in $cases; do
-    for _ in $(seq 1 "$repeats"); do
-      low=$(total "$case" 1000)
-      high=$(total "$case" 3000)
-      echo $(( (high - low) / 2000 ))
-    done | sort -n | awk -v name="$case" '{ v[NR] = $1 } END { print name, v[int((NR + 1) / 2)] }'
+    median_difference "$case" 1000 3000 2000
   done | awk -v unit="$unit" '{ printf "%-34s %10d instructions/%s\n", $1, $2, unit; n[NR] = $2; name[NR] = $1 } END { printf "%-34s %10.3fx\n", name[2] " vs " name[1], n[2] / n[1] }'
   rm -rf "$out"
   exit 0

@@ -251,6 +251,28 @@ impl SpanRecord {
         }
     }
 
+    /// The attributes in the order they were recorded: the code location's, the ordinary ones
+    /// before the inline parameters, the parameters, the rest. A record with neither code
+    /// location nor inline parameters (the integrations' spans) hands its list over as it is.
+    fn take_attributes(&mut self) -> Vec<KeyValue> {
+        let code = self.code.take();
+        let mut ordinary = std::mem::take(&mut self.attributes);
+        if code.is_none() && self.params.count() == 0 {
+            return ordinary;
+        }
+        let mut attributes = Vec::with_capacity(
+            usize::from(code.is_some()) * 3 + self.params.count() + ordinary.len(),
+        );
+        if let Some(code) = code {
+            attributes.extend(code.attributes());
+        }
+        let at = self.params.at().min(ordinary.len());
+        attributes.extend(ordinary.drain(..at));
+        attributes.extend((0..self.params.count()).map(|i| self.params.get(i)));
+        attributes.append(&mut ordinary);
+        attributes
+    }
+
     /// The SDK's form of the ended span, its times made wall-clock times against `anchor`, taken
     /// out of the record, which is left empty for its box to be used again.
     pub(crate) fn take_span_data(
@@ -258,16 +280,7 @@ impl SpanRecord {
         scope: InstrumentationScope,
         anchor: &Anchor,
     ) -> SpanData {
-        let mut attributes = Vec::with_capacity(self.attribute_count());
-        if let Some(code) = self.code.take() {
-            attributes.extend(code.attributes());
-        }
-        let mut rest = std::mem::take(&mut self.attributes);
-        let at = self.params.at().min(rest.len());
-        let after = rest.split_off(at);
-        attributes.append(&mut rest);
-        attributes.extend((0..self.params.count()).map(|i| self.params.get(i)));
-        attributes.extend(after);
+        let attributes = self.take_attributes();
         SpanData {
             span_context: self.span_context.clone(),
             parent_span_id: self.parent_span_id,
