@@ -8,6 +8,8 @@
 # thread's and the collector's together.
 #   bash benches/instructions.sh [bench]
 set -euo pipefail
+# A failing run inside `$(...)` stops the script too, instead of yielding a count.
+shopt -s inherit_errexit
 cd "$(dirname "$0")"
 bench=${1:-overhead}
 # The `overhead` bench runs its cases in 10 rounds of 2,000 calls, the export drained between
@@ -24,6 +26,7 @@ target=$bench
 binary=$(cargo bench -p instrument-benches --bench "$target" --no-run --message-format=json 2>/dev/null \
   | grep -o "\"executable\":\"[^\"]*/${target}-[^\"]*\"" | tail -1 | cut -d'"' -f4)
 out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 # Every thread's count is the difference between a run of 3× and one of 1× the calls, so that
 # setup and shutdown cancel out. Other threads' waits (the collector's, SQLite's worker, the
 # runtime's parking) spin for as long as the scheduler lets them, which moves a single
@@ -31,6 +34,10 @@ out=$(mktemp -d)
 # differences (default 5) is the figure. `median_difference CASE LOW HIGH DIVISOR` prints it,
 # with `total CASE CALLS` defined by the caller.
 repeats=${REPEATS:-5}
+if ! [[ $repeats =~ ^[1-9][0-9]*$ ]]; then
+  echo "REPEATS must be a positive whole number, not '$repeats'" >&2
+  exit 2
+fi
 median_difference() {
   for _ in $(seq 1 "$repeats"); do
     low=$(total "$1" "$2")
@@ -47,7 +54,6 @@ if [ "$bench" = overhead_all ]; then
   for case in trace_sync trace_async trace_sync_ratio trace_async_ratio raw_same_work raw_same_work_ratio; do
     median_difference "$case" 1000 3000 20000
   done | awk '{ printf "%-34s %10d instructions/span, all threads\n", $1, $2 }'
-  rm -rf "$out"
   exit 0
 fi
 if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ]; then
@@ -67,7 +73,6 @@ if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ];
   for case in $cases; do
     median_difference "$case" 1000 3000 2000
   done | awk -v unit="$unit" '{ printf "%-34s %10d instructions/%s\n", $1, $2, unit; n[NR] = $2; name[NR] = $1 } END { printf "%-34s %10.3fx\n", name[2] " vs " name[1], n[2] / n[1] }'
-  rm -rf "$out"
   exit 0
 fi
 OVERHEAD_CALLS=$calls OVERHEAD_ROUNDS=$rounds valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$binary" >/dev/null 2>&1
@@ -76,4 +81,3 @@ callgrind_annotate --inclusive=yes --threshold=100 "$out/cg.out" 2>/dev/null \
   | sed -E "s/^ *([0-9,]+) .*${bench}::(case_[a-z_]+) .*/\2 \1/" \
   | awk -v calls="$((calls * rounds))" '{ gsub(",", "", $2); printf "%-34s %10.0f instructions/call\n", $1, $2 / calls }' \
   | sort
-rm -rf "$out"

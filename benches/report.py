@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the benchmarks and writes BENCHMARKS.md's table from what they printed.
 
-    python3 benches/report.py                 # every group (about 25 minutes on 2 cores)
+    python3 benches/report.py                 # every group (about 30 minutes on 2 cores)
     python3 benches/report.py overhead orm    # only these groups; the other rows are kept
 
 Groups: overhead, overhead_all, tracing_bridge, db_wrapper, http_layer, orm (instruction counts,
@@ -147,7 +147,7 @@ def build_time():
     values = {}
     for profile in ("dev", "release"):
         text = run("bash benches/build_time.sh", env={"PROFILE": profile})
-        medians = [int(m) for m in re.findall(r"fns\s+(\d+) ms", text)]
+        medians = [round(float(m)) for m in re.findall(r"fns\s+(\d+(?:\.\d+)?) ms", text)]
         values[profile], values[f"{profile}_peer"] = medians[:2]
     return values
 
@@ -213,10 +213,20 @@ def existing_rows(text):
 def render(rows_by_group):
     lines = ["| " + " | ".join(HEADER) + " |",
              "| " + " | ".join("---" for _ in HEADER) + " |"]
-    for group in GROUPS:
+    # The script's groups in their order, then any other rows the table held, as they were.
+    order = list(GROUPS) + [group for group in rows_by_group if group not in GROUPS]
+    for group in order:
         for row in rows_by_group.get(group, []):
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def write(text, rows):
+    """BENCHMARKS.md with `rows` as its table, the text around it kept."""
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    with open(DOC, "w", encoding="utf-8") as doc:
+        doc.write(f"{before}{START}\n{render(rows)}\n{END}{after}")
 
 
 def main():
@@ -232,10 +242,8 @@ def main():
     today = datetime.date.today().isoformat()
     for group in groups:
         rows[group] = rows_of(group, GROUPS[group][1](), today)
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    with open(DOC, "w", encoding="utf-8") as doc:
-        doc.write(f"{before}{START}\n{render(rows)}\n{END}{after}")
+        # Written after each group, so that a later group's failure loses only its own rows.
+        write(text, rows)
     print(f"BENCHMARKS.md: {', '.join(groups)} written", file=sys.stderr)
 
 

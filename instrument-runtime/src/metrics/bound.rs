@@ -3,8 +3,9 @@
 //! found by a hash of what identifies it under a read lock, and the SDK's per-call attribute
 //! lookup is skipped. Bounded: past [`MAX_BOUND_SETS`] sets, the caller records the ordinary way.
 //!
-//! Keyed by a 64-bit hash from a per-process random seed rather than by the attribute set itself,
-//! so a lookup allocates nothing; two sets sharing a hash is left to chance (2⁻⁶⁴ per pair).
+//! Keyed by a 64-bit FNV-1a hash of what identifies the set rather than by the attribute set
+//! itself, so a lookup allocates nothing; two sets sharing a hash is left to chance (2⁻⁶⁴ per
+//! pair).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

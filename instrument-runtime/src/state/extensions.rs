@@ -2,10 +2,11 @@
 //! so that this layer does not name them.
 //!
 //! Read on hot paths (a request, a statement or a model call finds its pipeline's bound
-//! instruments here), so a read takes no lock, writes nothing shared and costs a few
-//! instructions: the values sit in a fixed table of write-once slots, each type's first slot
+//! instruments here), so [`Extensions::find`] takes no lock, writes nothing shared and costs a
+//! few instructions: the values sit in a fixed table of write-once slots, each type's first slot
 //! chosen by its `TypeId` (a hash already) and probed onward from there. A type's value is added
-//! once, on its first use, and never removed, so an empty slot ends a search.
+//! once, on its first use, and never removed, so an empty slot ends a search. Should the table
+//! ever fill (more types than slots), the further values are kept in a list behind the lock.
 
 use std::any::{Any, TypeId};
 use std::hash::{Hash, Hasher};
@@ -17,8 +18,9 @@ const SLOTS: usize = 64;
 /// A pipeline's extensions: one value of each type used, made with `Default` on first use.
 pub(crate) struct Extensions {
     slots: [OnceLock<Extension>; SLOTS],
-    /// Held while a value is added, so that two threads adding the same type add it once.
-    adding: Mutex<()>,
+    /// Held while a value is added, so that two threads adding the same type add it once; holds
+    /// the values that found no free slot.
+    adding: Mutex<Vec<Extension>>,
 }
 
 /// One type's value.
@@ -31,18 +33,20 @@ impl Default for Extensions {
     fn default() -> Self {
         Self {
             slots: std::array::from_fn(|_| OnceLock::new()),
-            adding: Mutex::new(()),
+            adding: Mutex::new(Vec::new()),
         }
     }
 }
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let overflow = self.adding.lock().map_or(0, |overflow| overflow.len());
         let held = self
             .slots
             .iter()
             .filter(|slot| slot.get().is_some())
-            .count();
+            .count()
+            + overflow;
         f.debug_struct("Extensions").field("values", &held).finish()
     }
 }
@@ -93,26 +97,37 @@ impl Extensions {
         None
     }
 
-    /// The `T` held, made with `T::default()` on first use. Should every slot be taken (more
-    /// extension types than [`SLOTS`]), a value made afresh and not kept.
+    /// The `T` held, made with `T::default()` on first use (made before the lock is taken, so a
+    /// `Default` that reads another extension does not wait on itself).
     pub(crate) fn get_or_default<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
         if let Some(found) = self.shared::<T>() {
             return found;
         }
-        let _adding = self
+        let made: Arc<T> = Arc::new(T::default());
+        let mut overflow = self
             .adding
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(found) = self.shared::<T>() {
             return found;
         }
-        let made: Arc<T> = Arc::new(T::default());
-        let free = probe::<T>().find(|index| self.slots[*index].get().is_none());
-        if let Some(index) = free {
-            let _ = self.slots[index].set(Extension {
-                type_id: TypeId::of::<T>(),
-                value: made.clone(),
-            });
+        if let Some(kept) = overflow
+            .iter()
+            .find(|extension| extension.type_id == TypeId::of::<T>())
+        {
+            if let Ok(found) = kept.value.clone().downcast() {
+                return found;
+            }
+        }
+        let extension = Extension {
+            type_id: TypeId::of::<T>(),
+            value: made.clone(),
+        };
+        match probe::<T>().find(|index| self.slots[*index].get().is_none()) {
+            Some(index) => {
+                let _ = self.slots[index].set(extension);
+            }
+            None => overflow.push(extension),
         }
         made
     }
@@ -181,6 +196,36 @@ mod tests {
             7
         );
         assert_eq!(format!("{extensions:?}"), "Extensions { values: 21 }");
+    }
+
+    #[test]
+    fn values_past_the_last_free_slot_are_kept_too() {
+        let extensions = Extensions::default();
+        for index in 0..SLOTS {
+            let _ = extensions.slots[index].set(Extension {
+                type_id: TypeId::of::<u8>(),
+                value: Arc::new(index),
+            });
+        }
+        extensions
+            .get_or_default::<Counted>()
+            .0
+            .fetch_add(4, Ordering::Relaxed);
+        extensions
+            .get_or_default::<Counted>()
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+        assert_eq!(
+            extensions
+                .get_or_default::<Counted>()
+                .0
+                .load(Ordering::Relaxed),
+            5
+        );
+        assert_eq!(
+            format!("{extensions:?}"),
+            format!("Extensions {{ values: {} }}", SLOTS + 1)
+        );
     }
 
     #[test]

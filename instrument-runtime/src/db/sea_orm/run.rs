@@ -80,7 +80,7 @@ impl Started {
         let query = QuerySpan::start_counted(
             target,
             sql,
-            || statement.clone(),
+            move || statement,
             || values.map(|values| format!("{:?}", values.0)),
             false,
             load.is_none(),
