@@ -9,10 +9,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
+use std::sync::{OnceLock, RwLock};
 
 use fnv::FnvBuildHasher;
-use std::sync::{OnceLock, RwLock};
+
+use crate::state::PreHashed;
 
 /// Attribute sets bound per table at most.
 pub(crate) const MAX_BOUND_SETS: usize = 1_024;
@@ -51,27 +53,7 @@ pub(crate) struct BoundSets<B> {
     seed: FnvBuildHasher,
     limit: usize,
     /// The keys are hashes already: the table takes them as they are.
-    table: RwLock<HashMap<u64, B, BuildHasherDefault<HashedKey>>>,
-}
-
-/// The hasher of a table whose keys are FNV hashes already: it takes the key as it is.
-#[derive(Default)]
-struct HashedKey(u64);
-
-impl Hasher for HashedKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key;
-    }
+    table: RwLock<HashMap<u64, B, BuildHasherDefault<PreHashed>>>,
 }
 
 impl<B> Default for BoundSets<B> {

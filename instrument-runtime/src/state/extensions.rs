@@ -51,11 +51,12 @@ impl std::fmt::Debug for Extensions {
     }
 }
 
-/// Takes the one `u64` a `TypeId` hashes as: it is a hash of the type already.
+/// The hasher of keys that are hashes already (a `TypeId`, a table's FNV key): it takes the one
+/// `u64` they hash as, as it is; bytes, should a key write any, are folded in.
 #[derive(Default)]
-struct TypeIdBits(u64);
+pub(crate) struct PreHashed(u64);
 
-impl Hasher for TypeIdBits {
+impl Hasher for PreHashed {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -73,7 +74,7 @@ impl Hasher for TypeIdBits {
 
 /// The slots `T`'s value may be in, in the order it is looked for.
 fn probe<T: 'static>() -> impl Iterator<Item = usize> {
-    let mut bits = TypeIdBits::default();
+    let mut bits = PreHashed::default();
     TypeId::of::<T>().hash(&mut bits);
     let home = (bits.finish() % SLOTS as u64) as usize;
     (0..SLOTS).map(move |step| (home + step) % SLOTS)

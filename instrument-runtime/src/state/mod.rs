@@ -28,7 +28,7 @@ mod switches;
 
 pub(crate) use config_cell::ConfigCell;
 pub use config_cell::ConfigGuard;
-pub(crate) use extensions::Extensions;
+pub(crate) use extensions::{Extensions, PreHashed};
 pub(crate) use inline_params::INLINE_INTEGER_BYTES;
 pub use pipeline::DefaultGuard;
 #[cfg(test)]
