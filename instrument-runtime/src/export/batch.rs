@@ -1,6 +1,8 @@
 //! The batch processor the toolkit puts in front of an exporter: every span counted as it ends,
 //! shed when the queue has no room — past [`DEFAULT_MAX_QUEUE_SIZE`] spans or
-//! [`MAX_QUEUED_BYTES`] bytes — and reported (rate-limited); failed batches kept and retried.
+//! [`MAX_QUEUED_BYTES`] bytes — and reported (rate-limited), queued in the
+//! [batch queue](super::batch_queue) and delivered; batches an OTLP collector failed to take are
+//! kept and retried.
 //!
 //! The toolkit's batch defaults come from here too: a queue of [`DEFAULT_MAX_QUEUE_SIZE`] spans
 //! (the SDK's 2,048 drops most of a burst), exported in batches of
@@ -17,12 +19,10 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::trace::{
-    BatchConfig, BatchConfigBuilder, BatchSpanProcessor, Span, SpanData, SpanExporter,
-    SpanProcessor,
-};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::accounting::Accounting;
+use super::batch_queue::{BatchQueue, FLUSH_WAIT};
 use super::delivery::{DeliveringExporter, OTLP_DELIVERIES};
 use super::queue::{DEFAULT_MAX_QUEUE_SIZE, InFlight, MAX_QUEUED_BYTES, Pipeline, span_bytes};
 use super::stats::ExportCounters;
@@ -33,8 +33,6 @@ use crate::diagnostics::warn;
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
 /// Longest wait before a partial batch is exported.
 pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_secs(1);
-/// Longest wait of a flush for the batches being delivered (the batch processor's own wait).
-const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// What `OTEL_BSP_*` set of the batch processor's settings, each `None` where unset (or
 /// ignored); the toolkit's defaults fill the rest.
@@ -48,52 +46,64 @@ pub(crate) struct BatchSettings {
     pub scheduled_delay: Option<Duration>,
 }
 
-/// The batch processor's settings, every one set (so the SDK reads no variable of its own), and
-/// the queue size in force.
-fn batch_config(settings: &BatchSettings) -> (BatchConfig, usize) {
-    let queue = settings
+/// The batch settings in force: the queue size, the batch size (at most the queue's) and the
+/// delay, each from `settings` where set there, else the toolkit's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BatchConfig {
+    max_queue: usize,
+    batch_size: usize,
+    delay: Duration,
+}
+
+fn batch_config(settings: &BatchSettings) -> BatchConfig {
+    let max_queue = settings
         .max_queue_size
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
-    let batch = settings
+    let batch_size = settings
         .max_export_batch_size
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
-        .min(queue);
-    let config = BatchConfigBuilder::default()
-        .with_max_queue_size(queue)
-        .with_max_export_batch_size(batch)
-        .with_scheduled_delay(settings.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY))
-        .build();
-    (config, queue)
+        .min(max_queue);
+    BatchConfig {
+        max_queue,
+        batch_size,
+        delay: settings.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY),
+    }
 }
 
 /// A batch processor exporting to `exporter` (which sends to `target`, when known) with the
-/// toolkit's defaults, every span counted, failed batches kept and retried while the queue has
-/// room, and the queue bounded in spans and bytes. An OTLP exporter (one with a `target`) gets
-/// [`OTLP_DELIVERIES`] batches at once; any other, one at a time.
+/// toolkit's defaults, every span counted and the queue bounded in spans and bytes. An OTLP
+/// exporter (one with a `target`) gets [`OTLP_DELIVERIES`] batches at once, and a batch the
+/// collector failed to take is kept and sent again while the queue has room; any other exporter
+/// gets one batch at a time, once (a failure is counted and reported), as the SDK's batch
+/// processor exports.
 pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
     exporter: E,
     target: Option<ExportTarget>,
     settings: &BatchSettings,
     accounting: &Accounting,
 ) -> CountingProcessor {
-    let (config, max_queue) = batch_config(settings);
-    let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
+    let config = batch_config(settings);
+    let otlp = target.is_some();
     let pipeline = Arc::new(Pipeline {
-        max_queue,
+        max_queue: config.max_queue,
         target,
-        in_flight: InFlight::new(deliveries),
+        in_flight: InFlight::new(if otlp { OTLP_DELIVERIES } else { 1 }),
         ..Pipeline::default()
     });
+    let delivering = DeliveringExporter::new(exporter, pipeline.clone(), accounting, otlp);
+    let queue = match BatchQueue::start(delivering, config.batch_size, config.delay) {
+        Ok(queue) => Some(queue),
+        Err(error) => {
+            warn(&format!(
+                "cannot start the span export thread ({error}): spans are counted and dropped"
+            ));
+            None
+        }
+    };
     CountingProcessor {
-        inner: BatchSpanProcessor::builder(DeliveringExporter::new(
-            exporter,
-            pipeline.clone(),
-            accounting,
-        ))
-        .with_batch_config(config)
-        .build(),
+        queue,
         pipeline,
         counters: accounting.counters.clone(),
     }
@@ -103,15 +113,13 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
 /// it, in spans and in bytes; sheds it otherwise.
 #[derive(Debug)]
 pub(crate) struct CountingProcessor {
-    inner: BatchSpanProcessor,
+    queue: Option<BatchQueue>,
     pipeline: Arc<Pipeline>,
     counters: Arc<ExportCounters>,
 }
 
 impl SpanProcessor for CountingProcessor {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
         self.counters.count_ended();
@@ -130,13 +138,20 @@ impl SpanProcessor for CountingProcessor {
             }
             return;
         }
-        self.inner.on_end(span);
+        let queued = self.queue.as_ref().is_some_and(|queue| queue.push(span));
+        if !queued {
+            // After shutdown, or with no export thread.
+            self.pipeline.release(1, bytes);
+            self.counters.count_abandoned(1);
+        }
     }
 
     /// Exports what is queued and waits for the batches in flight (at most `FLUSH_WAIT` for
     /// them, as the batch processor waits for its own part).
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()?;
+        if let Some(queue) = &self.queue {
+            queue.force_flush()?;
+        }
         if self.pipeline.in_flight.wait_idle(FLUSH_WAIT) {
             Ok(())
         } else {
@@ -147,7 +162,10 @@ impl SpanProcessor for CountingProcessor {
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.pipeline.shutting_down.store(true, Ordering::Relaxed);
         let started = Instant::now();
-        let result = self.inner.shutdown_with_timeout(timeout);
+        let result = match &self.queue {
+            Some(queue) => queue.shutdown(timeout),
+            None => Ok(()),
+        };
         self.pipeline
             .in_flight
             .wait_idle(timeout.saturating_sub(started.elapsed()));
@@ -155,7 +173,9 @@ impl SpanProcessor for CountingProcessor {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        if let Some(queue) = &self.queue {
+            queue.set_resource(resource);
+        }
     }
 }
 

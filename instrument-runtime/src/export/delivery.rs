@@ -1,8 +1,14 @@
-//! Delivering batches of spans: a batch the collector fails to take is kept and sent again, with
-//! backoff, while the queue has room for the spans that keep arriving, so a collector that is
-//! down or restarting loses nothing it could have kept. At shutdown nothing is retried: once the
-//! collector has failed, what is left is abandoned at once (counted, with the reason), so
+//! Delivering batches of spans: a batch an OTLP collector fails to take is kept and sent again,
+//! with backoff, while the queue has room for the spans that keep arriving, so a collector that
+//! is down or restarting loses nothing it could have kept. At shutdown nothing is retried: once
+//! the collector has failed, what is left is abandoned at once (counted, with the reason), so
 //! shutdown ends on time whatever the collector does.
+//!
+//! Keeping a batch for another try means copying it before each try (an exporter consumes its
+//! batch): about 1,500 instructions per span with the copy's drop. Only the OTLP exporters get
+//! it; any other exporter is given each batch once, as the SDK's batch processor gives it, and
+//! a failure is counted and reported (an exporter of the user's knows its transport, and
+//! sending a batch it partly wrote again could duplicate spans).
 //!
 //! Each batch is delivered on a thread of its own while the batch processor gathers the next;
 //! to the OTLP exporters, which send concurrently by design, up to [`OTLP_DELIVERIES`] at once
@@ -47,16 +53,25 @@ struct Delivery<E> {
     pipeline: Arc<Pipeline>,
     counters: Arc<ExportCounters>,
     transport: Arc<TransportFailures>,
+    /// A failed batch is kept and sent again (the OTLP exporters).
+    retries: bool,
 }
 
 impl<E> DeliveringExporter<E> {
-    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, accounting: &Accounting) -> Self {
+    /// Delivers to `inner`, keeping and retrying failed batches when `retries`.
+    pub(super) fn new(
+        inner: E,
+        pipeline: Arc<Pipeline>,
+        accounting: &Accounting,
+        retries: bool,
+    ) -> Self {
         Self {
             delivery: Arc::new(Delivery {
                 inner,
                 pipeline,
                 counters: accounting.counters.clone(),
                 transport: accounting.transport.clone(),
+                retries,
             }),
         }
     }
@@ -81,8 +96,9 @@ impl<E: SpanExporter> Delivery<E> {
                     "abandoned at shutdown: the collector could not be reached".into(),
                 ));
             }
-            // A copy is kept for another try, except at shutdown, when nothing is tried again.
-            let attempt = if self.shutting_down() {
+            // A copy is kept for another try, except at shutdown, when nothing is tried again,
+            // and for an exporter that is given each batch once.
+            let attempt = if !self.retries || self.shutting_down() {
                 std::mem::take(&mut batch)
             } else {
                 batch.clone()
@@ -100,7 +116,7 @@ impl<E: SpanExporter> Delivery<E> {
             let text = self.transport.full_error_text(&error.to_string());
             let delivered = self.pipeline.delivered.load(Ordering::Relaxed);
             let cause = likely_cause(&text, self.pipeline.target.as_ref(), delivered);
-            if is_permanent(&text) {
+            if !self.retries || is_permanent(&text) {
                 self.counters.count_refused(count);
                 self.counters
                     .refused(&format!("{count} spans"), &text, cause);

@@ -7,6 +7,7 @@
 
 mod accounting;
 mod batch;
+mod batch_queue;
 mod context_attributes;
 mod delivery;
 mod diagnose;

@@ -99,7 +99,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Sends spans to `exporter` through a batch processor instead of OTLP or the console.
+    /// Sends spans to `exporter` through a batch processor instead of OTLP or the console. Each
+    /// batch is given to `exporter` once, as the SDK's batch processor gives it: a failed export
+    /// is counted as refused and reported, not sent again (retrying is the exporter's, which
+    /// knows its transport; the toolkit's OTLP exporters keep and retry a failed batch).
     pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(move |batch, accounting| {
             SpanPipeline::batched(WithContextAttributes::new(
