@@ -11,6 +11,7 @@
 //! instruction counts, the stable figure).
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use instrument::{CurrentSpan, Telemetry, metric, trace_method};
@@ -26,7 +27,10 @@ use counting_receiver::CountingReceiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+};
 use receiver::{Receiver, Wire};
 
 #[inline(never)]
@@ -106,12 +110,14 @@ impl fastrace::collector::Reporter for DiscardReporter {
 }
 
 /// Calls per round; `OVERHEAD_CALLS` overrides it (a small number for an instruction count
-/// under callgrind, see `benches/instructions.sh`).
+/// under callgrind, see `benches/instructions.sh`). A round of 100,000 spans fits in the batch
+/// queue (131,072), so that no span is dropped: a round outrunning the export measures how cheaply
+/// each side drops spans.
 fn calls() -> u64 {
     std::env::var("OVERHEAD_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000)
+        .unwrap_or(100_000)
 }
 
 /// Rounds per case (the median is reported); when `OVERHEAD_CALLS` is set (an instruction
@@ -469,18 +475,93 @@ fn install_discarding(builder: instrument::TelemetryBuilder) -> instrument::Tele
     builder
         .ignore_env()
         .service_name("bench")
-        .with_exporter(Discard)
+        .with_exporter(CountingDiscard)
         .with_metric_exporter(Discard)
         .install()
         .unwrap()
 }
 
-/// The raw SDK's provider under `sampler`, batching to [`Discard`].
+/// The raw SDK's provider under `sampler`, batching to [`CountingDiscard`] with the toolkit's
+/// batch settings (queue, batch size, delay): the same work, and a round of calls fits in either
+/// queue, so that neither side drops spans (a dropped span costs less than an exported one).
 fn raw_provider(sampler: Sampler) -> SdkTracerProvider {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(instrument::export::DEFAULT_MAX_QUEUE_SIZE)
+        .with_max_export_batch_size(instrument::export::DEFAULT_MAX_EXPORT_BATCH_SIZE)
+        .with_scheduled_delay(instrument::export::DEFAULT_SCHEDULED_DELAY)
+        .build();
     SdkTracerProvider::builder()
         .with_sampler(sampler)
-        .with_batch_exporter(Discard)
+        .with_span_processor(
+            BatchSpanProcessor::builder(CountingDiscard)
+                .with_batch_config(config)
+                .build(),
+        )
         .build()
+}
+
+/// Spans the [`CountingDiscard`] exporters were handed.
+static RECEIVED: AtomicU64 = AtomicU64::new(0);
+
+/// Drops every span, counting them: the timed run reports the spans each case dropped.
+#[derive(Debug)]
+struct CountingDiscard;
+
+impl SpanExporter for CountingDiscard {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        RECEIVED.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// The timed cases: nanoseconds per call, and for a case making one span per call, the spans of
+/// its timed rounds that never reached the exporter (dropped with the queue full).
+#[derive(Default)]
+struct Timed(Vec<(&'static str, f64, Option<u64>)>);
+
+impl Timed {
+    fn plain(&mut self, name: &'static str, case: fn(u64) -> u64) {
+        self.0.push((name, measure(case), None));
+    }
+
+    fn settled(&mut self, name: &'static str, case: fn(u64) -> u64, settle: &dyn Fn()) {
+        self.0.push((name, measure_settled(case, settle), None));
+    }
+
+    fn spans(&mut self, name: &'static str, case: fn(u64) -> u64, settle: &dyn Fn()) {
+        settle();
+        let before = RECEIVED.load(Ordering::Relaxed);
+        let ns = measure_settled(case, settle);
+        settle();
+        let received = RECEIVED.load(Ordering::Relaxed) - before;
+        let made = calls() * rounds() as u64;
+        self.0.push((name, ns, Some(made.saturating_sub(received))));
+    }
+
+    fn ns(&self, name: &str) -> f64 {
+        self.0
+            .iter()
+            .find(|case| case.0 == name)
+            .map_or(f64::NAN, |case| case.1)
+    }
+
+    /// The table: each case against the plain fn and against `raw`.
+    fn print(&self, raw: f64) {
+        let base = self.0[0].1;
+        println!(
+            "{:<40} {:>12} {:>12} {:>12} {:>14}",
+            "case", "ns/call", "vs plain", "vs raw SDK", "spans dropped"
+        );
+        for (name, ns, dropped) in &self.0 {
+            let dropped = dropped.map_or_else(String::new, |n| n.to_string());
+            println!(
+                "{name:<40} {ns:>12.1} {:>11.2}x {:>11.2}x {dropped:>14}",
+                ns / base,
+                ns / raw
+            );
+        }
+    }
 }
 
 /// `OVERHEAD_ONLY=<case>`: only that case, [`calls`] × [`rounds`] calls settled between rounds,
@@ -538,87 +619,79 @@ fn main() {
         return;
     }
     let resident_at_start = peak_resident_kib();
-    let mut results: Vec<(&str, f64)> = vec![
-        ("plain fn", measure(case_plain)),
-        ("plain async fn", measure(case_plain_async)),
-        ("same fn, not instrumented", measure(case_untraced)),
-        (
-            "same async fn, not instrumented",
-            measure(case_untraced_async),
-        ),
-        (
-            "#[trace_method] disabled",
-            measure(case_trace_method_sync_disabled),
-        ),
-        (
-            "#[trace_method] async disabled",
-            measure(case_trace_method_async_disabled),
-        ),
-        ("#[metric] disabled", measure(case_metric_disabled)),
-        (
-            "tracing::instrument, no subscriber",
-            measure(case_tracing_no_subscriber),
-        ),
-    ];
+    let mut results = Timed::default();
+    results.plain("plain fn", case_plain);
+    results.plain("plain async fn", case_plain_async);
+    results.plain("same fn, not instrumented", case_untraced);
+    results.plain("same async fn, not instrumented", case_untraced_async);
+    results.plain("#[trace_method] disabled", case_trace_method_sync_disabled);
+    results.plain(
+        "#[trace_method] async disabled",
+        case_trace_method_async_disabled,
+    );
+    results.plain("#[metric] disabled", case_metric_disabled);
+    results.plain(
+        "tracing::instrument, no subscriber",
+        case_tracing_no_subscriber,
+    );
 
-    let guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("bench")
-        .with_exporter(Discard)
-        .with_metric_exporter(Discard)
-        .install()
-        .unwrap();
+    let guard = install_discarding(Telemetry::builder());
     let flush_ours = || {
         let _ = guard.force_flush();
     };
-    results.push((
+    results.spans(
         "#[trace_method] enabled, 2 args",
-        measure_settled(case_trace_method_sync_enabled, &flush_ours),
-    ));
-    results.push((
+        case_trace_method_sync_enabled,
+        &flush_ours,
+    );
+    results.spans(
         "#[trace_method] async enabled, 2 args",
-        measure_settled(case_trace_method_async_enabled, &flush_ours),
-    ));
-    results.push((
+        case_trace_method_async_enabled,
+        &flush_ours,
+    );
+    results.spans(
         "... + current_context() attached",
-        measure_settled(case_trace_method_current_context, &flush_ours),
-    ));
-    results.push((
-        "#[metric] enabled",
-        measure_settled(case_metric_enabled, &flush_ours),
-    ));
-    results.push((
+        case_trace_method_current_context,
+        &flush_ours,
+    );
+    results.settled("#[metric] enabled", case_metric_enabled, &flush_ours);
+    results.spans(
         "genai::chat (span + 3 histograms, 4 points)",
-        measure_settled(case_genai_chat, &flush_ours),
-    ));
+        case_genai_chat,
+        &flush_ours,
+    );
     drop(guard);
 
     let guard = install_discarding(Telemetry::builder().sampler(Sampler::TraceIdRatioBased(1.0)));
     let flush_ours = || {
         let _ = guard.force_flush();
     };
-    results.push((
+    results.spans(
         "#[trace_method], TraceIdRatioBased(1.0)",
-        measure_settled(case_trace_method_sync_ratio, &flush_ours),
-    ));
-    results.push((
+        case_trace_method_sync_ratio,
+        &flush_ours,
+    );
+    results.spans(
         "#[trace_method] async, TraceIdRatioBased",
-        measure_settled(case_trace_method_async_ratio, &flush_ours),
-    ));
+        case_trace_method_async_ratio,
+        &flush_ours,
+    );
     drop(guard);
 
     let guard = install_discarding(Telemetry::builder().current_span(CurrentSpan::ThreadStack));
     let flush_ours = || {
         let _ = guard.force_flush();
     };
-    results.push((
+    results.spans(
         "#[trace_method], CurrentSpan::ThreadStack",
-        measure_settled(case_trace_method_sync_thread_stack, &flush_ours),
-    ));
-    results.push((
+        case_trace_method_sync_thread_stack,
+        &flush_ours,
+    );
+    results.spans(
         "#[trace_method] async, ThreadStack",
-        measure_settled(case_trace_method_async_thread_stack, &flush_ours),
-    ));
+        case_trace_method_async_thread_stack,
+        &flush_ours,
+    );
     drop(guard);
 
     let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
@@ -629,33 +702,34 @@ fn main() {
             .f64_histogram("raw_ms")
             .build(),
     );
-    results.push(("raw SDK histogram record", measure(case_raw_histogram)));
+    results.plain("raw SDK histogram record", case_raw_histogram);
     let _ = meters.shutdown();
 
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(Discard)
-        .build();
+    let provider = raw_provider(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
     let _ = RAW_TRACER.set(provider.tracer("raw"));
     let flush_raw = || {
         let _ = provider.force_flush();
     };
-    results.push((
+    results.spans(
         "raw SDK start + 2 attributes + end",
-        measure_settled(case_raw_sdk, &flush_raw),
-    ));
-    let raw = results.last().map_or(1.0, |r| r.1);
-    results.push((
+        case_raw_sdk,
+        &flush_raw,
+    );
+    let raw = results.ns("raw SDK start + 2 attributes + end");
+    results.spans(
         "raw SDK doing what #[trace_method] does",
-        measure_settled(case_raw_sdk_same_work, &flush_raw),
-    ));
+        case_raw_sdk_same_work,
+        &flush_raw,
+    );
     let ratio_provider = raw_provider(Sampler::TraceIdRatioBased(1.0));
     let _ = RAW_RATIO_TRACER.set(ratio_provider.tracer("raw"));
-    results.push((
+    results.spans(
         "same, TraceIdRatioBased(1.0)",
-        measure_settled(case_raw_sdk_same_work_ratio, &|| {
+        case_raw_sdk_same_work_ratio,
+        &|| {
             let _ = ratio_provider.force_flush();
-        }),
-    ));
+        },
+    );
     let _ = ratio_provider.shutdown_with_timeout(Duration::from_secs(5));
 
     {
@@ -663,14 +737,16 @@ fn main() {
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
         let _default = tracing::subscriber::set_default(subscriber);
-        results.push((
+        results.spans(
             "tracing::instrument + tracing-opentelemetry",
-            measure_settled(case_tracing_otel_sync, &flush_raw),
-        ));
-        results.push((
+            case_tracing_otel_sync,
+            &flush_raw,
+        );
+        results.spans(
             "tracing::instrument async + tracing-otel",
-            measure_settled(case_tracing_otel_async, &flush_raw),
-        ));
+            case_tracing_otel_async,
+            &flush_raw,
+        );
     }
     let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
 
@@ -678,42 +754,26 @@ fn main() {
     {
         let root = fastrace::Span::root("bench", fastrace::collector::SpanContext::random());
         let _parent = root.set_local_parent();
-        results.push((
+        results.settled(
             "fastrace::trace (2 properties)",
-            measure_settled(case_fastrace, &fastrace::flush),
-        ));
+            case_fastrace,
+            &fastrace::flush,
+        );
     }
     fastrace::flush();
 
-    let base = results[0].1;
-    println!(
-        "{:<40} {:>12} {:>12} {:>12}",
-        "case", "ns/call", "vs plain", "vs raw SDK"
-    );
-    for (name, ns) in &results {
-        println!(
-            "{name:<40} {ns:>12.1} {:>11.2}x {:>11.2}x",
-            ns / base,
-            ns / raw
-        );
-    }
+    results.print(raw);
 
     if std::env::var_os("OVERHEAD_CALLS").is_some() {
         return;
     }
-    let find = |name: &str| {
-        results
-            .iter()
-            .find(|r| r.0 == name)
-            .map_or(f64::NAN, |r| r.1)
-    };
-    let ours = find("#[trace_method] enabled, 2 args");
+    let ours = results.ns("#[trace_method] enabled, 2 args");
     println!();
     println!(
-        "#[trace_method] enabled: {:.2}x the raw SDK, {:.2}x cheaper than tracing + \
-         tracing-opentelemetry",
-        ours / raw,
-        find("tracing::instrument + tracing-opentelemetry") / ours
+        "#[trace_method] enabled: {:.2}x the raw SDK doing the same work, {:.2}x cheaper than \
+         tracing + tracing-opentelemetry",
+        ours / results.ns("raw SDK doing what #[trace_method] does"),
+        results.ns("tracing::instrument + tracing-opentelemetry") / ours
     );
 
     let guard = Telemetry::builder()
