@@ -1,8 +1,13 @@
 //! `export_stats()` counts every span ended before the call, though the toolkit's spans wait in
 //! their thread's buffer for the collector thread (up to 50 ms): the call hands them over first.
+//! An exporter of the user's is given each batch once, and what it refuses is counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use instrument::{Telemetry, trace_method};
-use opentelemetry_sdk::trace::InMemorySpanExporter;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
 
 #[trace_method]
 fn work(n: u32) -> u32 {
@@ -34,4 +39,41 @@ fn spans_ended_before_the_call_are_counted() {
         .collect();
     assert_eq!(names, ["work", "work", "work"]);
     drop(guard);
+}
+
+/// Refuses every batch, counting the spans it was handed.
+#[derive(Clone, Debug, Default)]
+struct Refusing {
+    spans: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Refusing {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.spans.fetch_add(batch.len(), Ordering::SeqCst);
+        Err(OTelSdkError::InternalFailure("the disk is full".into()))
+    }
+}
+
+#[test]
+fn an_exporter_of_the_users_gets_each_batch_once_and_its_refusals_are_counted() {
+    let exporter = Refusing::default();
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .with_exporter(exporter.clone())
+        .build()
+        .unwrap();
+    let _default = guard.set_default();
+    for n in 0..5 {
+        work(n);
+    }
+    // The flush waits for the deliveries in flight, retries included: each span handed once.
+    guard.force_flush().unwrap();
+    let stats = guard.export_stats();
+    assert_eq!(exporter.spans.load(Ordering::SeqCst), 5, "{stats:?}");
+    assert_eq!(
+        (stats.spans_ended, stats.spans_refused, stats.spans_exported),
+        (5, 5, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.spans_unaccounted(), 0, "{stats:?}");
 }

@@ -201,7 +201,8 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
         let result = self.inner.export(metrics).await;
         if let Err(error) = &result {
             self.counters.count_metric_export_refused();
-            self.counters.refused("a metric export", error, None);
+            self.counters
+                .refused("the collector", "a metric export", error, None);
         }
         result
     }

@@ -119,28 +119,46 @@ impl<E: SpanExporter> Delivery<E> {
             if !self.retries || is_permanent(&text) {
                 self.counters.count_refused(count);
                 self.counters
-                    .refused(&format!("{count} spans"), &text, cause);
+                    .refused(self.refused_by(), &format!("{count} spans"), &text, cause);
                 return Err(error);
             }
             if self.shutting_down() {
                 self.counters.count_abandoned(count);
-                self.counters
-                    .refused(&format!("{count} spans at shutdown"), &text, cause);
+                self.counters.refused(
+                    self.refused_by(),
+                    &format!("{count} spans at shutdown"),
+                    &text,
+                    cause,
+                );
                 return Err(error);
             }
             if self.pipeline.queued_spans() >= self.pipeline.max_queue {
                 self.counters.count_refused(count);
-                self.counters
-                    .refused(&format!("{count} spans (the queue is full)"), &text, cause);
+                self.counters.refused(
+                    self.refused_by(),
+                    &format!("{count} spans (the queue is full)"),
+                    &text,
+                    cause,
+                );
                 return Err(error);
             }
             self.counters.refused(
+                self.refused_by(),
                 &format!("{count} spans; keeping them and retrying while the queue has room"),
                 &text,
                 cause,
             );
             self.wait(backoff);
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Who refused a failed batch, as the report names it.
+    fn refused_by(&self) -> &'static str {
+        if self.pipeline.target.is_some() {
+            "the collector"
+        } else {
+            "the span exporter"
         }
     }
 

@@ -165,9 +165,11 @@ impl ExportCounters {
         }
     }
 
-    /// Reports a failed export (rate-limited), with its likely cause when one can be named.
+    /// Reports a failed export by `by` ("the collector", "the span exporter"), rate-limited,
+    /// with its likely cause when one can be named.
     pub(super) fn refused(
         &self,
+        by: &str,
         what: &str,
         error: &impl std::fmt::Display,
         cause: Option<String>,
@@ -178,7 +180,7 @@ impl ExportCounters {
                 .map(|c| format!("; likely cause: {c}"))
                 .unwrap_or_default();
             warn(&format!(
-                "the collector refused {what}: {error}{cause} ({} spans and {} metric exports \
+                "{by} refused {what}: {error}{cause} ({} spans and {} metric exports \
                  dropped so far)",
                 stats.spans_refused + stats.spans_abandoned,
                 stats.metric_exports_refused
