@@ -76,4 +76,44 @@ fn an_exporter_of_the_users_gets_each_batch_once_and_its_refusals_are_counted() 
         "{stats:?}"
     );
     assert_eq!(stats.spans_unaccounted(), 0, "{stats:?}");
+    // At shutdown, after a refusal, the exporter is still handed what is left.
+    for n in 0..3 {
+        work(n);
+    }
+    drop(_default);
+    guard.shutdown().unwrap();
+    assert_eq!(exporter.spans.load(Ordering::SeqCst), 8);
+}
+
+/// Panics on every batch.
+#[derive(Debug)]
+struct Panicking;
+
+impl SpanExporter for Panicking {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        panic!("the exporter broke");
+    }
+}
+
+#[test]
+fn a_panic_in_an_exporter_of_the_users_counts_its_batch_as_refused_and_export_goes_on() {
+    let guard = Telemetry::builder()
+        .ignore_env()
+        .with_exporter(Panicking)
+        .build()
+        .unwrap();
+    let _default = guard.set_default();
+    for round in 0..2 {
+        for n in 0..3 {
+            work(n);
+        }
+        guard.force_flush().unwrap();
+        let stats = guard.export_stats();
+        assert_eq!(
+            (stats.spans_ended, stats.spans_refused),
+            (3 * (round + 1), 3 * (round + 1)),
+            "{stats:?}"
+        );
+        assert_eq!(stats.spans_unaccounted(), 0, "{stats:?}");
+    }
 }

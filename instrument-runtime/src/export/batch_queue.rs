@@ -6,10 +6,12 @@
 //! span's data three times (into the channel, out of it into a batch, and the batch's
 //! `split_off` before export), and with its send and receive that was about 1,000 instructions
 //! per span on the export side (callgrind, `bash benches/instructions.sh overhead_all`); here a
-//! span is moved once, into the vector that is exported. The behaviour is the SDK processor's:
-//! batches of at most the batch size, a flush that exports what is queued and answers within
-//! [`FLUSH_WAIT`], a shutdown that exports what is queued and then shuts the exporter down, the
-//! exporting thread in a telemetry-suppressed context.
+//! span is moved once, into a vector with room for a batch, which is exported. The behaviour is
+//! the SDK processor's: batches of at most the batch size, a flush that exports what is queued
+//! and answers within [`FLUSH_WAIT`], a shutdown that exports what is queued and then shuts the
+//! exporter down within its timeout, the exporting thread in a telemetry-suppressed context. A
+//! panic in the exporter ends the thread, and the flushes and shutdown waiting for it are
+//! answered at once, as the SDK's are when its thread is gone.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -23,6 +25,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 /// Longest wait of a flush for the queued spans to be handed to the exporter (the SDK batch
 /// processor's).
 pub(super) const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// The shortest delay between two exports of a partial batch: a zero delay (`OTEL_BSP_SCHEDULE_DELAY=0`)
+/// would have the thread take the lock the ending spans take, in a loop.
+const MIN_DELAY: Duration = Duration::from_millis(1);
 
 /// Ended spans waiting for export, and the thread that exports them.
 #[derive(Debug)]
@@ -50,11 +55,12 @@ struct State {
     flushes_asked: u64,
     flushes_done: u64,
     resource: Option<Resource>,
-    shutdown: Option<Duration>,
-    /// The exporting thread ended (shut down, or the queue was dropped).
+    /// When a shutdown asked for must be done by.
+    shutdown: Option<Instant>,
+    /// The exporting thread ended (shut down, the queue dropped, or a panic in the exporter).
     stopped: bool,
     /// The queue was dropped without a shutdown: the thread ends without exporting, as the
-    /// SDK's does when its channel closes.
+    /// SDK's does when its channel closes (the spans left are counted as still in flight).
     dropped: bool,
 }
 
@@ -64,7 +70,8 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 
 impl BatchQueue {
     /// A queue exporting to `exporter` in batches of at most `batch_size` (at least one), at the
-    /// latest `delay` after the last export. `None` when its thread cannot be started.
+    /// latest `delay` (at least [`MIN_DELAY`]) after the last export; the error when its thread
+    /// cannot be started.
     pub(super) fn start<E: SpanExporter + 'static>(
         exporter: E,
         batch_size: usize,
@@ -75,7 +82,7 @@ impl BatchQueue {
             wake: Condvar::new(),
             done: Condvar::new(),
             batch_size: batch_size.max(1),
-            delay,
+            delay: delay.max(MIN_DELAY),
         });
         let worker = {
             let shared = shared.clone();
@@ -131,10 +138,10 @@ impl BatchQueue {
     /// `timeout` for all of it.
     pub(super) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         let mut state = lock(&self.shared);
-        if state.shutdown.is_some() {
+        if state.shutdown.is_some() || state.stopped {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        state.shutdown = Some(timeout);
+        state.shutdown = Some(Instant::now() + timeout);
         self.shared.wake.notify_one();
         let (state, _) = self
             .shared
@@ -175,43 +182,50 @@ struct Turn {
     spans: Vec<SpanData>,
     resource: Option<Resource>,
     flush: Option<u64>,
-    shutdown: Option<Duration>,
+    shutdown: Option<Instant>,
+}
+
+/// Marks the exporting thread stopped when it ends, by returning or by a panic in the exporter,
+/// and wakes whoever waits for it.
+struct Stopping<'a>(&'a Shared);
+
+impl Drop for Stopping<'_> {
+    fn drop(&mut self) {
+        lock(self.0).stopped = true;
+        self.0.done.notify_all();
+    }
 }
 
 /// The exporting thread: waits for a full batch, the delay, a flush or the shutdown, and exports
 /// what is queued.
 fn export_batches<E: SpanExporter>(shared: &Shared, mut exporter: E) {
     let _suppressed = Context::enter_telemetry_suppressed_scope();
+    let _stopping = Stopping(shared);
     let mut last_export = Instant::now();
     while let Some(turn) = next_turn(shared, last_export) {
         if let Some(resource) = &turn.resource {
             exporter.set_resource(resource);
         }
-        let started = Instant::now();
         export_in_batches(&exporter, turn.spans, shared.batch_size);
         last_export = Instant::now();
-        if let Some(timeout) = turn.shutdown {
-            let _ = exporter.shutdown_with_timeout(timeout.saturating_sub(started.elapsed()));
-            let mut state = lock(shared);
-            state.stopped = true;
-            drop(state);
-            shared.done.notify_all();
-            return;
-        }
         if let Some(asked) = turn.flush {
             lock(shared).flushes_done = asked;
             shared.done.notify_all();
         }
+        if let Some(deadline) = turn.shutdown {
+            let _ =
+                exporter.shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()));
+            return;
+        }
     }
-    lock(shared).stopped = true;
-    shared.done.notify_all();
 }
 
-/// Waits until there is something to do and takes it; `None` when the queue was dropped.
+/// Waits until there is something to do and takes it; `None` when the queue was dropped without
+/// a shutdown.
 fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
     let mut state = lock(shared);
     loop {
-        if state.dropped {
+        if state.dropped && state.shutdown.is_none() {
             return None;
         }
         let asked = state.shutdown.is_some()
@@ -219,10 +233,11 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
             || state.resource.is_some();
         let left = shared.delay.saturating_sub(last_export.elapsed());
         if asked || state.spans.len() >= shared.batch_size || left.is_zero() {
-            let spans = std::mem::replace(
-                &mut state.spans,
-                Vec::with_capacity(shared.batch_size.min(1_024)),
-            );
+            let spans = if state.spans.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::replace(&mut state.spans, Vec::with_capacity(shared.batch_size))
+            };
             let flush = (state.flushes_asked > state.flushes_done).then_some(state.flushes_asked);
             return Some(Turn {
                 spans,
@@ -353,6 +368,33 @@ mod tests {
         }
         assert_eq!(names(&exporter), [["0", "1", "2"]]);
         queue.shutdown(Duration::from_secs(5)).unwrap();
+    }
+
+    /// Panics on every export.
+    #[derive(Debug)]
+    struct Panicking;
+
+    impl SpanExporter for Panicking {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            panic!("the exporter broke");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_exporter_ends_the_thread_and_flush_and_shutdown_answer_at_once() {
+        let queue = BatchQueue::start(Panicking, 100, Duration::from_secs(60)).unwrap();
+        assert!(queue.push(span("boom")));
+        let started = Instant::now();
+        assert!(matches!(
+            queue.force_flush(),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+        assert!(matches!(
+            queue.shutdown(Duration::from_secs(30)),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+        assert!(started.elapsed() < FLUSH_WAIT, "{:?}", started.elapsed());
+        assert!(!queue.push(span("after")));
     }
 
     #[test]

@@ -78,11 +78,23 @@ impl<E> DeliveringExporter<E> {
 }
 
 impl<E: SpanExporter> Delivery<E> {
-    /// Delivers `batch` and forgets it in the queue's counts.
+    /// Delivers `batch` and forgets it in the queue's counts; a panic in the exporter counts the
+    /// batch as refused.
     fn run(&self, batch: Vec<SpanData>) {
         let spans = batch.len();
         let bytes: usize = batch.iter().map(span_bytes).sum();
-        let _ = futures_executor::block_on(self.deliver(batch));
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures_executor::block_on(self.deliver(batch))
+        }));
+        if delivered.is_err() {
+            self.counters.count_refused(spans as u64);
+            self.counters.refused(
+                self.refused_by(),
+                &format!("{spans} spans"),
+                &"the exporter panicked",
+                None,
+            );
+        }
         self.pipeline.release(spans, bytes);
     }
 
@@ -90,7 +102,10 @@ impl<E: SpanExporter> Delivery<E> {
         let count = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            if self.shutting_down() && self.pipeline.collector_down.load(Ordering::Relaxed) {
+            if self.retries
+                && self.shutting_down()
+                && self.pipeline.collector_down.load(Ordering::Relaxed)
+            {
                 self.counters.count_abandoned(count);
                 return Err(OTelSdkError::InternalFailure(
                     "abandoned at shutdown: the collector could not be reached".into(),
@@ -191,6 +206,7 @@ impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
         let started = std::thread::Builder::new()
             .name("instrument-export".into())
             .spawn(move || {
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
                 let batch = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
                 if let Some(batch) = batch {
                     delivery.run(batch);
