@@ -177,6 +177,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The pool's gauges keep the state read just before the close, for the table at exit.
     closing_pool.close().await;
     drop(closing_pool);
+    let _ = std::fs::remove_file(store::database_file());
     drop(telemetry);
     Ok(())
 }

@@ -10,10 +10,15 @@ use crate::manager::{AgentState, Message};
 /// Messages the demo agent starts with (each step reads them one by one).
 const SEEDED_MESSAGES: i64 = 20;
 
-/// Opens a fresh database file in the temporary directory, with one agent and its history.
+/// The server's database file, in the temporary directory, its own per process.
+pub fn database_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("agent-server-{}.db", std::process::id()))
+}
+
+/// Opens a fresh database file (removed when the server stops), with one agent and its history.
 #[instrument::trace_method]
 pub async fn open() -> Result<InstrumentedPool<Sqlite>, sqlx::Error> {
-    let file = std::env::temp_dir().join(format!("agent-server-{}.db", std::process::id()));
+    let file = database_file();
     let _ = std::fs::remove_file(&file);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
