@@ -1,7 +1,10 @@
 //! Memory per queued span: resident memory grown by 100,000 spans waiting for a collector that
-//! never answers (in all, and for the second 50,000 alone), through the toolkit (`#[trace_method]` with 2 args) and through the raw SDK
+//! never answers, through the toolkit (`#[trace_method]` with 2 args) and through the raw SDK
 //! doing the same work (3 `code.*` attributes, 2 parameters), each in a fresh child process with
-//! the same queue size. `cargo bench -p instrument-benches --bench queue_memory`.
+//! the same queue size: counted from before the pipeline was built (what its queue takes up
+//! front is in it: the SDK's batch processor allocates and writes a slot for every span its
+//! queue can hold when it is made), from after the first spans, and for the second 50,000 alone.
+//! `cargo bench -p instrument-benches --bench queue_memory`.
 
 use std::hint::black_box;
 use std::process::Command;
@@ -52,56 +55,66 @@ fn settled_resident_kib() -> u64 {
     resident_kib()
 }
 
-/// Makes the spans with `make` in two halves, waiting after each for them to reach the queue,
-/// and prints the resident memory they added per span, and per span of the second half alone
-/// (what one more queued span costs, without what the first spans set up once: the buffers and
-/// records of the making thread).
-fn measure(make: impl Fn(u64)) {
+/// Builds the pipeline with `build`, makes the spans with `make` in two halves, waiting after
+/// each for them to reach the queue, and prints the resident memory added per span from before
+/// the pipeline was built, from after the first 100 spans, and per span of the second half alone
+/// (what one more queued span costs, without what was set up once: the buffers and records of
+/// the making thread, and a queue made whole up front).
+fn measure<P>(build: impl FnOnce() -> P, make: impl Fn(&P, u64)) {
+    let unbuilt = settled_resident_kib();
+    let pipeline = build();
     // Warm up the allocator and the thread-locals with a few spans first.
     for i in 0..100 {
-        make(i);
+        make(&pipeline, i);
     }
     let before = settled_resident_kib();
     for i in 0..SPANS / 2 {
-        make(i);
+        make(&pipeline, i);
     }
     let half = settled_resident_kib();
     for i in SPANS / 2..SPANS {
-        make(i);
+        make(&pipeline, i);
     }
     let all = settled_resident_kib();
+    let with_pipeline = all.saturating_sub(unbuilt) * 1024 / SPANS;
     let per_span = all.saturating_sub(before) * 1024 / SPANS;
     let per_more_span = all.saturating_sub(half) * 1024 / (SPANS / 2);
-    println!("{per_span} {per_more_span}");
+    println!("{with_pipeline} {per_span} {per_more_span}");
     // The stuck export would hold up an orderly shutdown.
     std::process::exit(0);
 }
 
 fn toolkit() {
-    let _guard = Telemetry::builder()
-        .ignore_env()
-        .service_name("bench")
-        .with_exporter(Stuck)
-        .install()
-        .unwrap();
-    measure(|i| {
-        black_box(traced(black_box(i), "queued"));
-    });
+    measure(
+        || {
+            Telemetry::builder()
+                .ignore_env()
+                .service_name("bench")
+                .with_exporter(Stuck)
+                .install()
+                .unwrap()
+        },
+        |_, i| {
+            black_box(traced(black_box(i), "queued"));
+        },
+    );
 }
 
 fn raw_sdk() {
-    let processor = BatchSpanProcessor::builder(Stuck)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE)
-                .build(),
-        )
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("raw");
-    measure(|i| {
+    let build = || {
+        let processor = BatchSpanProcessor::builder(Stuck)
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(QUEUE)
+                    .build(),
+            )
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        (provider.tracer("raw"), provider)
+    };
+    measure(build, |(tracer, _), i| {
         let builder = SpanBuilder::from_name("traced").with_attributes(vec![
             KeyValue::new("code.function.name", "queue_memory::traced"),
             KeyValue::new("code.file.path", file!()),
@@ -116,17 +129,17 @@ fn raw_sdk() {
     });
 }
 
-/// Runs `case` in a child process and reads the bytes per span, and per span of the second
-/// half, it prints.
-fn child(case: &str) -> (u64, u64) {
+/// Runs `case` in a child process and reads the bytes per span it prints: from before the
+/// pipeline, from after the first spans, and per span of the second half.
+fn child(case: &str) -> (u64, u64, u64) {
     let output = Command::new(std::env::current_exe().unwrap())
         .env("QUEUE_MEMORY_CASE", case)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     let mut numbers = text.split_whitespace().map(str::parse::<u64>);
-    match (numbers.next(), numbers.next()) {
-        (Some(Ok(all)), Some(Ok(more))) => (all, more),
+    match (numbers.next(), numbers.next(), numbers.next()) {
+        (Some(Ok(with_pipeline)), Some(Ok(all)), Some(Ok(more))) => (with_pipeline, all, more),
         _ => panic!("{case}: {text} {}", String::from_utf8_lossy(&output.stderr)),
     }
 }
@@ -139,22 +152,23 @@ fn main() {
             let ours = child("toolkit");
             let raw = child("raw");
             println!(
-                "resident memory per queued span ({SPANS} spans queued, queue {QUEUE}): all \
-                 spans / the second {} alone",
+                "resident memory per queued span ({SPANS} spans queued, queue {QUEUE}): from \
+                 before the pipeline / all spans / the second {} alone",
                 SPANS / 2
             );
             println!(
-                "#[trace_method], 2 args          {:>6} / {:>6} bytes",
-                ours.0, ours.1
+                "#[trace_method], 2 args          {:>6} / {:>6} / {:>6} bytes",
+                ours.0, ours.1, ours.2
             );
             println!(
-                "raw SDK, same attributes         {:>6} / {:>6} bytes",
-                raw.0, raw.1
+                "raw SDK, same attributes         {:>6} / {:>6} / {:>6} bytes",
+                raw.0, raw.1, raw.2
             );
             println!(
-                "ratio                            {:>6.2} / {:>6.2}x",
+                "ratio                            {:>6.2} / {:>6.2} / {:>6.2}x",
                 ours.0 as f64 / raw.0 as f64,
-                ours.1 as f64 / raw.1 as f64
+                ours.1 as f64 / raw.1 as f64,
+                ours.2 as f64 / raw.2 as f64
             );
         }
     }
