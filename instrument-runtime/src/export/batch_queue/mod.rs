@@ -1,20 +1,18 @@
-//! The batch queue between a span's end and its delivery: ended spans gathered under a lock in
-//! vectors of one batch each, and one thread exporting them as soon as a batch is full, every
+//! The batch queue between a span's end and its delivery: ended spans gathered in one vector
+//! under a lock, and one thread exporting them in batches as soon as a batch is full, every
 //! scheduled delay, at a flush and at shutdown.
 //!
 //! Written here instead of using the SDK's `BatchSpanProcessor` for speed: its channel moves each
 //! span's data three times (into the channel, out of it into a batch, and the batch's
 //! `split_off` before export), and with its send and receive that was about 1,000 instructions
 //! per span on the export side (callgrind, `bash benches/instructions.sh overhead_all`); here a
-//! span is moved once, into a vector with room for a batch, which is exported as it is (the
-//! vectors never grow, so a backlog is never copied to a larger one). The behaviour is
+//! span is moved once, into a vector with room for a batch, which is exported. The behaviour is
 //! the SDK processor's: batches of at most the batch size, a flush that exports what is queued
 //! and answers within [`FLUSH_WAIT`], a shutdown that exports what is queued and then shuts the
 //! exporter down within its timeout, the exporting thread in a telemetry-suppressed context. A
 //! panic in the exporter ends the thread, and the flushes and shutdown waiting for it are
 //! answered at once, as the SDK's are when its thread is gone.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -51,8 +49,7 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    /// The queued spans, in batches: each vector has room for a batch and is full but the last.
-    batches: VecDeque<Vec<SpanData>>,
+    spans: Vec<SpanData>,
     /// Flushes asked for and flushes done, counted: a flush waits until the second reaches the
     /// number the first had when it asked.
     flushes_asked: u64,
@@ -105,20 +102,8 @@ impl BatchQueue {
         if state.shutdown.is_some() || state.stopped {
             return false;
         }
-        let batch_size = self.shared.batch_size;
-        match state.batches.back_mut() {
-            Some(last) if last.len() < batch_size => last.push(span),
-            _ => {
-                let mut batch = Vec::with_capacity(batch_size);
-                batch.push(span);
-                state.batches.push_back(batch);
-            }
-        }
-        if state
-            .batches
-            .back()
-            .is_some_and(|last| last.len() == batch_size)
-        {
+        state.spans.push(span);
+        if state.spans.len() == self.shared.batch_size {
             self.shared.wake.notify_one();
         }
         true
@@ -194,7 +179,7 @@ impl Drop for BatchQueue {
 
 /// What the exporting thread is to do next.
 struct Turn {
-    batches: VecDeque<Vec<SpanData>>,
+    spans: Vec<SpanData>,
     resource: Option<Resource>,
     flush: Option<u64>,
     shutdown: Option<Instant>,
@@ -221,9 +206,7 @@ fn export_batches<E: SpanExporter>(shared: &Shared, mut exporter: E) {
         if let Some(resource) = &turn.resource {
             exporter.set_resource(resource);
         }
-        for batch in turn.batches {
-            let _ = futures_executor::block_on(exporter.export(batch));
-        }
+        export_in_batches(&exporter, turn.spans, shared.batch_size);
         last_export = Instant::now();
         if let Some(asked) = turn.flush {
             lock(shared).flushes_done = asked;
@@ -249,14 +232,15 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
             || state.flushes_asked > state.flushes_done
             || state.resource.is_some();
         let left = shared.delay.saturating_sub(last_export.elapsed());
-        let full = state
-            .batches
-            .front()
-            .is_some_and(|first| first.len() >= shared.batch_size);
-        if asked || full || left.is_zero() {
+        if asked || state.spans.len() >= shared.batch_size || left.is_zero() {
+            let spans = if state.spans.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::replace(&mut state.spans, Vec::with_capacity(shared.batch_size))
+            };
             let flush = (state.flushes_asked > state.flushes_done).then_some(state.flushes_asked);
             return Some(Turn {
-                batches: std::mem::take(&mut state.batches),
+                spans,
                 resource: state.resource.take(),
                 flush,
                 shutdown: state.shutdown,
@@ -267,6 +251,26 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
             .wait_timeout(state, left)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
+    }
+}
+
+/// Exports `spans` in batches of at most `batch_size`, in order; the spans are moved only when
+/// there are more than one batch's worth.
+fn export_in_batches<E: SpanExporter>(exporter: &E, spans: Vec<SpanData>, batch_size: usize) {
+    if spans.is_empty() {
+        return;
+    }
+    if spans.len() <= batch_size {
+        let _ = futures_executor::block_on(exporter.export(spans));
+        return;
+    }
+    let mut spans = spans.into_iter();
+    loop {
+        let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
+        if batch.is_empty() {
+            return;
+        }
+        let _ = futures_executor::block_on(exporter.export(batch));
     }
 }
 
