@@ -85,14 +85,14 @@ pub(crate) fn accounted_batch<E: SpanExporter + 'static>(
     accounting: &Accounting,
 ) -> CountingProcessor {
     let config = batch_config(settings);
-    let otlp = target.is_some();
+    let deliveries = if target.is_some() { OTLP_DELIVERIES } else { 1 };
     let pipeline = Arc::new(Pipeline {
         max_queue: config.max_queue,
         target,
-        in_flight: InFlight::new(if otlp { OTLP_DELIVERIES } else { 1 }),
+        in_flight: InFlight::new(deliveries),
         ..Pipeline::default()
     });
-    let delivering = DeliveringExporter::new(exporter, pipeline.clone(), accounting, otlp);
+    let delivering = DeliveringExporter::new(exporter, pipeline.clone(), accounting);
     let queue = match BatchQueue::start(delivering, config.batch_size, config.delay) {
         Ok(queue) => Some(queue),
         Err(error) => {

@@ -53,25 +53,18 @@ struct Delivery<E> {
     pipeline: Arc<Pipeline>,
     counters: Arc<ExportCounters>,
     transport: Arc<TransportFailures>,
-    /// A failed batch is kept and sent again (the OTLP exporters).
-    retries: bool,
 }
 
 impl<E> DeliveringExporter<E> {
-    /// Delivers to `inner`, keeping and retrying failed batches when `retries`.
-    pub(super) fn new(
-        inner: E,
-        pipeline: Arc<Pipeline>,
-        accounting: &Accounting,
-        retries: bool,
-    ) -> Self {
+    /// Delivers to `inner`, keeping and retrying failed batches when the pipeline has an OTLP
+    /// target.
+    pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, accounting: &Accounting) -> Self {
         Self {
             delivery: Arc::new(Delivery {
                 inner,
                 pipeline,
                 counters: accounting.counters.clone(),
                 transport: accounting.transport.clone(),
-                retries,
             }),
         }
     }
@@ -102,7 +95,7 @@ impl<E: SpanExporter> Delivery<E> {
         let count = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            if self.retries
+            if self.retries()
                 && self.shutting_down()
                 && self.pipeline.collector_down.load(Ordering::Relaxed)
             {
@@ -113,7 +106,7 @@ impl<E: SpanExporter> Delivery<E> {
             }
             // A copy is kept for another try, except at shutdown, when nothing is tried again,
             // and for an exporter that is given each batch once.
-            let attempt = if !self.retries || self.shutting_down() {
+            let attempt = if !self.retries() || self.shutting_down() {
                 std::mem::take(&mut batch)
             } else {
                 batch.clone()
@@ -131,7 +124,7 @@ impl<E: SpanExporter> Delivery<E> {
             let text = self.transport.full_error_text(&error.to_string());
             let delivered = self.pipeline.delivered.load(Ordering::Relaxed);
             let cause = likely_cause(&text, self.pipeline.target.as_ref(), delivered);
-            if !self.retries || is_permanent(&text) {
+            if !self.retries() || is_permanent(&text) {
                 self.counters.count_refused(count);
                 self.counters
                     .refused(self.refused_by(), &format!("{count} spans"), &text, cause);
@@ -168,9 +161,14 @@ impl<E: SpanExporter> Delivery<E> {
         }
     }
 
+    /// Whether a failed batch is kept and sent again: to an OTLP collector (one with a target).
+    fn retries(&self) -> bool {
+        self.pipeline.target.is_some()
+    }
+
     /// Who refused a failed batch, as the report names it.
     fn refused_by(&self) -> &'static str {
-        if self.pipeline.target.is_some() {
+        if self.retries() {
             "the collector"
         } else {
             "the span exporter"
