@@ -268,10 +268,13 @@ fn child_refusing_collector() {
     assert_eq!(stats.spans_exported, 500);
     assert_eq!(receiver.span_count(), 500);
     assert_eq!(receiver.refused(), 3);
-    assert_eq!(
-        receiver.attempts(),
-        3 + 5,
-        "the first batch is sent again after each refusal"
+    // One request per flush, or more when the schedule delay came due while a batch was being
+    // made (it then goes out in two parts): a machine under load makes that happen.
+    let accepted = receiver.attempts() - receiver.refused();
+    assert!(
+        accepted >= 5,
+        "the first batch is sent again after each refusal, then each flush sends its batch: \
+         {accepted} requests accepted after 3 refused"
     );
 
     opentelemetry::global::meter("fault-tests")
