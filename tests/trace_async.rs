@@ -48,6 +48,14 @@ async fn explode_later(code: u8) -> u8 {
     panic!("async kaboom {code}")
 }
 
+#[trace_method]
+fn marker() {}
+
+#[trace_method(skip_all)]
+async fn awaits_it(future: std::pin::Pin<Box<dyn Future<Output = u32> + Send>>) -> u32 {
+    future.await
+}
+
 struct Agent {
     name: String,
 }
@@ -130,6 +138,34 @@ fn a_thousand_concurrent_tasks_do_not_cross_talk() {
         }
         let traces: std::collections::HashSet<_> = requests.values().map(|(_, t)| *t).collect();
         assert_eq!(traces.len(), 1000, "each task is its own trace");
+    })
+}
+
+#[test]
+fn a_future_s_span_starts_at_its_first_poll_under_the_span_current_then() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let made = request(1);
+        drop(request(2));
+        marker();
+        assert_eq!(awaits_it(Box::pin(made)).await, 2);
+        let all = spans();
+        assert_eq!(
+            all.iter().filter(|s| s.name == "request").count(),
+            1,
+            "a future dropped before its first poll records nothing, as its body never ran"
+        );
+        let (request, marker, awaits) = (span("request"), span("marker"), span("awaits_it"));
+        assert_eq!(attr(&request, "parameter.id").as_deref(), Some("1"));
+        assert!(
+            request.start_time >= marker.end_time,
+            "the span starts at the first poll, not when the future is made"
+        );
+        assert_eq!(
+            request.parent_span_id,
+            awaits.span_context.span_id(),
+            "under the span current at the first poll"
+        );
     })
 }
 

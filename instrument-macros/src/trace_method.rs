@@ -6,6 +6,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 
 use crate::args::{RawOption, RawOptions};
+use crate::async_fn::attrs_inert;
 use crate::params::Params;
 use crate::wrap::{
     CallSiteName, Owner, SyncShape, UnrawString, Wrapping, local, not_a_function, refuse_const,
@@ -131,11 +132,13 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
             options.check_names(&params.bindings, |name| {
                 format!("`{name}` is not a parameter of `{}`", function.sig.ident)
             })?;
+            let inert = attrs_inert(&function.attrs);
             instrument_fn(
-                &function.sig,
+                &mut function.sig,
                 &mut function.block,
                 &options,
                 Owner::Function,
+                inert,
             )?;
             Ok(function.into_token_stream())
         }
@@ -151,12 +154,14 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     }
 }
 
-/// Replaces `block` by the instrumented body.
+/// Replaces `block` by the instrumented body (and an `async fn`'s signature by a `fn`'s
+/// returning a future, when `attrs_inert`: see `wrap_body`).
 fn instrument_fn(
-    sig: &Signature,
+    sig: &mut Signature,
     block: &mut Block,
     options: &TraceOptions,
     owner: Owner<'_>,
+    attrs_inert: bool,
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
@@ -180,16 +185,10 @@ fn instrument_fn(
         quote!(move |#start| #body(#start))
     };
     let wrapping = Wrapping {
-        prelude: quote! {
-            #statics
-            let #probe = if __INSTRUMENT_META.is_off() {
-                ::core::option::Option::None
-            } else {
-                #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
-            };
-        },
+        statics: statics.clone(),
+        records: quote!(!__INSTRUMENT_META.is_off()),
+        start: quote!(#krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])),
         sync: SyncShape::Handed {
-            statics: statics.clone(),
             once: parse_quote!(#krate::__private::once_traced),
             arg: quote!(#start: ::core::option::Option<&mut #krate::__private::SpanStart>),
             first: quote! {
@@ -213,10 +212,11 @@ fn instrument_fn(
             },
         },
         future: parse_quote!(#krate::__private::Instrumented),
+        deferred: parse_quote!(#krate::__private::Deferred),
         outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
         probe,
     };
-    wrap_body(sig, block, &wrapping);
+    wrap_body(sig, block, &wrapping, attrs_inert);
     Ok(())
 }
 

@@ -63,16 +63,38 @@ impl CallSiteName {
     }
 }
 
-/// The parts a macro contributes to a wrapped body. `prelude` binds `probe` to an `Option` of
-/// the runtime's guard; `outcome` says how the call ended from `__instrument_ret`, a reference
-/// to the returned value, for the `future` wrapper (`new(probe, body, outcome closure)`) to
-/// finish the guard with.
+/// The parts a macro contributes to a wrapped body: `statics` (the call site's metadata),
+/// `records` (whether the call site may record now) and `start` (an `Option` of the runtime's
+/// guard), which bind `probe`; `outcome` says how the call ended from `__instrument_ret`, a
+/// reference to the returned value, for the `future` wrapper (`new(probe, body, outcome
+/// closure)`, or `made(..)`: the body as it is without a probe) to finish the guard with;
+/// `deferred` makes an async fn's future at its first poll.
 pub(crate) struct Wrapping {
-    pub prelude: TokenStream,
+    pub statics: TokenStream,
+    pub records: TokenStream,
+    pub start: TokenStream,
     pub probe: Ident,
     pub sync: SyncShape,
     pub future: Path,
+    pub deferred: Path,
     pub outcome: TokenStream,
+}
+
+impl Wrapping {
+    /// The statements binding `probe`.
+    fn prelude(&self) -> TokenStream {
+        let Wrapping {
+            statics,
+            records,
+            start,
+            probe,
+            ..
+        } = self;
+        quote! {
+            #statics
+            let #probe = if #records { #start } else { ::core::option::Option::None };
+        }
+    }
 }
 
 /// How a synchronous body is wrapped.
@@ -80,10 +102,10 @@ pub(crate) enum SyncShape {
     /// `prelude`, the body in a closure passed through `once` and called directly, then
     /// `finish`, which consumes the probe and reads `__instrument_ret`.
     Around { once: Path, finish: TokenStream },
-    /// `statics`, then the body in a closure taking `arg` that runs `first` before the body's
-    /// statements, passed through `once` and bound to `__instrument_body`; `dispatch` calls it.
+    /// The wrapping's `statics`, then the body in a closure taking `arg` that runs `first` before
+    /// the body's statements, passed through `once` and bound to `__instrument_body`; `dispatch`
+    /// calls it.
     Handed {
-        statics: TokenStream,
         once: Path,
         arg: TokenStream,
         first: TokenStream,
@@ -99,13 +121,30 @@ pub(crate) enum SyncShape {
 /// fixes the closure's kind: a body that mutates what it captures (`&mut self`, a `mut`
 /// parameter) or returns a reborrow of a captured `&mut` is then as valid in the closure as in
 /// the fn, and the closure is called through a plain binding.
-pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping) {
+///
+/// An `async fn` becomes a `fn` returning the runtime's deferred future (see
+/// [`return_future`](crate::async_fn::return_future)) when `attrs_inert` (no other macro will see the item after this one) and
+/// its parameters allow it; otherwise it stays an `async fn` awaiting the wrapped body.
+pub(crate) fn wrap_body(
+    sig: &mut Signature,
+    block: &mut Block,
+    wrapping: &Wrapping,
+    attrs_inert: bool,
+) {
+    if sig.asyncness.is_some()
+        && attrs_inert
+        && crate::async_fn::return_future(sig, block, wrapping)
+    {
+        return;
+    }
+    let prelude = wrapping.prelude();
     let Wrapping {
-        prelude,
+        statics,
         probe,
         sync,
         future,
         outcome,
+        ..
     } = wrapping;
     // The body's statements, not its block: a block in tail position warns (`unused_braces`)
     // for one-line bodies, and the user could not silence it.
@@ -152,7 +191,6 @@ pub(crate) fn wrap_body(sig: &Signature, block: &mut Block, wrapping: &Wrapping)
                 #finish
             }),
             SyncShape::Handed {
-                statics,
                 once,
                 arg,
                 first,
@@ -175,9 +213,10 @@ pub(crate) fn wrap_impl<O>(
     attr_name: &str,
     options: &O,
     parse: impl Fn(TokenStream) -> syn::Result<O>,
-    mut instrument: impl FnMut(&Signature, &mut Block, &O, Owner<'_>) -> syn::Result<()>,
+    mut instrument: impl FnMut(&mut Signature, &mut Block, &O, Owner<'_>, bool) -> syn::Result<()>,
 ) -> syn::Result<(TokenStream, Vec<Ident>)> {
     let owner = owner_name(&block.self_ty);
+    let impl_inert = crate::async_fn::attrs_inert(&block.attrs);
     let mut bound_names = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
@@ -206,11 +245,13 @@ pub(crate) fn wrap_impl<O>(
         }
         bound_names.extend(Params::of(&method.sig).bindings);
         let options = own_options.as_ref().unwrap_or(options);
+        let inert = impl_inert && crate::async_fn::attrs_inert(&method.attrs);
         instrument(
-            &method.sig,
+            &mut method.sig,
             &mut method.block,
             options,
             Owner::Impl(owner.as_deref()),
+            inert,
         )?;
     }
     Ok((block.into_token_stream(), bound_names))
@@ -289,7 +330,7 @@ pub(crate) fn returns_never(sig: &Signature) -> bool {
 
 /// An unreachable `return` of the declared type, so that `?` and `return` in the moved body
 /// infer the function's own return type (none for `-> !`, whose closure declares it).
-fn fake_return_edge(sig: &Signature) -> TokenStream {
+pub(crate) fn fake_return_edge(sig: &Signature) -> TokenStream {
     if returns_never(sig) {
         return TokenStream::new();
     }

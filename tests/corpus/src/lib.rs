@@ -74,7 +74,7 @@ macro_rules! corpus {
         x: [ $(#[$x:meta])* ],
         result: [ $(#[$r:meta])* ] $(,)?
     ) => {
-        use ::std::cell::Cell;
+        use ::std::cell::{Cell, RefCell};
         use ::std::collections::BTreeMap;
         use ::std::error::Error;
         use ::std::fmt::Debug;
@@ -98,6 +98,16 @@ macro_rules! corpus {
 
         #[derive(Debug, Clone, Copy, PartialEq)]
         struct Meters(u32);
+
+        /// Notes its name in the log when dropped.
+        #[derive(Debug)]
+        struct Noted(Rc<RefCell<Vec<&'static str>>>, &'static str);
+
+        impl Drop for Noted {
+            fn drop(&mut self) {
+                self.0.borrow_mut().push(self.1);
+            }
+        }
 
         #[derive(Debug, Clone, PartialEq, Default)]
         struct Acc {
@@ -1745,6 +1755,28 @@ macro_rules! corpus {
             v.get(i).ok_or_else(|| format!("no index {i}"))
         }
 
+        // shape: async parameter the body never names (a guard): dropped when the future ends
+        $(#[$all])*
+        async fn a_holds_guard(_guard: Noted, log: Rc<RefCell<Vec<&'static str>>>) -> u32 {
+            log.borrow_mut().push("body");
+            later(1).await
+        }
+
+        // shape: async `_` parameter: dropped when the future ends
+        $(#[$all])*
+        async fn a_wild_param(_: Noted, log: Rc<RefCell<Vec<&'static str>>>) -> usize {
+            log.borrow_mut().push("body");
+            log.borrow().len()
+        }
+
+        // shape: async fn under another attribute macro after this one, which needs an
+        // `async fn` (`#[tokio::main]` on a fn that is not `main`)
+        $(#[$all])*
+        #[$crate::__deps::tokio::main(flavor = "current_thread")]
+        async fn a_under_tokio_main(n: u32) -> u32 {
+            later(n).await + 1
+        }
+
         // shape: async `Result<_, Box<dyn Error + Send + Sync>>`
         $(#[$r])*
         async fn a_boxed_err(s: &str) -> Result<u32, Box<dyn Error + Send + Sync>> {
@@ -2269,6 +2301,10 @@ macro_rules! corpus {
                 let ok = result_closure_mut(Ok, 3);
                 r.rec("result_closure_mut", 2, (res, ok, seen));
             }
+            {
+                // a_under_tokio_main 1, later 1.
+                r.rec("a_under_tokio_main", 2, a_under_tokio_main(3));
+            }
         }
 
         fn run_async(r: &mut $crate::Recorder) {
@@ -2465,6 +2501,17 @@ macro_rules! corpus {
                 r.rec("a_let_else", 2, (a_let_else("21").await, a_let_else("x").await));
                 r.rec("a_labeled", 2, (a_labeled(3).await, a_labeled(8).await));
                 r.rec("a_move_closure", 1, a_move_closure(vec![1, 2], 3).await);
+                {
+                    // The body runs at the first poll, and every parameter is dropped when the
+                    // future ends, named in the body or not.
+                    let log = Rc::new(RefCell::new(Vec::new()));
+                    let future = a_holds_guard(Noted(log.clone(), "guard"), log.clone());
+                    log.borrow_mut().push("made");
+                    let held = future.await;
+                    let wild = a_wild_param(Noted(log.clone(), "wild"), log.clone()).await;
+                    // a_holds_guard 1, later 1, a_wild_param 1.
+                    r.rec("a_holds_guard", 3, (held, wild, log.borrow().clone()));
+                }
                 // a_awaits_inner 1, a_mut_param 1, later 1.
                 r.rec("a_awaits_inner", 3, a_awaits_inner(2).await);
                 // a_fib(4): 9 calls.
