@@ -1769,6 +1769,19 @@ macro_rules! corpus {
             log.borrow().len()
         }
 
+        // shape: async fn returning `impl Trait`
+        $(#[$all])*
+        async fn a_impl_debug(n: u32) -> impl Debug {
+            (n, later(n).await)
+        }
+
+        // shape: async unsafe fn reading through a raw pointer
+        $(#[$all])*
+        async unsafe fn a_unsafe_read(p: *const u32) -> u32 {
+            // SAFETY: the caller passes a pointer to a live `u32`.
+            unsafe { *p }
+        }
+
         // shape: async fn under another attribute macro after this one, which needs an
         // `async fn` (`#[tokio::main]` on a fn that is not `main`)
         $(#[$all])*
@@ -2501,6 +2514,13 @@ macro_rules! corpus {
                 r.rec("a_let_else", 2, (a_let_else("21").await, a_let_else("x").await));
                 r.rec("a_labeled", 2, (a_labeled(3).await, a_labeled(8).await));
                 r.rec("a_move_closure", 1, a_move_closure(vec![1, 2], 3).await);
+                // a_impl_debug 1, later 1.
+                r.rec("a_impl_debug", 2, a_impl_debug(5).await);
+                {
+                    let x = 41;
+                    // SAFETY: `x` outlives the call.
+                    r.rec("a_unsafe_read", 1, unsafe { a_unsafe_read(&x) }.await);
+                }
                 {
                     // The body runs at the first poll, and every parameter is dropped when the
                     // future ends, named in the body or not.
