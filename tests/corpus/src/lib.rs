@@ -182,6 +182,22 @@ macro_rules! corpus {
             map: BTreeMap<String, u32>,
         }
 
+        #[derive(Debug, Default)]
+        struct Cache {
+            hits: u32,
+        }
+
+        /// `#[async_trait]` trait, its impl instrumented as a whole.
+        #[$crate::__deps::async_trait::async_trait]
+        trait Lookup {
+            async fn look(&mut self, key: &str) -> usize;
+        }
+
+        /// Native async trait, its impl instrumented as a whole.
+        trait Ping {
+            async fn ping(&self, n: u32) -> u32;
+        }
+
         type CorpusResult<T> = Result<T, String>;
 
         // ---------------------------------------------------------------------------------
@@ -623,6 +639,25 @@ macro_rules! corpus {
 
             fn count(&self) -> u32 {
                 self.n
+            }
+        }
+
+        // shape: instrumented impl of an `#[async_trait]` trait, the attribute before
+        // `#[async_trait]`
+        $(#[$all])*
+        #[$crate::__deps::async_trait::async_trait]
+        impl Lookup for Cache {
+            async fn look(&mut self, key: &str) -> usize {
+                self.hits += 1;
+                key.len() + self.hits as usize
+            }
+        }
+
+        // shape: instrumented impl of a native async trait
+        $(#[$all])*
+        impl Ping for Cache {
+            async fn ping(&self, n: u32) -> u32 {
+                n + self.hits
             }
         }
 
@@ -2449,6 +2484,15 @@ macro_rules! corpus {
                         12,
                         (p1, p2, got, missing, or, tried, tried_missing, tried_empty, appended, s),
                     );
+                }
+
+                {
+                    let mut c = Cache::default();
+                    let a = c.look("ab").await;
+                    let b = c.look("abc").await;
+                    let p = c.ping(4).await;
+                    // look 2, ping 1.
+                    r.rec("Lookup and Ping for Cache", 3, (a, b, p, c));
                 }
 
                 // Free fns.
