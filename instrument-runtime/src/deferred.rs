@@ -114,13 +114,15 @@ where
     F: Future,
     W: Future<Output = F::Output>,
 {
-    loop {
-        match state.as_mut().project() {
-            StateProjection::Bare { body } => return body.poll(cx),
-            StateProjection::Wrapped { wrapped } => return wrapped.poll(cx),
-            StateProjection::Waiting { .. } => state.as_mut().make(),
-            // What an `async fn` does when polled after it panicked.
-            StateProjection::Taken => panic!("`async fn` resumed after panicking"),
+    if let StateProjection::Waiting { .. } = state.as_mut().project() {
+        state.as_mut().make();
+    }
+    match state.project() {
+        StateProjection::Bare { body } => body.poll(cx),
+        StateProjection::Wrapped { wrapped } => wrapped.poll(cx),
+        // What an `async fn` does when polled after it panicked (`make` did, leaving nothing).
+        StateProjection::Waiting { .. } | StateProjection::Taken => {
+            panic!("`async fn` resumed after panicking")
         }
     }
 }
