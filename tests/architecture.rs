@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// applies the environment's switches to an integration's settings, its `config.rs`, which in turn
 /// imports nothing of its integration ([`SETTINGS_FILES`]).
 const LAYERS: &[&[&str]] = &[
-    &["diagnostics", "environment", "deferred"],
+    &["diagnostics", "environment"],
     &["state"],
     &["capture"],
     &["call_name", "console"],

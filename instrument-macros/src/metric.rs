@@ -6,7 +6,6 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Ident, Item, Path, Signature, parse_quote};
 
 use crate::args::RawOptions;
-use crate::async_fn::attrs_inert;
 use crate::names::{buckets, instrument_name, unit};
 use crate::wrap::{
     CallSiteName, Owner, SyncShape, Wrapping, local, not_a_function, refuse_const, wrap_body,
@@ -93,13 +92,11 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     let options = MetricOptions::parse(attr)?;
     match syn::parse2::<Item>(item)? {
         Item::Fn(mut function) => {
-            let inert = attrs_inert(&function.attrs);
             instrument_fn(
                 &mut function.sig,
                 &mut function.block,
                 &options,
                 Owner::Function,
-                inert,
             )?;
             Ok(function.into_token_stream())
         }
@@ -115,7 +112,6 @@ fn instrument_fn(
     block: &mut Block,
     options: &MetricOptions,
     owner: Owner<'_>,
-    attrs_inert: bool,
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
@@ -177,15 +173,17 @@ fn instrument_fn(
     let probe = local("__instrument_timer");
     let ret = local("__instrument_ret");
     let wrapping = Wrapping {
-        statics: quote! {
+        recorded: Vec::new(),
+        prelude: quote! {
             #[allow(unused_imports)]
             use #krate::__private::prelude::*;
             static __INSTRUMENT_METRIC: #krate::__private::MetricMeta = #meta;
+            let #probe = if #krate::__private::metrics_enabled() {
+                ::core::option::Option::Some(#krate::__private::Timer::start(&__INSTRUMENT_METRIC, #self_type))
+            } else {
+                ::core::option::Option::None
+            };
         },
-        records: quote!(#krate::__private::metrics_enabled()),
-        start: quote!(::core::option::Option::Some(
-            #krate::__private::Timer::start(&__INSTRUMENT_METRIC, #self_type)
-        )),
         sync: SyncShape::Around {
             once: parse_quote!(#krate::__private::once),
             finish: quote! {
@@ -197,13 +195,12 @@ fn instrument_fn(
             },
         },
         future: parse_quote!(#krate::__private::Timed),
-        deferred: parse_quote!(#krate::__private::Deferred),
         outcome: quote!({
             #async_check
             (&&&&#krate::__private::Returned(#ret)).__instrument_outcome()
         }),
         probe,
     };
-    wrap_body(sig, block, &wrapping, attrs_inert);
+    wrap_body(sig, block, &wrapping);
     Ok(())
 }

@@ -6,7 +6,6 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 
 use crate::args::{RawOption, RawOptions};
-use crate::async_fn::attrs_inert;
 use crate::params::Params;
 use crate::wrap::{
     CallSiteName, Owner, SyncShape, UnrawString, Wrapping, local, not_a_function, refuse_const,
@@ -132,13 +131,11 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
             options.check_names(&params.bindings, |name| {
                 format!("`{name}` is not a parameter of `{}`", function.sig.ident)
             })?;
-            let inert = attrs_inert(&function.attrs);
             instrument_fn(
                 &mut function.sig,
                 &mut function.block,
                 &options,
                 Owner::Function,
-                inert,
             )?;
             Ok(function.into_token_stream())
         }
@@ -154,14 +151,12 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     }
 }
 
-/// Replaces `block` by the instrumented body (and an `async fn`'s signature by a `fn`'s
-/// returning a future, when `attrs_inert`: see `wrap_body`).
+/// Replaces `block` by the instrumented body.
 fn instrument_fn(
     sig: &mut Signature,
     block: &mut Block,
     options: &TraceOptions,
     owner: Owner<'_>,
-    attrs_inert: bool,
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
@@ -176,6 +171,7 @@ fn instrument_fn(
         statics,
         self_type,
         captures,
+        recorded,
     } = &setup;
     // The closure handed to `trace_call` declares `-> !` as the body's does, or its return type
     // would be inferred from the outcome check.
@@ -185,10 +181,17 @@ fn instrument_fn(
         quote!(move |#start| #body(#start))
     };
     let wrapping = Wrapping {
-        statics: statics.clone(),
-        records: quote!(!__INSTRUMENT_META.is_off()),
-        start: quote!(#krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])),
+        recorded: recorded.clone(),
+        prelude: quote! {
+            #statics
+            let #probe = if __INSTRUMENT_META.is_off() {
+                ::core::option::Option::None
+            } else {
+                #krate::__private::start(&__INSTRUMENT_META, #self_type, &[#(#captures),*])
+            };
+        },
         sync: SyncShape::Handed {
+            statics: statics.clone(),
             once: parse_quote!(#krate::__private::once_traced),
             arg: quote!(#start: ::core::option::Option<&mut #krate::__private::SpanStart>),
             first: quote! {
@@ -212,21 +215,21 @@ fn instrument_fn(
             },
         },
         future: parse_quote!(#krate::__private::Instrumented),
-        deferred: parse_quote!(#krate::__private::Deferred),
         outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
         probe,
     };
-    wrap_body(sig, block, &wrapping, attrs_inert);
+    wrap_body(sig, block, &wrapping);
     Ok(())
 }
 
 /// What a wrapped body needs of its call site: the statements declaring its metadata
-/// (`__INSTRUMENT_META`), the `Self` type name it may resolve its name from, and one capture
-/// expression per recorded parameter.
+/// (`__INSTRUMENT_META`), the `Self` type name it may resolve its name from, one capture
+/// expression per recorded parameter, and those parameters.
 struct Setup {
     statics: TokenStream,
     self_type: TokenStream,
     captures: Vec<TokenStream>,
+    recorded: Vec<Ident>,
 }
 
 impl Setup {
@@ -288,6 +291,7 @@ impl Setup {
             statics,
             self_type,
             captures,
+            recorded: recorded.to_vec(),
         }
     }
 }

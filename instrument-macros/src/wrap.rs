@@ -4,7 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{
-    Block, Expr, Ident, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type, parse_quote,
+    Block, Expr, FnArg, Ident, ImplItem, ItemImpl, Pat, Path, ReturnType, Signature, Stmt, Type,
+    parse_quote,
 };
 
 use crate::params::Params;
@@ -63,38 +64,18 @@ impl CallSiteName {
     }
 }
 
-/// The parts a macro contributes to a wrapped body: `statics` (the call site's metadata),
-/// `records` (whether the call site may record now) and `start` (an `Option` of the runtime's
-/// guard), which bind `probe`; `outcome` says how the call ended from `__instrument_ret`, a
-/// reference to the returned value, for the `future` wrapper (`new(probe, body, outcome
-/// closure)`, or `made(..)`: the body as it is without a probe) to finish the guard with;
-/// `deferred` makes an async fn's future at its first poll.
+/// The parts a macro contributes to a wrapped body. `prelude` binds `probe` to an `Option` of
+/// the runtime's guard; `outcome` says how the call ended from `__instrument_ret`, a reference
+/// to the returned value, for the `future` wrapper (`new(probe, body, outcome closure)`) to
+/// finish the guard with.
 pub(crate) struct Wrapping {
-    pub statics: TokenStream,
-    pub records: TokenStream,
-    pub start: TokenStream,
+    pub prelude: TokenStream,
+    /// The parameters `prelude` records (and so uses).
+    pub recorded: Vec<Ident>,
     pub probe: Ident,
     pub sync: SyncShape,
     pub future: Path,
-    pub deferred: Path,
     pub outcome: TokenStream,
-}
-
-impl Wrapping {
-    /// The statements binding `probe`.
-    fn prelude(&self) -> TokenStream {
-        let Wrapping {
-            statics,
-            records,
-            start,
-            probe,
-            ..
-        } = self;
-        quote! {
-            #statics
-            let #probe = if #records { #start } else { ::core::option::Option::None };
-        }
-    }
 }
 
 /// How a synchronous body is wrapped.
@@ -102,10 +83,10 @@ pub(crate) enum SyncShape {
     /// `prelude`, the body in a closure passed through `once` and called directly, then
     /// `finish`, which consumes the probe and reads `__instrument_ret`.
     Around { once: Path, finish: TokenStream },
-    /// The wrapping's `statics`, then the body in a closure taking `arg` that runs `first` before
-    /// the body's statements, passed through `once` and bound to `__instrument_body`; `dispatch`
-    /// calls it.
+    /// `statics`, then the body in a closure taking `arg` that runs `first` before the body's
+    /// statements, passed through `once` and bound to `__instrument_body`; `dispatch` calls it.
     Handed {
+        statics: TokenStream,
         once: Path,
         arg: TokenStream,
         first: TokenStream,
@@ -121,30 +102,14 @@ pub(crate) enum SyncShape {
 /// fixes the closure's kind: a body that mutates what it captures (`&mut self`, a `mut`
 /// parameter) or returns a reborrow of a captured `&mut` is then as valid in the closure as in
 /// the fn, and the closure is called through a plain binding.
-///
-/// An `async fn` becomes a `fn` returning the runtime's deferred future (see
-/// [`return_future`](crate::async_fn::return_future)) when `attrs_inert` (no other macro will see the item after this one) and
-/// its parameters allow it; otherwise it stays an `async fn` awaiting the wrapped body.
-pub(crate) fn wrap_body(
-    sig: &mut Signature,
-    block: &mut Block,
-    wrapping: &Wrapping,
-    attrs_inert: bool,
-) {
-    if sig.asyncness.is_some()
-        && attrs_inert
-        && crate::async_fn::return_future(sig, block, wrapping)
-    {
-        return;
-    }
-    let prelude = wrapping.prelude();
+pub(crate) fn wrap_body(sig: &mut Signature, block: &mut Block, wrapping: &Wrapping) {
     let Wrapping {
-        statics,
+        prelude,
+        recorded,
         probe,
         sync,
         future,
         outcome,
-        ..
     } = wrapping;
     // The body's statements, not its block: a block in tail position warns (`unused_braces`)
     // for one-line bodies, and the user could not silence it.
@@ -158,12 +123,13 @@ pub(crate) fn wrap_body(
     };
     let new_block: Block = if sig.asyncness.is_some() {
         let fake_return = fake_return_edge(sig);
+        let rebound = rebind_params(sig, recorded);
         // Off (no probe), the body is awaited as it is: no wrapper future, no second state; the
         // probe goes into `bare`, so it is not kept across the await. On, the wrapper future
         // ends the probe itself.
         parse_quote!({
             #prelude
-            let #body = async move { #fake_return #(#original)* };
+            let #body = async move { #(#rebound)* #fake_return #(#original)* };
             #await_body
         })
     } else if let Some((before, async_block)) = async_trait_body(block) {
@@ -191,6 +157,7 @@ pub(crate) fn wrap_body(
                 #finish
             }),
             SyncShape::Handed {
+                statics,
                 once,
                 arg,
                 first,
@@ -205,6 +172,58 @@ pub(crate) fn wrap_body(
     *block = new_block;
 }
 
+/// The statements that move an `async fn`'s parameters into the body's block and bind them there
+/// again, in order, as rustc lowers an `async fn`'s parameters: each is dropped when the body
+/// ends, last first, whether the body names it or not. `mut` moves from the signature to the new
+/// binding (so each warns as in the plain fn); a parameter `recorded` is used by the recording,
+/// as in a sync fn, so its new binding does not warn unused. `self` is left as the body
+/// captures it: an `async fn`'s future drops it last.
+fn rebind_params(sig: &mut Signature, recorded: &[Ident]) -> Vec<TokenStream> {
+    let mut rebound = Vec::new();
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            rebind_pattern(&mut typed.pat, recorded, &mut rebound);
+        }
+    }
+    rebound
+}
+
+fn rebind_pattern(pat: &mut Pat, recorded: &[Ident], rebound: &mut Vec<TokenStream>) {
+    match pat {
+        Pat::Ident(p) if p.ident == "self" => {}
+        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+            let mutability = p.mutability.take();
+            let ident = &p.ident;
+            let unused = recorded.contains(ident).then(|| quote!(unused_variables,));
+            rebound.push(quote! {
+                #[allow(#unused clippy::used_underscore_binding)]
+                let #mutability #ident = #ident;
+            });
+        }
+        Pat::Tuple(p) => p
+            .elems
+            .iter_mut()
+            .for_each(|e| rebind_pattern(e, recorded, rebound)),
+        Pat::TupleStruct(p) => p
+            .elems
+            .iter_mut()
+            .for_each(|e| rebind_pattern(e, recorded, rebound)),
+        Pat::Struct(p) => p
+            .fields
+            .iter_mut()
+            .for_each(|f| rebind_pattern(&mut f.pat, recorded, rebound)),
+        Pat::Slice(p) => p
+            .elems
+            .iter_mut()
+            .for_each(|e| rebind_pattern(e, recorded, rebound)),
+        Pat::Paren(p) => rebind_pattern(&mut p.pat, recorded, rebound),
+        Pat::Type(p) => rebind_pattern(&mut p.pat, recorded, rebound),
+        // By reference (`ref x`, `&(a, b)`), bound with a sub-pattern, or alternatives: left
+        // as the body captures them.
+        _ => {}
+    }
+}
+
 /// Applies a macro to every method of an `impl` block. A method's own attribute named
 /// `attr_name` replaces the block's options for that method; `const fn`s without one are left
 /// as they are. Returns the block and every parameter name its methods bind.
@@ -213,10 +232,9 @@ pub(crate) fn wrap_impl<O>(
     attr_name: &str,
     options: &O,
     parse: impl Fn(TokenStream) -> syn::Result<O>,
-    mut instrument: impl FnMut(&mut Signature, &mut Block, &O, Owner<'_>, bool) -> syn::Result<()>,
+    mut instrument: impl FnMut(&mut Signature, &mut Block, &O, Owner<'_>) -> syn::Result<()>,
 ) -> syn::Result<(TokenStream, Vec<Ident>)> {
     let owner = owner_name(&block.self_ty);
-    let impl_inert = crate::async_fn::attrs_inert(&block.attrs);
     let mut bound_names = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
@@ -245,13 +263,11 @@ pub(crate) fn wrap_impl<O>(
         }
         bound_names.extend(Params::of(&method.sig).bindings);
         let options = own_options.as_ref().unwrap_or(options);
-        let inert = impl_inert && crate::async_fn::attrs_inert(&method.attrs);
         instrument(
             &mut method.sig,
             &mut method.block,
             options,
             Owner::Impl(owner.as_deref()),
-            inert,
         )?;
     }
     Ok((block.into_token_stream(), bound_names))
@@ -330,7 +346,7 @@ pub(crate) fn returns_never(sig: &Signature) -> bool {
 
 /// An unreachable `return` of the declared type, so that `?` and `return` in the moved body
 /// infer the function's own return type (none for `-> !`, whose closure declares it).
-pub(crate) fn fake_return_edge(sig: &Signature) -> TokenStream {
+fn fake_return_edge(sig: &Signature) -> TokenStream {
     if returns_never(sig) {
         return TokenStream::new();
     }

@@ -18,7 +18,6 @@ mod console;
 pub mod context;
 mod current;
 pub mod db;
-mod deferred;
 mod diagnostics;
 mod environment;
 mod export;
@@ -76,7 +75,6 @@ pub use state::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::capture::{Capture, Param, ParamRule, ShortText, Written};
-    pub use crate::deferred::{Deferred, Made};
     pub use crate::metrics::{
         FromInstrument, GlobalInstruments, MetricMeta, MetricSpec, Timed, Timer, once,
         pipeline_callback,

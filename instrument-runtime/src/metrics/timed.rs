@@ -14,7 +14,6 @@ use pin_project_lite::pin_project;
 use super::GlobalInstruments;
 use crate::call_name::CallName;
 use crate::context::current_attributes;
-use crate::deferred::Made;
 use crate::span::Outcome;
 use crate::state::SCOPE_NAME;
 
@@ -263,18 +262,6 @@ impl<F: Future, O: Fn(&F::Output) -> Outcome> Timed<F, O> {
             inner,
             timer,
             outcome,
-        }
-    }
-}
-
-impl<F: Future, O: Fn(&F::Output) -> Outcome> Timed<F, O> {
-    /// `inner` as it is when there is no `timer`, else `inner` wrapped (see [`new`](Self::new)):
-    /// the future a deferred timed call is made of.
-    #[inline(always)]
-    pub fn made(timer: Option<Timer>, inner: F, outcome: O) -> Made<F, Self> {
-        match timer {
-            None => Made::Bare(inner),
-            timer => Made::Wrapped(Self::new(timer, inner, outcome)),
         }
     }
 }

@@ -9,7 +9,6 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 
 use super::{ActiveSpan, EnteredSpan, Outcome};
-use crate::deferred::Made;
 
 pin_project! {
     /// Polls `inner` with the span current and ends the span with `outcome` of its output;
@@ -23,20 +22,10 @@ pin_project! {
 
     impl<F, O> PinnedDrop for Instrumented<F, O> {
         fn drop(this: Pin<&mut Self>) {
-            let span = this.project().span;
-            if span.is_some() {
-                cancel(span);
+            if let Some(span) = this.project().span.take() {
+                span.record_cancelled();
             }
         }
-    }
-}
-
-/// Records the span of a future dropped before it completed as cancelled; out of line, so that
-/// the drop of a finished future stays one test.
-#[inline(never)]
-fn cancel(span: &mut Option<ActiveSpan>) {
-    if let Some(span) = span.take() {
-        span.record_cancelled();
     }
 }
 
@@ -49,18 +38,6 @@ impl<F: Future, O: Fn(&F::Output) -> Outcome> Instrumented<F, O> {
             inner,
             span,
             outcome,
-        }
-    }
-}
-
-impl<F: Future, O: Fn(&F::Output) -> Outcome> Instrumented<F, O> {
-    /// `inner` as it is when there is no `span`, else `inner` wrapped (see [`new`](Self::new)):
-    /// the future a deferred instrumented call is made of.
-    #[inline(always)]
-    pub fn made(span: Option<ActiveSpan>, inner: F, outcome: O) -> Made<F, Self> {
-        match span {
-            None => Made::Bare(inner),
-            span => Made::Wrapped(Self::new(span, inner, outcome)),
         }
     }
 }

@@ -1797,6 +1797,19 @@ macro_rules! corpus {
             later(1).await
         }
 
+        // shape: async, two parameters the body never names: dropped last first, as an
+        // `async fn` drops them
+        $(#[$all])*
+        async fn a_two_guards(_first: Noted, _second: Noted, log: Rc<RefCell<Vec<&'static str>>>) {
+            log.borrow_mut().push("body");
+        }
+
+        // shape: async, two parameters, the body naming the first only: dropped last first
+        $(#[$all])*
+        async fn a_names_first(first: Noted, _second: Noted) -> &'static str {
+            first.1
+        }
+
         // shape: async `_` parameter: dropped when the future ends
         $(#[$all])*
         async fn a_wild_param(_: Noted, log: Rc<RefCell<Vec<&'static str>>>) -> usize {
@@ -2573,8 +2586,13 @@ macro_rules! corpus {
                     log.borrow_mut().push("made");
                     let held = future.await;
                     let wild = a_wild_param(Noted(log.clone(), "wild"), log.clone()).await;
-                    // a_holds_guard 1, later 1, a_wild_param 1.
-                    r.rec("a_holds_guard", 3, (held, wild, log.borrow().clone()));
+                    a_two_guards(Noted(log.clone(), "first"), Noted(log.clone(), "second"), log.clone())
+                        .await;
+                    let named =
+                        a_names_first(Noted(log.clone(), "named"), Noted(log.clone(), "unnamed"))
+                            .await;
+                    // a_holds_guard 1, later 1, a_wild_param 1, a_two_guards 1, a_names_first 1.
+                    r.rec("a_holds_guard", 5, (held, wild, named, log.borrow().clone()));
                 }
                 // a_awaits_inner 1, a_mut_param 1, later 1.
                 r.rec("a_awaits_inner", 3, a_awaits_inner(2).await);

@@ -4,7 +4,7 @@
 
 use instrument::metrics::Counter;
 use instrument::testing::{capture, capture_async};
-use instrument::{Metrics, trace_method};
+use instrument::{Metrics, metric, trace_method};
 
 #[derive(Metrics)]
 #[metrics(scope = "testing-helpers")]
@@ -33,6 +33,12 @@ async fn fetch(key: &str) -> Result<usize, String> {
         return Err("empty key".into());
     }
     Ok(key.len())
+}
+
+#[metric(histogram = "timed_fetch_ms")]
+async fn timed_fetch(key: &str) -> usize {
+    tokio::task::yield_now().await;
+    key.len()
 }
 
 #[test]
@@ -90,6 +96,19 @@ async fn async_captures_follow_the_future_and_record_errors() {
         opentelemetry::trace::Status::Error { .. }
     ));
     assert!(captured.render().contains("└─ fetch  ERROR empty key"));
+}
+
+#[tokio::test]
+async fn an_async_fn_s_future_made_before_the_capture_records_in_it() {
+    // Made before the capture installs telemetry (in the binary's first capture): whether the
+    // call records is decided at the first poll, as an `async fn`'s first statement would.
+    let (fetched, timed) = (fetch("key"), timed_fetch("key"));
+    let ((fetched, timed), captured) = capture_async(async { (fetched.await, timed.await) }).await;
+    assert_eq!((fetched, timed), (Ok(3), 3));
+    assert_eq!(captured.span("fetch").name, "fetch");
+    let points = captured.metric_points("timed_fetch_ms");
+    assert_eq!(points.len(), 1, "{points:?}");
+    assert_eq!(points[0].count, 1);
 }
 
 #[trace_method]
