@@ -226,8 +226,11 @@ def render(rows_by_group):
     return "\n".join(lines)
 
 
-def write(text, rows):
-    """BENCHMARKS.md with `rows` as its table, the text around it kept."""
+def write(rows):
+    """BENCHMARKS.md with `rows` as its table, the text around it kept as the file has it now
+    (read again: it may have been edited while the benchmarks ran)."""
+    with open(DOC, encoding="utf-8") as doc:
+        text = doc.read()
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]
     with open(DOC, "w", encoding="utf-8") as doc:
@@ -248,7 +251,7 @@ def main():
     for group in groups:
         rows[group] = rows_of(group, GROUPS[group][1](), today)
         # Written after each group, so that a later group's failure loses only its own rows.
-        write(text, rows)
+        write(rows)
     print(f"BENCHMARKS.md: {', '.join(groups)} written", file=sys.stderr)
 
 
