@@ -10,15 +10,15 @@
 //! a failure is counted and reported (an exporter of the user's knows its transport, and
 //! sending a batch it partly wrote again could duplicate spans).
 //!
-//! Each batch is delivered on a thread of its own while the batch processor gathers the next;
-//! to the OTLP exporters, which send concurrently by design, up to [`OTLP_DELIVERIES`] at once
+//! Batches are delivered on threads kept for it (`workers.rs`) while the batch processor gathers
+//! the next; to the OTLP exporters, which send concurrently by design, up to [`OTLP_DELIVERIES`] at once
 //! (one at a time left the machine's cores waiting on each other: the copy and conversion, the
 //! encoding, the collector's answer); to any other exporter one at a time, as the SDK promises
 //! exporters (`export` is never called concurrently on one instance). A flush and a shutdown
 //! wait for the deliveries in flight.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
@@ -29,6 +29,7 @@ use super::accounting::Accounting;
 use super::diagnose::{TransportFailures, is_permanent, likely_cause};
 use super::queue::{Pipeline, span_bytes};
 use super::stats::ExportCounters;
+use super::workers::Workers;
 
 /// The first wait before a failed batch is sent again; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -44,6 +45,7 @@ pub(super) const OTLP_DELIVERIES: usize = 2;
 #[derive(Debug)]
 pub(super) struct DeliveringExporter<E> {
     delivery: Arc<Delivery<E>>,
+    workers: Workers<Vec<SpanData>>,
 }
 
 /// What a delivery thread needs: the exporter and the pipeline's counts.
@@ -59,6 +61,7 @@ impl<E> DeliveringExporter<E> {
     /// Delivers to `inner`, keeping and retrying failed batches when the pipeline has an OTLP
     /// target.
     pub(super) fn new(inner: E, pipeline: Arc<Pipeline>, accounting: &Accounting) -> Self {
+        let workers = Workers::new(pipeline.in_flight.limit());
         Self {
             delivery: Arc::new(Delivery {
                 inner,
@@ -66,6 +69,7 @@ impl<E> DeliveringExporter<E> {
                 counters: accounting.counters.clone(),
                 transport: accounting.transport.clone(),
             }),
+            workers,
         }
     }
 }
@@ -198,24 +202,15 @@ impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let in_flight = &self.delivery.pipeline.in_flight;
         in_flight.begin();
-        let delivery = self.delivery.clone();
-        let batch = Arc::new(Mutex::new(Some(batch)));
-        let handed = batch.clone();
-        let started = std::thread::Builder::new()
-            .name("instrument-export".into())
-            .spawn(move || {
-                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
-                let batch = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
-                if let Some(batch) = batch {
-                    delivery.run(batch);
-                }
+        let handed = self.workers.hand(batch, "instrument-export", || {
+            let delivery = self.delivery.clone();
+            move |batch| {
+                delivery.run(batch);
                 delivery.pipeline.in_flight.end();
-            });
-        if started.is_err() {
-            let batch = batch.lock().unwrap_or_else(PoisonError::into_inner).take();
-            if let Some(batch) = batch {
-                self.delivery.run(batch);
             }
+        });
+        if let Err(batch) = handed {
+            self.delivery.run(batch);
             in_flight.end();
         }
         Ok(())
@@ -234,7 +229,7 @@ impl<E: SpanExporter + 'static> SpanExporter for DeliveringExporter<E> {
         match Arc::get_mut(&mut self.delivery) {
             Some(delivery) => delivery.inner.set_resource(resource),
             None => crate::diagnostics::warn(
-                "the span exporter's resource could not be changed while batches were being \
+                "the span exporter's resource could not be changed once batches were \
                  delivered: spans keep the resource they had",
             ),
         }

@@ -30,6 +30,7 @@ mod tail_sampling;
 mod target;
 #[cfg(feature = "tls")]
 mod tls;
+mod workers;
 
 pub(crate) use accounting::Accounting;
 pub(crate) use batch::{BatchSettings, CountingMetricExporter, CountingProcessor, accounted_batch};

@@ -97,6 +97,11 @@ impl InFlight {
         }
     }
 
+    /// Most deliveries at once.
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Waits until fewer deliveries than the limit run, and counts one more.
     pub(super) fn begin(&self) {
         let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);

@@ -6,7 +6,9 @@
 //! span's data three times (into the channel, out of it into a batch, and the batch's
 //! `split_off` before export), and with its send and receive that was about 1,000 instructions
 //! per span on the export side (callgrind, `bash benches/instructions.sh overhead_all`); here a
-//! span is moved once, into a vector with room for a batch, which is exported. The behaviour is
+//! span is moved once, into a vector with room for a batch, which is exported as it is: a full
+//! batch is set aside and a new one started, so that a burst neither grows (and copies) one
+//! vector nor is split into batches again on the exporting thread. The behaviour is
 //! the SDK processor's: batches of at most the batch size, a flush that exports what is queued
 //! and answers within [`FLUSH_WAIT`], a shutdown that exports what is queued and then shuts the
 //! exporter down within its timeout, the exporting thread in a telemetry-suppressed context. A
@@ -29,6 +31,9 @@ pub(super) const FLUSH_WAIT: Duration = Duration::from_secs(5);
 /// would have the thread take the lock the ending spans take, in a loop.
 const MIN_DELAY: Duration = Duration::from_millis(1);
 
+/// Empty batches the exporting thread keeps ready for the spans that keep ending.
+const SPARE_BATCHES: usize = 2;
+
 /// Ended spans waiting for export, and the thread that exports them.
 #[derive(Debug)]
 pub(super) struct BatchQueue {
@@ -49,7 +54,15 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
+    /// The batch being filled.
     spans: Vec<SpanData>,
+    /// Full batches, in order, waiting for the exporting thread.
+    full: Vec<Vec<SpanData>>,
+    /// Empty batches with room for a batch, made by the exporting thread for the next ones: a
+    /// batch is then made and freed where the exports run, not on the thread ending spans (with
+    /// glibc's allocator, freeing a large block made on another thread's arena empties that
+    /// arena's free lists of small blocks, which the ending spans' attributes then miss).
+    spare: Vec<Vec<SpanData>>,
     /// Flushes asked for and flushes done, counted: a flush waits until the second reaches the
     /// number the first had when it asked.
     flushes_asked: u64,
@@ -103,7 +116,10 @@ impl BatchQueue {
             return false;
         }
         state.spans.push(span);
-        if state.spans.len() == self.shared.batch_size {
+        if state.spans.len() >= self.shared.batch_size {
+            let next = state.spare.pop().unwrap_or_default();
+            let full = std::mem::replace(&mut state.spans, next);
+            state.full.push(full);
             self.shared.wake.notify_one();
         }
         true
@@ -179,7 +195,8 @@ impl Drop for BatchQueue {
 
 /// What the exporting thread is to do next.
 struct Turn {
-    spans: Vec<SpanData>,
+    /// Batches to export, in order, each at most the batch size.
+    batches: Vec<Vec<SpanData>>,
     resource: Option<Resource>,
     flush: Option<u64>,
     shutdown: Option<Instant>,
@@ -206,7 +223,9 @@ fn export_batches<E: SpanExporter>(shared: &Shared, mut exporter: E) {
         if let Some(resource) = &turn.resource {
             exporter.set_resource(resource);
         }
-        export_in_batches(&exporter, turn.spans, shared.batch_size);
+        for batch in turn.batches {
+            let _ = futures_executor::block_on(exporter.export(batch));
+        }
         last_export = Instant::now();
         if let Some(asked) = turn.flush {
             lock(shared).flushes_done = asked;
@@ -232,15 +251,19 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
             || state.flushes_asked > state.flushes_done
             || state.resource.is_some();
         let left = shared.delay.saturating_sub(last_export.elapsed());
-        if asked || state.spans.len() >= shared.batch_size || left.is_zero() {
-            let spans = if state.spans.is_empty() {
-                Vec::new()
-            } else {
-                std::mem::replace(&mut state.spans, Vec::with_capacity(shared.batch_size))
-            };
+        let due = asked || left.is_zero();
+        if due || !state.full.is_empty() {
+            let mut batches = std::mem::take(&mut state.full);
+            if due && !state.spans.is_empty() {
+                let next = state.spare.pop().unwrap_or_default();
+                batches.push(std::mem::replace(&mut state.spans, next));
+            }
+            while state.spare.len() < SPARE_BATCHES {
+                state.spare.push(Vec::with_capacity(shared.batch_size));
+            }
             let flush = (state.flushes_asked > state.flushes_done).then_some(state.flushes_asked);
             return Some(Turn {
-                spans,
+                batches,
                 resource: state.resource.take(),
                 flush,
                 shutdown: state.shutdown,
@@ -251,26 +274,6 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
             .wait_timeout(state, left)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
-    }
-}
-
-/// Exports `spans` in batches of at most `batch_size`, in order; the spans are moved only when
-/// there are more than one batch's worth.
-fn export_in_batches<E: SpanExporter>(exporter: &E, spans: Vec<SpanData>, batch_size: usize) {
-    if spans.is_empty() {
-        return;
-    }
-    if spans.len() <= batch_size {
-        let _ = futures_executor::block_on(exporter.export(spans));
-        return;
-    }
-    let mut spans = spans.into_iter();
-    loop {
-        let batch: Vec<SpanData> = spans.by_ref().take(batch_size).collect();
-        if batch.is_empty() {
-            return;
-        }
-        let _ = futures_executor::block_on(exporter.export(batch));
     }
 }
 

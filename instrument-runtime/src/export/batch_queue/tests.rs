@@ -65,12 +65,8 @@ fn names(batches: &Batches) -> Vec<Vec<String>> {
 fn a_flush_exports_what_is_queued_in_order_in_batches_of_the_batch_size() {
     let exporter = Batches::default();
     let queue = BatchQueue::start(exporter.clone(), 2, Duration::from_secs(60)).unwrap();
-    // Queued without waking the thread, so that the five are taken at once and split.
-    {
-        let mut state = lock(&queue.shared);
-        for n in 0..5 {
-            state.spans.push(span(&n.to_string()));
-        }
+    for n in 0..5 {
+        assert!(queue.push(span(&n.to_string())));
     }
     queue.force_flush().unwrap();
     let all: Vec<String> = names(&exporter).concat();
@@ -91,6 +87,26 @@ fn a_full_batch_is_exported_without_waiting_for_the_delay() {
         std::thread::yield_now();
     }
     assert_eq!(names(&exporter), [["0", "1", "2"]]);
+    queue.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn a_burst_is_exported_in_full_batches_and_the_rest_waits_for_the_delay() {
+    let exporter = Batches::default();
+    let queue = BatchQueue::start(exporter.clone(), 3, Duration::from_secs(60)).unwrap();
+    for n in 0..7 {
+        assert!(queue.push(span(&n.to_string())));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while names(&exporter).len() < 2 && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert_eq!(names(&exporter), [["0", "1", "2"], ["3", "4", "5"]]);
+    queue.force_flush().unwrap();
+    assert_eq!(
+        names(&exporter).concat(),
+        ["0", "1", "2", "3", "4", "5", "6"]
+    );
     queue.shutdown(Duration::from_secs(5)).unwrap();
 }
 
