@@ -51,6 +51,32 @@ async fn explode_later(code: u8) -> u8 {
 #[trace_method]
 fn marker() {}
 
+/// Stays an `async fn` under the macro (a `_` parameter, which the flat shape would drop at
+/// the call): the two shapes nest in either order.
+#[trace_method]
+async fn kept_shape(_: u8, id: u32) -> u32 {
+    marker();
+    id + 1
+}
+
+/// Its first poll runs an inner call of the kept shape to its end, then starts a flat one that
+/// waits: each inner span is under it, and it is current again between them.
+#[trace_method]
+async fn flat_outer(id: u32) -> u32 {
+    let first = kept_shape(0, id).await;
+    marker();
+    let second = handle(first).await;
+    kept_shape(0, second).await
+}
+
+#[trace_method]
+async fn panics_at_once(code: u8) -> u8 {
+    if code > 0 {
+        panic!("at once {code}");
+    }
+    code
+}
+
 #[trace_method(skip_all)]
 async fn awaits_it(future: std::pin::Pin<Box<dyn Future<Output = u32> + Send>>) -> u32 {
     future.await
@@ -166,6 +192,58 @@ fn a_future_s_span_starts_at_its_first_poll_under_the_span_current_then() {
             awaits.span_context.span_id(),
             "under the span current at the first poll"
         );
+    })
+}
+
+#[test]
+fn nested_first_polls_hand_each_span_to_its_own_future() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        assert_eq!(flat_outer(1).await, 5);
+        let all = spans();
+        let outer = span("flat_outer").span_context.span_id();
+        let parents = |name: &str| -> Vec<_> {
+            all.iter()
+                .filter(|s| s.name == name)
+                .map(|s| s.parent_span_id)
+                .collect()
+        };
+        assert_eq!(parents("kept_shape"), [outer, outer]);
+        assert_eq!(parents("handle"), [outer]);
+        let kept: Vec<_> = all
+            .iter()
+            .filter(|s| s.name == "kept_shape")
+            .map(|s| s.span_context.span_id())
+            .collect();
+        assert_eq!(
+            parents("marker"),
+            [kept[0], outer, kept[1]],
+            "each marker under the span current where it ran"
+        );
+        assert_eq!(
+            span("flat_outer").parent_span_id,
+            opentelemetry::trace::SpanId::INVALID,
+            "a root: nothing was left current by the calls before it"
+        );
+    })
+}
+
+#[test]
+fn a_panic_in_the_first_poll_is_recorded_and_leaves_nothing_current() {
+    support::run_multi_thread(async move {
+        let _t = start();
+        let joined = tokio::spawn(panics_at_once(3)).await;
+        assert!(joined.expect_err("the task panicked").is_panic());
+        let s = span("panics_at_once");
+        assert_eq!(error_description(&s).as_deref(), Some("at once 3"));
+        assert_eq!(panics_at_once(0).await, 0);
+        let all = spans();
+        let calm = all
+            .iter()
+            .rfind(|s| s.name == "panics_at_once")
+            .expect("the second call's span");
+        assert_eq!(calm.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+        assert_eq!(calm.status, Status::Unset);
     })
 }
 

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod async_fn;
 mod metric;
 mod metrics_derive;
 mod names;

@@ -97,6 +97,7 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
                 &mut function.block,
                 &options,
                 Owner::Function,
+                false,
             )?;
             Ok(function.into_token_stream())
         }
@@ -112,6 +113,7 @@ fn instrument_fn(
     block: &mut Block,
     options: &MetricOptions,
     owner: Owner<'_>,
+    attrs_inert: bool,
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
@@ -174,6 +176,7 @@ fn instrument_fn(
     let ret = local("__instrument_ret");
     let wrapping = Wrapping {
         recorded: Vec::new(),
+        flat: None,
         prelude: quote! {
             #[allow(unused_imports)]
             use #krate::__private::prelude::*;
@@ -201,6 +204,6 @@ fn instrument_fn(
         }),
         probe,
     };
-    wrap_body(sig, block, &wrapping);
+    wrap_body(sig, block, &wrapping, attrs_inert);
     Ok(())
 }

@@ -6,6 +6,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Ident, Item, LitStr, Path, Signature, parse_quote};
 
 use crate::args::{RawOption, RawOptions};
+use crate::async_fn::{FlatAsync, attrs_inert};
 use crate::params::Params;
 use crate::wrap::{
     CallSiteName, Owner, SyncShape, UnrawString, Wrapping, local, not_a_function, refuse_const,
@@ -131,11 +132,13 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
             options.check_names(&params.bindings, |name| {
                 format!("`{name}` is not a parameter of `{}`", function.sig.ident)
             })?;
+            let inert = attrs_inert(&function.attrs);
             instrument_fn(
                 &mut function.sig,
                 &mut function.block,
                 &options,
                 Owner::Function,
+                inert,
             )?;
             Ok(function.into_token_stream())
         }
@@ -151,12 +154,14 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     }
 }
 
-/// Replaces `block` by the instrumented body.
+/// Replaces `block` by the instrumented body (and an `async fn`'s signature by a `fn`'s
+/// returning a future, when `attrs_inert`: see `wrap_body`).
 fn instrument_fn(
     sig: &mut Signature,
     block: &mut Block,
     options: &TraceOptions,
     owner: Owner<'_>,
+    attrs_inert: bool,
 ) -> syn::Result<()> {
     refuse_const(sig, ATTR)?;
     let krate = &options.krate;
@@ -182,6 +187,17 @@ fn instrument_fn(
     };
     let wrapping = Wrapping {
         recorded: recorded.clone(),
+        flat: Some(FlatAsync {
+            statics: statics.clone(),
+            first: quote! {
+                if #krate::__private::armed() {
+                    #krate::__private::begin(&__INSTRUMENT_META, #self_type, &[#(#captures),*]);
+                }
+            },
+            traced: parse_quote!(#krate::__private::Traced),
+            meta: quote!(&__INSTRUMENT_META),
+            outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
+        }),
         prelude: quote! {
             #statics
             let #probe = if __INSTRUMENT_META.is_off() {
@@ -218,7 +234,7 @@ fn instrument_fn(
         outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
         probe,
     };
-    wrap_body(sig, block, &wrapping);
+    wrap_body(sig, block, &wrapping, attrs_inert);
     Ok(())
 }
 

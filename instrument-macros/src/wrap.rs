@@ -4,10 +4,10 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{
-    Block, Expr, FnArg, Ident, ImplItem, ItemImpl, Pat, Path, ReturnType, Signature, Stmt, Type,
-    parse_quote,
+    Block, Expr, Ident, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type, parse_quote,
 };
 
+use crate::async_fn::{FlatAsync, attrs_inert, flat_future, rebind_params};
 use crate::params::Params;
 
 /// Where a function sits: alone (or as a method whose attribute is on the method itself), or in
@@ -70,6 +70,8 @@ impl CallSiteName {
 /// finish the guard with.
 pub(crate) struct Wrapping {
     pub prelude: TokenStream,
+    /// An `async fn`'s flat shape, where its macro has one (see `async_fn.rs`).
+    pub flat: Option<FlatAsync>,
     /// The parameters `prelude` records (and so uses).
     pub recorded: Vec<Ident>,
     pub probe: Ident,
@@ -102,15 +104,33 @@ pub(crate) enum SyncShape {
 /// fixes the closure's kind: a body that mutates what it captures (`&mut self`, a `mut`
 /// parameter) or returns a reborrow of a captured `&mut` is then as valid in the closure as in
 /// the fn, and the closure is called through a plain binding.
-pub(crate) fn wrap_body(sig: &mut Signature, block: &mut Block, wrapping: &Wrapping) {
+///
+/// An `async fn` becomes a `fn` returning the flat future (see
+/// [`flat_future`](crate::async_fn::flat_future)) when its macro has that shape, `attrs_inert`
+/// (no other macro will see the item after this one) and its parameters allow it; otherwise it
+/// stays an `async fn` awaiting the wrapped body.
+pub(crate) fn wrap_body(
+    sig: &mut Signature,
+    block: &mut Block,
+    wrapping: &Wrapping,
+    attrs_inert: bool,
+) {
     let Wrapping {
         prelude,
+        flat,
         recorded,
         probe,
         sync,
         future,
         outcome,
     } = wrapping;
+    if let Some(flat) = flat
+        && sig.asyncness.is_some()
+        && attrs_inert
+        && flat_future(sig, block, flat, recorded)
+    {
+        return;
+    }
     // The body's statements, not its block: a block in tail position warns (`unused_braces`)
     // for one-line bodies, and the user could not silence it.
     let original = &block.stmts;
@@ -172,58 +192,6 @@ pub(crate) fn wrap_body(sig: &mut Signature, block: &mut Block, wrapping: &Wrapp
     *block = new_block;
 }
 
-/// The statements that move an `async fn`'s parameters into the body's block and bind them there
-/// again, in order, as rustc lowers an `async fn`'s parameters: each is dropped when the body
-/// ends, last first, whether the body names it or not. `mut` moves from the signature to the new
-/// binding (so each warns as in the plain fn); a parameter `recorded` is used by the recording,
-/// as in a sync fn, so its new binding does not warn unused. `self` is left as the body
-/// captures it: an `async fn`'s future drops it last.
-fn rebind_params(sig: &mut Signature, recorded: &[Ident]) -> Vec<TokenStream> {
-    let mut rebound = Vec::new();
-    for input in &mut sig.inputs {
-        if let FnArg::Typed(typed) = input {
-            rebind_pattern(&mut typed.pat, recorded, &mut rebound);
-        }
-    }
-    rebound
-}
-
-fn rebind_pattern(pat: &mut Pat, recorded: &[Ident], rebound: &mut Vec<TokenStream>) {
-    match pat {
-        Pat::Ident(p) if p.ident == "self" => {}
-        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-            let mutability = p.mutability.take();
-            let ident = &p.ident;
-            let unused = recorded.contains(ident).then(|| quote!(unused_variables,));
-            rebound.push(quote! {
-                #[allow(#unused clippy::used_underscore_binding)]
-                let #mutability #ident = #ident;
-            });
-        }
-        Pat::Tuple(p) => p
-            .elems
-            .iter_mut()
-            .for_each(|e| rebind_pattern(e, recorded, rebound)),
-        Pat::TupleStruct(p) => p
-            .elems
-            .iter_mut()
-            .for_each(|e| rebind_pattern(e, recorded, rebound)),
-        Pat::Struct(p) => p
-            .fields
-            .iter_mut()
-            .for_each(|f| rebind_pattern(&mut f.pat, recorded, rebound)),
-        Pat::Slice(p) => p
-            .elems
-            .iter_mut()
-            .for_each(|e| rebind_pattern(e, recorded, rebound)),
-        Pat::Paren(p) => rebind_pattern(&mut p.pat, recorded, rebound),
-        Pat::Type(p) => rebind_pattern(&mut p.pat, recorded, rebound),
-        // By reference (`ref x`, `&(a, b)`), bound with a sub-pattern, or alternatives: left
-        // as the body captures them.
-        _ => {}
-    }
-}
-
 /// Applies a macro to every method of an `impl` block. A method's own attribute named
 /// `attr_name` replaces the block's options for that method; `const fn`s without one are left
 /// as they are. Returns the block and every parameter name its methods bind.
@@ -232,9 +200,10 @@ pub(crate) fn wrap_impl<O>(
     attr_name: &str,
     options: &O,
     parse: impl Fn(TokenStream) -> syn::Result<O>,
-    mut instrument: impl FnMut(&mut Signature, &mut Block, &O, Owner<'_>) -> syn::Result<()>,
+    mut instrument: impl FnMut(&mut Signature, &mut Block, &O, Owner<'_>, bool) -> syn::Result<()>,
 ) -> syn::Result<(TokenStream, Vec<Ident>)> {
     let owner = owner_name(&block.self_ty);
+    let impl_inert = attrs_inert(&block.attrs);
     let mut bound_names = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
@@ -263,11 +232,13 @@ pub(crate) fn wrap_impl<O>(
         }
         bound_names.extend(Params::of(&method.sig).bindings);
         let options = own_options.as_ref().unwrap_or(options);
+        let inert = impl_inert && attrs_inert(&method.attrs);
         instrument(
             &mut method.sig,
             &mut method.block,
             options,
             Owner::Impl(owner.as_deref()),
+            inert,
         )?;
     }
     Ok((block.into_token_stream(), bound_names))
@@ -346,7 +317,7 @@ pub(crate) fn returns_never(sig: &Signature) -> bool {
 
 /// An unreachable `return` of the declared type, so that `?` and `return` in the moved body
 /// infer the function's own return type (none for `-> !`, whose closure declares it).
-fn fake_return_edge(sig: &Signature) -> TokenStream {
+pub(crate) fn fake_return_edge(sig: &Signature) -> TokenStream {
     if returns_never(sig) {
         return TokenStream::new();
     }

@@ -81,8 +81,8 @@ pub mod __private {
     };
     pub use crate::setup::{Telemetry, init};
     pub use crate::span::{
-        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, once_traced,
-        start, trace_call,
+        ActiveSpan, Instrumented, Outcome, ParamMeta, Returned, SpanMeta, SpanStart, Traced, armed,
+        begin, once_traced, start, trace_call,
     };
     pub use crate::state::{enabled, metrics_enabled};
     pub use opentelemetry;

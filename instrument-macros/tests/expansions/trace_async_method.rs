@@ -1,4 +1,8 @@
-async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Error> {
+fn step(
+    &self,
+    agent_id: &str,
+    messages: &[Message],
+) -> impl ::core::future::Future<Output = Result<Reply, Error>> {
     #[allow(unused_imports)]
     use ::instrument::__private::prelude::*;
     static __INSTRUMENT_PARAMS: [::instrument::__private::ParamMeta; 2usize] = [
@@ -21,56 +25,44 @@ async fn step(&self, agent_id: &str, messages: &[Message]) -> Result<Reply, Erro
         ::instrument::__private::SpanKind::Internal,
         &__INSTRUMENT_PARAMS,
     );
-    let __instrument_span = if __INSTRUMENT_META.is_off() {
-        ::core::option::Option::None
-    } else {
-        ::instrument::__private::start(
-            &__INSTRUMENT_META,
-            ::core::option::Option::Some(::core::any::type_name::<Self>()),
-            &[
-                &(&&&&&::instrument::__private::Param(&agent_id)).__instrument_capture()
-                    as &dyn ::instrument::__private::Capture,
-                &(&&&&&::instrument::__private::Param(&messages)).__instrument_capture()
-                    as &dyn ::instrument::__private::Capture,
-            ],
-        )
-    };
-    let __instrument_body = async move {
-        #[allow(unused_variables, clippy::used_underscore_binding)]
-        let agent_id = agent_id;
-        #[allow(unused_variables, clippy::used_underscore_binding)]
-        let messages = messages;
-        #[allow(
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::let_unit_value,
-            clippy::unreachable
-        )]
-        if false {
-            let __instrument_fake_return: Result<Reply, Error> = loop {};
-            return __instrument_fake_return;
-        }
-        self.run(agent_id, messages).await
-    };
-    match __instrument_span {
-        ::core::option::Option::None => {
-            ::instrument::__private::Instrumented::bare(
-                    __instrument_span,
-                    __instrument_body,
-                )
-                .await
-        }
-        __instrument_span => {
-            ::instrument::__private::Instrumented::new(
-                    __instrument_span,
-                    __instrument_body,
-                    |__instrument_ret| {
-                        (&&&&::instrument::__private::Returned(__instrument_ret))
-                            .__instrument_outcome()
-                    },
-                )
-                .await
-        }
-    }
+    ::instrument::__private::Traced::new(
+        &__INSTRUMENT_META,
+        async move {
+            let _ = &self;
+            if ::instrument::__private::armed() {
+                ::instrument::__private::begin(
+                    &__INSTRUMENT_META,
+                    ::core::option::Option::Some(::core::any::type_name::<Self>()),
+                    &[
+                        &(&&&&&::instrument::__private::Param(&agent_id))
+                            .__instrument_capture()
+                            as &dyn ::instrument::__private::Capture,
+                        &(&&&&&::instrument::__private::Param(&messages))
+                            .__instrument_capture()
+                            as &dyn ::instrument::__private::Capture,
+                    ],
+                );
+            }
+            #[allow(unused_variables, clippy::used_underscore_binding)]
+            let agent_id = agent_id;
+            #[allow(unused_variables, clippy::used_underscore_binding)]
+            let messages = messages;
+            #[allow(
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::unreachable
+            )]
+            if false {
+                let __instrument_fake_return: Result<Reply, Error> = loop {};
+                return __instrument_fake_return;
+            }
+            self.run(agent_id, messages).await
+        },
+        |__instrument_ret| {
+            (&&&&::instrument::__private::Returned(__instrument_ret))
+                .__instrument_outcome()
+        },
+    )
 }

@@ -1,6 +1,9 @@
-//! The future wrapper of instrumented `async fn`s: keeps the span current on every poll,
-//! records panics, and records `cancelled` when dropped before completion.
+//! The future wrappers of instrumented `async fn`s: keep the span current on every poll, record
+//! panics, and record `cancelled` when dropped before completion. [`Traced`] wraps the body's
+//! own future, which starts the span itself at the first poll; [`Instrumented`] wraps a body
+//! whose span was started before it (the shape kept where the fn must stay an `async fn`).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
@@ -8,7 +11,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::{ActiveSpan, EnteredSpan, Outcome};
+use super::{ActiveSpan, EnteredSpan, Outcome, SpanMeta};
+use crate::capture::Capture;
 
 pin_project! {
     /// Polls `inner` with the span current and ends the span with `outcome` of its output;
@@ -78,6 +82,156 @@ fn poll_recording<F: Future>(
     let entered = span.take().map(ActiveSpan::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
     *span = entered.and_then(EnteredSpan::exit);
+    finish_poll(polled, span, outcome)
+}
+
+pin_project! {
+    /// The future of an instrumented `async fn` (the macro's usual shape): the body's own future,
+    /// made at the call, whose first statement starts the span at the first poll
+    /// ([`armed`], [`begin`]). Off at the first poll, every poll is the body's
+    /// own behind one test; on, the span is current on every poll and ends with `outcome` of
+    /// the output; dropping it unfinished records `cancelled`.
+    pub struct Traced<F, O> {
+        #[pin]
+        inner: F,
+        meta: &'static SpanMeta,
+        phase: Phase,
+        span: Option<ActiveSpan>,
+        outcome: O,
+    }
+
+    impl<F, O> PinnedDrop for Traced<F, O> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(span) = this.project().span.take() {
+                span.record_cancelled();
+            }
+        }
+    }
+}
+
+/// Where a [`Traced`] future stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not polled yet.
+    First,
+    /// Records nothing: the call site was off at the first poll, or no span started.
+    Off,
+    /// Its span (if not ended) is current on every poll.
+    Recording,
+}
+
+thread_local! {
+    /// Set by a [`Traced`] future around its first poll, for the body's first statement, which
+    /// clears it: the span is to be started.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    /// The span the body's first statement started and made current, handed to the [`Traced`]
+    /// future polling it (saved and put back around a nested first poll).
+    static HANDED: Cell<Option<EnteredSpan>> = const { Cell::new(None) };
+}
+
+impl<F: Future, O: Fn(&F::Output) -> Outcome> Traced<F, O> {
+    /// Wraps the body's future `inner` of a call site described by `meta`; `outcome` says how a
+    /// returned value ended the call.
+    #[inline(always)]
+    pub fn new(meta: &'static SpanMeta, inner: F, outcome: O) -> Self {
+        Self {
+            inner,
+            meta,
+            phase: Phase::First,
+            span: None,
+            outcome,
+        }
+    }
+}
+
+impl<F: Future, O: Fn(&F::Output) -> Outcome> Future for Traced<F, O> {
+    type Output = F::Output;
+
+    /// Inlined where the future is polled: off, that is the body's own poll and one test.
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match *this.phase {
+            Phase::Off => this.inner.poll(cx),
+            Phase::First if this.meta.is_off() => {
+                *this.phase = Phase::Off;
+                this.inner.poll(cx)
+            }
+            Phase::First => poll_first(this.inner, this.phase, this.span, this.outcome, cx),
+            Phase::Recording => poll_recording(this.inner, this.span, this.outcome, cx),
+        }
+    }
+}
+
+/// Whether the body's first statement is to start the span (see [`Traced`]); clears the mark.
+#[inline(always)]
+pub fn armed() -> bool {
+    ARMED
+        .try_with(|armed| {
+            let set = armed.get();
+            if set {
+                armed.set(false);
+            }
+            set
+        })
+        .unwrap_or(false)
+}
+
+/// Hands the span the body's first statement started, made current, to the [`Traced`] future
+/// polling the body.
+fn hand_over(entered: Option<EnteredSpan>) {
+    if let Some(entered) = entered {
+        let _ = HANDED.try_with(|handed| handed.set(Some(entered)));
+    }
+}
+
+/// Starts the span of an instrumented `async fn`'s call from the first statement of its body, at
+/// the future's first poll (when [`armed`]), and makes it current: the [`Traced`] future polling
+/// the body takes it over when the poll returns.
+#[inline(never)]
+pub fn begin(meta: &'static SpanMeta, self_type: Option<&'static str>, params: &[&dyn Capture]) {
+    if !meta.records() {
+        return;
+    }
+    let entered =
+        super::start_recorded(meta, self_type, params).map(|(span, outer)| span.enter_under(outer));
+    hand_over(entered);
+}
+
+/// The first poll of a [`Traced`] future whose call site records: arms the body's first
+/// statement, polls, and takes the span it started (current until now); out of line, so that
+/// the off path stays small.
+#[inline(never)]
+fn poll_first<F: Future>(
+    inner: Pin<&mut F>,
+    phase: &mut Phase,
+    span: &mut Option<ActiveSpan>,
+    outcome: &impl Fn(&F::Output) -> Outcome,
+    cx: &mut TaskContext<'_>,
+) -> Poll<F::Output> {
+    let outer = HANDED.try_with(Cell::take).ok().flatten();
+    let _ = ARMED.try_with(|armed| armed.set(true));
+    let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+    let _ = ARMED.try_with(|armed| armed.set(false));
+    let entered = HANDED
+        .try_with(|handed| handed.replace(outer))
+        .ok()
+        .flatten();
+    *span = entered.and_then(EnteredSpan::exit);
+    *phase = if span.is_some() {
+        Phase::Recording
+    } else {
+        Phase::Off
+    };
+    finish_poll(polled, span, outcome)
+}
+
+/// Ends `span` with the poll's output or panic, if the poll ended the body.
+fn finish_poll<T>(
+    polled: std::thread::Result<Poll<T>>,
+    span: &mut Option<ActiveSpan>,
+    outcome: &impl Fn(&T) -> Outcome,
+) -> Poll<T> {
     match polled {
         Ok(Poll::Pending) => Poll::Pending,
         Ok(Poll::Ready(output)) => {

@@ -29,7 +29,7 @@ use crate::state;
 use crate::state::{CodeLocation, CurrentSpan, scope};
 use record::{LocalSpan, Parent, RecordSpan, Started};
 
-pub use future::Instrumented;
+pub use future::{Instrumented, Traced, armed, begin};
 #[cfg(feature = "genai")]
 pub(crate) use held::{HeldSpan, start_held};
 pub use local::current_context;
