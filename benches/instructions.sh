@@ -28,7 +28,11 @@ binary=$(cargo bench -p instrument-benches --bench "$target" --no-run --message-
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Every thread's count is the difference between a run of 3× and one of 1× the calls, so that
-# setup and shutdown cancel out. Other threads' waits (the collector's, SQLite's worker, the
+# setup and shutdown cancel out. Two setup steps last a time, not a number of steps, so they run
+# more or fewer times under valgrind and would not cancel out (about ±300 instructions per span
+# between runs): the clocks' calibration (`quanta::Clock::new` for the toolkit's clock, the
+# `fastant` start-up calibration that fastrace links in); they are left out of every count
+# (`uncounted`). Other threads' waits (the collector's, SQLite's worker, the
 # runtime's parking) spin for as long as the scheduler lets them, which moves a single
 # difference by hundreds to thousands of instructions per call: the median of REPEATS
 # differences (default 5) is the figure. `median_difference CASE LOW HIGH DIVISOR` prints it,
@@ -38,6 +42,7 @@ if ! [[ $repeats =~ ^[1-9][0-9]*$ ]]; then
   echo "REPEATS must be a positive whole number, not '$repeats'" >&2
   exit 2
 fi
+uncounted=(--toggle-collect='quanta::Clock::new' --toggle-collect='fastant::tsc_now::___init___ctor::___init___ctor' --collect-atstart=yes)
 median_difference() {
   for _ in $(seq 1 "$repeats"); do
     low=$(total "$1" "$2")
@@ -48,7 +53,7 @@ median_difference() {
 if [ "$bench" = overhead_all ]; then
   # Runs of 30,000 and 10,000 calls (10 rounds each, the export settled between rounds).
   total() {
-    OVERHEAD_ONLY="$1" OVERHEAD_CALLS="$2" OVERHEAD_ROUNDS=10 valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
+    OVERHEAD_ONLY="$1" OVERHEAD_CALLS="$2" OVERHEAD_ROUNDS=10 valgrind --tool=callgrind "${uncounted[@]}" --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
     callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
   }
   for case in trace_sync trace_async trace_sync_ratio trace_async_ratio raw_same_work raw_same_work_ratio; do
@@ -67,7 +72,7 @@ if [ "$bench" = db_wrapper ] || [ "$bench" = http_layer ] || [ "$bench" = orm ];
     variable=HTTP_LAYER_CASE; cases="plain layer"; unit=request
   fi
   total() {
-    env "$variable=$1" OVERHEAD_CALLS="$2" valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
+    env "$variable=$1" OVERHEAD_CALLS="$2" valgrind --tool=callgrind "${uncounted[@]}" --callgrind-out-file="$out/$1-$2.out" "$binary" >/dev/null 2>&1
     callgrind_annotate "$out/$1-$2.out" 2>/dev/null | grep "PROGRAM TOTALS" | awk '{ gsub(",", "", $1); print $1 }'
   }
   for case in $cases; do

@@ -3,8 +3,8 @@
 //! span costs the calling thread an uncontended lock and a push, not the processors' work; the
 //! collector runs every [`COLLECT_INTERVAL`], as soon as a buffer holds [`WAKE_AT`] spans, and
 //! on every flush and shutdown. A buffer holds at most [`MAX_BUFFERED`] spans; past that, a thread
-//! making spans faster than the collector takes them hands them to the processors itself (the
-//! batch queue's bounds and accounting then apply, as for any span).
+//! making spans faster than the collector takes them hands its buffer to the processors itself,
+//! as the collector would (the batch queue's bounds and accounting then apply, as for any span).
 //!
 //! The collector gives the emptied records back to the thread that made them (at most
 //! [`SPARE_RECORDS`] waiting in its buffer, as many again in the thread's hands), so that a thread
@@ -75,6 +75,14 @@ struct Slots {
     /// its free chunks on the calling thread: ~85 instructions per span, averaged, in the
     /// `overhead` bench). At most two buffers of [`MAX_BUFFERED`] pointers per thread.
     emptied: Records,
+}
+
+/// What became of a span handed to the calling thread's buffer.
+enum Pushed {
+    /// Buffered; the collector is to be woken.
+    Buffered { wake: bool },
+    /// The buffer was full: the spans it held, taken out of it, for the thread to hand over.
+    Full(Records),
 }
 
 /// The calling thread's buffer, the sink it belongs to, and the emptied records it took back.
@@ -168,8 +176,9 @@ impl RecordSink {
     }
 
     /// Hands an ended span over: into the calling thread's buffer, or straight to the
-    /// processors (on the ending thread, when the buffer is full, or when the thread is exiting
-    /// or has no collector).
+    /// processors (on the ending thread, or when the thread is exiting or has no collector).
+    /// When the buffer is full, the thread hands its buffered spans over itself, in order, this
+    /// one after them, and keeps their emptied records.
     pub(crate) fn hand_over(&self, mut span: Box<SpanRecord>) {
         if self.on_ending_thread || self.collector.get().is_none() {
             self.deliver(&mut span, &Anchor::now());
@@ -184,7 +193,8 @@ impl RecordSink {
             };
             let mut slots = lock(&local.buffer.slots);
             if slots.ended.len() >= MAX_BUFFERED {
-                return false;
+                let emptied = std::mem::take(&mut slots.emptied);
+                return Pushed::Full(std::mem::replace(&mut slots.ended, emptied));
             }
             if let Some(span) = span.take() {
                 slots.ended.push(span);
@@ -192,15 +202,46 @@ impl RecordSink {
             if local.spare.is_empty() {
                 std::mem::swap(&mut local.spare, &mut slots.spare);
             }
-            slots.ended.len() == WAKE_AT
+            Pushed::Buffered {
+                wake: slots.ended.len() == WAKE_AT,
+            }
         });
-        if let Ok(true) = pushed {
-            self.wake();
+        match pushed {
+            Ok(Pushed::Buffered { wake: true }) => self.wake(),
+            Ok(Pushed::Buffered { wake: false }) => {}
+            Ok(Pushed::Full(mut ended)) => {
+                ended.extend(span.take());
+                self.deliver_own(ended);
+            }
+            // The thread is exiting: its buffer is gone.
+            Err(_) => {
+                if let Some(mut span) = span {
+                    self.deliver(&mut span, &Anchor::now());
+                }
+            }
         }
-        // Not buffered: the buffer is full, or the thread is exiting.
-        if let Some(mut span) = span {
-            self.deliver(&mut span, &Anchor::now());
+    }
+
+    /// Hands the calling thread's own ended `spans` to the processors, in order, and gives the
+    /// emptied records back to the thread, the vector's room to its buffer.
+    fn deliver_own(&self, mut spans: Records) {
+        let anchor = Anchor::now();
+        for span in &mut spans {
+            self.deliver(span, &anchor);
         }
+        let _ = LOCAL.try_with(|local| {
+            if let Some(local) = &mut *local.borrow_mut()
+                && local.sink_id == self.id
+            {
+                let room = SPARE_RECORDS.saturating_sub(local.spare.len());
+                spans.truncate(room);
+                local.spare.append(&mut spans);
+                let mut slots = lock(&local.buffer.slots);
+                if slots.emptied.capacity() < spans.capacity() {
+                    slots.emptied = spans;
+                }
+            }
+        });
     }
 
     /// A new buffer for the calling thread, known to the collector.
@@ -440,25 +481,39 @@ mod tests {
     }
 
     #[test]
-    fn a_full_buffer_is_bypassed_and_nothing_is_lost() {
+    fn a_full_buffer_is_handed_over_by_its_thread_which_keeps_the_records() {
         let (sink, seen) = sink(false);
         let worker = sink.clone();
         let direct = seen.clone();
-        std::thread::spawn(move || {
+        let handed = std::thread::spawn(move || {
             worker.hand_over(span());
-            // The collector waits for the list of buffers while the buffer fills past its bound.
+            // The collector waits for the list of buffers while the buffer fills to its bound.
             let collector_waits = lock(&worker.buffers);
-            for _ in 0..MAX_BUFFERED + 10 {
+            let buffered = lock(&collector_waits[0].slots).ended.len();
+            let delivered = direct.load(Ordering::Relaxed);
+            for _ in buffered..MAX_BUFFERED {
                 worker.hand_over(span());
             }
-            // The 11 past the bound went straight to the processor.
-            assert_eq!(direct.load(Ordering::Relaxed), 11);
+            assert_eq!(direct.load(Ordering::Relaxed), delivered, "all buffered");
+            // One more: the thread hands its whole buffer over, and this span after it.
+            worker.hand_over(span());
+            assert_eq!(direct.load(Ordering::Relaxed), delivered + MAX_BUFFERED + 1);
+            let kept = LOCAL.with(|local| local.borrow().as_ref().map(|l| l.spare.len()));
+            assert_eq!(
+                kept,
+                Some(SPARE_RECORDS),
+                "the emptied records, kept by the thread"
+            );
+            for _ in 0..10 {
+                worker.hand_over(span());
+            }
             drop(collector_waits);
+            1 + (MAX_BUFFERED - buffered) + 1 + 10
         })
         .join()
         .unwrap();
         sink.close();
-        assert_eq!(seen.load(Ordering::Relaxed), MAX_BUFFERED + 11);
+        assert_eq!(seen.load(Ordering::Relaxed), handed, "nothing lost");
     }
 
     #[test]
