@@ -148,7 +148,8 @@ fn rebind_pattern(pat: &mut Pat, recorded: &[Ident], rebound: &mut Vec<TokenStre
 
 /// Whether `attrs`, the attributes left on an item after this macro's, are all built-in ones
 /// that no macro acts on: another attribute macro (`#[tokio::main]`, `#[async_trait]`) may
-/// expect to find an `async fn`.
+/// expect to find an `async fn`. `#[must_use]` is not among them: on an `async fn` it applies to
+/// the awaited output, on a `fn` returning a future only to the future.
 pub(crate) fn attrs_inert(attrs: &[Attribute]) -> bool {
     const INERT: &[&str] = &[
         "doc",
@@ -161,7 +162,6 @@ pub(crate) fn attrs_inert(attrs: &[Attribute]) -> bool {
         "expect",
         "deprecated",
         "cfg",
-        "must_use",
     ];
     attrs.iter().all(|attr| {
         let path = attr.path();

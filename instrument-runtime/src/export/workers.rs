@@ -53,8 +53,8 @@ impl<T: Send + 'static> Workers<T> {
     }
 
     /// Hands `job` to a waiting thread, or to a new one made to run jobs with `start()` when
-    /// none waits and fewer than the limit run (else it waits for the next thread free). The job
-    /// back when no thread runs and none can be started.
+    /// no waiting thread is left for it and fewer than the limit run (else it waits for the next
+    /// thread free). The job back when no thread runs and none can be started.
     pub(super) fn hand<F>(&self, job: T, name: &str, start: impl FnOnce() -> F) -> Result<(), T>
     where
         F: FnMut(T) + Send + 'static,
@@ -63,9 +63,9 @@ impl<T: Send + 'static> Workers<T> {
         jobs.waiting.push_back(job);
         if jobs.idle > 0 {
             self.shared.ready.notify_one();
-            return Ok(());
         }
-        if jobs.threads >= self.limit {
+        // A waiting thread takes one job: more jobs waiting than threads waiting start another.
+        if jobs.waiting.len() <= jobs.idle || jobs.threads >= self.limit {
             return Ok(());
         }
         let shared = self.shared.clone();
@@ -145,6 +145,37 @@ mod tests {
         );
         assert!(got.iter().all(|(_, thread)| *thread == got[0].1));
         assert_eq!(starts, 1, "one thread started for all five jobs");
+    }
+
+    #[test]
+    fn jobs_handed_at_once_start_threads_up_to_the_limit() {
+        let workers = Workers::new(2);
+        let (sent, seen) = mpsc::channel();
+        let (release, held) = mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let mut starts = 0;
+        for n in 0..2 {
+            let (sent, held) = (sent.clone(), held.clone());
+            workers
+                .hand(n, "test-worker", || {
+                    starts += 1;
+                    move |n: i32| {
+                        sent.send(n).unwrap();
+                        let _ = held.lock().unwrap().recv();
+                    }
+                })
+                .unwrap();
+        }
+        assert_eq!(
+            starts, 2,
+            "the second job did not wait for the first thread"
+        );
+        let mut got: Vec<i32> = (0..2)
+            .map(|_| seen.recv_timeout(Duration::from_secs(10)).unwrap())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
+        drop(release);
     }
 
     #[test]

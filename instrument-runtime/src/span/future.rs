@@ -180,8 +180,12 @@ pub fn armed() -> bool {
 /// Hands the span the body's first statement started, made current, to the [`Traced`] future
 /// polling the body.
 fn hand_over(entered: Option<EnteredSpan>) {
+    let mut entered = entered;
+    let _ = HANDED.try_with(|handed| handed.set(entered.take()));
+    // The thread is exiting (its thread-locals are being destroyed): the span stops being
+    // current here, as nothing could take it over.
     if let Some(entered) = entered {
-        let _ = HANDED.try_with(|handed| handed.set(Some(entered)));
+        drop(entered.exit());
     }
 }
 

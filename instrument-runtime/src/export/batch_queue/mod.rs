@@ -117,7 +117,10 @@ impl BatchQueue {
         }
         state.spans.push(span);
         if state.spans.len() >= self.shared.batch_size {
-            let next = state.spare.pop().unwrap_or_default();
+            let next = state
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(self.shared.batch_size));
             let full = std::mem::replace(&mut state.spans, next);
             state.full.push(full);
             self.shared.wake.notify_one();
@@ -255,7 +258,10 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
         if due || !state.full.is_empty() {
             let mut batches = std::mem::take(&mut state.full);
             if due && !state.spans.is_empty() {
-                let next = state.spare.pop().unwrap_or_default();
+                let next = state
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
                 batches.push(std::mem::replace(&mut state.spans, next));
             }
             while state.spare.len() < SPARE_BATCHES {
