@@ -10,14 +10,13 @@ use crate::wrap::{fake_return_edge, local, returns_never};
 
 /// What the flat shape of an instrumented `async fn` needs from its macro: the call site's
 /// `statics`, the body's `first` statement (which starts the span when the future is armed at
-/// its first poll), the `traced` future type (`new(&meta, body, outcome closure)`), the `meta`
-/// static, and `outcome`, how the call ended from `__instrument_ret`.
+/// its first poll), the `traced` future type (`new(&meta, body, outcome closure)`) and the
+/// `meta` static. How the call ended is the wrapping's `outcome`, as in the other shapes.
 pub(crate) struct FlatAsync {
     pub statics: TokenStream,
     pub first: TokenStream,
     pub traced: Path,
     pub meta: TokenStream,
-    pub outcome: TokenStream,
 }
 
 /// Rewrites `async fn f(..) -> T { body }` as `fn f(..) -> impl Future<Output = T>` returning
@@ -38,6 +37,7 @@ pub(crate) fn flat_future(
     block: &mut Block,
     flat: &FlatAsync,
     recorded: &[Ident],
+    outcome: &TokenStream,
 ) -> bool {
     let simple = sig.inputs.iter().all(|input| match input {
         FnArg::Receiver(_) => true,
@@ -73,7 +73,6 @@ pub(crate) fn flat_future(
         first,
         traced,
         meta,
-        outcome,
     } = flat;
     let ret = local("__instrument_ret");
     let original = &block.stmts;

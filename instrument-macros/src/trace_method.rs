@@ -196,7 +196,6 @@ fn instrument_fn(
             },
             traced: parse_quote!(#krate::__private::Traced),
             meta: quote!(&__INSTRUMENT_META),
-            outcome: quote!((&&&&#krate::__private::Returned(#ret)).__instrument_outcome()),
         }),
         prelude: quote! {
             #statics

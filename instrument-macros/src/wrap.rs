@@ -127,7 +127,7 @@ pub(crate) fn wrap_body(
     if let Some(flat) = flat
         && sig.asyncness.is_some()
         && attrs_inert
-        && flat_future(sig, block, flat, recorded)
+        && flat_future(sig, block, flat, recorded, outcome)
     {
         return;
     }

@@ -77,6 +77,24 @@ struct Slots {
     emptied: Records,
 }
 
+impl Slots {
+    /// The ended spans, the emptied buffer put in their place (so the next spans do not grow
+    /// a new one).
+    fn take_ended(&mut self) -> Records {
+        let emptied = std::mem::take(&mut self.emptied);
+        std::mem::replace(&mut self.ended, emptied)
+    }
+}
+
+/// Moves the emptied records of `spans` into `spare`, up to [`SPARE_RECORDS`] in it, and returns
+/// the emptied vector, its room kept for a buffer.
+fn keep_records(spare: &mut Records, mut spans: Records) -> Records {
+    let room = SPARE_RECORDS.saturating_sub(spare.len());
+    spans.truncate(room);
+    spare.append(&mut spans);
+    spans
+}
+
 /// What became of a span handed to the calling thread's buffer.
 enum Pushed {
     /// Buffered; the collector is to be woken.
@@ -236,11 +254,7 @@ impl RecordSink {
         let _draining = lock(&self.draining);
         let mut spans = LOCAL
             .try_with(|local| match &mut *local.borrow_mut() {
-                Some(local) if local.sink_id == self.id => {
-                    let mut slots = lock(&local.buffer.slots);
-                    let emptied = std::mem::take(&mut slots.emptied);
-                    std::mem::replace(&mut slots.ended, emptied)
-                }
+                Some(local) if local.sink_id == self.id => lock(&local.buffer.slots).take_ended(),
                 _ => Vec::new(),
             })
             .unwrap_or_default();
@@ -252,12 +266,10 @@ impl RecordSink {
             if let Some(local) = &mut *local.borrow_mut()
                 && local.sink_id == self.id
             {
-                let room = SPARE_RECORDS.saturating_sub(local.spare.len());
-                spans.truncate(room);
-                local.spare.append(&mut spans);
+                let emptied = keep_records(&mut local.spare, spans);
                 let mut slots = lock(&local.buffer.slots);
-                if slots.emptied.capacity() < spans.capacity() {
-                    slots.emptied = spans;
+                if slots.emptied.capacity() < emptied.capacity() {
+                    slots.emptied = emptied;
                 }
             }
         });
@@ -293,9 +305,7 @@ impl RecordSink {
             let alive = Arc::strong_count(buffer) > 1;
             let mut slots = lock(&buffer.slots);
             if !slots.ended.is_empty() {
-                let emptied = std::mem::take(&mut slots.emptied);
-                let ended = std::mem::replace(&mut slots.ended, emptied);
-                taken.push((alive.then(|| buffer.clone()), ended));
+                taken.push((alive.then(|| buffer.clone()), slots.take_ended()));
             }
             alive
         });
@@ -306,10 +316,7 @@ impl RecordSink {
             }
             if let Some(buffer) = buffer {
                 let mut slots = lock(&buffer.slots);
-                let room = SPARE_RECORDS.saturating_sub(slots.spare.len());
-                spans.truncate(room);
-                slots.spare.append(&mut spans);
-                slots.emptied = spans;
+                slots.emptied = keep_records(&mut slots.spare, spans);
             }
         }
     }

@@ -77,6 +77,18 @@ struct State {
     dropped: bool,
 }
 
+impl State {
+    /// The batch being filled, a spare one (or a new one with room for `batch_size`) put in its
+    /// place.
+    fn seal(&mut self, batch_size: usize) -> Vec<SpanData> {
+        let next = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(batch_size));
+        std::mem::replace(&mut self.spans, next)
+    }
+}
+
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.state.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -117,11 +129,7 @@ impl BatchQueue {
         }
         state.spans.push(span);
         if state.spans.len() >= self.shared.batch_size {
-            let next = state
-                .spare
-                .pop()
-                .unwrap_or_else(|| Vec::with_capacity(self.shared.batch_size));
-            let full = std::mem::replace(&mut state.spans, next);
+            let full = state.seal(self.shared.batch_size);
             state.full.push(full);
             self.shared.wake.notify_one();
         }
@@ -258,11 +266,7 @@ fn next_turn(shared: &Shared, last_export: Instant) -> Option<Turn> {
         if due || !state.full.is_empty() {
             let mut batches = std::mem::take(&mut state.full);
             if due && !state.spans.is_empty() {
-                let next = state
-                    .spare
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(shared.batch_size));
-                batches.push(std::mem::replace(&mut state.spans, next));
+                batches.push(state.seal(shared.batch_size));
             }
             while state.spare.len() < SPARE_BATCHES {
                 state.spare.push(Vec::with_capacity(shared.batch_size));

@@ -61,6 +61,14 @@ fn names(batches: &Batches) -> Vec<Vec<String>> {
     batches.seen.lock().unwrap().clone()
 }
 
+/// Waits (at most 10 s) until `exporter` was given `count` batches.
+fn wait_for_batches(exporter: &Batches, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while names(exporter).len() < count && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn a_flush_exports_what_is_queued_in_order_in_batches_of_the_batch_size() {
     let exporter = Batches::default();
@@ -82,10 +90,7 @@ fn a_full_batch_is_exported_without_waiting_for_the_delay() {
     for n in 0..3 {
         assert!(queue.push(span(&n.to_string())));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while names(&exporter).is_empty() && Instant::now() < deadline {
-        std::thread::yield_now();
-    }
+    wait_for_batches(&exporter, 1);
     assert_eq!(names(&exporter), [["0", "1", "2"]]);
     queue.shutdown(Duration::from_secs(5)).unwrap();
 }
@@ -97,10 +102,7 @@ fn a_burst_is_exported_in_full_batches_and_the_rest_waits_for_the_delay() {
     for n in 0..7 {
         assert!(queue.push(span(&n.to_string())));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while names(&exporter).len() < 2 && Instant::now() < deadline {
-        std::thread::yield_now();
-    }
+    wait_for_batches(&exporter, 2);
     assert_eq!(names(&exporter), [["0", "1", "2"], ["3", "4", "5"]]);
     queue.force_flush().unwrap();
     assert_eq!(
@@ -142,10 +144,7 @@ fn a_partial_batch_is_exported_after_the_delay() {
     let exporter = Batches::default();
     let queue = BatchQueue::start(exporter.clone(), 100, Duration::from_millis(20)).unwrap();
     assert!(queue.push(span("late")));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while names(&exporter).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_batches(&exporter, 1);
     assert_eq!(names(&exporter), [["late"]]);
     queue.shutdown(Duration::from_secs(5)).unwrap();
 }
