@@ -65,6 +65,8 @@ OVERHEAD = [
      "case_genai_chat", "case_trace_method_sync_enabled", "one `#[trace_method]` span", "ratio", 1.5),
     ("`#[metric]` enabled",
      "case_metric_enabled", "case_raw_histogram", "raw histogram record", "ratio", None),
+    ("the OpenTelemetry API alone: a span that records nothing made current in `Context::current()` and ended (part of every enabled case)",
+     "case_otel_context_alone", "case_raw_sdk_same_work", "raw SDK, same work", "ratio", None),
 ]
 OVERHEAD_ALL = [
     ("`#[trace_method]` sync, default sampler",

@@ -26,6 +26,7 @@ mod receiver;
 use counting_receiver::CountingReceiver;
 use discard::Discard;
 use opentelemetry::trace::{Span as _, SpanBuilder, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
@@ -308,6 +309,53 @@ fn case_raw_sdk_same_work_ratio(i: u64) -> u64 {
         .get()
         .expect("installed before the raw case");
     raw_same_work(tracer, i, "abq")
+}
+
+/// A span that records nothing: its ids only.
+#[derive(Debug)]
+struct IdsOnly(SpanContext);
+
+impl opentelemetry::trace::Span for IdsOnly {
+    fn add_event_with_timestamp<T: Into<std::borrow::Cow<'static, str>>>(
+        &mut self,
+        _name: T,
+        _timestamp: std::time::SystemTime,
+        _attributes: Vec<KeyValue>,
+    ) {
+    }
+    fn span_context(&self) -> &SpanContext {
+        &self.0
+    }
+    fn is_recording(&self) -> bool {
+        false
+    }
+    fn set_attribute(&mut self, _attribute: KeyValue) {}
+    fn set_status(&mut self, _status: opentelemetry::trace::Status) {}
+    fn update_name<T: Into<std::borrow::Cow<'static, str>>>(&mut self, _new_name: T) {}
+    fn add_link(&mut self, _span_context: SpanContext, _attributes: Vec<KeyValue>) {}
+    fn end_with_timestamp(&mut self, _timestamp: std::time::SystemTime) {}
+}
+
+/// The OpenTelemetry API's own part of a span current in `Context::current()`, which every
+/// enabled case above pays: a span that records nothing put in a context, attached while the
+/// body runs, detached, ended through the context and dropped.
+#[inline(never)]
+fn case_otel_context_alone(i: u64) -> u64 {
+    use opentelemetry::trace::TraceContextExt as _;
+    let ids = SpanContext::new(
+        TraceId::from(u128::from(i) + 1),
+        SpanId::from(i + 1),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::NONE,
+    );
+    let cx = Context::current().with_span(IdsOnly(ids));
+    let out = {
+        let _current = cx.clone().attach();
+        plain(i, "abw")
+    };
+    cx.span().end();
+    out
 }
 
 #[inline(always)]
@@ -707,6 +755,10 @@ fn main() {
             .build(),
     );
     results.plain("raw SDK histogram record", case_raw_histogram);
+    results.plain(
+        "OpenTelemetry context alone (span current)",
+        case_otel_context_alone,
+    );
     let _ = meters.shutdown();
 
     let provider = raw_provider(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));

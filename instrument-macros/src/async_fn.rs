@@ -10,17 +10,18 @@ use crate::wrap::{fake_return_edge, local, returns_never};
 
 /// What the flat shape of an instrumented `async fn` needs from its macro: the call site's
 /// `statics`, the body's `first` statement (which starts the span when the future is armed at
-/// its first poll), the `traced` future type (`new(&meta, body, outcome closure)`) and the
-/// `meta` static. How the call ended is the wrapping's `outcome`, as in the other shapes.
+/// its first poll), the `traced` future type (`new(site, body, outcome closure)`) and the
+/// `site`: a closure returning the call site's static (zero-sized, so the future does not carry
+/// its address). How the call ended is the wrapping's `outcome`, as in the other shapes.
 pub(crate) struct FlatAsync {
     pub statics: TokenStream,
     pub first: TokenStream,
     pub traced: Path,
-    pub meta: TokenStream,
+    pub site: TokenStream,
 }
 
 /// Rewrites `async fn f(..) -> T { body }` as `fn f(..) -> impl Future<Output = T>` returning
-/// `Traced::new(&META, async move { first; body }, outcome)`: the body's own future, made at the
+/// `Traced::new(|| &META, async move { first; body }, outcome)`: the body's own future, made at the
 /// call as an `async fn`'s is, which starts the span with its first statement at the first poll.
 /// Off, each poll is the body's behind one test of the wrapper (no second state machine); the
 /// decision is made at the first poll, as an `async fn`'s first statement would make it.
@@ -72,14 +73,14 @@ pub(crate) fn flat_future(
         statics,
         first,
         traced,
-        meta,
+        site,
     } = flat;
     let ret = local("__instrument_ret");
     let original = &block.stmts;
     *block = parse_quote!({
         #statics
         #traced::new(
-            #meta,
+            #site,
             async move {
                 #(let _ = &#receiver;)*
                 #first

@@ -195,7 +195,7 @@ fn instrument_fn(
                 }
             },
             traced: parse_quote!(#krate::__private::Traced),
-            meta: quote!(&__INSTRUMENT_META),
+            site: quote!(|| &__INSTRUMENT_META),
         }),
         prelude: quote! {
             #statics

@@ -26,7 +26,7 @@ fn step(
         &__INSTRUMENT_PARAMS,
     );
     ::instrument::__private::Traced::new(
-        &__INSTRUMENT_META,
+        || &__INSTRUMENT_META,
         async move {
             let _ = &self;
             if ::instrument::__private::armed() {

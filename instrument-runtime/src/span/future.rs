@@ -91,33 +91,35 @@ pin_project! {
     /// ([`armed`], [`begin`]). Off at the first poll, every poll is the body's
     /// own behind one test; on, the span is current on every poll and ends with `outcome` of
     /// the output; dropping it unfinished records `cancelled`.
-    pub struct Traced<F, O> {
+    pub struct Traced<F, S, O> {
         #[pin]
         inner: F,
-        meta: &'static SpanMeta,
-        phase: Phase,
-        span: Option<ActiveSpan>,
+        site: S,
+        state: State,
         outcome: O,
     }
 
-    impl<F, O> PinnedDrop for Traced<F, O> {
+    impl<F, S, O> PinnedDrop for Traced<F, S, O> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(span) = this.project().span.take() {
+            if let State::Recording(span) = std::mem::replace(this.project().state, State::Off) {
                 span.record_cancelled();
             }
         }
     }
 }
 
-/// Where a [`Traced`] future stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+/// Where a [`Traced`] future stands: one field whose tag is its own byte (`repr(u8)`, no niche
+/// in the span to decode), so that the off path sets and tests one byte.
+#[derive(Debug)]
+#[repr(u8)]
+enum State {
     /// Not polled yet.
     First,
-    /// Records nothing: the call site was off at the first poll, or no span started.
+    /// Records nothing: the call site was off at the first poll, no span started, or the span
+    /// ended.
     Off,
-    /// Its span (if not ended) is current on every poll.
-    Recording,
+    /// Its span is current on every poll.
+    Recording(ActiveSpan),
 }
 
 thread_local! {
@@ -129,38 +131,68 @@ thread_local! {
     static HANDED: Cell<Option<EnteredSpan>> = const { Cell::new(None) };
 }
 
-impl<F: Future, O: Fn(&F::Output) -> Outcome> Traced<F, O> {
-    /// Wraps the body's future `inner` of a call site described by `meta`; `outcome` says how a
+impl<F, S, O> Traced<F, S, O>
+where
+    F: Future,
+    S: Fn() -> &'static SpanMeta,
+    O: Fn(&F::Output) -> Outcome,
+{
+    /// Wraps the body's future `inner` of the call site `site` returns (a closure naming the
+    /// site's static, so that the future does not carry its address); `outcome` says how a
     /// returned value ended the call.
     #[inline(always)]
-    pub fn new(meta: &'static SpanMeta, inner: F, outcome: O) -> Self {
+    pub fn new(site: S, inner: F, outcome: O) -> Self {
         Self {
             inner,
-            meta,
-            phase: Phase::First,
-            span: None,
+            site,
+            state: State::First,
             outcome,
         }
     }
 }
 
-impl<F: Future, O: Fn(&F::Output) -> Outcome> Future for Traced<F, O> {
+impl<F, S, O> Future for Traced<F, S, O>
+where
+    F: Future,
+    S: Fn() -> &'static SpanMeta,
+    O: Fn(&F::Output) -> Outcome,
+{
     type Output = F::Output;
 
     /// Inlined where the future is polled: off, that is the body's own poll and one test.
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match *this.phase {
-            Phase::Off => this.inner.poll(cx),
-            Phase::First if this.meta.is_off() => {
-                *this.phase = Phase::Off;
+        match this.state {
+            State::Off => this.inner.poll(cx),
+            State::First if (this.site)().is_off() => {
+                *this.state = State::Off;
                 this.inner.poll(cx)
             }
-            Phase::First => poll_first(this.inner, this.phase, this.span, this.outcome, cx),
-            Phase::Recording => poll_recording(this.inner, this.span, this.outcome, cx),
+            State::First => poll_first(this.inner, this.state, this.outcome, cx),
+            State::Recording(_) => poll_traced(this.inner, this.state, this.outcome, cx),
         }
     }
+}
+
+/// A poll of a [`Traced`] future whose span is recording: [`poll_recording`] with the span out
+/// of its state, put back while the body has not ended.
+#[inline(never)]
+fn poll_traced<F: Future>(
+    inner: Pin<&mut F>,
+    state: &mut State,
+    outcome: &impl Fn(&F::Output) -> Outcome,
+    cx: &mut TaskContext<'_>,
+) -> Poll<F::Output> {
+    let mut span = match std::mem::replace(state, State::Off) {
+        State::Recording(span) => Some(span),
+        _ => None,
+    };
+    let polled = poll_recording(inner, &mut span, outcome, cx);
+    if let Some(span) = span {
+        *state = State::Recording(span);
+    }
+    polled
 }
 
 /// Whether the body's first statement is to start the span (see [`Traced`]); clears the mark.
@@ -208,8 +240,7 @@ pub fn begin(meta: &'static SpanMeta, self_type: Option<&'static str>, params: &
 #[inline(never)]
 fn poll_first<F: Future>(
     inner: Pin<&mut F>,
-    phase: &mut Phase,
-    span: &mut Option<ActiveSpan>,
+    state: &mut State,
     outcome: &impl Fn(&F::Output) -> Outcome,
     cx: &mut TaskContext<'_>,
 ) -> Poll<F::Output> {
@@ -221,13 +252,13 @@ fn poll_first<F: Future>(
         .try_with(|handed| handed.replace(outer))
         .ok()
         .flatten();
-    *span = entered.and_then(EnteredSpan::exit);
-    *phase = if span.is_some() {
-        Phase::Recording
-    } else {
-        Phase::Off
-    };
-    finish_poll(polled, span, outcome)
+    *state = State::Off;
+    let mut span = entered.and_then(EnteredSpan::exit);
+    let polled = finish_poll(polled, &mut span, outcome);
+    if let Some(span) = span {
+        *state = State::Recording(span);
+    }
+    polled
 }
 
 /// Ends `span` with the poll's output or panic, if the poll ended the body.
