@@ -28,6 +28,7 @@ use super::queue::{DEFAULT_MAX_QUEUE_SIZE, InFlight, MAX_QUEUED_BYTES, Pipeline,
 use super::stats::ExportCounters;
 use super::target::ExportTarget;
 use crate::diagnostics::warn;
+use crate::state::EndedSpanSink;
 
 /// Spans per export request.
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 2_048;
@@ -179,6 +180,40 @@ impl SpanProcessor for CountingProcessor {
     }
 }
 
+/// The spans of one drain are counted and queued together when the queue has room for all of
+/// them; otherwise each is taken or shed on its own, as [`SpanProcessor::on_end`] does.
+impl EndedSpanSink for CountingProcessor {
+    fn on_end_all(&self, spans: &mut Vec<SpanData>) {
+        let count = spans.len();
+        let bytes: usize = spans.iter().map(span_bytes).sum();
+        let queued = self.pipeline.spans.fetch_add(count, Ordering::Relaxed);
+        let queued_bytes = self.pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if queued + count > self.pipeline.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
+            self.pipeline.release(count, bytes);
+            for span in spans.drain(..) {
+                self.on_end(span);
+            }
+            return;
+        }
+        self.counters.count_ended_by(count as u64);
+        let queued = self
+            .queue
+            .as_ref()
+            .is_some_and(|queue| queue.push_all(spans));
+        if !queued {
+            // After shutdown, or with no export thread.
+            spans.clear();
+            self.pipeline.release(count, bytes);
+            self.counters.count_abandoned(count as u64);
+        }
+    }
+}
+
+/// Spans handed over each on their own: the SDK's processors (the console's batch processor,
+/// the tests' simple processor).
+impl<E: SpanExporter> EndedSpanSink for opentelemetry_sdk::trace::SimpleSpanProcessor<E> {}
+impl EndedSpanSink for opentelemetry_sdk::trace::BatchSpanProcessor {}
+
 /// Counts refused metric exports.
 #[derive(Debug)]
 pub(crate) struct CountingMetricExporter<E> {
@@ -217,5 +252,99 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
 
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    /// Tells the test each batch it is given, then waits for the test's word before taking the
+    /// next: the queue stays as full as the test left it.
+    #[derive(Debug)]
+    struct Held {
+        given: SyncSender<Vec<String>>,
+        go: Mutex<Receiver<()>>,
+    }
+
+    impl SpanExporter for Held {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let names = batch.into_iter().map(|s| s.name.into_owned()).collect();
+            let _ = self.given.send(names);
+            let _ = self.go.lock().unwrap().recv();
+            Ok(())
+        }
+    }
+
+    fn span(name: &str) -> SpanData {
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: name.to_owned().into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("t").build(),
+        }
+    }
+
+    fn spans(names: &[&str]) -> Vec<SpanData> {
+        names.iter().map(|name| span(name)).collect()
+    }
+
+    #[test]
+    fn spans_handed_over_together_are_queued_together_or_each_taken_or_shed_when_room_is_short() {
+        let (given, batches) = sync_channel(8);
+        let (go, wait) = sync_channel(8);
+        let exporter = Held {
+            given,
+            go: Mutex::new(wait),
+        };
+        let settings = BatchSettings {
+            max_queue_size: Some(4),
+            max_export_batch_size: Some(2),
+            scheduled_delay: Some(Duration::from_secs(60)),
+        };
+        let accounting = Accounting::new(Arc::default(), None);
+        let processor = accounted_batch(exporter, None, &settings, &accounting);
+
+        let mut first = spans(&["a", "b", "c"]);
+        processor.on_end_all(&mut first);
+        assert!(first.is_empty());
+        assert_eq!(
+            batches.recv_timeout(Duration::from_secs(10)).unwrap(),
+            ["a", "b"]
+        );
+        // "a" and "b" are being exported, "c" waits: room for one more of the next three.
+        let mut second = spans(&["d", "e", "f"]);
+        processor.on_end_all(&mut second);
+        assert!(second.is_empty());
+        let stats = accounting.counters.stats();
+        assert_eq!((stats.spans_ended, stats.spans_shed), (6, 2));
+
+        go.send(()).unwrap();
+        assert_eq!(
+            batches.recv_timeout(Duration::from_secs(10)).unwrap(),
+            ["c", "d"]
+        );
+        go.send(()).unwrap();
+        processor.force_flush().unwrap();
+        assert_eq!(accounting.counters.stats().spans_exported, 4);
+        processor
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .unwrap();
     }
 }

@@ -18,6 +18,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use super::accounting::Accounting;
 use super::tail_sampling::TailSampler;
 use crate::context::current_attributes;
+use crate::state::EndedSpanSink;
 
 /// `P`, with the parent context's scope attributes copied onto each span as it starts, and each
 /// ended span passed on through the [tail sampling](super::tail_sampling) in force, if any.
@@ -62,5 +63,14 @@ impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// The spans of one drain pass the tail sampling together, and reach `P` together where no rule
+/// holds any back.
+impl<P: EndedSpanSink> EndedSpanSink for WithContextAttributes<P> {
+    fn on_end_all(&self, spans: &mut Vec<SpanData>) {
+        self.tail
+            .route_all(spans, |spans| self.inner.on_end_all(spans));
     }
 }

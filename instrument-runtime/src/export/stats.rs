@@ -132,7 +132,12 @@ impl ExportCounters {
 
     /// Counts a span that ended and entered the pipeline.
     pub(super) fn count_ended(&self) {
-        self.spans_ended.fetch_add(1, Ordering::Relaxed);
+        self.count_ended_by(1);
+    }
+
+    /// Counts `spans` that ended and entered the pipeline.
+    pub(super) fn count_ended_by(&self, spans: u64) {
+        self.spans_ended.fetch_add(spans, Ordering::Relaxed);
     }
 
     /// Counts a span shed for lack of room in the queue; the spans shed so far.

@@ -23,7 +23,7 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, ShouldSample, SimpleSpanProcessor,
-    SpanExporter, SpanProcessor,
+    SpanExporter,
 };
 
 use crate::console::ConsoleExporter;
@@ -93,12 +93,12 @@ type SpanSetup = Box<dyn FnOnce(&export::BatchSettings, &export::Accounting) -> 
 /// The span processors a setup chose, and whether spans must reach them on the thread that
 /// ended them (a simple processor's promise) instead of through the collector thread.
 pub(crate) struct SpanPipeline {
-    processor: Box<dyn SpanProcessor>,
+    processor: Box<dyn state::EndedSpanSink>,
     on_ending_thread: bool,
 }
 
 impl SpanPipeline {
-    fn batched(processor: impl SpanProcessor + 'static) -> Self {
+    fn batched(processor: impl state::EndedSpanSink + 'static) -> Self {
         Self {
             processor: Box::new(processor),
             on_ending_thread: false,

@@ -17,6 +17,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 pub(crate) mod clock;
 mod config_cell;
+mod ended_spans;
 mod extensions;
 mod inline_params;
 mod pipeline;
@@ -28,6 +29,7 @@ mod switches;
 
 pub(crate) use config_cell::ConfigCell;
 pub use config_cell::ConfigGuard;
+pub(crate) use ended_spans::EndedSpanSink;
 pub(crate) use extensions::{Extensions, PreHashed};
 pub(crate) use inline_params::INLINE_INTEGER_BYTES;
 pub use pipeline::DefaultGuard;

@@ -18,12 +18,13 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::{SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanData, SpanLimits};
 
 use super::sampling::HeadSampler;
 
 use super::SCOPE_NAME;
 use super::clock::Anchor;
+use super::ended_spans::{EndedSpanSink, deliver_all};
 use super::span_record::SpanRecord;
 
 /// How often the collector empties the threads' buffers when none fills up.
@@ -40,7 +41,7 @@ pub(crate) const SPARE_RECORDS: usize = 2_048;
 /// the tracer's scope, and its processors, to hand each span to once it ended.
 #[derive(Debug)]
 pub(crate) struct RecordSink {
-    pub(crate) processor: Box<dyn SpanProcessor>,
+    pub(crate) processor: Box<dyn EndedSpanSink>,
     pub(crate) sampler: HeadSampler,
     pub(crate) limits: SpanLimits,
     pub(crate) scope: InstrumentationScope,
@@ -51,7 +52,10 @@ pub(crate) struct RecordSink {
     buffers: Mutex<Vec<Arc<ThreadBuffer>>>,
     /// Held while a drain hands spans over, so that a flush returns only after the spans the
     /// collector took meanwhile reached the processors.
-    draining: Mutex<()>,
+    /// Its vector is where a drain makes the spans' data before handing them over, kept from one
+    /// drain to the next (a large block freed each time would cost every small allocation
+    /// after it: glibc then empties its fast free lists).
+    draining: Mutex<Vec<SpanData>>,
     collector: OnceLock<Thread>,
 }
 
@@ -145,7 +149,7 @@ impl RecordSink {
     /// A sink handing spans to `processor` (whose resource is set already): on the ending
     /// thread when `on_ending_thread`, else through the threads' buffers and a collector thread.
     pub(crate) fn start(
-        processor: Box<dyn SpanProcessor>,
+        processor: Box<dyn EndedSpanSink>,
         sampler: HeadSampler,
         limits: SpanLimits,
         on_ending_thread: bool,
@@ -159,7 +163,7 @@ impl RecordSink {
             on_ending_thread,
             closed: AtomicBool::new(false),
             buffers: Mutex::new(Vec::new()),
-            draining: Mutex::new(()),
+            draining: Mutex::new(Vec::new()),
             collector: OnceLock::new(),
         });
         if !on_ending_thread {
@@ -251,7 +255,7 @@ impl RecordSink {
             self.deliver(&mut span, &anchor);
             return;
         };
-        let _draining = lock(&self.draining);
+        let mut staged = lock(&self.draining);
         let mut spans = LOCAL
             .try_with(|local| match &mut *local.borrow_mut() {
                 Some(local) if local.sink_id == self.id => lock(&local.buffer.slots).take_ended(),
@@ -259,9 +263,13 @@ impl RecordSink {
             })
             .unwrap_or_default();
         spans.push(span);
-        for span in &mut spans {
-            self.deliver(span, &anchor);
-        }
+        deliver_all(
+            &*self.processor,
+            &mut staged,
+            &mut spans,
+            &self.scope,
+            &anchor,
+        );
         let _ = LOCAL.try_with(|local| {
             if let Some(local) = &mut *local.borrow_mut()
                 && local.sink_id == self.id
@@ -299,7 +307,7 @@ impl RecordSink {
         let Some(_here) = DrainingHere::enter() else {
             return;
         };
-        let _draining = lock(&self.draining);
+        let mut staged = lock(&self.draining);
         let mut taken: Vec<(Option<Arc<ThreadBuffer>>, Records)> = Vec::new();
         lock(&self.buffers).retain(|buffer| {
             let alive = Arc::strong_count(buffer) > 1;
@@ -311,9 +319,13 @@ impl RecordSink {
         });
         let anchor = Anchor::now();
         for (buffer, mut spans) in taken {
-            for span in &mut spans {
-                self.deliver(span, &anchor);
-            }
+            deliver_all(
+                &*self.processor,
+                &mut staged,
+                &mut spans,
+                &self.scope,
+                &anchor,
+            );
             if let Some(buffer) = buffer {
                 let mut slots = lock(&buffer.slots);
                 slots.emptied = keep_records(&mut slots.spare, spans);
@@ -361,7 +373,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::SpanData;
+    use opentelemetry_sdk::trace::SpanProcessor;
 
     use super::*;
 
@@ -393,6 +405,8 @@ mod tests {
             Ok(())
         }
     }
+
+    impl EndedSpanSink for Counting {}
 
     fn span() -> Box<SpanRecord> {
         use opentelemetry::trace::{SpanContext, SpanKind};

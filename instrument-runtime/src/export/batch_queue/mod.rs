@@ -136,6 +136,32 @@ impl BatchQueue {
         true
     }
 
+    /// Queues `spans` in order, leaving the vector empty, under one lock: each batch they fill is
+    /// set aside for the exporting thread. `false` (the spans left where they are) after a
+    /// shutdown.
+    pub(super) fn push_all(&self, spans: &mut Vec<SpanData>) -> bool {
+        let mut state = lock(&self.shared);
+        if state.shutdown.is_some() || state.stopped {
+            return false;
+        }
+        let batch_size = self.shared.batch_size;
+        let mut filled = false;
+        let mut rest = spans.drain(..);
+        while rest.len() > 0 {
+            let room = batch_size.saturating_sub(state.spans.len()).max(1);
+            state.spans.extend(rest.by_ref().take(room));
+            if state.spans.len() >= batch_size {
+                let full = state.seal(batch_size);
+                state.full.push(full);
+                filled = true;
+            }
+        }
+        if filled {
+            self.shared.wake.notify_one();
+        }
+        true
+    }
+
     /// Hands every queued span to the exporter, waiting at most [`FLUSH_WAIT`] for it.
     pub(super) fn force_flush(&self) -> OTelSdkResult {
         let mut state = lock(&self.shared);

@@ -96,6 +96,26 @@ fn a_full_batch_is_exported_without_waiting_for_the_delay() {
 }
 
 #[test]
+fn spans_queued_together_fill_batches_in_order_after_those_queued_before() {
+    let exporter = Batches::default();
+    let queue = BatchQueue::start(exporter.clone(), 3, Duration::from_secs(60)).unwrap();
+    assert!(queue.push(span("a")));
+    let mut together: Vec<SpanData> = ["b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .map(|name| span(name))
+        .collect();
+    assert!(queue.push_all(&mut together));
+    assert!(together.is_empty());
+    wait_for_batches(&exporter, 2);
+    assert_eq!(names(&exporter), [["a", "b", "c"], ["d", "e", "f"]]);
+    queue.force_flush().unwrap();
+    assert_eq!(names(&exporter)[2], ["g", "h"]);
+    queue.shutdown(Duration::from_secs(5)).unwrap();
+    let mut late = vec![span("late")];
+    assert!(!queue.push_all(&mut late));
+}
+
+#[test]
 fn a_burst_is_exported_in_full_batches_and_the_rest_waits_for_the_delay() {
     let exporter = Batches::default();
     let queue = BatchQueue::start(exporter.clone(), 3, Duration::from_secs(60)).unwrap();
