@@ -185,11 +185,28 @@ impl SpanProcessor for CountingProcessor {
 impl EndedSpanSink for CountingProcessor {
     fn on_end_all(&self, spans: &mut Vec<SpanData>) {
         let count = spans.len();
+        if count == 0 {
+            return;
+        }
         let bytes: usize = spans.iter().map(span_bytes).sum();
-        let queued = self.pipeline.spans.fetch_add(count, Ordering::Relaxed);
-        let queued_bytes = self.pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if queued + count > self.pipeline.max_queue || queued_bytes + bytes > MAX_QUEUED_BYTES {
-            self.pipeline.release(count, bytes);
+        let pipeline = &self.pipeline;
+        let fits = |queued: usize, queued_bytes: usize| {
+            queued + count <= pipeline.max_queue && queued_bytes + bytes <= MAX_QUEUED_BYTES
+        };
+        // Looked at before taking room for all of them, so that a pass that does not fit never
+        // makes the queue look fuller than it is to the other threads.
+        let room = fits(
+            pipeline.spans.load(Ordering::Relaxed),
+            pipeline.bytes.load(Ordering::Relaxed),
+        ) && {
+            let queued = pipeline.spans.fetch_add(count, Ordering::Relaxed);
+            let queued_bytes = pipeline.bytes.fetch_add(bytes, Ordering::Relaxed);
+            fits(queued, queued_bytes) || {
+                pipeline.release(count, bytes);
+                false
+            }
+        };
+        if !room {
             for span in spans.drain(..) {
                 self.on_end(span);
             }
@@ -346,5 +363,14 @@ mod tests {
         processor
             .shutdown_with_timeout(Duration::from_secs(5))
             .unwrap();
+
+        // After shutdown the queue takes nothing: the spans are counted as abandoned and their
+        // room given back.
+        let mut late = spans(&["g", "h"]);
+        processor.on_end_all(&mut late);
+        assert!(late.is_empty());
+        let stats = accounting.counters.stats();
+        assert_eq!((stats.spans_ended, stats.spans_abandoned), (8, 2));
+        assert_eq!(processor.pipeline.spans.load(Ordering::Relaxed), 0);
     }
 }

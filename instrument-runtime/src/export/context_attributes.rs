@@ -66,11 +66,16 @@ impl<P: SpanProcessor> SpanProcessor for WithContextAttributes<P> {
     }
 }
 
-/// The spans of one drain pass the tail sampling together, and reach `P` together where no rule
-/// holds any back.
+/// The spans of one drain reach `P` together; under a tail-sampling rule each is routed on its
+/// own, as [`SpanProcessor::on_end`] routes it.
 impl<P: EndedSpanSink> EndedSpanSink for WithContextAttributes<P> {
     fn on_end_all(&self, spans: &mut Vec<SpanData>) {
-        self.tail
-            .route_all(spans, |spans| self.inner.on_end_all(spans));
+        if self.tail.is_active() {
+            for span in spans.drain(..) {
+                self.on_end(span);
+            }
+        } else {
+            self.inner.on_end_all(spans);
+        }
     }
 }

@@ -246,24 +246,9 @@ impl TailSampler {
         ready.into_iter().for_each(forward);
     }
 
-    /// [`route`](Self::route) for each of `spans`, in order, leaving the vector empty: with no
-    /// rule in force, `forward_all` takes them all at once.
-    pub(crate) fn route_all(
-        &self,
-        spans: &mut Vec<SpanData>,
-        forward_all: impl FnOnce(&mut Vec<SpanData>),
-    ) {
-        let Some(buffer) = &self.buffer else {
-            return forward_all(spans);
-        };
-        let mut ready = Vec::new();
-        {
-            let mut buffer = buffer.lock().unwrap_or_else(PoisonError::into_inner);
-            for span in spans.drain(..) {
-                ready.extend(buffer.on_end(span));
-            }
-        }
-        forward_all(&mut ready);
+    /// Whether a rule is in force (spans may be held back for their trace's decision).
+    pub(crate) fn is_active(&self) -> bool {
+        self.buffer.is_some()
     }
 
     /// Decides every trace still waiting for its root and passes the kept spans to `forward`.

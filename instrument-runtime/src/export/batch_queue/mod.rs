@@ -6,7 +6,8 @@
 //! span's data three times (into the channel, out of it into a batch, and the batch's
 //! `split_off` before export), and with its send and receive that was about 1,000 instructions
 //! per span on the export side (callgrind, `bash benches/instructions.sh overhead_all`); here a
-//! span is moved once, into a vector with room for a batch, which is exported as it is: a full
+//! span's data is moved into a vector with room for a batch (from where the collector made it,
+//! with the others of its pass: [`BatchQueue::push_all`]), which is exported as it is: a full
 //! batch is set aside and a new one started, so that a burst neither grows (and copies) one
 //! vector nor is split into batches again on the exporting thread. The behaviour is
 //! the SDK processor's: batches of at most the batch size, a flush that exports what is queued

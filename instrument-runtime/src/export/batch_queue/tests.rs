@@ -113,6 +113,7 @@ fn spans_queued_together_fill_batches_in_order_after_those_queued_before() {
     queue.shutdown(Duration::from_secs(5)).unwrap();
     let mut late = vec![span("late")];
     assert!(!queue.push_all(&mut late));
+    assert_eq!(late.len(), 1);
 }
 
 #[test]

@@ -52,6 +52,7 @@ pub(crate) struct RecordSink {
     buffers: Mutex<Vec<Arc<ThreadBuffer>>>,
     /// Held while a drain hands spans over, so that a flush returns only after the spans the
     /// collector took meanwhile reached the processors.
+    ///
     /// Its vector is where a drain makes the spans' data before handing them over, kept from one
     /// drain to the next (a large block freed each time would cost every small allocation
     /// after it: glibc then empties its fast free lists).
