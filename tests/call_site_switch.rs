@@ -17,6 +17,18 @@ async fn async_call(n: i64) -> i64 {
     n + 1
 }
 
+/// Waits for `go` before it returns.
+#[trace_method(exclude = [go])]
+async fn waiting_call(n: i64, go: tokio::sync::oneshot::Receiver<()>) -> i64 {
+    let _ = go.await;
+    n + 1
+}
+
+/// Polls `future` once, with a waker that does nothing.
+fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
 /// Telemetry exporting every span to `exporter` as it ends.
 fn install(exporter: &InMemorySpanExporter) -> TelemetryGuard {
     Telemetry::builder()
@@ -88,6 +100,25 @@ async fn call_sites_follow_telemetry_being_installed_and_shut_down() {
             ("sync_call".to_owned(), "4".to_owned()),
         ],
         "nothing from the calls made while off, both calls made after"
+    );
+    drop(guard);
+
+    // A future's first poll decides, as an `async fn`'s first statement would: first polled
+    // while off, it records nothing when telemetry is installed before it ends; made while off
+    // and first polled once telemetry is installed, it records.
+    let (go, wait) = tokio::sync::oneshot::channel();
+    let mut first_polled_off = std::pin::pin!(waiting_call(5, wait));
+    assert!(poll_once(first_polled_off.as_mut()).is_pending());
+    let made_off = async_call(6);
+    let last = InMemorySpanExporter::default();
+    let guard = install(&last);
+    go.send(()).unwrap();
+    assert_eq!(first_polled_off.await, 6);
+    assert_eq!(made_off.await, 7);
+    assert_eq!(
+        recorded(&last),
+        [("async_call".to_owned(), "6".to_owned())],
+        "the future first polled while off stays unrecorded"
     );
     drop(guard);
 }

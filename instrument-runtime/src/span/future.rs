@@ -101,7 +101,11 @@ pin_project! {
 
     impl<F, S, O> PinnedDrop for Traced<F, S, O> {
         fn drop(this: Pin<&mut Self>) {
-            if let State::Recording(span) = std::mem::replace(this.project().state, State::Off) {
+            let state = this.project().state;
+            // Tested before it is replaced: off, dropping the future tests one byte.
+            if matches!(state, State::Recording(_))
+                && let State::Recording(span) = std::mem::replace(state, State::Off)
+            {
                 span.record_cancelled();
             }
         }
@@ -163,21 +167,42 @@ where
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match this.state {
-            State::Off => this.inner.poll(cx),
-            State::First if (this.site)().is_off() => {
-                *this.state = State::Off;
-                this.inner.poll(cx)
+        let bare = match this.state {
+            State::Recording(_) => false,
+            State::First => {
+                // Off at the first poll: off for good, as the body's first statement decides.
+                let off = (this.site)().is_off();
+                if off {
+                    *this.state = State::Off;
+                }
+                off
             }
-            State::First => poll_first(this.inner, this.state, this.outcome, cx),
-            State::Recording(_) => poll_traced(this.inner, this.state, this.outcome, cx),
+            State::Off => true,
+        };
+        if bare {
+            return this.inner.poll(cx);
         }
+        poll_armed(this.inner, this.state, this.outcome, cx)
+    }
+}
+
+/// A poll of a [`Traced`] future that is first (its call site on) or recording; out of line, so
+/// that the off path stays small.
+#[inline(never)]
+fn poll_armed<F: Future>(
+    inner: Pin<&mut F>,
+    state: &mut State,
+    outcome: &impl Fn(&F::Output) -> Outcome,
+    cx: &mut TaskContext<'_>,
+) -> Poll<F::Output> {
+    match state {
+        State::First => poll_first(inner, state, outcome, cx),
+        _ => poll_traced(inner, state, outcome, cx),
     }
 }
 
 /// A poll of a [`Traced`] future whose span is recording: [`poll_recording`] with the span out
 /// of its state, put back while the body has not ended.
-#[inline(never)]
 fn poll_traced<F: Future>(
     inner: Pin<&mut F>,
     state: &mut State,
@@ -235,9 +260,7 @@ pub fn begin(meta: &'static SpanMeta, self_type: Option<&'static str>, params: &
 }
 
 /// The first poll of a [`Traced`] future whose call site records: arms the body's first
-/// statement, polls, and takes the span it started (current until now); out of line, so that
-/// the off path stays small.
-#[inline(never)]
+/// statement, polls, and takes the span it started (current until now).
 fn poll_first<F: Future>(
     inner: Pin<&mut F>,
     state: &mut State,
