@@ -163,7 +163,8 @@ where
 {
     type Output = F::Output;
 
-    /// Inlined where the future is polled: off, that is the body's own poll and one test.
+    /// Inlined where the future is polled: off, that is the body's own poll behind a test of
+    /// the state (and, at the first poll, of the call site's switch).
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
