@@ -187,8 +187,9 @@ where
     }
 }
 
-/// A poll of a [`Traced`] future that is first (its call site on) or recording; out of line, so
-/// that the off path stays small.
+/// A poll of a [`Traced`] future that is first (its call site on) or recording: the recording
+/// span is taken out of the state for [`poll_recording`] and put back while the body has not
+/// ended. Out of line, so that the off path stays small.
 #[inline(never)]
 fn poll_armed<F: Future>(
     inner: Pin<&mut F>,
@@ -196,23 +197,10 @@ fn poll_armed<F: Future>(
     outcome: &impl Fn(&F::Output) -> Outcome,
     cx: &mut TaskContext<'_>,
 ) -> Poll<F::Output> {
-    match state {
-        State::First => poll_first(inner, state, outcome, cx),
-        _ => poll_traced(inner, state, outcome, cx),
-    }
-}
-
-/// A poll of a [`Traced`] future whose span is recording: [`poll_recording`] with the span out
-/// of its state, put back while the body has not ended.
-fn poll_traced<F: Future>(
-    inner: Pin<&mut F>,
-    state: &mut State,
-    outcome: &impl Fn(&F::Output) -> Outcome,
-    cx: &mut TaskContext<'_>,
-) -> Poll<F::Output> {
     let mut span = match std::mem::replace(state, State::Off) {
+        State::First => return poll_first(inner, state, outcome, cx),
         State::Recording(span) => Some(span),
-        _ => None,
+        State::Off => None,
     };
     let polled = poll_recording(inner, &mut span, outcome, cx);
     if let Some(span) = span {
@@ -260,8 +248,9 @@ pub fn begin(meta: &'static SpanMeta, self_type: Option<&'static str>, params: &
     hand_over(entered);
 }
 
-/// The first poll of a [`Traced`] future whose call site records: arms the body's first
-/// statement, polls, and takes the span it started (current until now).
+/// The first poll of a [`Traced`] future whose call site records (its state `Off` until the span
+/// the body started is taken): arms the body's first statement, polls, and takes the span it
+/// started (current until now).
 fn poll_first<F: Future>(
     inner: Pin<&mut F>,
     state: &mut State,
@@ -276,7 +265,6 @@ fn poll_first<F: Future>(
         .try_with(|handed| handed.replace(outer))
         .ok()
         .flatten();
-    *state = State::Off;
     let mut span = entered.and_then(EnteredSpan::exit);
     let polled = finish_poll(polled, &mut span, outcome);
     if let Some(span) = span {

@@ -264,13 +264,7 @@ impl RecordSink {
             })
             .unwrap_or_default();
         spans.push(span);
-        deliver_all(
-            &*self.processor,
-            &mut staged,
-            &mut spans,
-            &self.scope,
-            &anchor,
-        );
+        self.deliver_records(&mut staged, &mut spans, &anchor);
         let _ = LOCAL.try_with(|local| {
             if let Some(local) = &mut *local.borrow_mut()
                 && local.sink_id == self.id
@@ -320,18 +314,23 @@ impl RecordSink {
         });
         let anchor = Anchor::now();
         for (buffer, mut spans) in taken {
-            deliver_all(
-                &*self.processor,
-                &mut staged,
-                &mut spans,
-                &self.scope,
-                &anchor,
-            );
+            self.deliver_records(&mut staged, &mut spans, &anchor);
             if let Some(buffer) = buffer {
                 let mut slots = lock(&buffer.slots);
                 slots.emptied = keep_records(&mut slots.spare, spans);
             }
         }
+    }
+
+    /// Hands ended spans to the processors together (see [`deliver_all`]), made into span data in
+    /// `staged`, the drain lock's vector.
+    fn deliver_records(
+        &self,
+        staged: &mut Vec<SpanData>,
+        spans: &mut [Box<SpanRecord>],
+        anchor: &Anchor,
+    ) {
+        deliver_all(&*self.processor, staged, spans, &self.scope, anchor);
     }
 
     /// Hands one ended span to the processors, leaving its record empty; its times are made
